@@ -1,0 +1,115 @@
+"""Pure conversions between protobuf messages and domain values. No I/O, no grpc."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from google.protobuf import field_mask_pb2, timestamp_pb2
+from google.protobuf.message import Message
+from google.type import money_pb2
+
+from service._gen.erp.orders.v1 import customer_pb2, order_pb2, product_pb2
+from service.domain import rules
+from service.domain.errors import FieldViolation, InvalidArgument
+from service.domain.model import Customer, Order, OrderStatus, Product, StatusChange, StockMovement
+
+
+def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def datetime_of(ts: timestamp_pb2.Timestamp) -> datetime:
+    return ts.ToDatetime(tzinfo=UTC)
+
+
+def money(amount: Decimal, currency: str) -> money_pb2.Money:
+    units = int(amount)
+    return money_pb2.Money(currency_code=currency, units=units, nanos=int((amount - units).scaleb(9)))
+
+
+def amount_of(value: money_pb2.Money, field: str, currency: str) -> Decimal:
+    rules.ensure_currency(f"{field}.currency_code", value.currency_code, currency)
+    return Decimal(value.units) + Decimal(value.nanos).scaleb(-9)
+
+
+def customer_message(c: Customer) -> customer_pb2.Customer:
+    return customer_pb2.Customer(
+        id=c.id, name=c.name, document=c.document, email=c.email, phone=c.phone, address=c.address,
+        active=c.active, create_time=timestamp(c.create_time), update_time=timestamp(c.update_time),
+        delete_time=timestamp(c.delete_time),
+    )
+
+
+def product_message(p: Product) -> product_pb2.Product:
+    return product_pb2.Product(
+        id=p.id, sku=p.sku, name=p.name, description=p.description, price=money(p.price, p.currency),
+        stock_quantity=p.stock_quantity, active=p.active, create_time=timestamp(p.create_time),
+        update_time=timestamp(p.update_time), delete_time=timestamp(p.delete_time),
+    )
+
+
+def order_message(o: Order) -> order_pb2.Order:
+    return order_pb2.Order(
+        id=o.id, customer_id=o.customer_id, status=int(o.status), note=o.note,
+        items=[
+            order_pb2.OrderItem(
+                product_id=i.product_id, sku=i.sku, quantity=i.quantity, unit_price=money(i.unit_price, o.currency),
+                subtotal=money(i.subtotal, o.currency),
+            )
+            for i in o.items
+        ],
+        total=money(o.total, o.currency), create_time=timestamp(o.create_time), update_time=timestamp(o.update_time),
+    )
+
+
+def movement_message(m: StockMovement) -> product_pb2.StockMovement:
+    return product_pb2.StockMovement(
+        id=m.id, product_id=m.product_id, kind=int(m.kind), delta=m.delta, stock_after=m.stock_after,
+        order_id=m.order_id, reason=m.reason, actor=m.actor, request_id=m.request_id, create_time=timestamp(m.create_time),
+    )
+
+
+def change_message(c: StatusChange) -> order_pb2.OrderStatusChange:
+    return order_pb2.OrderStatusChange(
+        id=c.id, order_id=c.order_id, from_status=int(c.from_status or 0), to_status=int(c.to_status),
+        actor=c.actor, reason=c.reason, request_id=c.request_id, create_time=timestamp(c.create_time),
+    )
+
+
+def order_status(value: int) -> OrderStatus | None:
+    return OrderStatus(value) if value else None
+
+
+def changes(
+    resource: str,
+    message: Message,
+    mask: field_mask_pb2.FieldMask | None,
+    updatable: Iterable[str],
+    read: Mapping[str, Callable[[Any], object]] | None = None,
+) -> dict[str, object]:
+    """The fields an Update request changes, as {name: domain value} (AIP-134).
+
+    A "*" mask means every updatable field; no mask means every field set to a non-default value.
+    `read` converts fields whose domain value differs from the proto value (e.g. Money).
+    """
+    read = read or {}
+    known = {f.name for f in message.DESCRIPTOR.fields}
+    if mask is None or not mask.paths:
+        paths = [f.name for f, _ in message.ListFields() if f.name != "id"]
+    elif list(mask.paths) == ["*"]:
+        paths = list(updatable)
+    else:
+        paths = list(mask.paths)
+    unknown = [p for p in paths if p not in known]
+    if unknown:
+        raise InvalidArgument(
+            [FieldViolation("update_mask", f"{resource} has no field {p!r}", "UNKNOWN_FIELD") for p in unknown]
+        )
+    return {p: read[p](getattr(message, p)) if p in read else getattr(message, p) for p in paths}

@@ -1,0 +1,1 @@
+"""Pure domain: values, rules and errors. Imports neither grpc nor sqlalchemy."""

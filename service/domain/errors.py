@@ -1,0 +1,160 @@
+"""Every error the service raises on purpose, with the data a client needs to act on it.
+
+The tree (the gRPC code each maps to is decided once, in service/status.py):
+
+    OrdersError
+    ├── InvalidArgument            INVALID_ARGUMENT  bad input, with field violations
+    ├── NotFound                   NOT_FOUND         no such resource (or already deleted, for Delete)
+    ├── AlreadyExists              ALREADY_EXISTS    a unique value is taken
+    │   └── NotDeleted                               Undelete of a live resource (AIP-164)
+    ├── FailedPrecondition         FAILED_PRECONDITION  the state forbids it; don't retry until it changes
+    │   ├── InsufficientStock                        one entry per short product
+    │   ├── InvalidStatusTransition
+    │   └── NotOrderable                             customer or product deleted or inactive
+    ├── LockContention             ABORTED           deadlock or lock wait; retry the whole call
+    └── StorageUnavailable         UNAVAILABLE       the database is unreachable; retry later
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class OrdersError(Exception):
+    """Base class. `reason` is the stable, machine-readable ErrorInfo reason."""
+
+    reason = "ERROR"
+
+    def __init__(self, message: str, **metadata: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.metadata = metadata
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    field: str
+    description: str
+    reason: str = "INVALID"
+
+
+class InvalidArgument(OrdersError):
+    reason = "INVALID_ARGUMENT"
+
+    def __init__(self, violations: list[FieldViolation], reason: str | None = None) -> None:
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
+        self.violations = violations
+        if reason:
+            self.reason = reason
+
+
+class NotFound(OrdersError):
+    reason = "NOT_FOUND"
+
+    def __init__(self, resource: str, resource_id: str) -> None:
+        super().__init__(f"{resource} {resource_id!r} not found", resource=resource, id=resource_id)
+        self.resource = resource
+        self.resource_id = resource_id
+
+
+class AlreadyExists(OrdersError):
+    reason = "ALREADY_EXISTS"
+
+    def __init__(self, resource: str, field: str, value: str) -> None:
+        super().__init__(
+            f"a {resource} with this {field} already exists (deleted ones included)",
+            resource=resource,
+            field=field,
+        )
+        self.resource = resource
+        self.field = field
+        self.value = value
+
+
+class NotDeleted(AlreadyExists):
+    reason = "NOT_DELETED"
+
+    def __init__(self, resource: str, resource_id: str) -> None:
+        OrdersError.__init__(self, f"{resource} {resource_id!r} is not deleted", resource=resource, id=resource_id)
+        self.resource = resource
+        self.field = "id"
+        self.value = resource_id
+
+
+@dataclass(frozen=True)
+class PreconditionViolation:
+    """One google.rpc.PreconditionFailure entry: type, subject and description."""
+
+    type: str
+    subject: str
+    description: str
+
+
+class FailedPrecondition(OrdersError):
+    reason = "FAILED_PRECONDITION"
+    violations: list[PreconditionViolation] = []
+
+
+@dataclass(frozen=True)
+class Shortage:
+    product_id: str
+    requested: int
+    available: int
+
+
+class InsufficientStock(FailedPrecondition):
+    reason = "INSUFFICIENT_STOCK"
+
+    def __init__(self, shortages: list[Shortage]) -> None:
+        super().__init__(
+            "insufficient stock for " + ", ".join(
+                f"product {s.product_id} (requested {s.requested}, available {s.available})" for s in shortages
+            ),
+            product_ids=",".join(s.product_id for s in shortages),
+        )
+        self.shortages = shortages
+        self.violations = [
+            PreconditionViolation(
+                "STOCK", f"products/{s.product_id}", f"requested {s.requested}, available {s.available}"
+            )
+            for s in shortages
+        ]
+
+
+class InvalidStatusTransition(FailedPrecondition):
+    reason = "INVALID_STATUS_TRANSITION"
+
+    def __init__(self, order_id: str, current: str, target: str) -> None:
+        super().__init__(
+            f"order {order_id} cannot go from {current} to {target}",
+            order_id=order_id,
+            current_status=current,
+            target_status=target,
+        )
+        self.violations = [
+            PreconditionViolation("STATUS", f"orders/{order_id}", f"status is {current}; {target} is not allowed")
+        ]
+
+
+class NotOrderable(FailedPrecondition):
+    """A customer or product that is deleted or inactive takes part in an order."""
+
+    def __init__(self, resource: str, resource_id: str, why: str) -> None:
+        super().__init__(f"{resource} {resource_id} is {why}", resource=resource, id=resource_id, state=why)
+        self.reason = f"{resource.upper()}_{why.upper()}"
+        self.violations = [PreconditionViolation(why.upper(), f"{resource}s/{resource_id}", f"{resource} is {why}")]
+
+
+class LockContention(OrdersError):
+    reason = "LOCK_CONTENTION"
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__(f"gave up after {attempts} attempts on lock contention; retry the call", attempts=str(attempts))
+        self.attempts = attempts
+
+
+class StorageUnavailable(OrdersError):
+    reason = "STORAGE_UNAVAILABLE"
+
+    def __init__(self) -> None:
+        super().__init__("the database is unavailable; retry later")

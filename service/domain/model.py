@@ -1,0 +1,149 @@
+"""The domain's values: customers, products, orders, the stock ledger and status history."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class OrderStatus(enum.IntEnum):
+    # Values equal the proto enum's, so conversions are a plain cast.
+    PENDING = 1
+    CONFIRMED = 2
+    PICKED = 3
+    SHIPPED = 4
+    DELIVERED = 5
+    CANCELED = 6
+
+
+class MovementKind(enum.IntEnum):
+    INITIAL = 1
+    ORDER = 2
+    CANCEL = 3
+    ADJUSTMENT = 4
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking, for the audit trail: recorded on history and ledger rows."""
+
+    actor: str
+    request_id: str
+
+
+@dataclass
+class Customer:
+    id: str
+    name: str
+    document: str
+    email: str
+    phone: str
+    address: str
+    active: bool
+    create_time: datetime
+    update_time: datetime
+    delete_time: datetime | None = None
+
+
+@dataclass
+class Product:
+    id: str
+    sku: str
+    name: str
+    description: str
+    price: Decimal
+    currency: str
+    stock_quantity: int
+    active: bool
+    create_time: datetime
+    update_time: datetime
+    delete_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """A requested line before pricing: what the client asked for."""
+
+    product_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    product_id: str
+    sku: str
+    quantity: int
+    unit_price: Decimal
+
+    @property
+    def subtotal(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+@dataclass
+class Order:
+    id: str
+    customer_id: str
+    status: OrderStatus
+    items: list[OrderItem]
+    currency: str
+    note: str
+    create_time: datetime
+    update_time: datetime
+
+    @property
+    def total(self) -> Decimal:
+        return sum((item.subtotal for item in self.items), Decimal(0))
+
+
+@dataclass(frozen=True)
+class StockMovement:
+    id: str
+    product_id: str
+    kind: MovementKind
+    delta: int
+    stock_after: int
+    order_id: str
+    reason: str
+    actor: str
+    request_id: str
+    create_time: datetime
+
+    @staticmethod
+    def new(
+        product_id: str, kind: MovementKind, delta: int, after: int, order_id: str, reason: str, caller: Caller, now: datetime
+    ) -> StockMovement:
+        """A ledger entry not yet stored (no id)."""
+        return StockMovement("", product_id, kind, delta, after, order_id, reason, caller.actor, caller.request_id, now)
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    id: str
+    order_id: str
+    from_status: OrderStatus | None
+    to_status: OrderStatus
+    actor: str
+    reason: str
+    request_id: str
+    create_time: datetime
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a keyset listing: `after` is the last key seen, None on the first page."""
+
+    size: int
+    after: str | None = None
+
+
+@dataclass
+class PageResult(Generic[T]):
+    items: list[T] = field(default_factory=list)
+    # The key to continue after, or None when this was the last page.
+    next_after: str | None = None

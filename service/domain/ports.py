@@ -1,0 +1,163 @@
+"""The storage the handlers need, as abstract ports. storage/ implements them; tests may fake them.
+
+Lock order, everywhere: an order row before product rows, and product rows in ascending id order.
+Only the `lock*` methods take row locks, and only they may precede a stock change.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+
+from service.domain.model import (
+    Customer,
+    Order,
+    OrderStatus,
+    Page,
+    PageResult,
+    Product,
+    StatusChange,
+    StockMovement,
+)
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    show_deleted: bool = False
+    document: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class ProductFilter:
+    show_deleted: bool = False
+    sku: str = ""
+    name_contains: str = ""
+    active: bool | None = None
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    customer_id: str = ""
+    status: OrderStatus | None = None
+    create_time_from: datetime | None = None
+    create_time_to: datetime | None = None
+
+
+class CustomerRepository(ABC):
+    @abstractmethod
+    def add(self, customer: Customer) -> Customer:
+        """Inserts and returns the customer with its id. Raises AlreadyExists on a taken document or email."""
+
+    @abstractmethod
+    def get(self, customer_id: str) -> Customer:
+        """Raises NotFound."""
+
+    @abstractmethod
+    def lock(self, customer_id: str) -> Customer:
+        """Reads the row under an exclusive lock until commit. Raises NotFound."""
+
+    @abstractmethod
+    def save(self, customer: Customer) -> None:
+        """Writes every mutable field back. Raises AlreadyExists on a taken email."""
+
+    @abstractmethod
+    def list(self, flt: CustomerFilter, page: Page) -> PageResult[Customer]: ...
+
+
+class ProductRepository(ABC):
+    @abstractmethod
+    def add(self, product: Product) -> Product:
+        """Inserts and returns the product with its id. Raises AlreadyExists on a taken sku."""
+
+    @abstractmethod
+    def get(self, product_id: str) -> Product:
+        """Raises NotFound."""
+
+    @abstractmethod
+    def lock(self, product_ids: Sequence[str]) -> dict[str, Product]:
+        """Locks the existing products among the ids, in ascending id order; missing ids are absent."""
+
+    @abstractmethod
+    def save(self, product: Product) -> None:
+        """Writes the catalogue fields back (not the stock)."""
+
+    @abstractmethod
+    def set_stock(self, stock: Mapping[str, int], when: datetime) -> None:
+        """Sets the stock of locked products in one statement."""
+
+    @abstractmethod
+    def list(self, flt: ProductFilter, page: Page) -> PageResult[Product]: ...
+
+
+class OrderRepository(ABC):
+    @abstractmethod
+    def add(self, order: Order) -> Order:
+        """Inserts the order and its items; returns it with its id."""
+
+    @abstractmethod
+    def get(self, order_id: str) -> Order:
+        """Raises NotFound."""
+
+    @abstractmethod
+    def lock(self, order_id: str) -> Order:
+        """Reads the order under an exclusive lock on its row. Raises NotFound."""
+
+    @abstractmethod
+    def set_status(self, order_id: str, status: OrderStatus, when: datetime) -> None: ...
+
+    @abstractmethod
+    def list(self, flt: OrderFilter, page: Page) -> PageResult[Order]:
+        """Newest first."""
+
+
+class LedgerRepository(ABC):
+    @abstractmethod
+    def add(self, movements: Sequence[StockMovement]) -> None:
+        """Appends movements in one statement."""
+
+    @abstractmethod
+    def add_one(self, movement: StockMovement) -> StockMovement:
+        """Appends one movement; returns it with its id."""
+
+    @abstractmethod
+    def list(self, product_id: str, page: Page) -> PageResult[StockMovement]:
+        """Oldest first."""
+
+
+class HistoryRepository(ABC):
+    @abstractmethod
+    def add(self, change: StatusChange) -> None: ...
+
+    @abstractmethod
+    def list(self, order_id: str, page: Page) -> PageResult[StatusChange]:
+        """Oldest first."""
+
+
+class UnitOfWork(ABC):
+    """One transaction. Leaving the `with` block without commit() rolls everything back.
+
+    Implementations translate driver errors: deadlocks and lock waits become LockContention,
+    lost connections become StorageUnavailable.
+    """
+
+    customers: CustomerRepository
+    products: ProductRepository
+    orders: OrderRepository
+    ledger: LedgerRepository
+    history: HistoryRepository
+
+    @abstractmethod
+    def __enter__(self) -> UnitOfWork: ...
+
+    @abstractmethod
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    @abstractmethod
+    def commit(self) -> None: ...
+

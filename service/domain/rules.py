@@ -1,0 +1,142 @@
+"""Business rules as pure functions over domain values. They decide; they never do I/O."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import TypeVar
+
+from service.domain.errors import (
+    FieldViolation,
+    InsufficientStock,
+    InvalidArgument,
+    InvalidStatusTransition,
+    NotDeleted,
+    NotFound,
+    NotOrderable,
+    Shortage,
+)
+from service.domain.model import Customer, OrderItem, OrderLine, OrderStatus, Product
+
+E = TypeVar("E", Customer, Product)
+
+# The only moves an order can make. CANCELED is reached through cancel(), which also returns stock.
+_NEXT: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PENDING: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELED}),
+    OrderStatus.CONFIRMED: frozenset({OrderStatus.PICKED, OrderStatus.CANCELED}),
+    OrderStatus.PICKED: frozenset({OrderStatus.SHIPPED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
+    OrderStatus.DELIVERED: frozenset(),
+    OrderStatus.CANCELED: frozenset(),
+}
+
+
+def merge_lines(lines: Iterable[OrderLine]) -> list[OrderLine]:
+    """Merges lines naming the same product, keeping first-seen order."""
+    merged: OrderedDict[str, int] = OrderedDict()
+    for line in lines:
+        merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
+    return [OrderLine(pid, qty) for pid, qty in merged.items()]
+
+
+def ensure_customer_can_order(customer: Customer) -> None:
+    if customer.delete_time is not None:
+        raise NotOrderable("customer", customer.id, "deleted")
+    if not customer.active:
+        raise NotOrderable("customer", customer.id, "inactive")
+
+
+def price_lines(lines: list[OrderLine], products: Mapping[str, Product]) -> list[OrderItem]:
+    """Checks every line against its locked product and snapshots the price.
+
+    Unorderable products fail first; then every short line is reported at once, so the client
+    can fix the whole basket in one round trip.
+    """
+    for line in lines:
+        product = products[line.product_id]
+        if product.delete_time is not None:
+            raise NotOrderable("product", product.id, "deleted")
+        if not product.active:
+            raise NotOrderable("product", product.id, "inactive")
+    shortages = [
+        Shortage(line.product_id, line.quantity, products[line.product_id].stock_quantity)
+        for line in lines
+        if products[line.product_id].stock_quantity < line.quantity
+    ]
+    if shortages:
+        raise InsufficientStock(shortages)
+    return [
+        OrderItem(line.product_id, products[line.product_id].sku, line.quantity, products[line.product_id].price)
+        for line in lines
+    ]
+
+
+def ensure_transition(order_id: str, current: OrderStatus, target: OrderStatus) -> bool:
+    """True if the order must move; False if it is already there (a no-op). Raises if not allowed."""
+    if current == target:
+        return False
+    if target not in _NEXT[current]:
+        raise InvalidStatusTransition(order_id, current.name, target.name)
+    return True
+
+
+def ensure_cancelable(order_id: str, current: OrderStatus) -> None:
+    # Unlike other transitions, a repeated cancel is an error: it must never return stock twice,
+    # and the client should learn that nothing happened.
+    if OrderStatus.CANCELED not in _NEXT[current]:
+        raise InvalidStatusTransition(order_id, current.name, OrderStatus.CANCELED.name)
+
+
+def adjusted_stock(product: Product, delta: int) -> int:
+    """The stock after an adjustment, which may never go below zero."""
+    after = product.stock_quantity + delta
+    if after < 0:
+        raise InsufficientStock([Shortage(product.id, -delta, product.stock_quantity)])
+    return after
+
+
+def ensure_currency(field: str, currency: str, service_currency: str) -> None:
+    if currency not in ("", service_currency):
+        raise InvalidArgument(
+            [FieldViolation(field, f"only {service_currency} is accepted", "UNSUPPORTED_CURRENCY")],
+        )
+
+
+# Fields an update may name, and whether each must stay non-empty.
+CUSTOMER_UPDATABLE: dict[str, bool] = {"name": True, "email": True, "phone": False, "address": False, "active": False}
+PRODUCT_UPDATABLE: dict[str, bool] = {"name": True, "description": False, "price": False, "active": False}
+
+
+def email(address: str) -> str:
+    """Emails are unique case-insensitively on every engine, so they are stored lower-cased."""
+    return address.strip().lower()
+
+
+def ensure_updatable(resource: str, changes: Mapping[str, object], updatable: Mapping[str, bool]) -> None:
+    bad = [
+        FieldViolation("update_mask", f"{name!r} cannot be updated", "FIELD_NOT_UPDATABLE")
+        for name in changes
+        if name not in updatable
+    ]
+    bad += [
+        FieldViolation(f"{resource}.{name}", "must not be empty", "REQUIRED")
+        for name, value in changes.items()
+        if updatable.get(name) and value in ("", None)
+    ]
+    if bad:
+        raise InvalidArgument(bad)
+
+
+def soft_deleted(entity: E, resource: str, now: datetime) -> E:
+    """AIP-164: deleting an already-deleted resource is NOT_FOUND."""
+    if entity.delete_time is not None:
+        raise NotFound(resource, entity.id)
+    return replace(entity, delete_time=now, update_time=now)
+
+
+def undeleted(entity: E, resource: str, now: datetime) -> E:
+    if entity.delete_time is None:
+        raise NotDeleted(resource, entity.id)
+    return replace(entity, delete_time=None, update_time=now)

@@ -1,0 +1,106 @@
+"""Order use cases: placing, moving through fulfilment, cancelling, and reading."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from service.domain import rules
+from service.domain.errors import NotFound
+from service.domain.model import (
+    Caller,
+    MovementKind,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Page,
+    PageResult,
+    StatusChange,
+    StockMovement,
+)
+from service.domain.ports import OrderFilter, UnitOfWork
+
+
+def create_order(
+    uow: UnitOfWork, caller: Caller, customer_id: str, lines: list[OrderLine], note: str, currency: str
+) -> Order:
+    """Reserves every line or none. Stock changes only under the product row locks taken here."""
+    lines = rules.merge_lines(lines)
+    with uow:
+        # The customer is read before the product locks are taken: time under the locks is what
+        # limits throughput on a hot product.
+        rules.ensure_customer_can_order(uow.customers.get(customer_id))
+        products = uow.products.lock([line.product_id for line in lines])
+        for line in lines:
+            if line.product_id not in products:
+                raise NotFound("product", line.product_id)
+        items = rules.price_lines(lines, products)
+        now = datetime.now(UTC)
+        order = uow.orders.add(Order("", customer_id, OrderStatus.PENDING, items, currency, note, now, now))
+        after = {item.product_id: products[item.product_id].stock_quantity - item.quantity for item in items}
+        uow.products.set_stock(after, now)
+        uow.ledger.add(
+            [
+                StockMovement.new(
+                    item.product_id, MovementKind.ORDER, -item.quantity, after[item.product_id], order.id, "order", caller, now
+                )
+                for item in items
+            ]
+        )
+        uow.history.add(StatusChange("", order.id, None, OrderStatus.PENDING, caller.actor, "order placed", caller.request_id, now))
+        uow.commit()
+    return order
+
+
+def get_order(uow: UnitOfWork, order_id: str) -> Order:
+    with uow:
+        return uow.orders.get(order_id)
+
+
+def list_orders(uow: UnitOfWork, flt: OrderFilter, page: Page) -> PageResult[Order]:
+    with uow:
+        return uow.orders.list(flt, page)
+
+
+def update_order_status(uow: UnitOfWork, caller: Caller, order_id: str, target: OrderStatus, reason: str) -> Order:
+    """Moves the order one step. Repeating the current status is a no-op that writes nothing."""
+    with uow:
+        order = uow.orders.lock(order_id)
+        if not rules.ensure_transition(order.id, order.status, target):
+            return order
+        now = datetime.now(UTC)
+        uow.orders.set_status(order.id, target, now)
+        uow.history.add(StatusChange("", order.id, order.status, target, caller.actor, reason, caller.request_id, now))
+        uow.commit()
+    return replace(order, status=target, update_time=now)
+
+
+def cancel_order(uow: UnitOfWork, caller: Caller, order_id: str, reason: str) -> Order:
+    """Cancels and returns each item's stock. The order row lock makes a second cancel see CANCELED."""
+    with uow:
+        order = uow.orders.lock(order_id)
+        rules.ensure_cancelable(order.id, order.status)
+        products = uow.products.lock([item.product_id for item in order.items])
+        now = datetime.now(UTC)
+        after = {item.product_id: products[item.product_id].stock_quantity + item.quantity for item in order.items}
+        uow.products.set_stock(after, now)
+        uow.ledger.add(
+            [
+                StockMovement.new(
+                    item.product_id, MovementKind.CANCEL, item.quantity, after[item.product_id], order.id, reason, caller, now
+                )
+                for item in order.items
+            ]
+        )
+        uow.orders.set_status(order.id, OrderStatus.CANCELED, now)
+        uow.history.add(
+            StatusChange("", order.id, order.status, OrderStatus.CANCELED, caller.actor, reason, caller.request_id, now)
+        )
+        uow.commit()
+    return replace(order, status=OrderStatus.CANCELED, update_time=now)
+
+
+def list_status_history(uow: UnitOfWork, order_id: str, page: Page) -> PageResult[StatusChange]:
+    with uow:
+        uow.orders.get(order_id)
+        return uow.history.list(order_id, page)

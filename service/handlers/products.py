@@ -1,0 +1,93 @@
+"""Product and stock use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from service.domain import rules
+from service.domain.errors import NotFound
+from service.domain.model import Caller, MovementKind, Page, PageResult, Product, StockMovement
+from service.domain.ports import ProductFilter, UnitOfWork
+
+
+def create_product(
+    uow: UnitOfWork,
+    caller: Caller,
+    sku: str,
+    name: str,
+    description: str,
+    price: Decimal,
+    currency: str,
+    initial_stock: int,
+) -> Product:
+    now = datetime.now(UTC)
+    with uow:
+        product = uow.products.add(Product("", sku, name, description, price, currency, initial_stock, True, now, now))
+        if initial_stock:
+            # The ledger starts with the initial stock, so it always sums to the stock on hand.
+            uow.ledger.add([StockMovement.new(product.id, MovementKind.INITIAL, initial_stock, initial_stock, "", "initial stock", caller, now)])
+        uow.commit()
+    return product
+
+
+def get_product(uow: UnitOfWork, product_id: str) -> Product:
+    with uow:
+        return uow.products.get(product_id)
+
+
+def list_products(uow: UnitOfWork, flt: ProductFilter, page: Page) -> PageResult[Product]:
+    with uow:
+        return uow.products.list(flt, page)
+
+
+def update_product(uow: UnitOfWork, product_id: str, changes: Mapping[str, object]) -> Product:
+    rules.ensure_updatable("product", changes, rules.PRODUCT_UPDATABLE)
+    with uow:
+        product = replace(_lock_one(uow, product_id), **changes, update_time=datetime.now(UTC))
+        uow.products.save(product)
+        uow.commit()
+    return product
+
+
+def delete_product(uow: UnitOfWork, product_id: str) -> Product:
+    with uow:
+        product = rules.soft_deleted(_lock_one(uow, product_id), "product", datetime.now(UTC))
+        uow.products.save(product)
+        uow.commit()
+    return product
+
+
+def undelete_product(uow: UnitOfWork, product_id: str) -> Product:
+    with uow:
+        product = rules.undeleted(_lock_one(uow, product_id), "product", datetime.now(UTC))
+        uow.products.save(product)
+        uow.commit()
+    return product
+
+
+def adjust_stock(uow: UnitOfWork, caller: Caller, product_id: str, delta: int, reason: str) -> tuple[Product, StockMovement]:
+    with uow:
+        product = _lock_one(uow, product_id)
+        now = datetime.now(UTC)
+        after = rules.adjusted_stock(product, delta)
+        uow.products.set_stock({product.id: after}, now)
+        movement = uow.ledger.add_one(StockMovement.new(product.id, MovementKind.ADJUSTMENT, delta, after, "", reason, caller, now))
+        uow.commit()
+    return replace(product, stock_quantity=after, update_time=now), movement
+
+
+def list_stock_movements(uow: UnitOfWork, product_id: str, page: Page) -> PageResult[StockMovement]:
+    with uow:
+        uow.products.get(product_id)  # NOT_FOUND for an unknown product, rather than an empty ledger
+        return uow.ledger.list(product_id, page)
+
+
+def _lock_one(uow: UnitOfWork, product_id: str) -> Product:
+    locked = uow.products.lock([product_id])
+    if product_id not in locked:
+        raise NotFound("product", product_id)
+    return locked[product_id]
+

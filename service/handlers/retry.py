@@ -1,0 +1,39 @@
+"""Re-runs a whole use case when the database reports lock contention."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from service.domain.errors import LockContention
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    base_delay: float = 0.005
+    max_delay: float = 0.2
+
+
+def with_retry(policy: RetryPolicy, use_case: Callable[[], T], on_retry: Callable[[], None] | None = None) -> T:
+    """Runs `use_case` until it stops raising LockContention, at most `policy.attempts` times.
+
+    Each attempt is a fresh transaction: a deadlock victim's work was rolled back, so only the whole
+    read-lock-decide-write sequence can be repeated safely. Full jitter keeps racing clients from
+    colliding again in lockstep.
+    """
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            return use_case()
+        except LockContention:
+            if attempt == policy.attempts:
+                raise LockContention(attempt) from None
+            if on_retry:
+                on_retry()
+            time.sleep(random.uniform(0, min(policy.max_delay, policy.base_delay * 2**attempt)))
+    raise AssertionError("unreachable")

@@ -1,0 +1,59 @@
+"""OrderService."""
+
+from __future__ import annotations
+
+import grpc
+
+from service import context as ctx
+from service import convert, paging
+from service._gen.erp.orders.v1 import order_pb2 as pb
+from service._gen.erp.orders.v1 import order_pb2_grpc
+from service.domain.model import OrderLine, OrderStatus
+from service.domain.ports import OrderFilter
+from service.handlers import orders
+from service.handlers.runner import Runner
+
+
+class OrderServicer(order_pb2_grpc.OrderServiceServicer):
+    def __init__(self, run: Runner, currency: str) -> None:
+        self._run = run
+        self._currency = currency
+
+    def CreateOrder(self, request: pb.CreateOrderRequest, context: grpc.ServicerContext) -> pb.Order:
+        lines = [OrderLine(i.product_id, i.quantity) for i in request.items]
+        order = self._run(orders.create_order, ctx.caller(context), request.customer_id, lines, request.note, self._currency)
+        return convert.order_message(order)
+
+    def GetOrder(self, request: pb.GetOrderRequest, context: grpc.ServicerContext) -> pb.Order:
+        return convert.order_message(self._run(orders.get_order, request.id))
+
+    def ListOrders(self, request: pb.ListOrdersRequest, context: grpc.ServicerContext) -> pb.ListOrdersResponse:
+        flt = OrderFilter(
+            request.customer_id,
+            convert.order_status(request.status),
+            convert.datetime_of(request.create_time_from) if request.HasField("create_time_from") else None,
+            convert.datetime_of(request.create_time_to) if request.HasField("create_time_to") else None,
+        )
+        result = self._run(orders.list_orders, flt, paging.page_of(request))
+        return pb.ListOrdersResponse(
+            orders=[convert.order_message(o) for o in result.items],
+            next_page_token=paging.next_token(request, result.next_after),
+        )
+
+    def UpdateOrderStatus(self, request: pb.UpdateOrderStatusRequest, context: grpc.ServicerContext) -> pb.Order:
+        order = self._run(
+            orders.update_order_status, ctx.caller(context), request.id, OrderStatus(request.status), request.reason
+        )
+        return convert.order_message(order)
+
+    def CancelOrder(self, request: pb.CancelOrderRequest, context: grpc.ServicerContext) -> pb.Order:
+        return convert.order_message(self._run(orders.cancel_order, ctx.caller(context), request.id, request.reason))
+
+    def ListOrderStatusHistory(
+        self, request: pb.ListOrderStatusHistoryRequest, context: grpc.ServicerContext
+    ) -> pb.ListOrderStatusHistoryResponse:
+        result = self._run(orders.list_status_history, request.order_id, paging.page_of(request))
+        return pb.ListOrderStatusHistoryResponse(
+            changes=[convert.change_message(c) for c in result.items],
+            next_page_token=paging.next_token(request, result.next_after),
+        )

@@ -1,0 +1,1 @@
+"""SQL storage: SQLAlchemy models, Alembic migrations, repositories and the unit of work."""

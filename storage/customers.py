@@ -1,0 +1,76 @@
+"""Customer rows ↔ domain customers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Row, exc, insert, select, update
+
+from service.domain.errors import NotFound
+from service.domain.model import Customer, Page, PageResult
+from service.domain.ports import CustomerFilter, CustomerRepository
+from storage.errors import duplicate
+from storage.keys import paged, parse_id, split_page
+from storage.locks import lock_rows
+from storage.schema import customers as t
+
+_UNIQUE = ("document", "email")
+
+
+def _from_row(row: Row[Any]) -> Customer:
+    return Customer(
+        str(row.id), row.name, row.document, row.email, row.phone, row.address, bool(row.active),
+        row.create_time, row.update_time, row.delete_time,
+    )
+
+
+def _values(c: Customer) -> dict[str, Any]:
+    return {
+        "name": c.name, "document": c.document, "email": c.email, "phone": c.phone, "address": c.address,
+        "active": c.active, "create_time": c.create_time, "update_time": c.update_time, "delete_time": c.delete_time,
+    }
+
+
+class SqlCustomerRepository(CustomerRepository):
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, customer: Customer) -> Customer:
+        try:
+            result = self._conn.execute(insert(t).values(**_values(customer)))
+        except exc.IntegrityError as e:
+            raise duplicate(e, "customer", _UNIQUE, _values(customer)) or e
+        customer.id = str(result.inserted_primary_key[0])
+        return customer
+
+    def get(self, customer_id: str) -> Customer:
+        key = parse_id(customer_id)
+        row = None if key is None else self._conn.execute(select(t).where(t.c.id == key)).first()
+        if row is None:
+            raise NotFound("customer", customer_id)
+        return _from_row(row)
+
+    def lock(self, customer_id: str) -> Customer:
+        key = parse_id(customer_id)
+        rows = [] if key is None else lock_rows(self._conn, t, [key])
+        if not rows:
+            raise NotFound("customer", customer_id)
+        return _from_row(rows[0])
+
+    def save(self, customer: Customer) -> None:
+        values = _values(customer)
+        try:
+            self._conn.execute(update(t).where(t.c.id == int(customer.id)).values(**values))
+        except exc.IntegrityError as e:
+            raise duplicate(e, "customer", _UNIQUE, values) or e
+
+    def list(self, flt: CustomerFilter, page: Page) -> PageResult[Customer]:
+        stmt = select(t)
+        if not flt.show_deleted:
+            stmt = stmt.where(t.c.delete_time.is_(None))
+        if flt.document:
+            stmt = stmt.where(t.c.document == flt.document)
+        if flt.email:
+            stmt = stmt.where(t.c.email == flt.email.lower())
+        rows, next_after = split_page(self._conn.execute(paged(stmt, t.c.id, page)).all(), page)
+        return PageResult([_from_row(r) for r in rows], next_after)

@@ -1,0 +1,42 @@
+"""Translates driver errors into domain errors, in one place for every engine."""
+
+from __future__ import annotations
+
+from sqlalchemy import exc
+
+from service.domain.errors import AlreadyExists, LockContention, OrdersError, StorageUnavailable
+
+# MySQL/MariaDB server error codes.
+_LOCK_CODES = {1205, 1213}  # lock wait timeout (also NOWAIT), deadlock
+_GONE_CODES = {2002, 2003, 2006, 2013, 2055, 1927, 4031, 1053}  # cannot connect, server gone, killed, shutdown
+_DUPLICATE = 1062
+
+
+def _code(error: exc.DBAPIError) -> int | None:
+    args = getattr(error.orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def translate(error: exc.DBAPIError) -> OrdersError | None:
+    """The domain error for a driver error, or None if it is a bug that should surface as INTERNAL."""
+    code = _code(error)
+    text = str(error.orig).lower()
+    if code in _LOCK_CODES or "database is locked" in text:
+        return LockContention(1)
+    if code in _GONE_CODES or error.connection_invalidated or isinstance(error, exc.InterfaceError):
+        return StorageUnavailable()
+    if isinstance(error, exc.OperationalError) and "unable to open database" in text:
+        return StorageUnavailable()
+    return None
+
+
+def duplicate(error: exc.IntegrityError, resource: str, fields: tuple[str, ...], values: dict[str, str]) -> AlreadyExists | None:
+    """Which unique field a failed insert or update collided on, if any."""
+    text = str(error.orig)
+    if _code(error) != _DUPLICATE and "UNIQUE constraint failed" not in text:
+        return None
+    for name in fields:
+        # MySQL names the key (uq_customers_email); SQLite names the column (customers.email).
+        if f"_{name}" in text or f".{name}" in text:
+            return AlreadyExists(resource, name, values.get(name, ""))
+    return None

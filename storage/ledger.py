@@ -1,0 +1,75 @@
+"""The append-only stock ledger and order status history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select
+
+from service.domain.model import MovementKind, OrderStatus, Page, PageResult, StatusChange, StockMovement
+from service.domain.ports import HistoryRepository, LedgerRepository
+from storage.keys import paged, split_page
+from storage.schema import status_history, stock_movements
+
+
+def _movement_values(m: StockMovement) -> dict[str, Any]:
+    return {
+        "product_id": int(m.product_id), "kind": int(m.kind), "delta": m.delta, "stock_after": m.stock_after,
+        "order_id": int(m.order_id) if m.order_id else None, "reason": m.reason, "actor": m.actor,
+        "request_id": m.request_id, "create_time": m.create_time,
+    }
+
+
+def _movement(row: Row[Any]) -> StockMovement:
+    return StockMovement(
+        str(row.id), str(row.product_id), MovementKind(row.kind), row.delta, row.stock_after,
+        str(row.order_id) if row.order_id is not None else "", row.reason, row.actor, row.request_id, row.create_time,
+    )
+
+
+def _change(row: Row[Any]) -> StatusChange:
+    return StatusChange(
+        str(row.id), str(row.order_id), OrderStatus(row.from_status) if row.from_status is not None else None,
+        OrderStatus(row.to_status), row.actor, row.reason, row.request_id, row.create_time,
+    )
+
+
+class SqlLedgerRepository(LedgerRepository):
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, movements: Sequence[StockMovement]) -> None:
+        # executemany with one VALUES list: mysqlclient rewrites it into a single multi-row INSERT.
+        self._conn.execute(insert(stock_movements), [_movement_values(m) for m in movements])
+
+    def add_one(self, movement: StockMovement) -> StockMovement:
+        result = self._conn.execute(insert(stock_movements).values(**_movement_values(movement)))
+        return replace(movement, id=str(result.inserted_primary_key[0]))
+
+    def list(self, product_id: str, page: Page) -> PageResult[StockMovement]:
+        t = stock_movements
+        stmt = paged(select(t).where(t.c.product_id == int(product_id)), t.c.id, page)
+        rows, next_after = split_page(self._conn.execute(stmt).all(), page)
+        return PageResult([_movement(r) for r in rows], next_after)
+
+
+class SqlHistoryRepository(HistoryRepository):
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, change: StatusChange) -> None:
+        self._conn.execute(
+            insert(status_history).values(
+                order_id=int(change.order_id), from_status=int(change.from_status) if change.from_status else None,
+                to_status=int(change.to_status), actor=change.actor, reason=change.reason,
+                request_id=change.request_id, create_time=change.create_time,
+            )
+        )
+
+    def list(self, order_id: str, page: Page) -> PageResult[StatusChange]:
+        t = status_history
+        stmt = paged(select(t).where(t.c.order_id == int(order_id)), t.c.id, page)
+        rows, next_after = split_page(self._conn.execute(stmt).all(), page)
+        return PageResult([_change(r) for r in rows], next_after)

@@ -1,0 +1,101 @@
+"""Order rows and their items ↔ domain orders."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
+
+from service.domain.errors import NotFound
+from service.domain.model import Order, OrderItem, OrderStatus, Page, PageResult
+from service.domain.ports import OrderFilter, OrderRepository
+from storage.keys import paged, parse_id, split_page
+from storage.locks import lock_rows
+from storage.products import from_cents, to_cents
+from storage.schema import order_items, orders
+
+_ITEMS_OF = (
+    select(order_items)
+    .where(order_items.c.order_id.in_(bindparam("ids", expanding=True)))
+    .order_by(order_items.c.order_id, order_items.c.product_id)
+)
+
+
+def _item(row: Row[Any]) -> OrderItem:
+    return OrderItem(str(row.product_id), row.sku, row.quantity, from_cents(row.unit_price_cents))
+
+
+def _order(row: Row[Any], items: list[OrderItem]) -> Order:
+    return Order(
+        str(row.id), str(row.customer_id), OrderStatus(row.status), items, row.currency, row.note,
+        row.create_time, row.update_time,
+    )
+
+
+class SqlOrderRepository(OrderRepository):
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, order: Order) -> Order:
+        result = self._conn.execute(
+            insert(orders).values(
+                customer_id=int(order.customer_id), status=int(order.status), currency=order.currency,
+                total_cents=to_cents(order.total), note=order.note, create_time=order.create_time,
+                update_time=order.update_time,
+            )
+        )
+        order.id = str(result.inserted_primary_key[0])
+        self._conn.execute(
+            insert(order_items),
+            [
+                {
+                    "order_id": int(order.id), "product_id": int(i.product_id), "sku": i.sku,
+                    "quantity": i.quantity, "unit_price_cents": to_cents(i.unit_price),
+                }
+                for i in order.items
+            ],
+        )
+        return order
+
+    def get(self, order_id: str) -> Order:
+        key = parse_id(order_id)
+        row = None if key is None else self._conn.execute(select(orders).where(orders.c.id == key)).first()
+        if row is None:
+            raise NotFound("order", order_id)
+        return self._with_items([row])[0]
+
+    def lock(self, order_id: str) -> Order:
+        key = parse_id(order_id)
+        rows = [] if key is None else lock_rows(self._conn, orders, [key])
+        if not rows:
+            raise NotFound("order", order_id)
+        return self._with_items(rows)[0]
+
+    def set_status(self, order_id: str, status: OrderStatus, when: datetime) -> None:
+        self._conn.execute(update(orders).where(orders.c.id == int(order_id)).values(status=int(status), update_time=when))
+
+    def list(self, flt: OrderFilter, page: Page) -> PageResult[Order]:
+        stmt = select(orders)
+        if flt.customer_id:
+            key = parse_id(flt.customer_id)
+            stmt = stmt.where(orders.c.customer_id == (key if key is not None else -1))
+        if flt.status is not None:
+            stmt = stmt.where(orders.c.status == int(flt.status))
+        if flt.create_time_from is not None:
+            stmt = stmt.where(orders.c.create_time >= flt.create_time_from)
+        if flt.create_time_to is not None:
+            stmt = stmt.where(orders.c.create_time < flt.create_time_to)
+        rows, next_after = split_page(self._conn.execute(paged(stmt, orders.c.id, page, newest_first=True)).all(), page)
+        return PageResult(self._with_items(rows), next_after)
+
+    def _with_items(self, rows: Sequence[Row[Any]]) -> list[Order]:
+        """Loads the items of all these orders in one query: no N+1."""
+        if not rows:
+            return []
+        items: defaultdict[int, list[OrderItem]] = defaultdict(list)
+        for item in self._conn.execute(_ITEMS_OF, {"ids": [r.id for r in rows]}):
+            items[item.order_id].append(_item(item))
+        return [_order(r, items[r.id]) for r in rows]

@@ -1,0 +1,92 @@
+"""Product rows ↔ domain products, and the stock column."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, case, exc, insert, select, update
+
+from service.domain.errors import NotFound
+from service.domain.model import Page, PageResult, Product
+from service.domain.ports import ProductFilter, ProductRepository
+from storage.errors import duplicate
+from storage.keys import paged, parse_id, split_page
+from storage.locks import lock_rows
+from storage.schema import products as t
+
+
+def to_cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_exact())
+
+
+def from_cents(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
+
+
+def _from_row(row: Row[Any]) -> Product:
+    return Product(
+        str(row.id), row.sku, row.name, row.description, from_cents(row.price_cents), row.currency,
+        row.stock_quantity, bool(row.active), row.create_time, row.update_time, row.delete_time,
+    )
+
+
+def _catalogue_values(p: Product) -> dict[str, Any]:
+    return {
+        "name": p.name, "description": p.description, "price_cents": to_cents(p.price), "active": p.active,
+        "update_time": p.update_time, "delete_time": p.delete_time,
+    }
+
+
+class SqlProductRepository(ProductRepository):
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, product: Product) -> Product:
+        values = _catalogue_values(product) | {
+            "sku": product.sku, "currency": product.currency, "stock_quantity": product.stock_quantity,
+            "create_time": product.create_time,
+        }
+        try:
+            result = self._conn.execute(insert(t).values(**values))
+        except exc.IntegrityError as e:
+            raise duplicate(e, "product", ("sku",), {"sku": product.sku}) or e
+        product.id = str(result.inserted_primary_key[0])
+        return product
+
+    def get(self, product_id: str) -> Product:
+        key = parse_id(product_id)
+        row = None if key is None else self._conn.execute(select(t).where(t.c.id == key)).first()
+        if row is None:
+            raise NotFound("product", product_id)
+        return _from_row(row)
+
+    def lock(self, product_ids: Sequence[str]) -> dict[str, Product]:
+        keys = [k for k in map(parse_id, product_ids) if k is not None]
+        return {str(row.id): _from_row(row) for row in lock_rows(self._conn, t, keys)} if keys else {}
+
+    def save(self, product: Product) -> None:
+        self._conn.execute(update(t).where(t.c.id == int(product.id)).values(**_catalogue_values(product)))
+
+    def set_stock(self, stock: Mapping[str, int], when: datetime) -> None:
+        # One UPDATE ... CASE for every product of an order: one round trip while the locks are held.
+        ids = [int(pid) for pid in stock]
+        new_stock = case({int(pid): qty for pid, qty in stock.items()}, value=t.c.id) if len(ids) > 1 else stock[str(ids[0])]
+        stmt = update(t).where(t.c.id.in_(bindparam("ids", expanding=True))).values(stock_quantity=new_stock, update_time=when)
+        self._conn.execute(stmt, {"ids": ids})
+
+    def list(self, flt: ProductFilter, page: Page) -> PageResult[Product]:
+        stmt = select(t)
+        if not flt.show_deleted:
+            stmt = stmt.where(t.c.delete_time.is_(None))
+        if flt.sku:
+            stmt = stmt.where(t.c.sku == flt.sku)
+        if flt.name_contains:
+            pattern = "%" + flt.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            stmt = stmt.where(t.c.name.ilike(pattern, escape="\\"))
+        if flt.active is not None:
+            stmt = stmt.where(t.c.active.is_(flt.active))
+        rows, next_after = split_page(self._conn.execute(paged(stmt, t.c.id, page)).all(), page)
+        return PageResult([_from_row(r) for r in rows], next_after)

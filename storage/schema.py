@@ -1,0 +1,146 @@
+"""The tables, as SQLAlchemy 2 declarative models. Alembic migrations must match them (a test checks)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, MetaData
+from sqlalchemy.dialects.mysql import DATETIME
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import DateTime, TypeDecorator
+
+# Integer primary keys must be BIGINT on MySQL but INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores aware UTC datetimes as naive DATETIME(6); MySQL DATETIME has no time zone."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect):  # type: ignore[no-untyped-def]
+        return dialect.type_descriptor(DATETIME(fsp=6) if dialect.name == "mysql" else DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class CustomerRow(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Unique across deleted rows too: a deleted customer keeps its document and email, so
+    # Undelete can never collide (see README, "Soft delete").
+    document: Mapped[str] = mapped_column(String(14), unique=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    phone: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(Boolean)
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    update_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    delete_time: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    __table_args__ = (Index(None, "delete_time", "id"),)
+
+
+class ProductRow(Base):
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(2000))
+    # Whole cents: exact on every engine, and Decimal in the domain.
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    stock_quantity: Mapped[int] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(Boolean)
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    update_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    delete_time: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    __table_args__ = (
+        # The last line of defence: even a bug in the service cannot sell stock it does not have.
+        CheckConstraint("stock_quantity >= 0", name="stock_not_negative"),
+        Index(None, "delete_time", "id"),
+        Index(None, "active", "id"),
+        Index(None, "name"),
+    )
+
+
+class OrderRow(Base):
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(Id, ForeignKey("customers.id"))
+    status: Mapped[int] = mapped_column(SmallInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(String(1000))
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    update_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (
+        Index(None, "customer_id", "id"),
+        Index(None, "status", "id"),
+        Index(None, "create_time", "id"),
+    )
+
+
+class OrderItemRow(Base):
+    __tablename__ = "order_items"
+    # Lines are merged per product, so (order, product) identifies a line and clusters an order's items.
+    order_id: Mapped[int] = mapped_column(Id, ForeignKey("orders.id"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(Id, ForeignKey("products.id"), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_cents: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (Index(None, "product_id"),)
+
+
+class StockMovementRow(Base):
+    __tablename__ = "stock_movements"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    product_id: Mapped[int] = mapped_column(Id, ForeignKey("products.id"))
+    kind: Mapped[int] = mapped_column(SmallInteger)
+    delta: Mapped[int] = mapped_column(BigInteger)
+    stock_after: Mapped[int] = mapped_column(BigInteger)
+    order_id: Mapped[int | None] = mapped_column(Id, ForeignKey("orders.id"), nullable=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    actor: Mapped[str] = mapped_column(String(255))
+    request_id: Mapped[str] = mapped_column(String(128))
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (Index(None, "product_id", "id"), Index(None, "order_id"))
+
+
+class StatusChangeRow(Base):
+    __tablename__ = "order_status_history"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(Id, ForeignKey("orders.id"))
+    from_status: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    to_status: Mapped[int] = mapped_column(SmallInteger)
+    actor: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(String(500))
+    request_id: Mapped[str] = mapped_column(String(128))
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (Index(None, "order_id", "id"),)
+
+
+customers = CustomerRow.__table__
+products = ProductRow.__table__
+orders = OrderRow.__table__
+order_items = OrderItemRow.__table__
+stock_movements = StockMovementRow.__table__
+status_history = StatusChangeRow.__table__

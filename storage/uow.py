@@ -1,0 +1,58 @@
+"""The SQL unit of work: one connection, one transaction, driver errors translated."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine, RootTransaction, exc
+
+from service.domain.ports import UnitOfWork
+from storage.customers import SqlCustomerRepository
+from storage.errors import translate
+from storage.ledger import SqlHistoryRepository, SqlLedgerRepository
+from storage.orders import SqlOrderRepository
+from storage.products import SqlProductRepository
+
+
+class SqlUnitOfWork(UnitOfWork):
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+        self._tx: RootTransaction | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        try:
+            self._conn = self._engine.connect()
+            self._tx = self._conn.begin()
+        except exc.DBAPIError as e:
+            self._close()
+            raise translate(e) or e from e
+        self.customers = SqlCustomerRepository(self._conn)
+        self.products = SqlProductRepository(self._conn)
+        self.orders = SqlOrderRepository(self._conn)
+        self.ledger = SqlLedgerRepository(self._conn)
+        self.history = SqlHistoryRepository(self._conn)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._close()
+        if isinstance(error, exc.DBAPIError) and (domain := translate(error)) is not None:
+            raise domain from error
+
+    def commit(self) -> None:
+        assert self._tx is not None, "commit() outside `with`"
+        self._tx.commit()
+
+    def _close(self) -> None:
+        # Rolls back whatever was not committed; a broken connection is discarded by the pool.
+        try:
+            if self._tx is not None and self._tx.is_active:
+                self._tx.rollback()
+        except exc.DBAPIError:
+            pass
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = self._tx = None
