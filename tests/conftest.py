@@ -1,0 +1,94 @@
+"""Shared fixtures: a private MariaDB/MySQL database per run, and a real in-process gRPC server.
+
+The servers come from ORDERS_TEST_MYSQL_URL (default mysql+mysqldb://root@127.0.0.1:3306) and
+ORDERS_TEST_REDIS_URL (default redis://127.0.0.1:6379/0). Each run creates its own database and
+drops it at the end; nothing else on the server is touched.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import grpc
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import URL, make_url
+
+from service.server import Running, build_server, start, stop
+from service.settings import Settings
+from storage.engine import make_engine
+from storage.migrate import upgrade
+
+MYSQL_URL = os.environ.get("ORDERS_TEST_MYSQL_URL", "mysql+mysqldb://root@127.0.0.1:3306")
+HOW_TO_START = (
+    "Tests need MariaDB ≥10.6 or MySQL 8 at {url}. Install and start it, e.g. on Debian/Ubuntu: "
+    "`apt-get install mariadb-server && service mariadb start` (or `bash .ci/run`, which does it), "
+    "or point ORDERS_TEST_MYSQL_URL at a server where the user may CREATE and DROP databases."
+)
+
+
+def _server_url() -> URL:
+    return make_url(MYSQL_URL).set(database=None)
+
+
+@pytest.fixture(scope="session")
+def mysql_url() -> Iterator[str]:
+    """A fresh database, dropped when the run ends."""
+    name = f"orders_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(_server_url())
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    except Exception as error:  # noqa: BLE001 - any failure to reach the server means the same thing
+        pytest.fail(HOW_TO_START.format(url=_server_url().render_as_string(hide_password=True)) + f"\n({error})")
+    try:
+        yield _server_url().set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(mysql_url: str) -> Iterator[Engine]:
+    engine = make_engine(mysql_url, pool_size=32, max_overflow=16)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def _serve(settings: Settings, engine: Engine) -> Iterator[Running]:
+    running = build_server(settings, engine)
+    start(running)
+    yield running
+    stop(running, grace=0)
+
+
+@pytest.fixture(scope="session")
+def settings(mysql_url: str) -> Settings:
+    return Settings(database_url=mysql_url, grpc_host="127.0.0.1", grpc_port=0, grpc_workers=64, retry_attempts=10)
+
+
+@pytest.fixture(scope="session")
+def server(settings: Settings, engine: Engine) -> Iterator[Running]:
+    yield from _serve(settings, engine)
+
+
+@pytest.fixture(scope="session")
+def channel(server: Running) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        yield channel
+
+
+@pytest.fixture(scope="session")
+def sqlite_channel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[grpc.Channel]:
+    """The embedded default: the same server on a SQLite file."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'orders.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    settings = Settings(database_url=url, grpc_host="127.0.0.1", grpc_port=0, retry_attempts=10)
+    for running in _serve(settings, engine):
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            yield channel

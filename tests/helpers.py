@@ -1,0 +1,99 @@
+"""Test helpers: unique ids so tests never collide, typed stubs, and rich-error decoding."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from service._gen.erp.orders.v1 import customer_pb2, customer_pb2_grpc, order_pb2, order_pb2_grpc, product_pb2, product_pb2_grpc
+from google.type import money_pb2
+
+
+def unique(prefix: str = "") -> str:
+    return prefix + uuid.uuid4().hex[:10].upper()
+
+
+def cpf() -> str:
+    return "".join(random.choices("0123456789", k=11))
+
+
+@dataclass
+class Stubs:
+    customers: customer_pb2_grpc.CustomerServiceStub
+    products: product_pb2_grpc.ProductServiceStub
+    orders: order_pb2_grpc.OrderServiceStub
+
+    @classmethod
+    def on(cls, channel: grpc.Channel) -> Stubs:
+        return cls(
+            customer_pb2_grpc.CustomerServiceStub(channel),
+            product_pb2_grpc.ProductServiceStub(channel),
+            order_pb2_grpc.OrderServiceStub(channel),
+        )
+
+    def customer(self, **overrides: object) -> customer_pb2.Customer:
+        fields: dict[str, object] = {"name": "Test Buyer", "document": cpf(), "email": f"{unique()}@example.com"}
+        fields.update(overrides)
+        return self.customers.CreateCustomer(customer_pb2.CreateCustomerRequest(**fields))
+
+    def product(self, stock: int = 10, price: str = "10.00", **overrides: object) -> product_pb2.Product:
+        units, cents = price.split(".")
+        fields: dict[str, object] = {
+            "sku": unique("SKU-"), "name": "Widget", "initial_stock": stock,
+            "price": money_pb2.Money(currency_code="BRL", units=int(units), nanos=int(cents) * 10_000_000),
+        }
+        fields.update(overrides)
+        return self.products.CreateProduct(product_pb2.CreateProductRequest(**fields))
+
+    def order(self, customer_id: str, *lines: tuple[str, int]) -> order_pb2.Order:
+        items = [order_pb2.CreateOrderRequest.Item(product_id=p, quantity=q) for p, q in lines]
+        return self.orders.CreateOrder(order_pb2.CreateOrderRequest(customer_id=customer_id, items=items))
+
+    def stock(self, product_id: str) -> int:
+        return self.products.GetProduct(product_pb2.GetProductRequest(id=product_id)).stock_quantity
+
+    def movements(self, product_id: str) -> list[product_pb2.StockMovement]:
+        req = product_pb2.ListStockMovementsRequest(product_id=product_id, page_size=1000)
+        return list(self.products.ListStockMovements(req).movements)
+
+    def history(self, order_id: str) -> list[order_pb2.OrderStatusChange]:
+        req = order_pb2.ListOrderStatusHistoryRequest(order_id=order_id, page_size=1000)
+        return list(self.orders.ListOrderStatusHistory(req).changes)
+
+
+@dataclass
+class RichError:
+    code: grpc.StatusCode
+    message: str
+    reason: str
+    metadata: dict[str, str]
+    field_violations: dict[str, str]
+    precondition_subjects: list[str]
+    has_retry_info: bool
+
+
+def rich(error: grpc.RpcError) -> RichError:
+    """Decodes google.rpc details from a failed call."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    reason, metadata, fields, subjects, retry = "", {}, {}, [], False
+    for detail in status.details if status else []:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reason, metadata = info.reason, dict(info.metadata)
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            fields = {v.field: v.reason for v in bad.field_violations}
+        elif detail.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR):
+            failure = error_details_pb2.PreconditionFailure()
+            detail.Unpack(failure)
+            subjects = [v.subject for v in failure.violations]
+        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry = True
+    return RichError(error.code(), error.details(), reason, metadata, fields, subjects, retry)  # type: ignore[attr-defined]
