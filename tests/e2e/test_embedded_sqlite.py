@@ -1,0 +1,44 @@
+"""The embedded default (SQLite) keeps the same invariants: create, cancel, and no overselling."""
+
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+import pytest
+
+from service._gen.erp.orders.v1 import order_pb2
+from tests.helpers import Stubs, rich
+
+
+@pytest.fixture
+def stubs(sqlite_channel: grpc.Channel) -> Stubs:
+    return Stubs.on(sqlite_channel)
+
+
+def test_racing_buyers_cannot_oversell_on_sqlite(stubs: Stubs) -> None:
+    customer, product = stubs.customer(), stubs.product(stock=5)
+
+    def attempt(_: int) -> str:
+        try:
+            stubs.order(customer.id, (product.id, 1))
+            return "OK"
+        except grpc.RpcError as error:
+            return rich(error).reason
+
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = Counter(pool.map(attempt, range(20)))
+    assert outcomes == {"OK": 5, "INSUFFICIENT_STOCK": 15}
+    assert stubs.stock(product.id) == 0
+
+
+def test_cancel_on_sqlite_returns_stock_once(stubs: Stubs) -> None:
+    customer, product = stubs.customer(), stubs.product(stock=2)
+    order = stubs.order(customer.id, (product.id, 2))
+    stubs.orders.CancelOrder(order_pb2.CancelOrderRequest(id=order.id, reason="test"))
+    with pytest.raises(grpc.RpcError) as caught:
+        stubs.orders.CancelOrder(order_pb2.CancelOrderRequest(id=order.id, reason="test"))
+    assert rich(caught.value).reason == "INVALID_STATUS_TRANSITION"
+    assert stubs.stock(product.id) == 2
+    assert [m.delta for m in stubs.movements(product.id)] == [2, -2, 2]

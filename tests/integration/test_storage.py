@@ -1,0 +1,107 @@
+"""Storage on a real MariaDB: migrations, row locks, error translation and the last-line constraints."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, event, exc, text, update
+
+from service.domain.errors import LockContention
+from service.domain.model import Product
+from storage.engine import make_engine
+from storage.schema import Base, products
+from storage.uow import SqlUnitOfWork
+from tests.helpers import unique
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _product(engine: Engine, stock: int = 5) -> str:
+    with SqlUnitOfWork(engine) as uow:
+        p = uow.products.add(Product("", unique("SKU-"), "p", "", Decimal("1.00"), "BRL", stock, True, NOW, NOW))
+        uow.commit()
+    return p.id
+
+
+@pytest.fixture
+def impatient(mysql_url: str, engine: Engine) -> Iterator[Engine]:
+    """An engine whose lock waits give up after one second instead of fifty."""
+    quick = make_engine(mysql_url, pool_size=4)
+
+    @event.listens_for(quick, "connect")
+    def _short_wait(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_conn.cursor().execute("SET SESSION innodb_lock_wait_timeout = 1")
+
+    yield quick
+    quick.dispose()
+
+
+def test_the_migrations_build_exactly_the_schema_the_models_describe(engine: Engine) -> None:
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+
+
+def test_lock_returns_rows_in_ascending_id_order_and_skips_missing_ids(engine: Engine) -> None:
+    ids = [_product(engine) for _ in range(3)]
+    with SqlUnitOfWork(engine) as uow:
+        locked = uow.products.lock([ids[2], "999999999", ids[0], ids[1], "junk"])
+    assert list(locked) == sorted(ids, key=int)
+
+
+def test_a_second_locker_waits_and_gives_up_as_lock_contention(engine: Engine, impatient: Engine) -> None:
+    pid = _product(engine)
+    with SqlUnitOfWork(engine) as holder:
+        holder.products.lock([pid])
+        with pytest.raises(LockContention), SqlUnitOfWork(impatient) as waiter:
+            waiter.products.lock([pid])
+
+
+def test_a_real_deadlock_becomes_lock_contention_for_exactly_one_side(engine: Engine) -> None:
+    a, b = _product(engine), _product(engine)
+    both_hold_one = threading.Barrier(2, timeout=30)
+    outcomes: dict[str, str] = {}
+
+    def worker(name: str, first: str, second: str) -> None:
+        try:
+            with SqlUnitOfWork(engine) as uow:
+                uow.products.lock([first])
+                both_hold_one.wait()
+                if name == "late":
+                    _wait_until_a_transaction_waits_for_a_lock(engine)
+                uow.products.lock([second])  # the opposite order on purpose
+                uow.commit()
+            outcomes[name] = "committed"
+        except LockContention:
+            outcomes[name] = "contention"
+
+    threads = [threading.Thread(target=worker, args=args) for args in (("early", a, b), ("late", b, a))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes.values()) == ["committed", "contention"]
+
+
+def _wait_until_a_transaction_waits_for_a_lock(engine: Engine) -> None:
+    with engine.connect() as conn:
+        for _ in range(2000):
+            waiting = conn.execute(text("SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'"))
+            if waiting.scalar():
+                return
+            conn.commit()
+    raise AssertionError("the other transaction never waited for the lock")
+
+
+def test_the_database_itself_refuses_negative_stock(engine: Engine) -> None:
+    pid = _product(engine, stock=1)
+    with pytest.raises(exc.DBAPIError), engine.begin() as conn:
+        conn.execute(update(products).where(products.c.id == int(pid)).values(stock_quantity=-1))
+    with SqlUnitOfWork(engine) as uow:
+        assert uow.products.get(pid).stock_quantity == 1

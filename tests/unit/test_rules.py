@@ -1,0 +1,119 @@
+"""Business rules over plain values: merging, pricing, stock, transitions and updates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from service.domain import rules
+from service.domain.errors import InsufficientStock, InvalidArgument, InvalidStatusTransition, NotDeleted, NotFound, NotOrderable
+from service.domain.model import Customer, OrderLine, OrderStatus, Product
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+S = OrderStatus
+
+
+def product(pid: str = "1", stock: int = 10, price: str = "9.99", active: bool = True, deleted: bool = False) -> Product:
+    return Product(pid, f"SKU-{pid}", "p", "", Decimal(price), "BRL", stock, active, NOW, NOW, NOW if deleted else None)
+
+
+def customer(active: bool = True, deleted: bool = False) -> Customer:
+    return Customer("7", "c", "12345678901", "c@x.io", "", "", active, NOW, NOW, NOW if deleted else None)
+
+
+def test_merge_lines_sums_quantities_per_product_keeping_first_seen_order() -> None:
+    lines = [OrderLine("2", 1), OrderLine("1", 600), OrderLine("2", 4), OrderLine("1", 600)]
+    assert rules.merge_lines(lines) == [OrderLine("2", 5), OrderLine("1", 1200)]
+
+
+def test_price_lines_snapshots_the_price_and_sku() -> None:
+    [item] = rules.price_lines([OrderLine("1", 3)], {"1": product(price="19.99")})
+    assert (item.sku, item.unit_price, item.subtotal) == ("SKU-1", Decimal("19.99"), Decimal("59.97"))
+
+
+def test_price_lines_reports_every_short_product_at_once() -> None:
+    products = {"1": product("1", stock=1), "2": product("2", stock=5), "3": product("3", stock=0)}
+    with pytest.raises(InsufficientStock) as caught:
+        rules.price_lines([OrderLine("1", 2), OrderLine("2", 5), OrderLine("3", 1)], products)
+    assert [(s.product_id, s.requested, s.available) for s in caught.value.shortages] == [("1", 2, 1), ("3", 1, 0)]
+    assert [v.subject for v in caught.value.violations] == ["products/1", "products/3"]
+
+
+@pytest.mark.parametrize(("kw", "reason"), [({"deleted": True}, "PRODUCT_DELETED"), ({"active": False}, "PRODUCT_INACTIVE")])
+def test_unorderable_products_fail_before_the_stock_check(kw: dict[str, bool], reason: str) -> None:
+    with pytest.raises(NotOrderable) as caught:
+        rules.price_lines([OrderLine("1", 99)], {"1": product(stock=0, **kw)})
+    assert caught.value.reason == reason
+
+
+@pytest.mark.parametrize(("kw", "reason"), [({"deleted": True}, "CUSTOMER_DELETED"), ({"active": False}, "CUSTOMER_INACTIVE")])
+def test_deleted_or_inactive_customers_cannot_order(kw: dict[str, bool], reason: str) -> None:
+    with pytest.raises(NotOrderable) as caught:
+        rules.ensure_customer_can_order(customer(**kw))
+    assert caught.value.reason == reason
+
+
+def test_the_happy_path_of_an_order_is_a_straight_line() -> None:
+    path = [S.PENDING, S.CONFIRMED, S.PICKED, S.SHIPPED, S.DELIVERED]
+    for current, target in zip(path, path[1:]):
+        assert rules.ensure_transition("1", current, target) is True
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [(S.PENDING, S.PICKED), (S.CONFIRMED, S.PENDING), (S.SHIPPED, S.PICKED), (S.DELIVERED, S.SHIPPED), (S.CANCELED, S.CONFIRMED)],
+)
+def test_skipping_or_going_back_is_an_invalid_transition(current: S, target: S) -> None:
+    with pytest.raises(InvalidStatusTransition):
+        rules.ensure_transition("1", current, target)
+
+
+def test_repeating_the_status_is_a_no_op_not_an_error() -> None:
+    assert rules.ensure_transition("1", S.SHIPPED, S.SHIPPED) is False
+
+
+@pytest.mark.parametrize("status", [S.PICKED, S.SHIPPED, S.DELIVERED, S.CANCELED])
+def test_only_pending_and_confirmed_orders_can_be_canceled(status: S) -> None:
+    rules.ensure_cancelable("1", S.PENDING)
+    rules.ensure_cancelable("1", S.CONFIRMED)
+    with pytest.raises(InvalidStatusTransition):
+        rules.ensure_cancelable("1", status)
+
+
+def test_adjusted_stock_never_goes_below_zero() -> None:
+    assert rules.adjusted_stock(product(stock=3), -3) == 0
+    assert rules.adjusted_stock(product(stock=3), 7) == 10
+    with pytest.raises(InsufficientStock):
+        rules.adjusted_stock(product(stock=3), -4)
+
+
+def test_updates_may_not_name_immutable_fields_or_clear_required_ones() -> None:
+    rules.ensure_updatable("customer", {"phone": "", "active": False}, rules.CUSTOMER_UPDATABLE)
+    with pytest.raises(InvalidArgument) as caught:
+        rules.ensure_updatable("customer", {"document": "1", "name": ""}, rules.CUSTOMER_UPDATABLE)
+    assert [(v.field, v.reason) for v in caught.value.violations] == [
+        ("update_mask", "FIELD_NOT_UPDATABLE"), ("customer.name", "REQUIRED"),
+    ]
+
+
+def test_soft_delete_twice_is_not_found_and_undelete_of_a_live_row_is_refused() -> None:
+    deleted = rules.soft_deleted(product(), "product", NOW)
+    assert deleted.delete_time == NOW
+    with pytest.raises(NotFound):
+        rules.soft_deleted(deleted, "product", NOW)
+    assert rules.undeleted(deleted, "product", NOW).delete_time is None
+    with pytest.raises(NotDeleted):
+        rules.undeleted(product(), "product", NOW)
+
+
+def test_emails_are_normalised_to_lower_case() -> None:
+    assert rules.email("  Ana@Example.COM ") == "ana@example.com"
+
+
+def test_only_the_service_currency_is_accepted() -> None:
+    rules.ensure_currency("price.currency_code", "", "BRL")
+    rules.ensure_currency("price.currency_code", "BRL", "BRL")
+    with pytest.raises(InvalidArgument):
+        rules.ensure_currency("price.currency_code", "USD", "BRL")
