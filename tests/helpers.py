@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import grpc
@@ -64,6 +65,15 @@ class Stubs:
     def history(self, order_id: str) -> list[order_pb2.OrderStatusChange]:
         req = order_pb2.ListOrderStatusHistoryRequest(order_id=order_id, page_size=1000)
         return list(self.orders.ListOrderStatusHistory(req).changes)
+
+
+def outcome(call: Callable[[], object]) -> str:
+    """"OK", or the failed call's ErrorInfo reason (its code name if it has none)."""
+    try:
+        call()
+        return "OK"
+    except grpc.RpcError as error:
+        return rich(error).reason or error.code().name  # type: ignore[attr-defined]
 
 
 @dataclass

@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from service._gen.erp.orders.v1 import order_pb2
-from tests.helpers import Stubs, rich
+from tests.helpers import Stubs, outcome, rich
 
 
 @pytest.fixture
@@ -20,15 +20,8 @@ def stubs(sqlite_channel: grpc.Channel) -> Stubs:
 def test_racing_buyers_cannot_oversell_on_sqlite(stubs: Stubs) -> None:
     customer, product = stubs.customer(), stubs.product(stock=5)
 
-    def attempt(_: int) -> str:
-        try:
-            stubs.order(customer.id, (product.id, 1))
-            return "OK"
-        except grpc.RpcError as error:
-            return rich(error).reason
-
     with ThreadPoolExecutor(20) as pool:
-        outcomes = Counter(pool.map(attempt, range(20)))
+        outcomes = Counter(pool.map(lambda _: outcome(lambda: stubs.order(customer.id, (product.id, 1))), range(20)))
     assert outcomes == {"OK": 5, "INSUFFICIENT_STOCK": 15}
     assert stubs.stock(product.id) == 0
 

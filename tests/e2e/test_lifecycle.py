@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from service._gen.erp.orders.v1 import order_pb2 as pb
-from tests.helpers import Stubs, rich
+from tests.helpers import Stubs, outcome, rich
 
 S = pb.OrderStatus
 
@@ -94,15 +94,8 @@ def test_ten_concurrent_cancels_return_the_stock_exactly_once(stubs: Stubs) -> N
     customer, product = stubs.customer(), stubs.product(stock=4)
     order = stubs.order(customer.id, (product.id, 4))
 
-    def attempt(_: int) -> str:
-        try:
-            _cancel(stubs, order.id)
-            return "OK"
-        except grpc.RpcError as error:
-            return rich(error).reason
-
     with ThreadPoolExecutor(10) as pool:
-        outcomes = Counter(pool.map(attempt, range(10)))
+        outcomes = Counter(pool.map(lambda _: outcome(lambda: _cancel(stubs, order.id)), range(10)))
     assert outcomes == {"OK": 1, "INVALID_STATUS_TRANSITION": 9}
     assert stubs.stock(product.id) == 4
     assert [m.delta for m in stubs.movements(product.id)] == [4, -4, 4]

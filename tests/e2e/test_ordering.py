@@ -9,20 +9,12 @@ import grpc
 import pytest
 
 from service._gen.erp.orders.v1 import order_pb2
-from tests.helpers import Stubs, rich
+from tests.helpers import Stubs, outcome, rich
 
 
 @pytest.fixture
 def stubs(channel: grpc.Channel) -> Stubs:
     return Stubs.on(channel)
-
-
-def _attempt(call) -> str:  # type: ignore[no-untyped-def]
-    try:
-        call()
-        return "OK"
-    except grpc.RpcError as error:
-        return rich(error).reason or error.code().name  # type: ignore[attr-defined]
 
 
 def _orders_of(stubs: Stubs, customer_id: str) -> list[order_pb2.Order]:
@@ -33,7 +25,7 @@ def _orders_of(stubs: Stubs, customer_id: str) -> list[order_pb2.Order]:
 def test_fifty_buyers_racing_for_ten_units_get_exactly_ten_orders(stubs: Stubs) -> None:
     customer, product = stubs.customer(), stubs.product(stock=10)
     with ThreadPoolExecutor(50) as pool:
-        outcomes = Counter(pool.map(lambda _: _attempt(lambda: stubs.order(customer.id, (product.id, 1))), range(50)))
+        outcomes = Counter(pool.map(lambda _: outcome(lambda: stubs.order(customer.id, (product.id, 1))), range(50)))
     assert outcomes == {"OK": 10, "INSUFFICIENT_STOCK": 40}
     assert stubs.stock(product.id) == 0
     assert len(_orders_of(stubs, customer.id)) == 10
@@ -44,7 +36,7 @@ def test_orders_locking_two_products_in_opposite_orders_never_fail_internally(st
     customer, a, b = stubs.customer(), stubs.product(stock=150), stubs.product(stock=150)
     lines = [((a.id, 1), (b.id, 1)), ((b.id, 1), (a.id, 1))]
     with ThreadPoolExecutor(50) as pool:
-        outcomes = Counter(pool.map(lambda i: _attempt(lambda: stubs.order(customer.id, *lines[i % 2])), range(200)))
+        outcomes = Counter(pool.map(lambda i: outcome(lambda: stubs.order(customer.id, *lines[i % 2])), range(200)))
     assert outcomes == {"OK": 150, "INSUFFICIENT_STOCK": 50}
     assert stubs.stock(a.id) == stubs.stock(b.id) == 0
     assert len(_orders_of(stubs, customer.id)) == 150
