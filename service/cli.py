@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from service.domain.errors import AlreadyExists
+from service.methods import ALL_ROLES
 from service.settings import Settings, SettingsError
 from storage.engine import make_engine
 
@@ -20,14 +21,14 @@ def _engine(settings: Settings) -> Engine:
     return make_engine(settings.database_url, pool_size=2, max_overflow=0)
 
 
-def _migrate(settings: Settings) -> None:
+def _migrate(settings: Settings, args: argparse.Namespace | None = None) -> None:
     from storage.migrate import upgrade
 
     upgrade(_engine(settings))
     print(f"migrated {make_url(settings.database_url).render_as_string(hide_password=True)}")
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, args: argparse.Namespace | None = None) -> None:
     from service.server import serve
 
     if make_url(settings.database_url).get_backend_name() == "sqlite":
@@ -36,7 +37,7 @@ def _serve(settings: Settings) -> None:
     serve(settings)
 
 
-def _seed(settings: Settings) -> None:
+def _seed(settings: Settings, args: argparse.Namespace | None = None) -> None:
     from service.domain.model import Caller
     from service.handlers import customers, products
     from service.handlers.retry import RetryPolicy
@@ -64,24 +65,44 @@ def _seed(settings: Settings) -> None:
             print(f"product {sku} already seeded")
 
 
-def _version(_: Settings) -> None:
+def _version(settings: Settings, args: argparse.Namespace) -> None:
     print(metadata.version("erp-orders"))
 
 
-COMMANDS = {"serve": _serve, "migrate": _migrate, "seed": _seed, "version": _version}
+def _token(settings: Settings, args: argparse.Namespace) -> None:
+    from service.auth_setup import signing_secret
+    from service.tokens import mint
+
+    roles = [r for r in args.roles.split(",") if r]
+    unknown = set(roles) - ALL_ROLES
+    if unknown:
+        raise SettingsError(f"unknown roles {sorted(unknown)}; known: {sorted(ALL_ROLES)}")
+    print(mint(signing_secret(settings), args.sub, roles, args.ttl, settings.jwt_audience, settings.jwt_issuer))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="erp-orders", description="ERP order service")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the gRPC server").set_defaults(run=_serve)
+    commands.add_parser("migrate", help="upgrade the database schema to the latest version").set_defaults(run=_migrate)
+    commands.add_parser("seed", help="add a demo customer and products").set_defaults(run=_seed)
+    commands.add_parser("version", help="print the version").set_defaults(run=_version)
+    token = commands.add_parser("token", help="mint an HS256 token with the configured secret")
+    token.add_argument("--sub", required=True, help="the principal, recorded as the actor")
+    token.add_argument("--roles", default=",".join(sorted(ALL_ROLES)), help="comma-separated; default: all")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600)")
+    token.set_defaults(run=_token)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="erp-orders", description="ERP order service")
-    parser.add_argument("command", choices=sorted(COMMANDS))
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        settings = Settings.from_env()
+        args.run(Settings.from_env(), args)
     except SettingsError as e:
         print(f"erp-orders: {e}", file=sys.stderr)
         return 2
-    COMMANDS[args.command](settings)
     return 0
 
 

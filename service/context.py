@@ -1,4 +1,8 @@
-"""Who is calling and which request this is, carried from interceptors to servicers."""
+"""Who is calling and which request this is, carried from interceptors to servicers.
+
+The interceptors and the servicer run on the same thread for a call, so context variables set
+around `proceed()` are visible to the servicer and reset afterwards.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +11,36 @@ from contextvars import ContextVar
 
 import grpc
 
-from service.domain.model import Caller
+from service.domain.model import Caller, IdempotencyKey
+from service.methods import ALL_ROLES
+from service.tokens import Identity
 
-ANONYMOUS = "anonymous"
+ANONYMOUS = Identity("anonymous", ALL_ROLES)
 
-# Set by the authentication interceptor for the duration of one call (same thread as the servicer).
-principal: ContextVar[str] = ContextVar("principal", default=ANONYMOUS)
+identity: ContextVar[Identity] = ContextVar("identity", default=ANONYMOUS)
+# Set by the idempotency interceptor when the call carries a key; creates store it with their row.
+idempotency: ContextVar[IdempotencyKey | None] = ContextVar("idempotency", default=None)
+
+
+REPLAYED = (("idempotent-replayed", "true"),)
+
+
+def mark_replayed(context: grpc.ServicerContext) -> None:
+    """Tells the client this response repeats an earlier call's outcome instead of running again."""
+    context.send_initial_metadata(REPLAYED)
+
+
+def metadata_value(context: grpc.ServicerContext, key: str) -> str | None:
+    for name, value in context.invocation_metadata():
+        if name == key:
+            return str(value)
+    return None
 
 
 def request_id(context: grpc.ServicerContext) -> str:
     """The client's x-request-id, or a new one."""
-    for key, value in context.invocation_metadata():
-        if key == "x-request-id" and value:
-            return str(value)[:128]
-    return uuid.uuid4().hex
+    return (metadata_value(context, "x-request-id") or uuid.uuid4().hex)[:128]
 
 
 def caller(context: grpc.ServicerContext) -> Caller:
-    return Caller(principal.get(), request_id(context))
+    return Caller(identity.get().principal, request_id(context))

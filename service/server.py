@@ -5,18 +5,18 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import grpc
+import redis
 from google.protobuf import message_factory
 from google.protobuf.descriptor import FileDescriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
 
-from service import validation
+from service import auth_setup, redis_guard, validation
 from service._gen.erp.orders.v1 import (
     customer_pb2,
     customer_pb2_grpc,
@@ -27,8 +27,14 @@ from service._gen.erp.orders.v1 import (
 )
 from service.handlers.retry import RetryPolicy
 from service.handlers.runner import Runner
+from service.idempotency import IdempotencyStore, MemoryStore, RedisStore
+from service.interceptors.auth import AuthInterceptor
 from service.interceptors.errors import ErrorInterceptor
+from service.interceptors.idempotency import IdempotencyInterceptor
+from service.interceptors.ratelimit import RateLimitInterceptor
 from service.interceptors.validation import ValidationInterceptor
+from service.ratelimit import Limiter, MemoryLimiter, Rate, RedisLimiter
+from service.redis_guard import RedisGuard
 from service.servicers.customers import CustomerServicer
 from service.servicers.orders import OrderServicer
 from service.servicers.products import ProductServicer
@@ -40,6 +46,8 @@ log = logging.getLogger(__name__)
 
 FILES: tuple[FileDescriptor, ...] = (customer_pb2.DESCRIPTOR, product_pb2.DESCRIPTOR, order_pb2.DESCRIPTOR)
 SERVICE_NAMES = tuple(s.full_name for f in FILES for s in f.services_by_name.values())
+_RPCS = [(f"/{s.full_name}/{m.name}", m) for f in FILES for s in f.services_by_name.values() for m in s.methods]
+RESPONSES = {name: message_factory.GetMessageClass(m.output_type) for name, m in _RPCS}
 
 
 @dataclass
@@ -48,11 +56,24 @@ class Running:
     port: int
     health: health.HealthServicer
     engine: Engine
+    redis: redis.Redis | None
 
 
-def interceptors() -> list[grpc.ServerInterceptor]:
-    """The chain, outermost first."""
-    return [ValidationInterceptor(), ErrorInterceptor()]
+def interceptors(settings: Settings, redis_client: redis.Redis | None) -> list[grpc.ServerInterceptor]:
+    """The chain, outermost first. Validation runs before idempotency, so bad input never holds a key."""
+    if redis_client is not None:
+        guard = RedisGuard(redis_client)
+        limiter: Limiter = RedisLimiter(guard, settings.redis_key_prefix)
+        store: IdempotencyStore = RedisStore(guard, settings.redis_key_prefix)
+    else:
+        limiter, store = MemoryLimiter(), MemoryStore()
+    return [
+        AuthInterceptor(auth_setup.verifier(settings)),
+        RateLimitInterceptor(limiter, Rate.parse(settings.rate_limit_read), Rate.parse(settings.rate_limit_write)),
+        ValidationInterceptor(),
+        IdempotencyInterceptor(store, RESPONSES, settings.idempotency_lease_s, settings.idempotency_ttl_s),
+        ErrorInterceptor(),
+    ]
 
 
 def build_server(settings: Settings, engine: Engine | None = None) -> Running:
@@ -60,10 +81,11 @@ def build_server(settings: Settings, engine: Engine | None = None) -> Running:
     engine = engine or make_engine(
         settings.database_url, settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_s
     )
+    redis_client = redis_guard.connect(settings.redis_url) if settings.redis_url else None
     run = Runner(lambda: SqlUnitOfWork(engine), RetryPolicy(settings.retry_attempts, settings.retry_base_delay_ms / 1000))
     server = grpc.server(
         ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="rpc"),
-        interceptors=interceptors(),
+        interceptors=interceptors(settings, redis_client),
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -76,8 +98,8 @@ def build_server(settings: Settings, engine: Engine | None = None) -> Running:
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
-    validation.warm_up(_request_samples(FILES))
-    return Running(server, port, health_servicer, engine)
+    validation.warm_up(message_factory.GetMessageClass(m.input_type)() for _, m in _RPCS)
+    return Running(server, port, health_servicer, engine, redis_client)
 
 
 def start(running: Running) -> None:
@@ -91,6 +113,8 @@ def stop(running: Running, grace: float) -> None:
     running.health.enter_graceful_shutdown()
     running.server.stop(grace).wait()
     running.engine.dispose()
+    if running.redis is not None:
+        running.redis.close()
 
 
 def serve(settings: Settings) -> None:
@@ -104,11 +128,3 @@ def serve(settings: Settings) -> None:
     log.info("shutting down; in-flight calls have %.0f s", settings.shutdown_grace_s)
     stop(running, settings.shutdown_grace_s)
 
-
-def _request_samples(files: Iterable[FileDescriptor]) -> list[object]:
-    return [
-        message_factory.GetMessageClass(method.input_type)()
-        for f in files
-        for s in f.services_by_name.values()
-        for method in s.methods
-    ]

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, get_type_hints
 
+from service.ratelimit import Rate
+
 _PREFIX = "ORDERS_"
 
 
@@ -33,25 +35,64 @@ class Settings:
     shutdown_grace_s: float = 10.0
     # Domain
     currency: str = "BRL"
-    # Redis, for rate limits and idempotency keys (empty: in-process stores).
+    # Redis, for rate limits and idempotency keys (empty: in-process stores, for one process only).
     redis_url: str = ""
+    redis_key_prefix: str = "erp-orders:"
+    # Authentication: "jwt", or "disabled" for local development only (every call is `anonymous`).
+    auth: str = "jwt"
+    jwt_secret: str = ""  # HS256
+    jwt_public_key: str = ""  # RS256, PEM; usually given as ORDERS_JWT_PUBLIC_KEY_FILE
+    jwt_audience: str = ""
+    jwt_issuer: str = ""
+    # Per principal and method class: "N/s", "N/min" or "off".
+    rate_limit_read: str = "1000/s"
+    rate_limit_write: str = "200/s"
+    # Idempotency keys: how long an outcome is kept, and how long a running call holds its key.
+    idempotency_ttl_s: float = 86400.0
+    idempotency_lease_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.auth not in ("jwt", "disabled"):
+            raise SettingsError(f"ORDERS_AUTH={self.auth!r} must be 'jwt' or 'disabled'")
+        if self.jwt_secret and self.jwt_public_key:
+            raise SettingsError("set ORDERS_JWT_SECRET or ORDERS_JWT_PUBLIC_KEY, not both")
+        for name in ("rate_limit_read", "rate_limit_write"):
+            try:
+                Rate.parse(getattr(self, name))
+            except ValueError as error:
+                raise SettingsError(f"{_PREFIX}{name.upper()}: {error}") from None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Reads ORDERS_<FIELD> variables. Unknown ORDERS_* variables are an error naming the nearest one."""
+        """Reads ORDERS_<FIELD> variables, or ORDERS_<FIELD>_FILE for a value kept in a file (secrets).
+
+        Unknown ORDERS_* variables are an error naming the nearest valid one.
+        """
         env = os.environ if env is None else env
         hints = get_type_hints(cls)
         known = {_PREFIX + f.name.upper(): f.name for f in fields(cls)}
         for name in env:
-            if name.startswith(_PREFIX) and name not in known:
+            if name.startswith(_PREFIX) and name not in known and name.removesuffix("_FILE") not in known:
                 near = difflib.get_close_matches(name, known, n=1)
                 hint = f"; did you mean {near[0]}?" if near else ""
                 raise SettingsError(f"unknown setting {name}{hint}")
         values: dict[str, Any] = {}
         for var, attr in known.items():
+            if var in env and var + "_FILE" in env:
+                raise SettingsError(f"set {var} or {var}_FILE, not both")
             if var in env:
                 values[attr] = _cast(var, env[var], hints[attr])
+            elif var + "_FILE" in env:
+                values[attr] = _cast(var, _read(var + "_FILE", env[var + "_FILE"]), hints[attr])
         return cls(**values)
+
+
+def _read(var: str, path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().rstrip("\n")
+    except OSError as error:
+        raise SettingsError(f"{var}: cannot read {path!r} ({error.strerror})") from None
 
 
 def _cast(var: str, raw: str, kind: Any) -> Any:

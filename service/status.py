@@ -10,11 +10,15 @@ from grpc_status import rpc_status
 from service.domain.errors import (
     AlreadyExists,
     FailedPrecondition,
+    IdempotencyKeyInUse,
     InvalidArgument,
     LockContention,
     NotFound,
     OrdersError,
+    PermissionDenied,
+    RateLimited,
     StorageUnavailable,
+    Unauthenticated,
 )
 
 DOMAIN = "orders.erp.example"
@@ -27,10 +31,20 @@ _CODES: dict[type[OrdersError], grpc.StatusCode] = {
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     LockContention: grpc.StatusCode.ABORTED,
     StorageUnavailable: grpc.StatusCode.UNAVAILABLE,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    RateLimited: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    IdempotencyKeyInUse: grpc.StatusCode.ABORTED,
 }
 
 # How long a client should wait before retrying errors that are worth retrying.
-_RETRY_AFTER_S: dict[type[OrdersError], float] = {LockContention: 0.05, StorageUnavailable: 1.0}
+_RETRY_AFTER_S: dict[type[OrdersError], float] = {LockContention: 0.05, StorageUnavailable: 1.0, IdempotencyKeyInUse: 0.5}
+
+
+def retry_after_s(error: OrdersError) -> float | None:
+    if isinstance(error, RateLimited):
+        return error.retry_after_s
+    return next((s for cls, s in _RETRY_AFTER_S.items() if isinstance(error, cls)), None)
 
 
 def code_of(error: OrdersError) -> grpc.StatusCode:
@@ -63,15 +77,21 @@ def to_status(error: OrdersError) -> grpc.Status:
         )
     if isinstance(error, (NotFound, AlreadyExists)):
         details.append(error_details_pb2.ResourceInfo(resource_type=error.resource, resource_name=error.metadata.get("id", "")))
-    for cls, seconds in _RETRY_AFTER_S.items():
-        if isinstance(error, cls):
-            details.append(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(nanos=int(seconds * 1e9) % 10**9, seconds=int(seconds))))
+    trailing: tuple[tuple[str, str], ...] = ()
+    seconds = retry_after_s(error)
+    if seconds is not None:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(seconds * 1e9))
+        details.append(error_details_pb2.RetryInfo(retry_delay=delay))
+        # For clients that read headers, not details: whole seconds, rounded up (RFC 9110 Retry-After).
+        trailing = (("retry-after", str(max(1, -(-int(seconds * 1000) // 1000)))),)
     packed = []
     for detail in details:
         any_detail = any_pb2.Any()
         any_detail.Pack(detail)
         packed.append(any_detail)
-    return rpc_status.to_status(status_pb2.Status(code=code.value[0], message=error.message, details=packed))
+    result = rpc_status.to_status(status_pb2.Status(code=code.value[0], message=error.message, details=packed))
+    return result._replace(trailing_metadata=result.trailing_metadata + trailing) if trailing else result  # type: ignore[attr-defined]
 
 
 INTERNAL = rpc_status.to_status(status_pb2.Status(code=code_pb2.INTERNAL, message="internal error"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import exc
 
 from service.domain.errors import AlreadyExists, LockContention, OrdersError, StorageUnavailable
+from service.domain.model import IdempotencyKey
 
 # MySQL/MariaDB server error codes.
 _LOCK_CODES = {1205, 1213}  # lock wait timeout (also NOWAIT), deadlock
@@ -30,13 +31,28 @@ def translate(error: exc.DBAPIError) -> OrdersError | None:
     return None
 
 
-def duplicate(error: exc.IntegrityError, resource: str, fields: tuple[str, ...], values: dict[str, str]) -> AlreadyExists | None:
-    """Which unique field a failed insert or update collided on, if any."""
+def is_duplicate(error: exc.IntegrityError, constraint_column: str) -> bool:
     text = str(error.orig)
     if _code(error) != _DUPLICATE and "UNIQUE constraint failed" not in text:
-        return None
+        return False
+    return f"_{constraint_column}" in text or f".{constraint_column}" in text
+
+
+def duplicate(error: exc.IntegrityError, resource: str, fields: tuple[str, ...], values: dict[str, str]) -> AlreadyExists | None:
+    """Which unique field a failed insert or update collided on, if any."""
     for name in fields:
         # MySQL names the key (uq_customers_email); SQLite names the column (customers.email).
-        if f"_{name}" in text or f".{name}" in text:
+        if is_duplicate(error, name):
             return AlreadyExists(resource, name, values.get(name, ""))
     return None
+
+
+def key_columns(key: IdempotencyKey | None) -> dict[str, str | None]:
+    if key is None:
+        return {"idem_principal": None, "idem_key": None, "idem_fingerprint": None}
+    return {"idem_principal": key.principal, "idem_key": key.key, "idem_fingerprint": key.fingerprint}
+
+
+def taken_key(error: exc.IntegrityError) -> LockContention | None:
+    """A concurrent call with the same idempotency key committed first; a re-run will find its row."""
+    return LockContention(1) if is_duplicate(error, "idem_key") else None

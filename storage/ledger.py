@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, Row, exc, insert, select
 
-from service.domain.model import MovementKind, OrderStatus, Page, PageResult, StatusChange, StockMovement
+from service.domain.model import IdempotencyKey, MovementKind, OrderStatus, Page, PageResult, StatusChange, StockMovement
 from service.domain.ports import HistoryRepository, LedgerRepository
+from storage.errors import key_columns, taken_key
 from storage.keys import paged, split_page
 from storage.schema import status_history, stock_movements
 
@@ -44,9 +45,17 @@ class SqlLedgerRepository(LedgerRepository):
         # executemany with one VALUES list: mysqlclient rewrites it into a single multi-row INSERT.
         self._conn.execute(insert(stock_movements), [_movement_values(m) for m in movements])
 
-    def add_one(self, movement: StockMovement) -> StockMovement:
-        result = self._conn.execute(insert(stock_movements).values(**_movement_values(movement)))
+    def add_one(self, movement: StockMovement, key: IdempotencyKey | None) -> StockMovement:
+        try:
+            result = self._conn.execute(insert(stock_movements).values(**_movement_values(movement), **key_columns(key)))
+        except exc.IntegrityError as e:
+            raise taken_key(e) or e
         return replace(movement, id=str(result.inserted_primary_key[0]))
+
+    def find_by_key(self, key: IdempotencyKey) -> tuple[StockMovement, str] | None:
+        t = stock_movements
+        row = self._conn.execute(select(t).where(t.c.idem_principal == key.principal, t.c.idem_key == key.key)).first()
+        return None if row is None else (_movement(row), row.idem_fingerprint)
 
     def list(self, product_id: str, page: Page) -> PageResult[StockMovement]:
         t = stock_movements

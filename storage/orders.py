@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, exc, insert, select, update
 
 from service.domain.errors import NotFound
-from service.domain.model import Order, OrderItem, OrderStatus, Page, PageResult
+from service.domain.model import IdempotencyKey, Order, OrderItem, OrderStatus, Page, PageResult
 from service.domain.ports import OrderFilter, OrderRepository
+from storage.errors import key_columns, taken_key
 from storage.keys import paged, parse_id, split_page
 from storage.locks import lock_rows
 from storage.products import from_cents, to_cents
@@ -20,7 +21,7 @@ from storage.schema import order_items, orders
 _ITEMS_OF = (
     select(order_items)
     .where(order_items.c.order_id.in_(bindparam("ids", expanding=True)))
-    .order_by(order_items.c.order_id, order_items.c.product_id)
+    .order_by(order_items.c.order_id, order_items.c.line)
 )
 
 
@@ -39,26 +40,33 @@ class SqlOrderRepository(OrderRepository):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def add(self, order: Order) -> Order:
-        result = self._conn.execute(
-            insert(orders).values(
-                customer_id=int(order.customer_id), status=int(order.status), currency=order.currency,
-                total_cents=to_cents(order.total), note=order.note, create_time=order.create_time,
-                update_time=order.update_time,
-            )
-        )
+    def add(self, order: Order, key: IdempotencyKey | None) -> Order:
+        values = {
+            "customer_id": int(order.customer_id), "status": int(order.status), "currency": order.currency,
+            "total_cents": to_cents(order.total), "note": order.note, "create_time": order.create_time,
+            "update_time": order.update_time, **key_columns(key),
+        }
+        try:
+            result = self._conn.execute(insert(orders).values(**values))
+        except exc.IntegrityError as e:
+            raise taken_key(e) or e
         order.id = str(result.inserted_primary_key[0])
         self._conn.execute(
             insert(order_items),
             [
                 {
-                    "order_id": int(order.id), "product_id": int(i.product_id), "sku": i.sku,
+                    "order_id": int(order.id), "product_id": int(i.product_id), "line": line, "sku": i.sku,
                     "quantity": i.quantity, "unit_price_cents": to_cents(i.unit_price),
                 }
-                for i in order.items
+                for line, i in enumerate(order.items)
             ],
         )
         return order
+
+    def find_by_key(self, key: IdempotencyKey) -> tuple[Order, str] | None:
+        stmt = select(orders).where(orders.c.idem_principal == key.principal, orders.c.idem_key == key.key)
+        row = self._conn.execute(stmt).first()
+        return None if row is None else (self._with_items([row])[0], row.idem_fingerprint)
 
     def get(self, order_id: str) -> Order:
         key = parse_id(order_id)

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, MetaData
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.mysql import DATETIME
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -28,6 +39,17 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+class IdempotencyColumns:
+    """The client's idempotency key, written with the row it created, unique per principal.
+
+    MySQL unique indexes admit any number of NULLs, so rows created without a key never collide.
+    """
+
+    idem_principal: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    idem_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    idem_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Base(DeclarativeBase):
@@ -82,7 +104,7 @@ class ProductRow(Base):
     )
 
 
-class OrderRow(Base):
+class OrderRow(IdempotencyColumns, Base):
     __tablename__ = "orders"
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     customer_id: Mapped[int] = mapped_column(Id, ForeignKey("customers.id"))
@@ -96,6 +118,7 @@ class OrderRow(Base):
         Index(None, "customer_id", "id"),
         Index(None, "status", "id"),
         Index(None, "create_time", "id"),
+        UniqueConstraint("idem_principal", "idem_key"),
     )
 
 
@@ -104,13 +127,15 @@ class OrderItemRow(Base):
     # Lines are merged per product, so (order, product) identifies a line and clusters an order's items.
     order_id: Mapped[int] = mapped_column(Id, ForeignKey("orders.id"), primary_key=True)
     product_id: Mapped[int] = mapped_column(Id, ForeignKey("products.id"), primary_key=True)
+    # Position in the request, so that every read returns the lines as they were ordered.
+    line: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     sku: Mapped[str] = mapped_column(String(64))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price_cents: Mapped[int] = mapped_column(BigInteger)
     __table_args__ = (Index(None, "product_id"),)
 
 
-class StockMovementRow(Base):
+class StockMovementRow(IdempotencyColumns, Base):
     __tablename__ = "stock_movements"
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     product_id: Mapped[int] = mapped_column(Id, ForeignKey("products.id"))
@@ -122,7 +147,11 @@ class StockMovementRow(Base):
     actor: Mapped[str] = mapped_column(String(255))
     request_id: Mapped[str] = mapped_column(String(128))
     create_time: Mapped[datetime] = mapped_column(UtcDateTime)
-    __table_args__ = (Index(None, "product_id", "id"), Index(None, "order_id"))
+    __table_args__ = (
+        Index(None, "product_id", "id"),
+        Index(None, "order_id"),
+        UniqueConstraint("idem_principal", "idem_key"),
+    )
 
 
 class StatusChangeRow(Base):

@@ -2,7 +2,8 @@
 
 The servers come from ORDERS_TEST_MYSQL_URL (default mysql+mysqldb://root@127.0.0.1:3306) and
 ORDERS_TEST_REDIS_URL (default redis://127.0.0.1:6379/0). Each run creates its own database and
-drops it at the end; nothing else on the server is touched.
+drops it at the end, and keeps its Redis keys under a prefix of its own; nothing else on the servers
+is touched. Tests that flush or stop Redis start a private redis-server (tests/redis_process.py).
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import grpc
 import pytest
+import redis
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 
@@ -20,8 +23,10 @@ from service.server import Running, build_server, start, stop
 from service.settings import Settings
 from storage.engine import make_engine
 from storage.migrate import upgrade
+from tests.helpers import TEST_SECRET, authorized_channel, token
 
 MYSQL_URL = os.environ.get("ORDERS_TEST_MYSQL_URL", "mysql+mysqldb://root@127.0.0.1:3306")
+REDIS_URL = os.environ.get("ORDERS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 HOW_TO_START = (
     "Tests need MariaDB ≥10.6 or MySQL 8 at {url}. Install and start it, e.g. on Debian/Ubuntu: "
     "`apt-get install mariadb-server && service mariadb start` (or `bash .ci/run`, which does it), "
@@ -52,6 +57,22 @@ def mysql_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def redis_url() -> str:
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.fail(
+            f"Tests need Redis 7 at {REDIS_URL}. Install and start it, e.g. on Debian/Ubuntu: "
+            "`apt-get install redis-server && redis-server --daemonize yes` (or `bash .ci/run`, which does it), "
+            f"or point ORDERS_TEST_REDIS_URL at one.\n({error})"
+        )
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
 def engine(mysql_url: str) -> Iterator[Engine]:
     engine = make_engine(mysql_url, pool_size=32, max_overflow=16)
     upgrade(engine)
@@ -59,26 +80,41 @@ def engine(mysql_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _serve(settings: Settings, engine: Engine) -> Iterator[Running]:
+@contextmanager
+def running_server(settings: Settings, engine: Engine) -> Iterator[Running]:
     running = build_server(settings, engine)
     start(running)
-    yield running
-    stop(running, grace=0)
+    try:
+        yield running
+    finally:
+        stop(running, grace=0)
+
+
+def server_settings(database_url: str, **overrides: object) -> Settings:
+    """Production settings, with rate limits off so that concurrency tests are not throttled."""
+    base: dict[str, object] = {
+        "database_url": database_url, "grpc_host": "127.0.0.1", "grpc_port": 0, "grpc_workers": 64,
+        "retry_attempts": 10, "jwt_secret": TEST_SECRET, "rate_limit_read": "off", "rate_limit_write": "off",
+        "redis_key_prefix": f"erp-orders-test-{uuid.uuid4().hex[:8]}:",
+    }
+    return Settings(**{**base, **overrides})  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
-def settings(mysql_url: str) -> Settings:
-    return Settings(database_url=mysql_url, grpc_host="127.0.0.1", grpc_port=0, grpc_workers=64, retry_attempts=10)
+def settings(mysql_url: str, redis_url: str) -> Settings:
+    return server_settings(mysql_url, redis_url=redis_url)
 
 
 @pytest.fixture(scope="session")
 def server(settings: Settings, engine: Engine) -> Iterator[Running]:
-    yield from _serve(settings, engine)
+    with running_server(settings, engine) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
 def channel(server: Running) -> Iterator[grpc.Channel]:
-    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+    """A channel whose calls carry a token for `tester` with every role."""
+    with authorized_channel(server.port, token("tester")) as channel:
         yield channel
 
 
@@ -88,7 +124,5 @@ def sqlite_channel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[grpc.Ch
     url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'orders.db'}"
     engine = make_engine(url)
     upgrade(engine)
-    settings = Settings(database_url=url, grpc_host="127.0.0.1", grpc_port=0, retry_attempts=10)
-    for running in _serve(settings, engine):
-        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            yield channel
+    with running_server(server_settings(url), engine) as running, authorized_channel(running.port, token("tester")) as channel:
+        yield channel

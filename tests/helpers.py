@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import grpc
@@ -13,6 +14,32 @@ from grpc_status import rpc_status
 
 from service._gen.erp.orders.v1 import customer_pb2, customer_pb2_grpc, order_pb2, order_pb2_grpc, product_pb2, product_pb2_grpc
 from google.type import money_pb2
+
+from service import tokens
+from service.methods import ALL_ROLES
+
+
+TEST_SECRET = "test-secret-of-thirty-two-bytes!!"
+
+
+def token(sub: str, roles: Iterable[str] = ALL_ROLES, ttl_s: int = 600, secret: str = TEST_SECRET) -> str:
+    return tokens.mint(secret, sub, roles, ttl_s)
+
+
+class _AddMetadata(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._pairs = pairs
+
+    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return continuation(details._replace(metadata=[*(details.metadata or ()), *self._pairs]), request)
+
+
+@contextmanager
+def authorized_channel(port: int, bearer: str | None) -> Iterator[grpc.Channel]:
+    """A channel to the local server whose every call sends `authorization: Bearer <bearer>`."""
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as raw:
+        pairs = [("authorization", f"Bearer {bearer}")] if bearer else []
+        yield grpc.intercept_channel(raw, _AddMetadata(pairs))
 
 
 def unique(prefix: str = "") -> str:

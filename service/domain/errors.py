@@ -12,7 +12,16 @@ The tree (the gRPC code each maps to is decided once, in service/status.py):
     │   ├── InvalidStatusTransition
     │   └── NotOrderable                             customer or product deleted or inactive
     ├── LockContention             ABORTED           deadlock or lock wait; retry the whole call
-    └── StorageUnavailable         UNAVAILABLE       the database is unreachable; retry later
+    ├── StorageUnavailable         UNAVAILABLE       the database is unreachable; retry later
+    │
+    │   raised by the interceptors, before or around a use case:
+    ├── Unauthenticated            UNAUTHENTICATED   no, expired or badly signed token
+    ├── PermissionDenied           PERMISSION_DENIED the token lacks the method's role
+    ├── RateLimited                RESOURCE_EXHAUSTED  over the limit; RetryInfo says when to retry
+    ├── IdempotencyKeyInUse        ABORTED           the first call with this key is still running
+    └── (InvalidArgument)
+        ├── InvalidIdempotencyKey                    not 1-255 printable ASCII characters
+        └── IdempotencyKeyReused                     same key, different request
 """
 
 from __future__ import annotations
@@ -158,3 +167,44 @@ class StorageUnavailable(OrdersError):
 
     def __init__(self) -> None:
         super().__init__("the database is unavailable; retry later")
+
+
+class Unauthenticated(OrdersError):
+    reason = "UNAUTHENTICATED"
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"authentication failed: {why}")
+
+
+class PermissionDenied(OrdersError):
+    reason = "PERMISSION_DENIED"
+
+    def __init__(self, principal: str, role: str) -> None:
+        super().__init__(f"{principal!r} lacks the role {role!r}", principal=principal, role=role)
+
+
+class RateLimited(OrdersError):
+    reason = "RATE_LIMITED"
+
+    def __init__(self, method_class: str, retry_after_s: float) -> None:
+        super().__init__(f"too many {method_class} calls; retry in {retry_after_s:.3f} s", method_class=method_class)
+        self.retry_after_s = retry_after_s
+
+
+class IdempotencyKeyInUse(OrdersError):
+    reason = "IDEMPOTENCY_KEY_IN_USE"
+
+    def __init__(self) -> None:
+        super().__init__("a request with this idempotency key is still in progress; retry shortly")
+
+
+class InvalidIdempotencyKey(InvalidArgument):
+    def __init__(self) -> None:
+        violation = FieldViolation("idempotency-key", "must be 1 to 255 printable ASCII characters", "INVALID_IDEMPOTENCY_KEY")
+        super().__init__([violation], reason="INVALID_IDEMPOTENCY_KEY")
+
+
+class IdempotencyKeyReused(InvalidArgument):
+    def __init__(self) -> None:
+        violation = FieldViolation("idempotency-key", "was already used with a different request", "IDEMPOTENCY_KEY_REUSED")
+        super().__init__([violation], reason="IDEMPOTENCY_KEY_REUSED")

@@ -36,6 +36,19 @@ class Caller:
     request_id: str
 
 
+@dataclass(frozen=True)
+class IdempotencyKey:
+    """A client's idempotency key, scoped to its principal, and the fingerprint of its request.
+
+    Stored on the row a create writes, in the same transaction, so that a retry finds it even
+    when the fast store (Redis) has lost the key.
+    """
+
+    principal: str
+    key: str
+    fingerprint: str
+
+
 @dataclass
 class Customer:
     id: str

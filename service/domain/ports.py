@@ -14,6 +14,7 @@ from types import TracebackType
 
 from service.domain.model import (
     Customer,
+    IdempotencyKey,
     Order,
     OrderStatus,
     Page,
@@ -95,8 +96,16 @@ class ProductRepository(ABC):
 
 class OrderRepository(ABC):
     @abstractmethod
-    def add(self, order: Order) -> Order:
-        """Inserts the order and its items; returns it with its id."""
+    def add(self, order: Order, key: IdempotencyKey | None) -> Order:
+        """Inserts the order and its items; returns it with its id.
+
+        Raises LockContention if another transaction committed an order with the same key first:
+        the re-run use case then finds that order.
+        """
+
+    @abstractmethod
+    def find_by_key(self, key: IdempotencyKey) -> tuple[Order, str] | None:
+        """The order created with this principal's key, and the request fingerprint stored with it."""
 
     @abstractmethod
     def get(self, order_id: str) -> Order:
@@ -120,8 +129,12 @@ class LedgerRepository(ABC):
         """Appends movements in one statement."""
 
     @abstractmethod
-    def add_one(self, movement: StockMovement) -> StockMovement:
-        """Appends one movement; returns it with its id."""
+    def add_one(self, movement: StockMovement, key: IdempotencyKey | None) -> StockMovement:
+        """Appends one movement; returns it with its id. A duplicate key raises LockContention, as for orders."""
+
+    @abstractmethod
+    def find_by_key(self, key: IdempotencyKey) -> tuple[StockMovement, str] | None:
+        """The movement created with this principal's key, and its request fingerprint."""
 
     @abstractmethod
     def list(self, product_id: str, page: Page) -> PageResult[StockMovement]:

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from service.domain.errors import (
     FieldViolation,
+    IdempotencyKeyReused,
     InsufficientStock,
     InvalidArgument,
     InvalidStatusTransition,
@@ -18,7 +19,7 @@ from service.domain.errors import (
     NotOrderable,
     Shortage,
 )
-from service.domain.model import Customer, OrderItem, OrderLine, OrderStatus, Product
+from service.domain.model import Customer, IdempotencyKey, OrderItem, OrderLine, OrderStatus, Product
 
 E = TypeVar("E", Customer, Product)
 
@@ -95,6 +96,12 @@ def adjusted_stock(product: Product, delta: int) -> int:
     if after < 0:
         raise InsufficientStock([Shortage(product.id, -delta, product.stock_quantity)])
     return after
+
+
+def ensure_same_request(stored_fingerprint: str, key: IdempotencyKey) -> None:
+    """A key found on a stored row may only replay the request that wrote it."""
+    if stored_fingerprint != key.fingerprint:
+        raise IdempotencyKeyReused()
 
 
 def ensure_currency(field: str, currency: str, service_currency: str) -> None:

@@ -9,6 +9,7 @@ from service.domain import rules
 from service.domain.errors import NotFound
 from service.domain.model import (
     Caller,
+    IdempotencyKey,
     MovementKind,
     Order,
     OrderLine,
@@ -22,11 +23,24 @@ from service.domain.ports import OrderFilter, UnitOfWork
 
 
 def create_order(
-    uow: UnitOfWork, caller: Caller, customer_id: str, lines: list[OrderLine], note: str, currency: str
-) -> Order:
-    """Reserves every line or none. Stock changes only under the product row locks taken here."""
+    uow: UnitOfWork,
+    caller: Caller,
+    customer_id: str,
+    lines: list[OrderLine],
+    note: str,
+    currency: str,
+    key: IdempotencyKey | None = None,
+) -> tuple[Order, bool]:
+    """Reserves every line or none; returns the order and whether it was a replay of `key`.
+
+    Stock changes only under the product row locks taken here. The key is stored on the order
+    row in the same transaction, so a retry finds the order even if the fast store lost the key.
+    """
     lines = rules.merge_lines(lines)
     with uow:
+        if key is not None and (found := uow.orders.find_by_key(key)) is not None:
+            rules.ensure_same_request(found[1], key)
+            return found[0], True
         # The customer is read before the product locks are taken: time under the locks is what
         # limits throughput on a hot product.
         rules.ensure_customer_can_order(uow.customers.get(customer_id))
@@ -36,7 +50,7 @@ def create_order(
                 raise NotFound("product", line.product_id)
         items = rules.price_lines(lines, products)
         now = datetime.now(UTC)
-        order = uow.orders.add(Order("", customer_id, OrderStatus.PENDING, items, currency, note, now, now))
+        order = uow.orders.add(Order("", customer_id, OrderStatus.PENDING, items, currency, note, now, now), key)
         after = {item.product_id: products[item.product_id].stock_quantity - item.quantity for item in items}
         uow.products.set_stock(after, now)
         uow.ledger.add(
@@ -49,7 +63,7 @@ def create_order(
         )
         uow.history.add(StatusChange("", order.id, None, OrderStatus.PENDING, caller.actor, "order placed", caller.request_id, now))
         uow.commit()
-    return order
+    return order, False
 
 
 def get_order(uow: UnitOfWork, order_id: str) -> Order:

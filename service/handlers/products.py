@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from service.domain import rules
 from service.domain.errors import NotFound
-from service.domain.model import Caller, MovementKind, Page, PageResult, Product, StockMovement
+from service.domain.model import Caller, IdempotencyKey, MovementKind, Page, PageResult, Product, StockMovement
 from service.domain.ports import ProductFilter, UnitOfWork
 
 
@@ -68,15 +68,25 @@ def undelete_product(uow: UnitOfWork, product_id: str) -> Product:
     return product
 
 
-def adjust_stock(uow: UnitOfWork, caller: Caller, product_id: str, delta: int, reason: str) -> tuple[Product, StockMovement]:
+def adjust_stock(
+    uow: UnitOfWork, caller: Caller, product_id: str, delta: int, reason: str, key: IdempotencyKey | None = None
+) -> tuple[Product, StockMovement, bool]:
+    """Returns the product, the ledger entry, and whether this replayed an earlier call with `key`.
+
+    A replay returns the original entry with the product as it is now.
+    """
     with uow:
+        if key is not None and (found := uow.ledger.find_by_key(key)) is not None:
+            rules.ensure_same_request(found[1], key)
+            return uow.products.get(found[0].product_id), found[0], True
         product = _lock_one(uow, product_id)
         now = datetime.now(UTC)
         after = rules.adjusted_stock(product, delta)
         uow.products.set_stock({product.id: after}, now)
-        movement = uow.ledger.add_one(StockMovement.new(product.id, MovementKind.ADJUSTMENT, delta, after, "", reason, caller, now))
+        movement = StockMovement.new(product.id, MovementKind.ADJUSTMENT, delta, after, "", reason, caller, now)
+        movement = uow.ledger.add_one(movement, key)
         uow.commit()
-    return replace(product, stock_quantity=after, update_time=now), movement
+    return replace(product, stock_quantity=after, update_time=now), movement, False
 
 
 def list_stock_movements(uow: UnitOfWork, product_id: str, page: Page) -> PageResult[StockMovement]:

@@ -21,7 +21,12 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
 
     def CreateOrder(self, request: pb.CreateOrderRequest, context: grpc.ServicerContext) -> pb.Order:
         lines = [OrderLine(i.product_id, i.quantity) for i in request.items]
-        order = self._run(orders.create_order, ctx.caller(context), request.customer_id, lines, request.note, self._currency)
+        order, replayed = self._run(
+            orders.create_order, ctx.caller(context), request.customer_id, lines, request.note, self._currency,
+            ctx.idempotency.get(),
+        )
+        if replayed:
+            ctx.mark_replayed(context)
         return convert.order_message(order)
 
     def GetOrder(self, request: pb.GetOrderRequest, context: grpc.ServicerContext) -> pb.Order:

@@ -52,7 +52,11 @@ class ProductServicer(product_pb2_grpc.ProductServiceServicer):
         return convert.product_message(self._run(products.undelete_product, request.id))
 
     def AdjustStock(self, request: pb.AdjustStockRequest, context: grpc.ServicerContext) -> pb.AdjustStockResponse:
-        product, movement = self._run(products.adjust_stock, ctx.caller(context), request.id, request.delta, request.reason)
+        product, movement, replayed = self._run(
+            products.adjust_stock, ctx.caller(context), request.id, request.delta, request.reason, ctx.idempotency.get()
+        )
+        if replayed:
+            ctx.mark_replayed(context)
         return pb.AdjustStockResponse(product=convert.product_message(product), movement=convert.movement_message(movement))
 
     def ListStockMovements(

@@ -41,7 +41,7 @@ def test_each_real_transition_appends_exactly_one_history_row(stubs: Stubs) -> N
         (S.ORDER_STATUS_SHIPPED, S.ORDER_STATUS_DELIVERED),
     ]
     assert history[2].reason == "to ORDER_STATUS_PICKED"
-    assert {h.actor for h in history} == {"anonymous"}
+    assert {h.actor for h in history} == {"tester"}
     assert all(h.request_id and h.create_time.seconds for h in history)
 
 

@@ -1,0 +1,53 @@
+"""Where the JWT key comes from: settings in production, a generated file for the embedded default."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from service.settings import Settings, SettingsError
+from service.tokens import TokenVerifier
+
+log = logging.getLogger(__name__)
+
+
+def verifier(settings: Settings) -> TokenVerifier | None:
+    """The token verifier, or None when authentication is disabled."""
+    if settings.auth == "disabled":
+        log.warning(
+            "!!! ORDERS_AUTH=disabled: every call runs as 'anonymous' with every role. "
+            "For local development only; never expose this server. !!!"
+        )
+        return None
+    if settings.jwt_public_key:
+        return TokenVerifier(settings.jwt_public_key, "RS256", settings.jwt_audience, settings.jwt_issuer)
+    return TokenVerifier(signing_secret(settings), "HS256", settings.jwt_audience, settings.jwt_issuer)
+
+
+def signing_secret(settings: Settings) -> str:
+    """The HS256 secret. On the embedded SQLite default, one is generated next to the database file
+    on first use, so that `erp-orders serve` and `erp-orders token` work with no configuration."""
+    if settings.jwt_secret:
+        return settings.jwt_secret
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        raise SettingsError(
+            "set ORDERS_JWT_SECRET (or ORDERS_JWT_SECRET_FILE, or ORDERS_JWT_PUBLIC_KEY_FILE for RS256); "
+            "ORDERS_AUTH=disabled is for local development only"
+        )
+    return _development_secret(Path(url.database).with_suffix(".jwt-secret"))
+
+
+def _development_secret(path: Path) -> str:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(32))
+    log.warning("generated a development JWT secret in %s (embedded mode only)", path)
+    return path.read_text().strip()

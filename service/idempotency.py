@@ -1,0 +1,142 @@
+"""Idempotency-key records: who holds a key, and the stored outcome of the call that used it.
+
+The fast store is Redis (or process memory for the embedded default). It is not the guarantee:
+creates also write their key on the row, in their own transaction (see handlers), so a lost
+record can never lead to a second order.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from service.redis_guard import RedisGuard
+
+# Set-if-owner and delete-if-owner: a call whose lease expired must not overwrite the next holder.
+_COMPLETE = """
+local current = redis.call('GET', KEYS[1])
+if current and cjson.decode(current)['o'] == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+"""
+_RELEASE = """
+local current = redis.call('GET', KEYS[1])
+if current and cjson.decode(current)['o'] == ARGV[1] then redis.call('DEL', KEYS[1]) end
+"""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A finished call: a status code (0 is OK) with the response, or the error's message and details."""
+
+    code: int
+    response: bytes = b""
+    message: str = ""
+    details: bytes = b""
+
+
+@dataclass(frozen=True)
+class Record:
+    owner: str
+    fingerprint: str
+    outcome: Outcome | None  # None while the first call is still running
+
+    def dumps(self) -> str:
+        data: dict[str, object] = {"o": self.owner, "f": self.fingerprint}
+        if self.outcome is not None:
+            o = self.outcome
+            data["c"] = o.code
+            data["r"] = base64.b64encode(o.response).decode()
+            data["m"] = o.message
+            data["d"] = base64.b64encode(o.details).decode()
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, raw: bytes | str) -> Record:
+        data = json.loads(raw)
+        outcome = None
+        if "c" in data:
+            outcome = Outcome(data["c"], base64.b64decode(data["r"]), data["m"], base64.b64decode(data["d"]))
+        return cls(data["o"], data["f"], outcome)
+
+
+def scope(principal: str, method: str, key: str) -> str:
+    """The same key from two principals, or for two methods, names two different requests."""
+    return hashlib.sha256("\0".join((principal, method, key)).encode()).hexdigest()
+
+
+def fingerprint(method: str, request_bytes: bytes) -> str:
+    return hashlib.sha256(method.encode() + b"\0" + request_bytes).hexdigest()
+
+
+class IdempotencyStore(ABC):
+    @abstractmethod
+    def claim(self, scope: str, record: Record, lease_s: float) -> Record | None:
+        """Takes the key for `record.owner` unless someone has it: then returns their record."""
+
+    @abstractmethod
+    def complete(self, scope: str, record: Record, ttl_s: float) -> None:
+        """Stores the outcome, if `record.owner` still holds the key."""
+
+    @abstractmethod
+    def release(self, scope: str, owner: str) -> None:
+        """Forgets the key, if `owner` still holds it, so that a retry runs again."""
+
+
+class RedisStore(IdempotencyStore):
+    def __init__(self, guard: RedisGuard, prefix: str) -> None:
+        self._guard = guard
+        self._prefix = prefix + "idem:"
+        self._complete = guard.client.register_script(_COMPLETE)
+        self._release = guard.client.register_script(_RELEASE)
+
+    def claim(self, scope: str, record: Record, lease_s: float) -> Record | None:
+        # SET NX GET: take the key or read the holder's record, in one atomic command (Redis >= 7).
+        key, value, px = self._prefix + scope, record.dumps(), int(lease_s * 1000)
+        previous = self._guard.call("idempotency claim", lambda r: r.set(key, value, nx=True, px=px, get=True), None)
+        return None if previous is None else Record.loads(previous)
+
+    def complete(self, scope: str, record: Record, ttl_s: float) -> None:
+        args = [record.owner, record.dumps(), int(ttl_s * 1000)]
+        self._guard.call("idempotency store", lambda _: self._complete(keys=[self._prefix + scope], args=args), None)
+
+    def release(self, scope: str, owner: str) -> None:
+        self._guard.call("idempotency release", lambda _: self._release(keys=[self._prefix + scope], args=[owner]), None)
+
+
+class MemoryStore(IdempotencyStore):
+    """The embedded default, for one process."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, tuple[Record, float]] = {}  # scope → (record, expiry)
+        self._lock = threading.Lock()
+        self._sweep_at = 1024
+
+    def claim(self, scope: str, record: Record, lease_s: float) -> Record | None:
+        with self._lock:
+            now = time.monotonic()
+            held = self._records.get(scope)
+            if held is not None and held[1] > now:
+                return held[0]
+            if len(self._records) >= self._sweep_at:
+                self._records = {k: v for k, v in self._records.items() if v[1] > now}
+                self._sweep_at = max(1024, 2 * len(self._records))
+            self._records[scope] = (record, now + lease_s)
+            return None
+
+    def complete(self, scope: str, record: Record, ttl_s: float) -> None:
+        with self._lock:
+            held = self._records.get(scope)
+            if held is not None and held[0].owner == record.owner:
+                self._records[scope] = (record, time.monotonic() + ttl_s)
+
+    def release(self, scope: str, owner: str) -> None:
+        with self._lock:
+            held = self._records.get(scope)
+            if held is not None and held[0].owner == owner:
+                del self._records[scope]

@@ -1,0 +1,95 @@
+"""Exactly-once mutating calls with the `idempotency-key` metadata (Stripe's semantics).
+
+First call: runs, and its final outcome is stored. A repeat with the same request: the stored
+outcome, marked `idempotent-replayed: true`, without running. A repeat while the first still runs:
+ABORTED / IDEMPOTENCY_KEY_IN_USE. The same key with another request: INVALID_ARGUMENT /
+IDEMPOTENCY_KEY_REUSED. Outcomes that a retry could change (transient errors, bad input) are not
+stored: the key is released and a retry runs again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import grpc
+from google.protobuf.message import Message
+
+from service import context as ctx
+from service import idempotency as idem
+from service.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidIdempotencyKey
+from service.domain.model import IdempotencyKey
+from service.interceptors._unary import Behaviour, UnaryInterceptor
+from service.methods import METHODS
+
+# Business outcomes that a retry would meet again; everything else releases the key.
+_STORED = {
+    grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.OUT_OF_RANGE,
+}
+_CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+
+class _Status(NamedTuple):
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, Any], ...]
+
+
+class IdempotencyInterceptor(UnaryInterceptor):
+    def __init__(
+        self, store: idem.IdempotencyStore, responses: Mapping[str, type[Message]], lease_s: float, ttl_s: float
+    ) -> None:
+        self._store = store
+        self._responses = responses
+        self._lease_s = lease_s
+        self._ttl_s = ttl_s
+
+    def applies(self, method: str) -> bool:
+        return method in METHODS and METHODS[method].writes
+
+    def handle(self, method: str, request: Any, context: grpc.ServicerContext, proceed: Behaviour) -> Any:
+        key = ctx.metadata_value(context, "idempotency-key")
+        if key is None:
+            return proceed(request, context)
+        if not (1 <= len(key) <= 255 and all(" " <= ch <= "~" for ch in key)):
+            raise InvalidIdempotencyKey()
+        principal = ctx.identity.get().principal
+        scope = idem.scope(principal, method, key)
+        mine = idem.Record(uuid.uuid4().hex, idem.fingerprint(method, request.SerializeToString(deterministic=True)), None)
+        held = self._store.claim(scope, mine, self._lease_s)
+        if held is not None:
+            if held.fingerprint != mine.fingerprint:
+                raise IdempotencyKeyReused()
+            if held.outcome is None:
+                raise IdempotencyKeyInUse()
+            return self._replay(method, held.outcome, context)
+        token = ctx.idempotency.set(IdempotencyKey(principal, key, mine.fingerprint))
+        try:
+            response = proceed(request, context)
+        except Exception:
+            self._settle(scope, mine, context)
+            raise
+        finally:
+            ctx.idempotency.reset(token)
+        self._store.complete(scope, idem.Record(mine.owner, mine.fingerprint, idem.Outcome(0, response.SerializeToString())), self._ttl_s)
+        return response
+
+    def _settle(self, scope: str, mine: idem.Record, context: grpc.ServicerContext) -> None:
+        code = context.code()  # type: ignore[attr-defined]
+        if code not in _STORED:
+            self._store.release(scope, mine.owner)
+            return
+        trailing = dict(context.trailing_metadata() or ())  # type: ignore[attr-defined]
+        message = context.details() or b""  # type: ignore[attr-defined]
+        message = message.decode() if isinstance(message, bytes) else message  # grpc keeps it encoded
+        outcome = idem.Outcome(code.value[0], b"", message, trailing.get("grpc-status-details-bin", b""))
+        self._store.complete(scope, idem.Record(mine.owner, mine.fingerprint, outcome), self._ttl_s)
+
+    def _replay(self, method: str, outcome: idem.Outcome, context: grpc.ServicerContext) -> Any:
+        ctx.mark_replayed(context)
+        if outcome.code == 0:
+            return self._responses[method].FromString(outcome.response)
+        trailing = (("grpc-status-details-bin", outcome.details),) if outcome.details else ()
+        context.abort_with_status(_Status(_CODES[outcome.code], outcome.message, trailing))

@@ -1,0 +1,40 @@
+"""Limits calls per principal (per peer address when anonymous) and per method class: reads, writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from service import context as ctx
+from service.domain.errors import RateLimited
+from service.interceptors._unary import Behaviour, UnaryInterceptor
+from service.methods import METHODS
+from service.ratelimit import Limiter, Rate
+
+
+class RateLimitInterceptor(UnaryInterceptor):
+    def __init__(self, limiter: Limiter, read: Rate | None, write: Rate | None) -> None:
+        self._limiter = limiter
+        self._rates = {"read": read, "write": write}
+
+    def applies(self, method: str) -> bool:
+        return method in METHODS
+
+    def handle(self, method: str, request: Any, context: grpc.ServicerContext, proceed: Behaviour) -> Any:
+        kind = "write" if METHODS[method].writes else "read"
+        rate = self._rates[kind]
+        if rate is not None:
+            wait = self._limiter.acquire(f"rl:{kind}:{self._subject(context)}", rate)
+            if wait > 0:
+                raise RateLimited(kind, wait)
+        return proceed(request, context)
+
+    @staticmethod
+    def _subject(context: grpc.ServicerContext) -> str:
+        identity = ctx.identity.get()
+        if identity is not ctx.ANONYMOUS:
+            return "sub:" + identity.principal
+        # ipv4:127.0.0.1:5555 or ipv6:[::1]:5555 → the address without the port
+        peer = context.peer()
+        return "peer:" + peer.rsplit(":", 1)[0]

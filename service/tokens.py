@@ -1,0 +1,58 @@
+"""JWT bearer tokens: verifying the ones clients send, and minting them for operators (HS256)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import jwt
+
+from service.domain.errors import Unauthenticated
+
+_LEEWAY_S = 30  # tolerated clock skew between the token issuer and this server
+
+
+@dataclass(frozen=True)
+class Identity:
+    principal: str
+    roles: frozenset[str]
+
+
+class TokenVerifier:
+    """Checks signature, expiry and the `sub` claim. `roles` is a list of strings (or one string)."""
+
+    def __init__(self, key: str, algorithm: str, audience: str = "", issuer: str = "") -> None:
+        self._key = key
+        self._algorithm = algorithm
+        self._audience = audience or None
+        self._issuer = issuer or None
+
+    def verify(self, token: str) -> Identity:
+        try:
+            claims = jwt.decode(
+                token, self._key, algorithms=[self._algorithm], audience=self._audience, issuer=self._issuer,
+                leeway=_LEEWAY_S, options={"require": ["exp", "sub"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("the token has expired") from None
+        except jwt.InvalidTokenError as error:
+            raise Unauthenticated(f"invalid token ({type(error).__name__})") from None
+        roles = claims.get("roles", [])
+        if isinstance(roles, str):
+            roles = roles.split()
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise Unauthenticated("the roles claim must be a list of strings")
+        if not isinstance(claims["sub"], str) or not claims["sub"]:
+            raise Unauthenticated("the sub claim must be a non-empty string")
+        return Identity(claims["sub"], frozenset(roles))
+
+
+def mint(secret: str, sub: str, roles: Iterable[str], ttl_s: int, audience: str = "", issuer: str = "") -> str:
+    now = int(time.time())
+    claims: dict[str, object] = {"sub": sub, "roles": sorted(roles), "iat": now, "exp": now + ttl_s}
+    if audience:
+        claims["aud"] = audience
+    if issuer:
+        claims["iss"] = issuer
+    return jwt.encode(claims, secret, algorithm="HS256")

@@ -1,0 +1,127 @@
+"""Idempotency keys on real Redis and MariaDB: exactly one effect per key, replays, and conflicts."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import grpc
+import pytest
+
+from service._gen.erp.orders.v1 import order_pb2, product_pb2
+from service.server import Running
+from tests.helpers import Stubs, authorized_channel, rich, token
+
+Item = order_pb2.CreateOrderRequest.Item
+
+
+@pytest.fixture
+def stubs(channel: grpc.Channel) -> Stubs:
+    return Stubs.on(channel)
+
+
+def key() -> str:
+    return f"key-{uuid.uuid4()}"
+
+
+def create(stubs: Stubs, idem_key: str, customer_id: str, product_id: str, quantity: int = 1) -> tuple[order_pb2.Order, bool]:
+    """Creates an order with an idempotency key; returns it and whether the server says it was replayed."""
+    request = order_pb2.CreateOrderRequest(customer_id=customer_id, items=[Item(product_id=product_id, quantity=quantity)])
+    order, call = stubs.orders.CreateOrder.with_call(request, metadata=[("idempotency-key", idem_key)])
+    return order, _replayed(call)
+
+
+def _replayed(call: Any) -> bool:
+    return ("idempotent-replayed", "true") in (call.initial_metadata() or ())
+
+
+def test_fifty_concurrent_creates_with_one_key_make_one_order(stubs: Stubs) -> None:
+    customer, product, k = stubs.customer(), stubs.product(stock=100), key()
+
+    def attempt(_: int) -> str:
+        try:
+            return create(stubs, k, customer.id, product.id, 3)[0].id
+        except grpc.RpcError as error:
+            return rich(error).reason
+
+    with ThreadPoolExecutor(50) as pool:
+        replies = Counter(pool.map(attempt, range(50)))
+    orders = stubs.orders.ListOrders(order_pb2.ListOrdersRequest(customer_id=customer.id)).orders
+    assert len(orders) == 1
+    assert set(replies) <= {orders[0].id, "IDEMPOTENCY_KEY_IN_USE"}
+    assert replies[orders[0].id] >= 1
+    assert stubs.stock(product.id) == 97
+
+
+def test_a_retry_after_completion_returns_the_identical_order_marked_replayed(stubs: Stubs) -> None:
+    customer, product, k = stubs.customer(), stubs.product(stock=10), key()
+    first, first_replayed = create(stubs, k, customer.id, product.id, 2)
+    again, again_replayed = create(stubs, k, customer.id, product.id, 2)
+    assert (first_replayed, again_replayed) == (False, True)
+    assert again == first
+    assert stubs.stock(product.id) == 8
+
+
+def test_the_same_key_with_another_body_is_refused_and_changes_nothing(stubs: Stubs) -> None:
+    customer, product, k = stubs.customer(), stubs.product(stock=10), key()
+    create(stubs, k, customer.id, product.id, 2)
+    with pytest.raises(grpc.RpcError) as caught:
+        create(stubs, k, customer.id, product.id, 3)
+    error = rich(caught.value)
+    assert (error.code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "IDEMPOTENCY_KEY_REUSED")
+    assert stubs.stock(product.id) == 8
+
+
+def test_the_same_key_from_another_principal_is_another_request(server: Running, stubs: Stubs) -> None:
+    customer, product, k = stubs.customer(), stubs.product(stock=10), key()
+    mine, _ = create(stubs, k, customer.id, product.id)
+    with authorized_channel(server.port, token("someone-else")) as channel:
+        theirs, replayed = create(Stubs.on(channel), k, customer.id, product.id)
+    assert (theirs.id != mine.id, replayed) == (True, False)
+    assert stubs.stock(product.id) == 8
+
+
+def test_a_business_failure_is_replayed_even_after_the_state_changes(stubs: Stubs) -> None:
+    customer, product, k = stubs.customer(), stubs.product(stock=1), key()
+    with pytest.raises(grpc.RpcError) as first:
+        create(stubs, k, customer.id, product.id, 5)
+    assert rich(first.value).reason == "INSUFFICIENT_STOCK"
+    stubs.products.AdjustStock(product_pb2.AdjustStockRequest(id=product.id, delta=10, reason="restock"))
+    with pytest.raises(grpc.RpcError) as again:
+        create(stubs, k, customer.id, product.id, 5)
+    assert rich(again.value).reason == "INSUFFICIENT_STOCK"
+    assert rich(again.value).precondition_subjects == [f"products/{product.id}"]
+    assert _replayed(again.value)
+    assert stubs.stock(product.id) == 11
+
+
+def test_a_validation_failure_is_not_stored_so_the_fixed_request_runs(stubs: Stubs) -> None:
+    customer, product, k = stubs.customer(), stubs.product(stock=10), key()
+    with pytest.raises(grpc.RpcError) as caught:
+        create(stubs, k, customer.id, product.id, 0)
+    assert rich(caught.value).code == grpc.StatusCode.INVALID_ARGUMENT
+    order, replayed = create(stubs, k, customer.id, product.id, 1)
+    assert (order.items[0].quantity, replayed) == (1, False)
+
+
+# gRPC clients refuse to send control or non-ASCII characters; the REST gateway tests cover those.
+@pytest.mark.parametrize("bad", ["", "x" * 256])
+def test_malformed_keys_are_invalid_arguments(stubs: Stubs, bad: str) -> None:
+    customer, product = stubs.customer(), stubs.product(stock=10)
+    metadata = [("idempotency-key", bad)]
+    request = order_pb2.CreateOrderRequest(customer_id=customer.id, items=[Item(product_id=product.id, quantity=1)])
+    with pytest.raises(grpc.RpcError) as caught:
+        stubs.orders.CreateOrder(request, metadata=metadata)
+    assert (rich(caught.value).code, rich(caught.value).reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_IDEMPOTENCY_KEY")
+    assert stubs.stock(product.id) == 10
+
+
+def test_adjust_stock_with_a_key_moves_stock_once(stubs: Stubs) -> None:
+    product, k = stubs.product(stock=10), key()
+    request = product_pb2.AdjustStockRequest(id=product.id, delta=-4, reason="damaged")
+    first = stubs.products.AdjustStock(request, metadata=[("idempotency-key", k)])
+    again = stubs.products.AdjustStock(request, metadata=[("idempotency-key", k)])
+    assert again.movement == first.movement
+    assert stubs.stock(product.id) == 6

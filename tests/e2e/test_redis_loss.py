@@ -1,0 +1,59 @@
+"""Losing Redis never creates a second order: the key stored on the order row is the backstop."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import grpc
+import pytest
+from sqlalchemy import Engine
+
+from service._gen.erp.orders.v1 import order_pb2
+from tests.conftest import running_server, server_settings
+from tests.e2e.test_idempotency import create, key
+from tests.helpers import Stubs, authorized_channel, outcome, rich, token
+from tests.redis_process import RedisProcess, private_redis
+
+
+@contextmanager
+def _service(mysql_url: str, engine: Engine, redis: RedisProcess, **overrides: object) -> Iterator[Stubs]:
+    settings = server_settings(mysql_url, redis_url=redis.url, **overrides)
+    with running_server(settings, engine) as running, authorized_channel(running.port, token("tester")) as channel:
+        yield Stubs.on(channel)
+
+
+def test_after_redis_forgets_a_key_the_retry_returns_the_same_order(mysql_url: str, engine: Engine, tmp_path: Path) -> None:
+    with private_redis(tmp_path) as redis, _service(mysql_url, engine, redis) as stubs:
+        customer, product, k = stubs.customer(), stubs.product(stock=10), key()
+        first, _ = create(stubs, k, customer.id, product.id, 4)
+        redis.client.flushdb()  # our private server: nothing else lives there
+        again, replayed = create(stubs, k, customer.id, product.id, 4)
+        assert (again, replayed) == (first, True)
+        assert stubs.stock(product.id) == 6
+
+        redis.client.flushdb()
+        with pytest.raises(grpc.RpcError) as caught:
+            create(stubs, k, customer.id, product.id, 5)
+        assert rich(caught.value).reason == "IDEMPOTENCY_KEY_REUSED"
+        orders = stubs.orders.ListOrders(order_pb2.ListOrdersRequest(customer_id=customer.id)).orders
+        assert [o.id for o in orders] == [first.id]
+
+
+def test_with_redis_down_orders_stay_exactly_once_and_rate_limits_fail_open(
+    mysql_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    with private_redis(tmp_path) as redis, _service(mysql_url, engine, redis, rate_limit_write="2/min") as stubs:
+        customer, product = stubs.customer(), stubs.product(stock=50)  # the two writes the limit allows
+        assert outcome(lambda: stubs.product(stock=1)) == "RATE_LIMITED"
+        redis.stop()
+
+        keys = [key() for _ in range(5)]
+        first = [create(stubs, k, customer.id, product.id, 2)[0] for k in keys]
+        retried = [create(stubs, k, customer.id, product.id, 2) for k in keys]
+        assert [order for order, _ in retried] == first
+        assert all(replayed for _, replayed in retried)
+        assert stubs.stock(product.id) == 40
+        orders = stubs.orders.ListOrders(order_pb2.ListOrdersRequest(customer_id=customer.id)).orders
+        assert sorted(o.id for o in orders) == sorted(o.id for o in first)

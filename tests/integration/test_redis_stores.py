@@ -1,0 +1,91 @@
+"""The rate limiter and the idempotency store on a real Redis, each test under its own key prefix."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from service.idempotency import Outcome, Record, RedisStore
+from service.ratelimit import MemoryLimiter, Rate, RedisLimiter
+from service.redis_guard import RedisGuard
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def guard(redis_url: str) -> Iterator[RedisGuard]:
+    client = redis.Redis.from_url(redis_url)
+    yield RedisGuard(client)
+    client.close()
+
+
+@pytest.fixture
+def prefix(guard: RedisGuard) -> Iterator[str]:
+    prefix = f"erp-orders-test-{uuid.uuid4().hex}:"
+    yield prefix
+    for name in guard.client.scan_iter(match=prefix + "*"):  # only our own keys; never FLUSHALL
+        guard.client.delete(name)
+
+
+@pytest.mark.parametrize("make", ["redis", "memory"])
+def test_n_calls_pass_the_next_waits_and_the_window_restores_the_burst(guard: RedisGuard, prefix: str, make: str) -> None:
+    clock = Clock()
+    limiter = RedisLimiter(guard, prefix, clock) if make == "redis" else MemoryLimiter(clock)
+    rate = Rate.parse("3/min")
+    assert rate is not None
+    assert [limiter.acquire("k", rate) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limiter.acquire("k", rate) == pytest.approx(20.0)
+    assert limiter.acquire("other", rate) == 0.0
+    clock.now += 20.0
+    assert limiter.acquire("k", rate) == 0.0
+    assert limiter.acquire("k", rate) > 0
+    clock.now += 60.0
+    assert [limiter.acquire("k", rate) for _ in range(3)] == [0.0, 0.0, 0.0]
+
+
+def test_rates_parse_from_settings_text() -> None:
+    assert Rate.parse("100/s") == Rate(100, 1.0)
+    assert Rate.parse("5/min") == Rate(5, 60.0)
+    assert Rate.parse("off") is None
+    with pytest.raises(ValueError):
+        Rate.parse("5 per second")
+
+
+def test_a_key_is_claimed_once_and_only_its_owner_stores_the_outcome(guard: RedisGuard, prefix: str) -> None:
+    store = RedisStore(guard, prefix)
+    mine, theirs = Record("me", "fp", None), Record("them", "fp", None)
+    assert store.claim("scope", mine, lease_s=30) is None
+    assert store.claim("scope", theirs, lease_s=30) == mine
+    store.complete("scope", Record("them", "fp", Outcome(0, b"theirs")), ttl_s=60)
+    store.release("scope", "them")
+    assert store.claim("scope", theirs, lease_s=30) == mine
+    done = Record("me", "fp", Outcome(9, b"", "short", b"\x00details"))
+    store.complete("scope", done, ttl_s=60)
+    assert store.claim("scope", theirs, lease_s=30) == done
+
+
+def test_a_released_key_can_be_claimed_again(guard: RedisGuard, prefix: str) -> None:
+    store = RedisStore(guard, prefix)
+    store.claim("scope", Record("me", "fp", None), lease_s=30)
+    store.release("scope", "me")
+    assert store.claim("scope", Record("next", "fp", None), lease_s=30) is None
+
+
+def test_an_unreachable_redis_fails_open_and_is_counted() -> None:
+    guard = RedisGuard(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2))
+    limiter, store = RedisLimiter(guard, "p:"), RedisStore(guard, "p:")
+    rate = Rate.parse("1/min")
+    assert rate is not None
+    assert [limiter.acquire("k", rate) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert store.claim("scope", Record("me", "fp", None), 30) is None
+    assert guard.failures == 4
+    guard.client.close()
