@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from decimal import Decimal
 from importlib import metadata
@@ -11,6 +10,7 @@ from importlib import metadata
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from service import logs
 from service.domain.errors import AlreadyExists
 from service.methods import ALL_ROLES
 from service.settings import Settings, SettingsError
@@ -80,6 +80,29 @@ def _token(settings: Settings, args: argparse.Namespace) -> None:
     print(mint(signing_secret(settings), args.sub, roles, args.ttl, settings.jwt_audience, settings.jwt_issuer))
 
 
+def _health(settings: Settings, args: argparse.Namespace) -> None:
+    """Exits 0 when the local server reports SERVING (the Docker HEALTHCHECK), 1 otherwise."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    target = args.target or f"127.0.0.1:{settings.grpc_port}"
+    try:
+        with grpc.insecure_channel(target) as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=args.timeout)
+        status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+    except grpc.RpcError as error:
+        status = f"unreachable ({error.code().name})"  # type: ignore[attr-defined]
+    print(f"{target}: {status}")
+    if status != "SERVING":
+        raise SystemExit(1)
+
+
+def _settings(settings: Settings, args: argparse.Namespace) -> None:
+    """Prints the effective settings, secrets masked; invalid settings already failed in main()."""
+    for name, value in sorted(settings.public().items()):
+        print(f"{name}={value}")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="erp-orders", description="ERP order service")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -87,6 +110,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="upgrade the database schema to the latest version").set_defaults(run=_migrate)
     commands.add_parser("seed", help="add a demo customer and products").set_defaults(run=_seed)
     commands.add_parser("version", help="print the version").set_defaults(run=_version)
+    commands.add_parser("settings", help="validate and print the settings (secrets masked)").set_defaults(run=_settings)
+    health = commands.add_parser("health", help="exit 0 if the gRPC server reports SERVING")
+    health.add_argument("--target", default="", help="HOST:PORT (default: 127.0.0.1:ORDERS_GRPC_PORT)")
+    health.add_argument("--timeout", type=float, default=3.0)
+    health.set_defaults(run=_health)
     token = commands.add_parser("token", help="mint an HS256 token with the configured secret")
     token.add_argument("--sub", required=True, help="the principal, recorded as the actor")
     token.add_argument("--roles", default=",".join(sorted(ALL_ROLES)), help="comma-separated; default: all")
@@ -97,9 +125,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        args.run(Settings.from_env(), args)
+        settings = Settings.from_env()
+        logs.configure(settings.log_level, settings.log_json)
+        args.run(settings, args)
     except SettingsError as e:
         print(f"erp-orders: {e}", file=sys.stderr)
         return 2

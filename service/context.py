@@ -6,28 +6,58 @@ around `proceed()` are visible to the servicer and reset afterwards.
 
 from __future__ import annotations
 
+import re
 import uuid
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 import grpc
 
+from service import metrics
 from service.domain.model import Caller, IdempotencyKey
 from service.methods import ALL_ROLES
 from service.tokens import Identity
 
 ANONYMOUS = Identity("anonymous", ALL_ROLES)
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+@dataclass
+class Call:
+    """What the outermost interceptor knows about a call, for logs and for the response headers."""
+
+    request_id: str
+    trace_id: str = ""
+    principal: str = ANONYMOUS.principal
+    response_metadata: list[tuple[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, context: grpc.ServicerContext) -> Call:
+        traceparent = _TRACEPARENT.match(metadata_value(context, "traceparent") or "")
+        return cls(request_id(context), traceparent[1] if traceparent else "")
+
+
+call: ContextVar[Call | None] = ContextVar("call", default=None)
 
 identity: ContextVar[Identity] = ContextVar("identity", default=ANONYMOUS)
 # Set by the idempotency interceptor when the call carries a key; creates store it with their row.
 idempotency: ContextVar[IdempotencyKey | None] = ContextVar("idempotency", default=None)
 
 
-REPLAYED = (("idempotent-replayed", "true"),)
+def respond_with(context: grpc.ServicerContext, pairs: list[tuple[str, str]]) -> None:
+    """Adds response metadata. Initial metadata can be sent only once, so the outermost
+    interceptor collects it and sends it with the response."""
+    current = call.get()
+    if current is None:
+        context.send_initial_metadata(pairs)
+    else:
+        current.response_metadata += pairs
 
 
 def mark_replayed(context: grpc.ServicerContext) -> None:
     """Tells the client this response repeats an earlier call's outcome instead of running again."""
-    context.send_initial_metadata(REPLAYED)
+    metrics.IDEMPOTENCY.labels("replay").inc()
+    respond_with(context, [("idempotent-replayed", "true")])
 
 
 def metadata_value(context: grpc.ServicerContext, key: str) -> str | None:
@@ -43,4 +73,5 @@ def request_id(context: grpc.ServicerContext) -> str:
 
 
 def caller(context: grpc.ServicerContext) -> Caller:
-    return Caller(identity.get().principal, request_id(context))
+    current = call.get()
+    return Caller(identity.get().principal, current.request_id if current else request_id(context))

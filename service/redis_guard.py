@@ -10,6 +10,8 @@ from typing import TypeVar
 
 import redis
 
+from service import metrics
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -19,21 +21,19 @@ class RedisGuard:
 
     def __init__(self, client: redis.Redis, pause_s: float = 1.0) -> None:
         self.client = client
-        self.failures = 0  # fail-open events, for metrics
         self._pause_s = pause_s
         self._down_until = 0.0
         self._lock = threading.Lock()
 
     def call(self, what: str, action: Callable[[redis.Redis], T], fallback: T) -> T:
         if time.monotonic() < self._down_until:
-            with self._lock:
-                self.failures += 1
+            metrics.REDIS_FAILURES.labels(what).inc()
             return fallback
         try:
             return action(self.client)
         except redis.RedisError as error:
+            metrics.REDIS_FAILURES.labels(what).inc()
             with self._lock:
-                self.failures += 1
                 warn = time.monotonic() >= self._down_until
                 self._down_until = time.monotonic() + self._pause_s
             if warn:

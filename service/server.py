@@ -12,11 +12,11 @@ import grpc
 import redis
 from google.protobuf import message_factory
 from google.protobuf.descriptor import FileDescriptor
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
 
-from service import auth_setup, redis_guard, validation
+from service import auth_setup, metrics, redis_guard, validation
 from service._gen.erp.orders.v1 import (
     customer_pb2,
     customer_pb2_grpc,
@@ -28,12 +28,15 @@ from service._gen.erp.orders.v1 import (
 from service.handlers.retry import RetryPolicy
 from service.handlers.runner import Runner
 from service.idempotency import IdempotencyStore, MemoryStore, RedisStore
+from service.interceptors.access_log import AccessLogInterceptor
 from service.interceptors.auth import AuthInterceptor
 from service.interceptors.errors import ErrorInterceptor
 from service.interceptors.idempotency import IdempotencyInterceptor
+from service.interceptors.metrics import MetricsInterceptor
 from service.interceptors.ratelimit import RateLimitInterceptor
 from service.interceptors.validation import ValidationInterceptor
 from service.ratelimit import Limiter, MemoryLimiter, Rate, RedisLimiter
+from service.readiness import ReadinessProbe
 from service.redis_guard import RedisGuard
 from service.servicers.customers import CustomerServicer
 from service.servicers.orders import OrderServicer
@@ -55,6 +58,7 @@ class Running:
     server: grpc.Server
     port: int
     health: health.HealthServicer
+    readiness: ReadinessProbe
     engine: Engine
     redis: redis.Redis | None
 
@@ -68,6 +72,8 @@ def interceptors(settings: Settings, redis_client: redis.Redis | None) -> list[g
     else:
         limiter, store = MemoryLimiter(), MemoryStore()
     return [
+        MetricsInterceptor(),
+        AccessLogInterceptor(),
         AuthInterceptor(auth_setup.verifier(settings)),
         RateLimitInterceptor(limiter, Rate.parse(settings.rate_limit_read), Rate.parse(settings.rate_limit_write)),
         ValidationInterceptor(),
@@ -79,10 +85,13 @@ def interceptors(settings: Settings, redis_client: redis.Redis | None) -> list[g
 def build_server(settings: Settings, engine: Engine | None = None) -> Running:
     """Creates and binds (but does not start) the server. Port 0 binds a free port."""
     engine = engine or make_engine(
-        settings.database_url, settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_s
+        settings.database_url, settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_s,
+        settings.db_lock_wait_timeout_s,
     )
     redis_client = redis_guard.connect(settings.redis_url) if settings.redis_url else None
-    run = Runner(lambda: SqlUnitOfWork(engine), RetryPolicy(settings.retry_attempts, settings.retry_base_delay_ms / 1000))
+    policy = RetryPolicy(settings.retry_attempts, settings.retry_base_delay_ms / 1000)
+    run = Runner(lambda: SqlUnitOfWork(engine), policy, metrics.LOCK_RETRIES.inc)
+    metrics.DB_POOL_IN_USE.set_function(engine.pool.checkedout)  # type: ignore[attr-defined]
     server = grpc.server(
         ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="rpc"),
         interceptors=interceptors(settings, redis_client),
@@ -90,6 +99,8 @@ def build_server(settings: Settings, engine: Engine | None = None) -> Running:
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
         ],
+        # Beyond this, calls are refused with RESOURCE_EXHAUSTED at once instead of queueing without bound.
+        maximum_concurrent_rpcs=settings.grpc_max_concurrent_rpcs,
     )
     customer_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(run), server)
     product_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(run, settings.currency), server)
@@ -99,17 +110,18 @@ def build_server(settings: Settings, engine: Engine | None = None) -> Running:
     reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     validation.warm_up(message_factory.GetMessageClass(m.input_type)() for _, m in _RPCS)
-    return Running(server, port, health_servicer, engine, redis_client)
+    readiness = ReadinessProbe(engine, health_servicer, SERVICE_NAMES, settings.readiness_interval_s)
+    return Running(server, port, health_servicer, readiness, engine, redis_client)
 
 
 def start(running: Running) -> None:
     running.server.start()
-    for name in ("", *SERVICE_NAMES):
-        running.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    running.readiness.start()
 
 
 def stop(running: Running, grace: float) -> None:
     """Readiness goes NOT_SERVING first, then new calls are refused and in-flight calls get `grace` seconds."""
+    running.readiness.stop()
     running.health.enter_graceful_shutdown()
     running.server.stop(grace).wait()
     running.engine.dispose()

@@ -8,9 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, get_type_hints
 
+from sqlalchemy.engine import make_url
+
 from service.ratelimit import Rate
 
 _PREFIX = "ORDERS_"
+_SECRETS = {"jwt_secret"}
 
 
 class SettingsError(ValueError):
@@ -24,6 +27,8 @@ class Settings:
     db_pool_size: int = 16
     db_max_overflow: int = 8
     db_pool_timeout_s: float = 10.0
+    # A transaction waiting this long for a row lock is rolled back and re-run (MySQL error 1205).
+    db_lock_wait_timeout_s: int = 5
     # Lock contention: attempts of a whole use case, and the first backoff step.
     retry_attempts: int = 5
     retry_base_delay_ms: float = 5.0
@@ -31,8 +36,13 @@ class Settings:
     grpc_host: str = "[::]"
     grpc_port: int = 50051
     grpc_workers: int = 32
+    grpc_max_concurrent_rpcs: int = 512
     max_message_bytes: int = 4 * 1024 * 1024
     shutdown_grace_s: float = 10.0
+    readiness_interval_s: float = 2.0
+    # Logs: one JSON object per line, or plain text for a terminal.
+    log_level: str = "INFO"
+    log_json: bool = True
     # Domain
     currency: str = "BRL"
     # Redis, for rate limits and idempotency keys (empty: in-process stores, for one process only).
@@ -50,6 +60,18 @@ class Settings:
     # Idempotency keys: how long an outcome is kept, and how long a running call holds its key.
     idempotency_ttl_s: float = 86400.0
     idempotency_lease_s: float = 30.0
+
+    def public(self) -> dict[str, str]:
+        """Every setting as ORDERS_* text, with secrets and URL passwords masked."""
+        shown: dict[str, str] = {}
+        for f in fields(self):
+            value = str(getattr(self, f.name))
+            if f.name in _SECRETS and value:
+                value = "********"
+            elif f.name.endswith("_url") and value:
+                value = make_url(value).render_as_string(hide_password=True) if "://" in value else value
+            shown[_PREFIX + f.name.upper()] = value
+        return shown
 
     def __post_init__(self) -> None:
         if self.auth not in ("jwt", "disabled"):

@@ -8,7 +8,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 
-def make_engine(url: str, pool_size: int = 16, max_overflow: int = 8, pool_timeout: float = 10.0) -> Engine:
+def make_engine(
+    url: str, pool_size: int = 16, max_overflow: int = 8, pool_timeout: float = 10.0, lock_wait_timeout_s: int = 5
+) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
@@ -22,7 +24,12 @@ def make_engine(url: str, pool_size: int = 16, max_overflow: int = 8, pool_timeo
         # REPEATABLE READ is InnoDB's default; stated so nobody relies on a server setting.
         # Stock is never read-modify-written outside FOR UPDATE, which reads the latest row.
         isolation_level="REPEATABLE READ",
-        connect_args={"charset": "utf8mb4"},
+        connect_args={
+            "charset": "utf8mb4",
+            "connect_timeout": 5,
+            # Bounded lock waits: a blocked transaction fails with 1205 and is re-run, never hangs.
+            "init_command": f"SET SESSION innodb_lock_wait_timeout = {int(lock_wait_timeout_s)}",
+        },
     )
 
 

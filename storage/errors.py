@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import exc
 
+from service import metrics
 from service.domain.errors import AlreadyExists, LockContention, OrdersError, StorageUnavailable
 from service.domain.model import IdempotencyKey
 
 # MySQL/MariaDB server error codes.
-_LOCK_CODES = {1205, 1213}  # lock wait timeout (also NOWAIT), deadlock
+_LOCK_KINDS = {1205: "lock_wait_timeout", 1213: "deadlock"}  # 1205 is also NOWAIT; SQLite's is "busy"
+_LOCK_CODES = set(_LOCK_KINDS)
 _GONE_CODES = {2002, 2003, 2006, 2013, 2055, 1927, 4031, 1053}  # cannot connect, server gone, killed, shutdown
 _DUPLICATE = 1062
 
@@ -23,6 +25,7 @@ def translate(error: exc.DBAPIError) -> OrdersError | None:
     code = _code(error)
     text = str(error.orig).lower()
     if code in _LOCK_CODES or "database is locked" in text:
+        metrics.DB_LOCK_ERRORS.labels(_LOCK_KINDS.get(code, "busy")).inc()
         return LockContention(1)
     if code in _GONE_CODES or error.connection_invalidated or isinstance(error, exc.InterfaceError):
         return StorageUnavailable()

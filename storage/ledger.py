@@ -40,16 +40,19 @@ def _change(row: Row[Any]) -> StatusChange:
 class SqlLedgerRepository(LedgerRepository):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self.appended: list[MovementKind] = []  # for the unit of work's metrics, once committed
 
     def add(self, movements: Sequence[StockMovement]) -> None:
         # executemany with one VALUES list: mysqlclient rewrites it into a single multi-row INSERT.
         self._conn.execute(insert(stock_movements), [_movement_values(m) for m in movements])
+        self.appended += [m.kind for m in movements]
 
     def add_one(self, movement: StockMovement, key: IdempotencyKey | None) -> StockMovement:
         try:
             result = self._conn.execute(insert(stock_movements).values(**_movement_values(movement), **key_columns(key)))
         except exc.IntegrityError as e:
             raise taken_key(e) or e
+        self.appended.append(movement.kind)
         return replace(movement, id=str(result.inserted_primary_key[0]))
 
     def find_by_key(self, key: IdempotencyKey) -> tuple[StockMovement, str] | None:

@@ -6,6 +6,8 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, RootTransaction, exc
 
+from service import metrics
+from service.domain.errors import StorageUnavailable
 from service.domain.ports import UnitOfWork
 from storage.customers import SqlCustomerRepository
 from storage.errors import translate
@@ -22,15 +24,19 @@ class SqlUnitOfWork(UnitOfWork):
 
     def __enter__(self) -> SqlUnitOfWork:
         try:
-            self._conn = self._engine.connect()
+            with metrics.DB_POOL_WAITING.track_inprogress():
+                self._conn = self._engine.connect()
             self._tx = self._conn.begin()
+        except exc.TimeoutError as e:
+            # Every pooled connection stayed busy for the whole pool timeout: overload, not a bug.
+            raise StorageUnavailable() from e
         except exc.DBAPIError as e:
             self._close()
             raise translate(e) or e from e
         self.customers = SqlCustomerRepository(self._conn)
         self.products = SqlProductRepository(self._conn)
         self.orders = SqlOrderRepository(self._conn)
-        self.ledger = SqlLedgerRepository(self._conn)
+        self.ledger = SqlLedgerRepository(self._conn)  # records the kinds it appends, counted on commit
         self.history = SqlHistoryRepository(self._conn)
         return self
 
@@ -44,6 +50,8 @@ class SqlUnitOfWork(UnitOfWork):
     def commit(self) -> None:
         assert self._tx is not None, "commit() outside `with`"
         self._tx.commit()
+        for kind in self.ledger.appended:
+            metrics.STOCK_MOVEMENTS.labels(kind.name.lower()).inc()
 
     def _close(self) -> None:
         # Rolls back whatever was not committed; a broken connection is discarded by the pool.

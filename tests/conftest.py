@@ -80,6 +80,15 @@ def engine(mysql_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def observer(mysql_url: str) -> Iterator[Engine]:
+    """A separate engine for a test to watch the database from: sharing the server's pool with a
+    polling loop starved the server's own checkouts."""
+    watcher = create_engine(mysql_url, pool_size=1, max_overflow=0)
+    yield watcher
+    watcher.dispose()
+
+
 @contextmanager
 def running_server(settings: Settings, engine: Engine) -> Iterator[Running]:
     running = build_server(settings, engine)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from grpc_status import rpc_status
 
 from service._gen.erp.orders.v1 import customer_pb2, customer_pb2_grpc, order_pb2, order_pb2_grpc, product_pb2, product_pb2_grpc
 from google.type import money_pb2
+from sqlalchemy import Engine, text
 
 from service import tokens
 from service.methods import ALL_ROLES
@@ -134,3 +136,22 @@ def rich(error: grpc.RpcError) -> RichError:
         elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
             retry = True
     return RichError(error.code(), error.details(), reason, metadata, fields, subjects, retry)  # type: ignore[attr-defined]
+
+
+def lock_waits(engine: Engine) -> int:
+    """Transactions of this test database that are waiting for a row lock right now."""
+    query = text(
+        "SELECT COUNT(*) FROM information_schema.innodb_trx t JOIN information_schema.processlist p "
+        "ON p.id = t.trx_mysql_thread_id WHERE t.trx_state = 'LOCK WAIT' AND p.db = DATABASE()"
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar() or 0)
+
+
+def until(condition: Callable[[], object], what: str, seconds: float = 30, every: float = 0.1) -> None:
+    """Polls a real condition, bounded in time. `every` stays coarse: polling InnoDB's lock tables
+    much faster than this was seen to stall the very transaction being watched."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(every)

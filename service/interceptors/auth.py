@@ -29,6 +29,8 @@ class AuthInterceptor(UnaryInterceptor):
         # Permission before existence: a caller without the role learns nothing about the resource.
         if role not in identity.roles:
             raise PermissionDenied(identity.principal, role)
+        if (current := ctx.call.get()) is not None:
+            current.principal = identity.principal
         token = ctx.identity.set(identity)
         try:
             return proceed(request, context)

@@ -17,6 +17,7 @@ import grpc
 from google.protobuf.message import Message
 
 from service import context as ctx
+from service import metrics
 from service import idempotency as idem
 from service.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidIdempotencyKey
 from service.domain.model import IdempotencyKey
@@ -61,8 +62,10 @@ class IdempotencyInterceptor(UnaryInterceptor):
         held = self._store.claim(scope, mine, self._lease_s)
         if held is not None:
             if held.fingerprint != mine.fingerprint:
+                metrics.IDEMPOTENCY.labels("reused").inc()
                 raise IdempotencyKeyReused()
             if held.outcome is None:
+                metrics.IDEMPOTENCY.labels("in_use").inc()
                 raise IdempotencyKeyInUse()
             return self._replay(method, held.outcome, context)
         token = ctx.idempotency.set(IdempotencyKey(principal, key, mine.fingerprint))

@@ -7,6 +7,7 @@ from typing import Any
 import grpc
 
 from service import context as ctx
+from service import metrics
 from service.domain.errors import RateLimited
 from service.interceptors._unary import Behaviour, UnaryInterceptor
 from service.methods import METHODS
@@ -27,6 +28,7 @@ class RateLimitInterceptor(UnaryInterceptor):
         if rate is not None:
             wait = self._limiter.acquire(f"rl:{kind}:{self._subject(context)}", rate)
             if wait > 0:
+                metrics.RATE_LIMITED.labels(kind).inc()
                 raise RateLimited(kind, wait)
         return proceed(request, context)
 

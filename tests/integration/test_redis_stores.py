@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from prometheus_client import REGISTRY
 
 from service.idempotency import Outcome, Record, RedisStore
 from service.ratelimit import MemoryLimiter, Rate, RedisLimiter
@@ -85,7 +86,12 @@ def test_an_unreachable_redis_fails_open_and_is_counted() -> None:
     limiter, store = RedisLimiter(guard, "p:"), RedisStore(guard, "p:")
     rate = Rate.parse("1/min")
     assert rate is not None
+    before = _failures("rate limit") + _failures("idempotency claim")
     assert [limiter.acquire("k", rate) for _ in range(3)] == [0.0, 0.0, 0.0]
     assert store.claim("scope", Record("me", "fp", None), 30) is None
-    assert guard.failures == 4
+    assert _failures("rate limit") + _failures("idempotency claim") - before == 4
     guard.client.close()
+
+
+def _failures(operation: str) -> float:
+    return REGISTRY.get_sample_value("orders_redis_failures_total", {"operation": operation}) or 0.0

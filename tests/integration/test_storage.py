@@ -10,14 +10,14 @@ from decimal import Decimal
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, event, exc, text, update
+from sqlalchemy import Engine, exc, update
 
 from service.domain.errors import LockContention
 from service.domain.model import Product
 from storage.engine import make_engine
 from storage.schema import Base, products
 from storage.uow import SqlUnitOfWork
-from tests.helpers import unique
+from tests.helpers import lock_waits, unique, until
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -32,12 +32,7 @@ def _product(engine: Engine, stock: int = 5) -> str:
 @pytest.fixture
 def impatient(mysql_url: str, engine: Engine) -> Iterator[Engine]:
     """An engine whose lock waits give up after one second instead of fifty."""
-    quick = make_engine(mysql_url, pool_size=4)
-
-    @event.listens_for(quick, "connect")
-    def _short_wait(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-        dbapi_conn.cursor().execute("SET SESSION innodb_lock_wait_timeout = 1")
-
+    quick = make_engine(mysql_url, pool_size=4, lock_wait_timeout_s=1)
     yield quick
     quick.dispose()
 
@@ -63,7 +58,7 @@ def test_a_second_locker_waits_and_gives_up_as_lock_contention(engine: Engine, i
             waiter.products.lock([pid])
 
 
-def test_a_real_deadlock_becomes_lock_contention_for_exactly_one_side(engine: Engine) -> None:
+def test_a_real_deadlock_becomes_lock_contention_for_exactly_one_side(engine: Engine, observer: Engine) -> None:
     a, b = _product(engine), _product(engine)
     both_hold_one = threading.Barrier(2, timeout=30)
     outcomes: dict[str, str] = {}
@@ -74,7 +69,7 @@ def test_a_real_deadlock_becomes_lock_contention_for_exactly_one_side(engine: En
                 uow.products.lock([first])
                 both_hold_one.wait()
                 if name == "late":
-                    _wait_until_a_transaction_waits_for_a_lock(engine)
+                    _until_a_transaction_waits_for_a_lock(observer)
                 uow.products.lock([second])  # the opposite order on purpose
                 uow.commit()
             outcomes[name] = "committed"
@@ -89,14 +84,8 @@ def test_a_real_deadlock_becomes_lock_contention_for_exactly_one_side(engine: En
     assert sorted(outcomes.values()) == ["committed", "contention"]
 
 
-def _wait_until_a_transaction_waits_for_a_lock(engine: Engine) -> None:
-    with engine.connect() as conn:
-        for _ in range(2000):
-            waiting = conn.execute(text("SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'"))
-            if waiting.scalar():
-                return
-            conn.commit()
-    raise AssertionError("the other transaction never waited for the lock")
+def _until_a_transaction_waits_for_a_lock(engine: Engine) -> None:
+    until(lambda: lock_waits(engine), "the other transaction waits for the lock")
 
 
 def test_the_database_itself_refuses_negative_stock(engine: Engine) -> None:

@@ -1,0 +1,28 @@
+"""Every Prometheus metric the service exports, in one place (served at GET /metrics on the HTTP port)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+RPCS = Counter("orders_rpcs_total", "RPCs finished, by method and gRPC status code.", ["method", "code"])
+RPC_SECONDS = Histogram(
+    "orders_rpc_duration_seconds",
+    "Time from the first interceptor to the response, by method.",
+    ["method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+IN_FLIGHT = Gauge("orders_rpcs_in_flight", "RPCs being handled now.")
+
+DB_POOL_IN_USE = Gauge("orders_db_pool_in_use", "Database connections checked out of the pool.")
+DB_POOL_WAITING = Gauge("orders_db_pool_waiting", "Calls waiting for a database connection.")
+DB_LOCK_ERRORS = Counter(
+    "orders_db_lock_errors_total", "Transactions the database aborted on locks.", ["kind"]  # deadlock, lock_wait_timeout
+)
+LOCK_RETRIES = Counter("orders_lock_contention_retries_total", "Use cases re-run after lock contention.")
+
+IDEMPOTENCY = Counter(
+    "orders_idempotency_events_total", "Idempotency-key outcomes other than a first run.", ["event"]  # replay, in_use, reused
+)
+RATE_LIMITED = Counter("orders_rate_limited_total", "Calls rejected by the rate limit, by method class.", ["method_class"])
+REDIS_FAILURES = Counter("orders_redis_failures_total", "Redis calls that failed open.", ["operation"])
+STOCK_MOVEMENTS = Counter("orders_stock_movements_total", "Committed stock-ledger entries, by kind.", ["kind"])

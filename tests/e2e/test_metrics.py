@@ -1,0 +1,141 @@
+"""Each Prometheus metric moves when its event happens (deltas on the process registry)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import Engine, text
+
+from service._gen.erp.orders.v1 import order_pb2, product_pb2
+from service.server import Running, build_server, stop
+from service.server import start as start_server
+from tests.conftest import server_settings
+from tests.helpers import until, Stubs, authorized_channel, lock_waits, outcome, token
+
+
+def value(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@pytest.fixture
+def stubs(channel: grpc.Channel) -> Stubs:
+    return Stubs.on(channel)
+
+
+@pytest.fixture
+def start(mysql_url: str, redis_url: str) -> Iterator[Callable[..., Running]]:
+    """Starts servers with overridden settings; stops them after the test."""
+    started: list[Running] = []
+
+    def _start(**overrides: object) -> Running:
+        running = build_server(server_settings(mysql_url, redis_url=redis_url, **overrides))
+        start_server(running)
+        started.append(running)
+        return running
+
+    yield _start
+    for running in started:
+        stop(running, grace=0)
+
+
+def _hold(engine: Engine, product_id: str):  # type: ignore[no-untyped-def]
+    holder = engine.connect()
+    holder.execute(text("SELECT id FROM products WHERE id = :id FOR UPDATE"), {"id": int(product_id)})
+    return holder
+
+
+def test_rpcs_are_counted_by_method_and_code_and_timed(stubs: Stubs) -> None:
+    method = "/erp.orders.v1.OrderService/GetOrder"
+    before = value("orders_rpcs_total", method=method, code="NOT_FOUND"), value("orders_rpc_duration_seconds_count", method=method)
+    assert outcome(lambda: stubs.orders.GetOrder(order_pb2.GetOrderRequest(id="987654321"))) == "NOT_FOUND"
+    after = value("orders_rpcs_total", method=method, code="NOT_FOUND"), value("orders_rpc_duration_seconds_count", method=method)
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 1)
+
+
+def test_in_flight_calls_and_pooled_connections_show_while_a_call_waits_for_a_lock(
+    start: Callable[..., Running], stubs: Stubs, engine: Engine, observer: Engine
+) -> None:
+    running = start()  # the pool gauge follows the newest server's engine, as in production's one per process
+    customer, product = stubs.customer(), stubs.product(stock=5)
+    with authorized_channel(running.port, token("in-flight")) as channel, _hold(engine, product.id) as holder:
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(lambda: Stubs.on(channel).order(customer.id, (product.id, 1)))
+            until(lambda: lock_waits(observer) > 0, "the order waits for the lock")
+            assert value("orders_rpcs_in_flight") >= 1
+            assert value("orders_db_pool_in_use") >= 1
+            holder.rollback()
+            waiting.result(timeout=30)
+    until(lambda: value("orders_db_pool_in_use") == 0, "the connection is back in the pool")
+
+
+def test_lock_wait_timeouts_are_counted_and_retried(start: Callable[..., Running], stubs: Stubs, engine: Engine) -> None:
+    running = start(db_lock_wait_timeout_s=1, retry_attempts=2)
+    customer, product = stubs.customer(), stubs.product(stock=5)
+    before = value("orders_db_lock_errors_total", kind="lock_wait_timeout"), value("orders_lock_contention_retries_total")
+    with authorized_channel(running.port, token("impatient")) as channel, _hold(engine, product.id) as holder:
+        assert outcome(lambda: Stubs.on(channel).order(customer.id, (product.id, 1))) == "LOCK_CONTENTION"
+        holder.rollback()
+    after = value("orders_db_lock_errors_total", kind="lock_wait_timeout"), value("orders_lock_contention_retries_total")
+    assert (after[0] - before[0], after[1] - before[1]) == (2, 1)
+
+
+def test_calls_waiting_for_a_pooled_connection_are_shown(
+    start: Callable[..., Running], stubs: Stubs, engine: Engine, observer: Engine
+) -> None:
+    running = start(db_pool_size=1, db_max_overflow=0, db_lock_wait_timeout_s=60, db_pool_timeout_s=60)
+    customer, product = stubs.customer(), stubs.product(stock=5)
+    with authorized_channel(running.port, token("starved")) as channel, ThreadPoolExecutor(2) as pool:
+        client = Stubs.on(channel)
+        with _hold(engine, product.id) as holder:
+            blocked = pool.submit(lambda: client.order(customer.id, (product.id, 1)))
+            until(lambda: lock_waits(observer) > 0, "the first call holds the only connection")
+            starved = pool.submit(lambda: client.products.GetProduct(product_pb2.GetProductRequest(id=product.id)))
+            until(lambda: value("orders_db_pool_waiting") >= 1, "the second call waits for a connection")
+            holder.rollback()
+        assert blocked.result(timeout=60).items[0].quantity == 1
+        assert starved.result(timeout=60).id == product.id
+
+
+def test_idempotency_replays_conflicts_and_reuse_are_counted(stubs: Stubs, engine: Engine, observer: Engine) -> None:
+    customer, product = stubs.customer(), stubs.product(stock=5)
+    events = ("replay", "in_use", "reused")
+    before = [value("orders_idempotency_events_total", event=e) for e in events]
+    key = [("idempotency-key", f"metrics-{product.id}")]
+    request = order_pb2.CreateOrderRequest(customer_id=customer.id, items=[order_pb2.CreateOrderRequest.Item(product_id=product.id, quantity=1)])
+    with _hold(engine, product.id) as holder, ThreadPoolExecutor(1) as pool:
+        first = pool.submit(lambda: stubs.orders.CreateOrder(request, metadata=key))
+        until(lambda: lock_waits(observer) > 0, "the first call runs")
+        assert outcome(lambda: stubs.orders.CreateOrder(request, metadata=key)) == "IDEMPOTENCY_KEY_IN_USE"
+        holder.rollback()
+        first.result(timeout=30)
+    stubs.orders.CreateOrder(request, metadata=key)
+    other = order_pb2.CreateOrderRequest(customer_id=customer.id, items=[order_pb2.CreateOrderRequest.Item(product_id=product.id, quantity=2)])
+    assert outcome(lambda: stubs.orders.CreateOrder(other, metadata=key)) == "IDEMPOTENCY_KEY_REUSED"
+    after = [value("orders_idempotency_events_total", event=e) for e in events]
+    assert [a - b for a, b in zip(after, before)] == [1, 1, 1]
+
+
+def test_rate_limit_rejections_are_counted(start: Callable[..., Running]) -> None:
+    running = start(rate_limit_write="3/min")
+    before = value("orders_rate_limited_total", method_class="write")
+    with authorized_channel(running.port, token("rate-limited-writer")) as channel:
+        client = Stubs.on(channel)
+        outcomes = [outcome(lambda: client.product(stock=1)) for _ in range(5)]
+    assert outcomes == ["OK"] * 3 + ["RATE_LIMITED"] * 2
+    assert value("orders_rate_limited_total", method_class="write") - before == 2
+
+
+def test_committed_stock_movements_are_counted_by_kind(stubs: Stubs) -> None:
+    kinds = ("initial", "order", "cancel", "adjustment")
+    before = [value("orders_stock_movements_total", kind=k) for k in kinds]
+    customer, a, b = stubs.customer(), stubs.product(stock=5), stubs.product(stock=5)
+    order = stubs.order(customer.id, (a.id, 1), (b.id, 1))
+    stubs.orders.CancelOrder(order_pb2.CancelOrderRequest(id=order.id, reason="metrics"))
+    stubs.products.AdjustStock(product_pb2.AdjustStockRequest(id=a.id, delta=3, reason="metrics"))
+    assert outcome(lambda: stubs.order(customer.id, (a.id, 100))) == "INSUFFICIENT_STOCK"  # rolled back: not counted
+    after = [value("orders_stock_movements_total", kind=k) for k in kinds]
+    assert [x - y for x, y in zip(after, before)] == [2, 2, 2, 1]

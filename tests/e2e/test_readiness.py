@@ -1,0 +1,45 @@
+"""Readiness tells the truth: NOT_SERVING while the database is unreachable, SERVING without Redis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from service.server import build_server, start, stop
+from tests.conftest import server_settings
+from tests.redis_process import private_redis
+from tests.tcp_proxy import TcpProxy
+
+
+def _status(port: int) -> str:
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+
+def test_readiness_follows_the_database_and_ignores_redis(mysql_url: str, engine: Engine, tmp_path: Path) -> None:
+    url = make_url(mysql_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 3306)
+    proxy.start()
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    with private_redis(tmp_path) as redis:
+        running = build_server(server_settings(proxied, redis_url=redis.url, readiness_interval_s=3600, db_pool_timeout_s=2))
+        start(running)
+        try:
+            assert _status(running.port) == "SERVING"
+            proxy.cut()
+            assert running.readiness.check() is False
+            assert _status(running.port) == "NOT_SERVING"
+            proxy.start()
+            assert running.readiness.check() is True
+            assert _status(running.port) == "SERVING"
+            redis.stop()
+            assert running.readiness.check() is True
+            assert _status(running.port) == "SERVING"
+        finally:
+            stop(running, grace=0)
+            proxy.cut()
