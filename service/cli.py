@@ -1,8 +1,9 @@
-"""The erp-orders command: serve, migrate, seed, version."""
+"""The erp-orders command: serve, gateway, migrate, seed, version."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from decimal import Decimal
@@ -34,6 +35,12 @@ def _serve(settings: Settings) -> None:
         # The embedded default must work with one command; MySQL is migrated by an explicit job.
         _migrate(settings)
     serve(settings)
+
+
+def _gateway(settings: Settings) -> None:
+    from service.gateway import server
+
+    server.serve(settings, settings.gateway_target or f"127.0.0.1:{settings.grpc_port}")
 
 
 def _seed(settings: Settings) -> None:
@@ -68,12 +75,13 @@ def _version(_: Settings) -> None:
     print(metadata.version("erp-orders"))
 
 
-COMMANDS = {"serve": _serve, "migrate": _migrate, "seed": _seed, "version": _version}
+COMMANDS = {"serve": _serve, "gateway": _gateway, "migrate": _migrate, "seed": _seed, "version": _version}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="erp-orders", description="ERP order service")
     parser.add_argument("command", choices=sorted(COMMANDS))
+    parser.add_argument("--grpc-target", metavar="HOST:PORT", help="gateway: the gRPC server to call (ORDERS_GATEWAY_TARGET)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
@@ -81,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as e:
         print(f"erp-orders: {e}", file=sys.stderr)
         return 2
+    if args.grpc_target:
+        settings = dataclasses.replace(settings, gateway_target=args.grpc_target)
     COMMANDS[args.command](settings)
     return 0
 
