@@ -7,15 +7,18 @@ drops it at the end; nothing else on the server is touched.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import Iterator
 
 import grpc
+import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 
+from service.gateway import server as rest
 from service.server import Running, build_server, start, stop
 from service.settings import Settings
 from storage.engine import make_engine
@@ -92,3 +95,22 @@ def sqlite_channel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[grpc.Ch
     for running in _serve(settings, engine):
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             yield channel
+
+
+# Small enough that the 413 test stays cheap, large enough for any real request.
+GATEWAY_MAX_BODY_BYTES = 64 * 1024
+
+
+@pytest.fixture(scope="session")
+def gateway(settings: Settings, server: Running) -> Iterator[rest.RunningGateway]:
+    """The REST gateway on a free port, calling the session's gRPC server."""
+    gateway_settings = dataclasses.replace(settings, http_host="127.0.0.1", http_port=0, http_max_body_bytes=GATEWAY_MAX_BODY_BYTES)
+    running = rest.start(gateway_settings, f"127.0.0.1:{server.port}")
+    yield running
+    rest.stop(running)
+
+
+@pytest.fixture(scope="session")
+def http(gateway: rest.RunningGateway) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"http://127.0.0.1:{gateway.port}", timeout=30) as client:
+        yield client

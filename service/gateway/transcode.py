@@ -15,7 +15,7 @@ from service.gateway.routes import Route
 
 # json_format names the failing field in one of these forms, depending on where it failed.
 _UNKNOWN = re.compile(r'has no field named "([^"]+)" at "([^"]+)"')
-_AT = re.compile(r" at ([A-Za-z_][\w.\[\]]*?)\.?$")
+_AT = re.compile(r" at ([A-Za-z_][\w.\[\]]*?)\.*$")
 _CHAIN = re.compile(r"Failed to parse (\w+) field")
 _PYTHON_INT = re.compile(r"invalid literal for int\(\) with base 10: (.*)")
 
@@ -79,9 +79,11 @@ def _parse(document: object, message: Message) -> None:
         if unknown:
             field = _join(_relative(unknown.group(2)), unknown.group(1))
             raise _bad("UNKNOWN_FIELD", f"unknown field {field!r}", field, "no such field") from None
-        at = _AT.search(text.split("\n")[0])
-        field = _relative(at.group(1)) if at else ".".join(_CHAIN.findall(text))
-        description = _PYTHON_INT.sub(r"Couldn't parse integer: \1", text.split("\n")[0].rsplit(" field: ", 1)[-1]).rstrip(".")
+        first = text.split("\n")[0]
+        at = _AT.search(first)
+        field = (_relative(at.group(1)) if at else "") or ".".join(_CHAIN.findall(first))
+        description = (first[: at.start()] if at else first).rsplit(" field: ", 1)[-1]
+        description = _PYTHON_INT.sub(r"Couldn't parse integer: \1", description).rstrip(".")
         raise _bad("INVALID_FIELD_VALUE", f"invalid value for {field or 'the request'}: {description}", field, description) from None
 
 
