@@ -24,6 +24,7 @@ _REQUEST_ID = b"x-request-id"
 _TIMEOUT = b"grpc-timeout"
 _VALID_KEY = re.compile(r"[0-9a-z_.-]+")
 _REQUEST_ID_CHARS = re.compile(r"[\x21-\x7e]{1,128}")
+_PRINTABLE = re.compile(rb"[\x20-\x7e]*")
 _TIMEOUT_VALUE = re.compile(r"([0-9]{1,8})([HMSmun])")
 _UNIT_S = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
 _REPLAYED = "idempotent-replayed"
@@ -47,7 +48,7 @@ def incoming(headers: Iterable[tuple[bytes, bytes]], default_timeout_s: float) -
     request_id, timeout_s, content_type, content_length = "", default_timeout_s, b"", None
     for name, raw in headers:
         if name in FORWARDED:
-            metadata.append((FORWARDED[name], raw.decode("latin-1")))
+            metadata.append((FORWARDED[name], _ascii(name, raw)))
         elif name.startswith(_PASSTHROUGH):
             metadata.append(_passthrough(name[len(_PASSTHROUGH) :].decode("latin-1"), raw))
         elif name == _REQUEST_ID:
@@ -87,7 +88,14 @@ def _passthrough(key: str, raw: bytes) -> tuple[str, str | bytes]:
             return key, base64.b64decode(raw, validate=True)
         except binascii.Error:
             raise _bad(f"Grpc-Metadata-{key}", "binary metadata must be base64") from None
-    return key, raw.decode("latin-1")
+    return key, _ascii(f"grpc-metadata-{key}".encode(), raw)
+
+
+def _ascii(name: bytes, raw: bytes) -> str:
+    # gRPC refuses metadata values outside printable ASCII; say so as a 400, not a failed call.
+    if not _PRINTABLE.fullmatch(raw):
+        raise _bad(name.decode("latin-1"), "only printable ASCII is allowed")
+    return raw.decode("ascii")
 
 
 def _bad(header: str, description: str) -> Exception:

@@ -83,7 +83,8 @@ def _parameters(route: Route, schemas: Schemas, notes: dict[str, str]) -> list[d
     for variable in route.template.variables:
         field = _field(request, variable.field_path)
         schema = schemas.field(field, documented=False)
-        parameters.append(_described({"name": variable.field_path, "in": "path", "required": True, "schema": schema}, notes, field.full_name))
+        parameter = {"name": variable.name, "in": "path", "required": True, "schema": schema}
+        parameters.append(_described(parameter, notes, field.full_name))
     seen = set()
     for query_field in route.query.values():
         if query_field.json_path in seen:

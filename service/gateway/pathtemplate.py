@@ -20,13 +20,18 @@ class Variable:
     field_path: str  # dotted proto field names, e.g. "customer.id"
     multi_segment: bool  # bound to more than one segment: slashes in its value stay
 
+    @property
+    def name(self) -> str:
+        """The parameter name in OpenAPI paths. Dots would read as attribute access in tools' URI templates."""
+        return self.field_path.replace(".", "_")
+
 
 @dataclass(frozen=True)
 class PathTemplate:
     source: str
     variables: tuple[Variable, ...]
     verb: str
-    openapi_path: str  # "/v1/customers/{customer.id}", the form OpenAPI paths use
+    openapi_path: str  # "/v1/customers/{customer_id}", the form OpenAPI paths use
     _regex: re.Pattern[str]
 
     def match(self, raw_path: str) -> dict[str, str] | None:
@@ -40,7 +45,7 @@ class PathTemplate:
         """The path with each variable replaced by its percent-encoded value."""
         path = self.openapi_path
         for v in self.variables:
-            path = path.replace("{" + v.field_path + "}", quote(values[v.field_path], safe="/" if v.multi_segment else ""))
+            path = path.replace("{" + v.name + "}", quote(values[v.field_path], safe="/" if v.multi_segment else ""))
         return path
 
 
@@ -59,8 +64,8 @@ def parse(template: str) -> PathTemplate:
             sub_segments = sub.split("/") if sub else ["*"]
             multi = len(sub_segments) > 1 or "**" in sub_segments
             pattern.append("(" + "/".join(_segment_regex(s, template) for s in sub_segments) + ")")
-            shown.append("{" + field_path + "}")
             variables.append(Variable(field_path, multi))
+            shown.append("{" + variables[-1].name + "}")
         else:
             pattern.append(_segment_regex(segment, template))
             shown.append(segment)

@@ -14,8 +14,8 @@ REF = "#/components/schemas/"
 _REQUIRED = field_behavior_pb2.FieldBehavior.REQUIRED
 _OUTPUT_ONLY = field_behavior_pb2.FieldBehavior.OUTPUT_ONLY
 
-_INT64 = {"type": "string", "format": "int64"}
-_UINT64 = {"type": "string", "format": "uint64"}
+_INT64 = {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"}
+_UINT64 = {"type": "string", "format": "uint64", "pattern": "^[0-9]+$"}
 _SCALARS: dict[int, dict[str, Any]] = {
     FieldDescriptor.TYPE_DOUBLE: {"type": "number", "format": "double"},
     FieldDescriptor.TYPE_FLOAT: {"type": "number", "format": "float"},
