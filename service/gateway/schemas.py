@@ -14,8 +14,9 @@ REF = "#/components/schemas/"
 _REQUIRED = field_behavior_pb2.FieldBehavior.REQUIRED
 _OUTPUT_ONLY = field_behavior_pb2.FieldBehavior.OUTPUT_ONLY
 
-_INT64 = {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"}
-_UINT64 = {"type": "string", "format": "uint64", "pattern": "^[0-9]+$"}
+# Without an example, UIs show a random 80-digit string matching the pattern.
+_INT64 = {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$", "example": "1"}
+_UINT64 = {"type": "string", "format": "uint64", "pattern": "^[0-9]+$", "example": "1"}
 _SCALARS: dict[int, dict[str, Any]] = {
     FieldDescriptor.TYPE_DOUBLE: {"type": "number", "format": "double"},
     FieldDescriptor.TYPE_FLOAT: {"type": "number", "format": "float"},
