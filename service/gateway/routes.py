@@ -68,7 +68,10 @@ def build(services: Iterable[ServiceDescriptor]) -> list[Route]:
             for index, binding in enumerate(bindings):
                 operation_id = method.name if index == 0 else f"{method.name}{index + 1}"
                 routes.append(_route(method, binding, operation_id))
-    gets = {r.response_class: r for r in routes if r.rpc.name.startswith("Get") and r.http_method == "GET"}
+    gets: dict[type[Message], Route] = {}
+    for route in routes:
+        if route.rpc.name.startswith("Get") and route.http_method == "GET":
+            gets.setdefault(route.response_class, route)  # the main binding, not an additional one
     return [_with_location(r, gets.get(r.response_class)) for r in routes]
 
 

@@ -49,9 +49,10 @@ def request(route: Route, path_values: dict[str, str], query_string: bytes, body
 
 def response(route: Route, message: Message) -> bytes:
     """Canonical proto3 JSON: lowerCamelCase, enums by name, 64-bit integers as strings, defaults included."""
+    document: object = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
     if route.response_body:
-        message = getattr(message, route.response_body)
-    document = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+        # Picked from the whole message's JSON, so scalar and repeated fields render canonically too.
+        document = document.get(message.DESCRIPTOR.fields_by_name[route.response_body].json_name)  # type: ignore[attr-defined]
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
 
 
