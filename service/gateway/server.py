@@ -11,7 +11,7 @@ import uvicorn
 
 from service.gateway import docs, openapi, routes
 from service.gateway.app import Gateway
-from service.server import FILES
+from service.server import FILES, wait_for_shutdown_signal
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,9 +79,10 @@ def stop(running: RunningGateway) -> None:
 
 
 def serve(settings: Settings, target: str) -> None:
-    """Standalone: serves until SIGTERM or SIGINT."""
-    log.info("REST gateway on %s:%d calling %s", settings.http_host, settings.http_port, target)
-    uvicorn.Server(_config(settings, target)).run()
+    """Standalone: serves until SIGTERM or SIGINT, exactly as it runs next to the gRPC server."""
+    running = start(settings, target)
+    wait_for_shutdown_signal()
+    stop(running)
 
 
 def _config(settings: Settings, target: str) -> uvicorn.Config:
