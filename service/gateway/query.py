@@ -69,18 +69,18 @@ def parse(query_string: bytes, fields: QueryFields) -> dict[str, object]:
             assert isinstance(child, dict)  # only messages have children, and they are never leaves
             node = child
         leaf = query_field.json_path[-1]
-        value = _coerce(query_field.field, value)
+        typed = _coerce(query_field.field, value)
         if query_field.repeated:
             values = node.setdefault(leaf, [])
             assert isinstance(values, list)
-            values.append(value)
+            values.append(typed)
         elif leaf in node:
             raise refuse(
                 code_pb2.INVALID_ARGUMENT, "INVALID_ARGUMENT", f"query parameter {name!r} is not repeated",
                 [(canonical_name(query_field), "given more than once")],
             )
         else:
-            node[leaf] = value
+            node[leaf] = typed
     return parsed
 
 

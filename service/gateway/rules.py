@@ -19,7 +19,9 @@ _STRING_NUMBERS = {"int64", "uint64", "sint64", "fixed64", "sfixed64"}
 _BOUNDS = {"gt": "exclusiveMinimum", "gte": "minimum", "lt": "exclusiveMaximum", "lte": "maximum"}
 _LENGTHS = {"min_len": "minLength", "max_len": "maxLength"}
 _FORMATS = ("email", "uuid", "hostname", "uri", "ipv4", "ipv6")
-_IGNORE_IF_ZERO = buf_validate.Ignore.Value("IGNORE_IF_ZERO_VALUE")
+# Defined at import by protobuf's descriptor builder, so invisible to type checkers.
+_FIELD_EXTENSION = buf_validate.field  # type: ignore[attr-defined]
+_IGNORE_IF_ZERO = buf_validate.Ignore.Value("IGNORE_IF_ZERO_VALUE")  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -32,9 +34,9 @@ class Constraints:
 
 def of(descriptor: FieldDescriptor) -> Constraints:
     options = descriptor.GetOptions()
-    if not options.HasExtension(buf_validate.field):
+    if not options.HasExtension(_FIELD_EXTENSION):
         return Constraints()
-    rules = options.Extensions[buf_validate.field]
+    rules = options.Extensions[_FIELD_EXTENSION]
     constraints = Constraints(required=rules.required, zero_allowed=rules.ignore == _IGNORE_IF_ZERO)
     kind = rules.WhichOneof("type")
     if kind == "repeated":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 from dataclasses import dataclass
 
@@ -96,5 +97,5 @@ def _config(settings: Settings, target: str) -> uvicorn.Config:
         lifespan="on",
         access_log=False,
         log_config=None,
-        timeout_graceful_shutdown=settings.shutdown_grace_s,
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
     )
