@@ -37,5 +37,6 @@ def test_schemathesis_finds_no_server_error_and_no_schema_breaking_response(gate
         "--request-timeout", "10", "--no-color",
         "--report", "junit", "--report-junit-path", str(ARTIFACTS / "schemathesis.xml"),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"})
+    # Run inside test-artifacts/, where schemathesis also leaves its own working files.
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"}, cwd=ARTIFACTS)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
