@@ -82,15 +82,16 @@ class Gateway:
             request_id = incoming.request_id
             status, extra, body = await self._handle(scope, receive, incoming)
         except GatewayError as error:
+            request_id = request_id or headers.new_request_id()  # the headers themselves were refused
             rendered = errors.render(error.status, error.http_status)
             status, extra, body = rendered.status, [_JSON, *rendered.headers, *error.headers], rendered.body
         except Exception:
             # Never the trace to the client: it goes to the log, under the request id the client was given.
+            request_id = request_id or headers.new_request_id()
             log.exception("gateway failure, request %s", request_id)
             rendered = errors.render(_INTERNAL.status)
             status, extra, body = rendered.status, [_JSON], rendered.body
-        if request_id:
-            extra.append((b"x-request-id", request_id.encode("latin-1")))
+        extra.append((b"x-request-id", request_id.encode("latin-1")))
         extra.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": extra})
         await send({"type": "http.response.body", "body": body})

@@ -59,9 +59,13 @@ def incoming(headers: Iterable[tuple[bytes, bytes]], default_timeout_s: float) -
             content_type = raw
         elif name == b"content-length":
             content_length = int(raw) if raw.isdigit() else None
-    request_id = request_id or uuid.uuid4().hex
+    request_id = request_id or new_request_id()
     metadata.append(("x-request-id", request_id))
     return Incoming(metadata, request_id, timeout_s, content_type, content_length)
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
 
 
 def parse_timeout(value: str) -> float:

@@ -124,5 +124,7 @@ def test_unknown_routes_get_404_and_wrong_methods_405_with_allow(http: httpx.Cli
     assert _error(http.post("/openapi.json"))[0] == 405
 
 
-def test_a_malformed_grpc_timeout_header_gets_400(http: httpx.Client) -> None:
-    assert _error(http.get("/v1/orders", headers={"Grpc-Timeout": "soon"}))[:2] == (400, "INVALID_HEADER")
+def test_a_malformed_grpc_timeout_header_gets_400_still_with_a_request_id(http: httpx.Client) -> None:
+    reply = http.get("/v1/orders", headers={"Grpc-Timeout": "soon"})
+    assert _error(reply)[:2] == (400, "INVALID_HEADER")
+    assert reply.headers["x-request-id"]
