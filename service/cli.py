@@ -1,4 +1,4 @@
-"""The erp-orders command: serve, migrate, seed, version."""
+"""The erp-orders command: serve, gateway, migrate, seed, version."""
 
 from __future__ import annotations
 
@@ -35,6 +35,13 @@ def _serve(settings: Settings, args: argparse.Namespace | None = None) -> None:
         # The embedded default must work with one command; MySQL is migrated by an explicit job.
         _migrate(settings)
     serve(settings)
+
+
+def _gateway(settings: Settings, args: argparse.Namespace) -> None:
+    from service.gateway import server
+
+    target = args.grpc_target or settings.gateway_target or f"127.0.0.1:{settings.grpc_port}"
+    server.serve(settings, target)
 
 
 def _seed(settings: Settings, args: argparse.Namespace | None = None) -> None:
@@ -106,7 +113,10 @@ def _settings(settings: Settings, args: argparse.Namespace) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="erp-orders", description="ERP order service")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the gRPC server").set_defaults(run=_serve)
+    commands.add_parser("serve", help="run the gRPC server and the REST gateway").set_defaults(run=_serve)
+    gateway = commands.add_parser("gateway", help="run only the REST gateway, in front of a remote gRPC server")
+    gateway.add_argument("--grpc-target", default="", metavar="HOST:PORT", help="default: ORDERS_GATEWAY_TARGET")
+    gateway.set_defaults(run=_gateway)
     commands.add_parser("migrate", help="upgrade the database schema to the latest version").set_defaults(run=_migrate)
     commands.add_parser("seed", help="add a demo customer and products").set_defaults(run=_seed)
     commands.add_parser("version", help="print the version").set_defaults(run=_version)

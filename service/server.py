@@ -130,13 +130,23 @@ def stop(running: Running, grace: float) -> None:
 
 
 def serve(settings: Settings) -> None:
+    """gRPC, and the REST gateway on its own thread calling it over loopback, until SIGTERM or SIGINT."""
+    from service.gateway import server as rest  # imported here: the gateway imports this module
+
     running = build_server(settings)
     start(running)
     log.info("gRPC listening on %s:%d", settings.grpc_host, running.port)
+    gateway = rest.start(settings, rest.loopback(settings, running.port))
+    wait_for_shutdown_signal()
+    log.info("shutting down; in-flight calls have %.0f s", settings.shutdown_grace_s)
+    rest.stop(gateway)  # HTTP first: its requests still need the gRPC server
+    stop(running, settings.shutdown_grace_s)
+
+
+def wait_for_shutdown_signal() -> None:
+    """Blocks the main thread until SIGTERM or SIGINT."""
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
     done.wait()
-    log.info("shutting down; in-flight calls have %.0f s", settings.shutdown_grace_s)
-    stop(running, settings.shutdown_grace_s)
 

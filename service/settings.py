@@ -43,6 +43,14 @@ class Settings:
     # Logs: one JSON object per line, or plain text for a terminal.
     log_level: str = "INFO"
     log_json: bool = True
+    # REST gateway: started by `serve` next to gRPC, or alone by `gateway`.
+    http_host: str = "0.0.0.0"
+    http_port: int = 8080
+    http_max_body_bytes: int = 1024 * 1024
+    # The deadline of a call whose request has no Grpc-Timeout header.
+    http_timeout_s: float = 30.0
+    # HOST:PORT the standalone gateway calls; empty means 127.0.0.1:grpc_port. `serve` always calls itself.
+    gateway_target: str = ""
     # Domain
     currency: str = "BRL"
     # Redis, for rate limits and idempotency keys (empty: in-process stores, for one process only).

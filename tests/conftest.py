@@ -8,17 +8,20 @@ is touched. Tests that flush or stop Redis start a private redis-server (tests/r
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import grpc
+import httpx
 import pytest
 import redis
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 
+from service.gateway import server as rest
 from service.server import Running, build_server, start, stop
 from service.settings import Settings
 from storage.engine import make_engine
@@ -135,3 +138,24 @@ def sqlite_channel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[grpc.Ch
     upgrade(engine)
     with running_server(server_settings(url), engine) as running, authorized_channel(running.port, token("tester")) as channel:
         yield channel
+
+
+# Small enough that the 413 test stays cheap, large enough for any real request.
+GATEWAY_MAX_BODY_BYTES = 64 * 1024
+
+
+@pytest.fixture(scope="session")
+def gateway(settings: Settings, server: Running) -> Iterator[rest.RunningGateway]:
+    """The REST gateway on a free port, calling the session's gRPC server."""
+    gateway_settings = dataclasses.replace(settings, http_host="127.0.0.1", http_port=0, http_max_body_bytes=GATEWAY_MAX_BODY_BYTES)
+    running = rest.start(gateway_settings, f"127.0.0.1:{server.port}")
+    yield running
+    rest.stop(running)
+
+
+@pytest.fixture(scope="session")
+def http(gateway: rest.RunningGateway) -> Iterator[httpx.Client]:
+    # Every request carries a token for `tester` with every role, like the gRPC `channel`.
+    headers = {"Authorization": f"Bearer {token('tester')}"}
+    with httpx.Client(base_url=f"http://127.0.0.1:{gateway.port}", timeout=30, headers=headers) as client:
+        yield client

@@ -1,0 +1,162 @@
+"""The ASGI application: serves the documents, turns API routes into gRPC calls, and renders every failure."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+from google.rpc import code_pb2
+
+from service.gateway import errors, headers, transcode
+from service.gateway.errors import GatewayError, refuse
+from service.gateway.router import Router
+from service.gateway.routes import Route
+
+log = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Document = tuple[bytes, bytes]  # content type, body
+
+_JSON = (b"content-type", b"application/json")
+_INTERNAL = refuse(code_pb2.INTERNAL, "INTERNAL", "internal error")
+
+
+class Gateway:
+    """One instance per process. The gRPC channel opens at ASGI startup, on the loop that serves requests."""
+
+    def __init__(
+        self,
+        routes: list[Route],
+        target: str,
+        documents: Mapping[str, Document],
+        max_body_bytes: int,
+        default_timeout_s: float,
+        channel_options: list[tuple[str, Any]],
+    ) -> None:
+        self.router = Router(routes)
+        self._target = target
+        self._documents = dict(documents)
+        self._max_body_bytes = max_body_bytes
+        self._default_timeout_s = default_timeout_s
+        self._channel_options = channel_options
+        self._channel: grpc.aio.Channel | None = None
+        self._calls: dict[str, grpc.aio.UnaryUnaryMultiCallable] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            event = await receive()
+            if event["type"] == "lifespan.startup":
+                self._open()
+                await send({"type": "lifespan.startup.complete"})
+            elif event["type"] == "lifespan.shutdown":
+                if self._channel is not None:
+                    await self._channel.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def _open(self) -> None:
+        channel = grpc.aio.insecure_channel(self._target, options=self._channel_options)
+        for route in self.router.routes:
+            self._calls[route.grpc_path] = channel.unary_unary(
+                route.grpc_path,
+                request_serializer=route.request_class.SerializeToString,
+                response_deserializer=route.response_class.FromString,
+            )
+        self._channel = channel
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = ""
+        try:
+            incoming = headers.incoming(scope["headers"], self._default_timeout_s)
+            request_id = incoming.request_id
+            status, extra, body = await self._handle(scope, receive, incoming)
+        except GatewayError as error:
+            request_id = request_id or headers.new_request_id()  # the headers themselves were refused
+            rendered = errors.render(error.status, error.http_status)
+            status, extra, body = rendered.status, [_JSON, *rendered.headers, *error.headers], rendered.body
+        except Exception:
+            # Never the trace to the client: it goes to the log, under the request id the client was given.
+            request_id = request_id or headers.new_request_id()
+            log.exception("gateway failure, request %s", request_id)
+            rendered = errors.render(_INTERNAL.status)
+            status, extra, body = rendered.status, [_JSON], rendered.body
+        extra.append((b"x-request-id", request_id.encode("latin-1")))
+        extra.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": extra})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _handle(self, scope: Scope, receive: Receive, incoming: headers.Incoming) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        method, path = scope["method"], scope["path"]
+        document = self._documents.get(path)
+        if document is not None:
+            if method != "GET":
+                raise refuse(code_pb2.UNIMPLEMENTED, "METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}; use GET",
+                             http_status=405, headers=[(b"allow", b"GET")])
+            return 200, [(b"content-type", document[0])], document[1]
+        raw_path = scope.get("raw_path")
+        route, values = self.router.resolve(method, raw_path.decode("latin-1") if raw_path else path)
+        body = await self._body(route, incoming, receive)
+        request = transcode.request(route, values, scope["query_string"], body)
+        return await self._call(route, request, incoming)
+
+    async def _body(self, route: Route, incoming: headers.Incoming, receive: Receive) -> bytes:
+        if not route.body:
+            return b""  # a binding without a body ignores one, as grpc-gateway does
+        if incoming.content_length is not None and incoming.content_length > self._max_body_bytes:
+            raise self._too_large()
+        chunks, size, more = [], 0, True
+        while more:
+            event = await receive()
+            if event["type"] == "http.disconnect":
+                raise refuse(code_pb2.CANCELLED, "CLIENT_DISCONNECTED", "the client went away")
+            chunk = event.get("body", b"")
+            size += len(chunk)
+            if size > self._max_body_bytes:
+                raise self._too_large()
+            chunks.append(chunk)
+            more = event.get("more_body", False)
+        body = b"".join(chunks)
+        if body and not _is_json(incoming.content_type):
+            raise refuse(
+                code_pb2.INVALID_ARGUMENT, "UNSUPPORTED_MEDIA_TYPE",
+                f"the body must be application/json, not {incoming.content_type.decode('latin-1') or 'untyped'}",
+                [("Content-Type", "expected application/json")], http_status=415,
+            )
+        return body
+
+    async def _call(self, route: Route, request: Message, incoming: headers.Incoming) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        call = self._calls[route.grpc_path](request, timeout=incoming.timeout_s, metadata=incoming.metadata)
+        try:
+            reply = await call
+        except grpc.aio.AioRpcError as error:
+            replayed = headers.outgoing(error.initial_metadata(), error.trailing_metadata())
+            raise GatewayError(errors.status_of(error), headers=replayed) from None
+        extra = headers.outgoing(await call.initial_metadata(), await call.trailing_metadata())
+        if route.success_status == 204:
+            return 204, extra, b""
+        extra.append(_JSON)
+        if route.location is not None:
+            extra.append((b"location", route.location.of(reply).encode()))
+        return route.success_status, extra, transcode.response(route, reply)
+
+    def _too_large(self) -> GatewayError:
+        return refuse(
+            code_pb2.RESOURCE_EXHAUSTED, "BODY_TOO_LARGE", f"the body is larger than {self._max_body_bytes} bytes",
+            [("body", f"at most {self._max_body_bytes} bytes")], http_status=413,
+        )
+
+
+def _is_json(content_type: bytes) -> bool:
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))

@@ -1,0 +1,101 @@
+"""Runs the gateway under uvicorn: on its own thread and event loop next to the gRPC server, or standalone."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import threading
+from dataclasses import dataclass
+
+import uvicorn
+
+from service.gateway import docs, openapi, routes
+from service.gateway.app import Gateway
+from service.server import FILES, wait_for_shutdown_signal
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_STARTUP_TIMEOUT_S = 30.0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server with an event for "listening", so starters wait on a condition, not a guess."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list | None = None) -> None:  # type: ignore[type-arg]
+        try:
+            await super().startup(sockets)
+        finally:
+            self.ready.set()
+
+
+@dataclass
+class RunningGateway:
+    server: _Server
+    thread: threading.Thread
+    port: int
+
+
+def build(settings: Settings, target: str) -> Gateway:
+    """The app for every annotated RPC of our services, calling `target` (HOST:PORT)."""
+    table = routes.build(s for f in FILES for s in f.services_by_name.values())
+    documents = {**openapi.documents(table), **docs.documents()}
+    options = [
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+    ]
+    return Gateway(table, target, documents, settings.http_max_body_bytes, settings.http_timeout_s, options)
+
+
+def loopback(settings: Settings, grpc_port: int) -> str:
+    """Where this process's own gRPC server answers."""
+    host = settings.grpc_host
+    return f"127.0.0.1:{grpc_port}" if host in ("[::]", "0.0.0.0", "") else f"{host}:{grpc_port}"
+
+
+def start(settings: Settings, target: str) -> RunningGateway:
+    """Starts serving on settings.http_host:http_port (0: a free port) and returns once it listens."""
+    config = _config(settings, target)
+    sock = config.bind_socket()
+    server = _Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), name="gateway", daemon=True)
+    thread.start()
+    if not server.ready.wait(_STARTUP_TIMEOUT_S) or not server.started:
+        server.should_exit = True
+        raise RuntimeError("the REST gateway did not start; see the log")
+    port: int = sock.getsockname()[1]
+    log.info("REST gateway on %s:%d calling %s", settings.http_host, port, target)
+    return RunningGateway(server, thread, port)
+
+
+def stop(running: RunningGateway) -> None:
+    """Stops accepting, lets in-flight requests finish, and closes the channel."""
+    running.server.should_exit = True
+    running.thread.join()
+
+
+def serve(settings: Settings, target: str) -> None:
+    """Standalone: serves until SIGTERM or SIGINT, exactly as it runs next to the gRPC server."""
+    running = start(settings, target)
+    wait_for_shutdown_signal()
+    stop(running)
+
+
+def _config(settings: Settings, target: str) -> uvicorn.Config:
+    # httptools and a bare ASGI app keep the per-request cost low; logging stays the process's own.
+    return uvicorn.Config(
+        build(settings, target),
+        host=settings.http_host,
+        port=settings.http_port,
+        http="httptools",
+        loop="asyncio",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
+    )

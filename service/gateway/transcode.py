@@ -1,0 +1,101 @@
+"""HTTP request → request message (path variables, query and JSON body by the binding), and response → JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from google.rpc import code_pb2
+
+from service.gateway import query
+from service.gateway.errors import GatewayError, refuse
+from service.gateway.routes import Route
+
+# json_format names the failing field in one of these forms, depending on where it failed.
+_UNKNOWN = re.compile(r'has no field named "([^"]+)" at "([^"]+)"')
+_AT = re.compile(r" at ([A-Za-z_][\w.\[\]]*?)\.*$")
+_CHAIN = re.compile(r"Failed to parse (\w+) field")
+_PYTHON_INT = re.compile(r"invalid literal for int\(\) with base 10: (.*)")
+
+
+def request(route: Route, path_values: dict[str, str], query_string: bytes, body: bytes) -> Message:
+    """The request message. Raises GatewayError (400) naming the offending field."""
+    message = route.request_class()
+    if route.body:
+        document = _json(body)
+        if route.body == "*":
+            if not isinstance(document, dict):
+                raise _bad("INVALID_BODY", "the body must be a JSON object", "", f"got a JSON {type(document).__name__}")
+            _reject_path_fields(route, document)
+        else:
+            document = {route.body: document}
+        _parse(document, message)
+    params = query.parse(query_string, route.query) if query_string else {}
+    for variable, value in path_values.items():
+        node = params
+        *parents, leaf = route.path_json[variable]
+        for step in parents:
+            node = node.setdefault(step, {})  # type: ignore[assignment]
+        node[leaf] = value
+    if params:
+        # Merged over the body, so the path wins for the fields it binds.
+        bound = route.request_class()
+        _parse(params, bound)
+        message.MergeFrom(bound)
+    return message
+
+
+def response(route: Route, message: Message) -> bytes:
+    """Canonical proto3 JSON: lowerCamelCase, enums by name, 64-bit integers as strings, defaults included."""
+    document: object = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+    if route.response_body:
+        # Picked from the whole message's JSON, so scalar and repeated fields render canonically too.
+        document = document.get(message.DESCRIPTOR.fields_by_name[route.response_body].json_name)  # type: ignore[attr-defined]
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _json(body: bytes) -> object:
+    if not body:
+        return {}  # no body means no fields, as with an empty gRPC message
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise _bad("INVALID_JSON", "the body is not valid JSON", "", str(error)) from None
+
+
+def _reject_path_fields(route: Route, document: dict[str, object]) -> None:
+    for variable, json_path in route.path_json.items():
+        for name in {variable, json_path[0]} & document.keys():
+            raise _bad("FIELD_BOUND_BY_PATH", f"{name} is set by the URL path", name, "set by the URL path, not the body")
+
+
+def _parse(document: object, message: Message) -> None:
+    try:
+        json_format.ParseDict(document, message)
+    except (json_format.ParseError, TypeError, ValueError, RecursionError) as error:
+        text = str(error)
+        unknown = _UNKNOWN.search(text)
+        if unknown:
+            field = _join(_relative(unknown.group(2)), unknown.group(1))
+            raise _bad("UNKNOWN_FIELD", f"unknown field {field!r}", field, "no such field") from None
+        first = text.split("\n")[0]
+        at = _AT.search(first)
+        field = (_relative(at.group(1)) if at else "") or ".".join(_CHAIN.findall(first))
+        description = (first[: at.start()] if at else first).rsplit(" field: ", 1)[-1]
+        description = _PYTHON_INT.sub(r"Couldn't parse integer: \1", description).rstrip(".")
+        raise _bad("INVALID_FIELD_VALUE", f"invalid value for {field or 'the request'}: {description}", field, description) from None
+
+
+def _relative(path: str) -> str:
+    # "CreateOrderRequest.items[0].quantity" → "items[0].quantity"
+    return path.partition(".")[2]
+
+
+def _join(parent: str, name: str) -> str:
+    return f"{parent}.{name}" if parent else name
+
+
+def _bad(reason: str, message: str, field: str, description: str) -> GatewayError:
+    return refuse(code_pb2.INVALID_ARGUMENT, reason, message, [(field, description)])
