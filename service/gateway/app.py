@@ -10,7 +10,7 @@ import grpc
 from google.protobuf.message import Message
 from google.rpc import code_pb2
 
-from service.gateway import errors, headers, transcode
+from service.gateway import errors, headers, ops, transcode
 from service.gateway.errors import GatewayError, refuse
 from service.gateway.router import Router
 from service.gateway.routes import Route
@@ -46,6 +46,7 @@ class Gateway:
         self._channel_options = channel_options
         self._channel: grpc.aio.Channel | None = None
         self._calls: dict[str, grpc.aio.UnaryUnaryMultiCallable] = {}
+        self._endpoints: dict[str, ops.Endpoint] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -74,6 +75,7 @@ class Gateway:
                 response_deserializer=route.response_class.FromString,
             )
         self._channel = channel
+        self._endpoints = ops.endpoints(channel)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = ""
@@ -99,10 +101,14 @@ class Gateway:
     async def _handle(self, scope: Scope, receive: Receive, incoming: headers.Incoming) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         method, path = scope["method"], scope["path"]
         document = self._documents.get(path)
-        if document is not None:
+        endpoint = self._endpoints.get(path)
+        if document is not None or endpoint is not None:
             if method != "GET":
                 raise refuse(code_pb2.UNIMPLEMENTED, "METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}; use GET",
                              http_status=405, headers=[(b"allow", b"GET")])
+            if endpoint is not None:
+                return await endpoint()
+            assert document is not None
             return 200, [(b"content-type", document[0])], document[1]
         raw_path = scope.get("raw_path")
         route, values = self.router.resolve(method, raw_path.decode("latin-1") if raw_path else path)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
+import httpx
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine, text
@@ -139,3 +140,13 @@ def test_committed_stock_movements_are_counted_by_kind(stubs: Stubs) -> None:
     assert outcome(lambda: stubs.order(customer.id, (a.id, 100))) == "INSUFFICIENT_STOCK"  # rolled back: not counted
     after = [value("orders_stock_movements_total", kind=k) for k in kinds]
     assert [x - y for x, y in zip(after, before)] == [2, 2, 2, 1]
+
+
+def test_the_http_port_serves_the_metrics_in_prometheus_text(http: httpx.Client, stubs: Stubs) -> None:
+    stubs.orders.ListOrders(order_pb2.ListOrdersRequest(page_size=1))
+    reply = http.get("/metrics")
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("text/plain")
+    assert 'orders_rpcs_total{code="OK",method="/erp.orders.v1.OrderService/ListOrders"}' in reply.text
+    for name in ("orders_rpc_duration_seconds_bucket", "orders_rpcs_in_flight", "orders_db_pool_in_use", "orders_db_pool_waiting"):
+        assert name in reply.text

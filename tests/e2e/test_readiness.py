@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import grpc
+import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from service.gateway import server as rest
 from service.server import build_server, start, stop
 from tests.conftest import server_settings
 from tests.redis_process import private_redis
@@ -27,19 +29,25 @@ def test_readiness_follows_the_database_and_ignores_redis(mysql_url: str, engine
     proxy.start()
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     with private_redis(tmp_path) as redis:
-        running = build_server(server_settings(proxied, redis_url=redis.url, readiness_interval_s=3600, db_pool_timeout_s=2))
+        settings = server_settings(
+            proxied, redis_url=redis.url, readiness_interval_s=3600, db_pool_timeout_s=2, http_host="127.0.0.1", http_port=0
+        )
+        running = build_server(settings)
         start(running)
+        gateway = rest.start(settings, f"127.0.0.1:{running.port}")
+        readyz = f"http://127.0.0.1:{gateway.port}/readyz"
         try:
-            assert _status(running.port) == "SERVING"
+            assert (_status(running.port), httpx.get(readyz).status_code) == ("SERVING", 200)
             proxy.cut()
             assert running.readiness.check() is False
-            assert _status(running.port) == "NOT_SERVING"
+            assert (_status(running.port), httpx.get(readyz).status_code) == ("NOT_SERVING", 503)
             proxy.start()
             assert running.readiness.check() is True
-            assert _status(running.port) == "SERVING"
+            assert (_status(running.port), httpx.get(readyz).status_code) == ("SERVING", 200)
             redis.stop()
             assert running.readiness.check() is True
-            assert _status(running.port) == "SERVING"
+            assert (_status(running.port), httpx.get(readyz).text) == ("SERVING", "SERVING\n")
         finally:
+            rest.stop(gateway)
             stop(running, grace=0)
             proxy.cut()
