@@ -92,9 +92,13 @@ def _health(settings: Settings, args: argparse.Namespace) -> None:
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+    from service import tls
+
     target = args.target or f"127.0.0.1:{settings.grpc_port}"
+    credentials = tls.channel_credentials(settings)
+    options = tls.channel_options(settings)
     try:
-        with grpc.insecure_channel(target) as channel:
+        with (grpc.secure_channel(target, credentials, options) if credentials else grpc.insecure_channel(target)) as channel:
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=args.timeout)
         status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
     except grpc.RpcError as error:

@@ -16,7 +16,7 @@ from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
 
-from service import auth_setup, metrics, redis_guard, validation
+from service import auth_setup, metrics, redis_guard, tls, validation
 from service._gen.erp.orders.v1 import (
     customer_pb2,
     customer_pb2_grpc,
@@ -108,7 +108,9 @@ def build_server(settings: Settings, engine: Engine | None = None) -> Running:
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
+    address = f"{settings.grpc_host}:{settings.grpc_port}"
+    credentials = tls.server_credentials(settings)
+    port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     validation.warm_up(message_factory.GetMessageClass(m.input_type)() for _, m in _RPCS)
     readiness = ReadinessProbe(engine, health_servicer, SERVICE_NAMES, settings.readiness_interval_s)
     return Running(server, port, health_servicer, readiness, engine, redis_client)

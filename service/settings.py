@@ -51,6 +51,13 @@ class Settings:
     http_timeout_s: float = 30.0
     # HOST:PORT the standalone gateway calls; empty means 127.0.0.1:grpc_port. `serve` always calls itself.
     gateway_target: str = ""
+    # TLS for gRPC and the gateway (PEM files). A client CA turns on mTLS: clients must present a
+    # certificate it signed. The gateway's channel to gRPC trusts ORDERS_GATEWAY_TLS_CA_FILE.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_client_ca_file: str = ""
+    gateway_tls_ca_file: str = ""
+    gateway_tls_server_name: str = ""
     # Domain
     currency: str = "BRL"
     # Redis, for rate limits and idempotency keys (empty: in-process stores, for one process only).
@@ -86,6 +93,14 @@ class Settings:
             raise SettingsError(f"ORDERS_AUTH={self.auth!r} must be 'jwt' or 'disabled'")
         if self.jwt_secret and self.jwt_public_key:
             raise SettingsError("set ORDERS_JWT_SECRET or ORDERS_JWT_PUBLIC_KEY, not both")
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise SettingsError("set both ORDERS_TLS_CERT_FILE and ORDERS_TLS_KEY_FILE, or neither")
+        if self.tls_cert_file and not self.gateway_tls_ca_file:
+            raise SettingsError(
+                "ORDERS_TLS_CERT_FILE needs ORDERS_GATEWAY_TLS_CA_FILE: the gateway's channel to gRPC verifies the server with it"
+            )
+        if self.tls_client_ca_file and not self.tls_cert_file:
+            raise SettingsError("ORDERS_TLS_CLIENT_CA_FILE (mTLS) needs ORDERS_TLS_CERT_FILE and ORDERS_TLS_KEY_FILE")
         for name in ("rate_limit_read", "rate_limit_write"):
             try:
                 Rate.parse(getattr(self, name))

@@ -37,6 +37,7 @@ class Gateway:
         max_body_bytes: int,
         default_timeout_s: float,
         channel_options: list[tuple[str, Any]],
+        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
         self.router = Router(routes)
         self._target = target
@@ -44,6 +45,7 @@ class Gateway:
         self._max_body_bytes = max_body_bytes
         self._default_timeout_s = default_timeout_s
         self._channel_options = channel_options
+        self._credentials = credentials
         self._channel: grpc.aio.Channel | None = None
         self._calls: dict[str, grpc.aio.UnaryUnaryMultiCallable] = {}
         self._endpoints: dict[str, ops.Endpoint] = {}
@@ -67,7 +69,10 @@ class Gateway:
                 return
 
     def _open(self) -> None:
-        channel = grpc.aio.insecure_channel(self._target, options=self._channel_options)
+        if self._credentials is None:
+            channel = grpc.aio.insecure_channel(self._target, options=self._channel_options)
+        else:
+            channel = grpc.aio.secure_channel(self._target, self._credentials, options=self._channel_options)
         for route in self.router.routes:
             self._calls[route.grpc_path] = channel.unary_unary(
                 route.grpc_path,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from service import tls
 from service.gateway import docs, openapi, routes
 from service.gateway.app import Gateway
 from service.server import FILES, wait_for_shutdown_signal
@@ -49,7 +50,9 @@ def build(settings: Settings, target: str) -> Gateway:
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
     ]
-    return Gateway(table, target, documents, settings.http_max_body_bytes, settings.http_timeout_s, options)
+    options += tls.channel_options(settings)
+    credentials = tls.channel_credentials(settings)
+    return Gateway(table, target, documents, settings.http_max_body_bytes, settings.http_timeout_s, options, credentials)
 
 
 def loopback(settings: Settings, grpc_port: int) -> str:
@@ -69,7 +72,8 @@ def start(settings: Settings, target: str) -> RunningGateway:
         server.should_exit = True
         raise RuntimeError("the REST gateway did not start; see the log")
     port: int = sock.getsockname()[1]
-    log.info("REST gateway on %s:%d calling %s", settings.http_host, port, target)
+    scheme = "https" if tls.enabled(settings) else "http"
+    log.info("REST gateway on %s:%d calling %s (%s)", settings.http_host, port, target, scheme)
     return RunningGateway(server, thread, port)
 
 
@@ -98,4 +102,5 @@ def _config(settings: Settings, target: str) -> uvicorn.Config:
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
+        **tls.uvicorn_options(settings),
     )

@@ -25,3 +25,28 @@ def test_an_unknown_setting_names_the_nearest_valid_one() -> None:
 def test_a_value_of_the_wrong_type_names_the_variable() -> None:
     with pytest.raises(SettingsError, match="ORDERS_GRPC_PORT='http'"):
         Settings.from_env({"ORDERS_GRPC_PORT": "http"})
+
+
+def test_secrets_can_come_from_files_and_never_from_both_places(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    secret = tmp_path / "jwt"
+    secret.write_text("from-a-file\n")
+    assert Settings.from_env({"ORDERS_JWT_SECRET_FILE": str(secret)}).jwt_secret == "from-a-file"
+    with pytest.raises(SettingsError, match="not both"):
+        Settings.from_env({"ORDERS_JWT_SECRET_FILE": str(secret), "ORDERS_JWT_SECRET": "x"})
+    with pytest.raises(SettingsError, match="cannot read"):
+        Settings.from_env({"ORDERS_JWT_SECRET_FILE": str(tmp_path / "missing")})
+
+
+def test_tls_settings_must_come_as_a_consistent_set() -> None:
+    with pytest.raises(SettingsError, match="both ORDERS_TLS_CERT_FILE and ORDERS_TLS_KEY_FILE"):
+        Settings(tls_cert_file="c.pem")
+    with pytest.raises(SettingsError, match="ORDERS_GATEWAY_TLS_CA_FILE"):
+        Settings(tls_cert_file="c.pem", tls_key_file="k.pem")
+    with pytest.raises(SettingsError, match="mTLS"):
+        Settings(tls_client_ca_file="ca.pem")
+
+
+def test_printed_settings_mask_secrets_and_passwords() -> None:
+    shown = Settings(database_url="mysql+mysqldb://orders:hunter2@db/orders", jwt_secret="s3cret").public()
+    assert shown["ORDERS_JWT_SECRET"] == "********"
+    assert "hunter2" not in shown["ORDERS_DATABASE_URL"]
