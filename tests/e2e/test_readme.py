@@ -1,0 +1,84 @@
+"""The README stays true: its checked command block runs as documented, and the quickstart works."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from service._gen.erp.orders.v1 import order_pb2
+from service.server import Running
+from tests.helpers import Stubs, authorized_channel, until
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+BIN = Path(sys.executable).parent
+
+
+def _checked_block() -> list[tuple[str, str]]:
+    """(command, expected text) for each line of the code block after the test's marker comment."""
+    text = README.read_text()
+    block = re.search(r"<!-- tests/e2e/test_readme.py .*?-->\n```sh\n(.*?)```", text, re.S)
+    assert block, "the README lost its checked command block"
+    lines = [line.split("# →") for line in block[1].splitlines() if line.strip()]
+    return [(command.strip(), expected.strip()) for command, expected in lines]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ORDERS_")}
+    return {**clean, "PATH": f"{BIN}:{clean.get('PATH', '')}", **extra}
+
+
+def test_the_documented_configuration_commands_say_what_the_readme_says(server: Running, tmp_path: Path) -> None:
+    commands = _checked_block()
+    assert len(commands) >= 3
+    for command, expected in commands:
+        result = subprocess.run(
+            ["bash", "-c", command], env=_env(ORDERS_GRPC_PORT=str(server.port)), cwd=tmp_path,
+            capture_output=True, text=True, timeout=60,
+        )
+        assert expected in result.stdout + result.stderr, (command, result.stdout, result.stderr)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def _quickstart(folder: Path) -> Iterator[tuple[int, int]]:
+    grpc_port, http_port = _free_port(), _free_port()
+    env = _env(ORDERS_GRPC_PORT=str(grpc_port), ORDERS_HTTP_PORT=str(http_port))
+    log = (folder / "serve.log").open("w")
+    process = subprocess.Popen([str(BIN / "erp-orders"), "serve"], env=env, cwd=folder, stdout=log, stderr=log)
+    try:
+        check = [str(BIN / "erp-orders"), "health", "--timeout", "1"]
+        until(lambda: subprocess.run(check, env=env, cwd=folder, capture_output=True).returncode == 0, "the service is up", 60)
+        yield grpc_port, http_port
+    finally:
+        process.terminate()
+        assert process.wait(timeout=60) == 0
+        log.close()
+
+
+def test_the_quickstart_serves_on_the_embedded_defaults_with_no_configuration(tmp_path: Path) -> None:
+    with _quickstart(tmp_path) as (grpc_port, http_port):
+        env = _env(ORDERS_GRPC_PORT=str(grpc_port))
+        subprocess.run([str(BIN / "erp-orders"), "seed"], env=env, cwd=tmp_path, check=True, capture_output=True)
+        token = subprocess.run(
+            shlex.split(f"{BIN / 'erp-orders'} token --sub alice"), env=env, cwd=tmp_path, check=True, capture_output=True, text=True
+        ).stdout.strip()
+        with authorized_channel(grpc_port, token) as channel:
+            order = Stubs.on(channel).order("1", ("1", 2), ("3", 1))
+            assert order.status == order_pb2.ORDER_STATUS_PENDING
+            assert [h.actor for h in Stubs.on(channel).history(order.id)] == ["alice"]
+        assert httpx.get(f"http://127.0.0.1:{http_port}/docs").status_code == 200
+    assert (tmp_path / "orders.db").exists() and (tmp_path / "orders.jwt-secret").exists()
