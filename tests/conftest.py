@@ -93,7 +93,8 @@ def observer(mysql_url: str) -> Iterator[Engine]:
 
 
 @contextmanager
-def running_server(settings: Settings, engine: Engine) -> Iterator[Running]:
+def running_server(settings: Settings, engine: Engine | None) -> Iterator[Running]:
+    """A started server; with engine=None it builds its own from the settings (pool sizes, timeouts)."""
     running = build_server(settings, engine)
     start(running)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -12,9 +13,8 @@ from prometheus_client import REGISTRY
 from sqlalchemy import Engine, text
 
 from service._gen.erp.orders.v1 import order_pb2, product_pb2
-from service.server import Running, build_server, stop
-from service.server import start as start_server
-from tests.conftest import server_settings
+from service.server import Running
+from tests.conftest import running_server, server_settings
 from tests.helpers import until, Stubs, authorized_channel, lock_waits, outcome, token
 
 
@@ -30,17 +30,8 @@ def stubs(channel: grpc.Channel) -> Stubs:
 @pytest.fixture
 def start(mysql_url: str, redis_url: str) -> Iterator[Callable[..., Running]]:
     """Starts servers with overridden settings; stops them after the test."""
-    started: list[Running] = []
-
-    def _start(**overrides: object) -> Running:
-        running = build_server(server_settings(mysql_url, redis_url=redis_url, **overrides))
-        start_server(running)
-        started.append(running)
-        return running
-
-    yield _start
-    for running in started:
-        stop(running, grace=0)
+    with ExitStack() as stack:
+        yield lambda **overrides: stack.enter_context(running_server(server_settings(mysql_url, redis_url=redis_url, **overrides), None))
 
 
 def _hold(engine: Engine, product_id: str):  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from prometheus_client import REGISTRY
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, exc, update
@@ -76,12 +77,14 @@ def test_a_real_deadlock_becomes_lock_contention_for_exactly_one_side(engine: En
         except LockContention:
             outcomes[name] = "contention"
 
+    deadlocks = REGISTRY.get_sample_value("orders_db_lock_errors_total", {"kind": "deadlock"}) or 0.0
     threads = [threading.Thread(target=worker, args=args) for args in (("early", a, b), ("late", b, a))]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
     assert sorted(outcomes.values()) == ["committed", "contention"]
+    assert REGISTRY.get_sample_value("orders_db_lock_errors_total", {"kind": "deadlock"}) == deadlocks + 1
 
 
 def _until_a_transaction_waits_for_a_lock(engine: Engine) -> None:
