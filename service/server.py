@@ -121,10 +121,15 @@ def start(running: Running) -> None:
     running.readiness.start()
 
 
-def stop(running: Running, grace: float) -> None:
-    """Readiness goes NOT_SERVING first, then new calls are refused and in-flight calls get `grace` seconds."""
+def not_ready(running: Running) -> None:
+    """Readiness goes NOT_SERVING for good: the first step of a shutdown."""
     running.readiness.stop()
     running.health.enter_graceful_shutdown()
+
+
+def stop(running: Running, grace: float) -> None:
+    """Readiness goes NOT_SERVING first, then new calls are refused and in-flight calls get `grace` seconds."""
+    not_ready(running)
     running.server.stop(grace).wait()
     running.engine.dispose()
     if running.redis is not None:
@@ -141,7 +146,8 @@ def serve(settings: Settings) -> None:
     gateway = rest.start(settings, rest.loopback(settings, running.port))
     wait_for_shutdown_signal()
     log.info("shutting down; in-flight calls have %.0f s", settings.shutdown_grace_s)
-    rest.stop(gateway)  # HTTP first: its requests still need the gRPC server
+    not_ready(running)  # at once, for gRPC health and /readyz alike
+    rest.stop(gateway)  # then HTTP: its in-flight requests still need the gRPC server
     stop(running, settings.shutdown_grace_s)
 
 
