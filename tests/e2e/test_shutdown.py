@@ -57,8 +57,8 @@ def test_sigterm_drains_the_in_flight_order_then_exits_cleanly(
 
             process.send_signal(signal.SIGTERM)
             until(lambda: not _serving(port), "readiness is gone")
-            refused = outcome(lambda: stubs.products.GetProduct(product_pb2.GetProductRequest(id=product.id)))
-            assert refused == "UNAVAILABLE"
+            get = product_pb2.GetProductRequest(id=product.id)
+            until(lambda: outcome(lambda: stubs.products.GetProduct(get)) == "UNAVAILABLE", "new calls are refused")
             assert process.poll() is None, "the server exited with a call in flight"
 
             holder.rollback()
