@@ -57,7 +57,7 @@ def product_message(p: Product) -> product_pb2.Product:
 
 def order_message(o: Order) -> order_pb2.Order:
     return order_pb2.Order(
-        id=o.id, customer_id=o.customer_id, status=int(o.status), note=o.note,
+        id=o.id, customer_id=o.customer_id, status=order_pb2.OrderStatus.ValueType(o.status), note=o.note,
         items=[
             order_pb2.OrderItem(
                 product_id=i.product_id, sku=i.sku, quantity=i.quantity, unit_price=money(i.unit_price, o.currency),
@@ -71,14 +71,15 @@ def order_message(o: Order) -> order_pb2.Order:
 
 def movement_message(m: StockMovement) -> product_pb2.StockMovement:
     return product_pb2.StockMovement(
-        id=m.id, product_id=m.product_id, kind=int(m.kind), delta=m.delta, stock_after=m.stock_after,
+        id=m.id, product_id=m.product_id, kind=product_pb2.StockMovementKind.ValueType(m.kind), delta=m.delta, stock_after=m.stock_after,
         order_id=m.order_id, reason=m.reason, actor=m.actor, request_id=m.request_id, create_time=timestamp(m.create_time),
     )
 
 
 def change_message(c: StatusChange) -> order_pb2.OrderStatusChange:
     return order_pb2.OrderStatusChange(
-        id=c.id, order_id=c.order_id, from_status=int(c.from_status or 0), to_status=int(c.to_status),
+        id=c.id, order_id=c.order_id, from_status=order_pb2.OrderStatus.ValueType(c.from_status or 0),
+        to_status=order_pb2.OrderStatus.ValueType(c.to_status),
         actor=c.actor, reason=c.reason, request_id=c.request_id, create_time=timestamp(c.create_time),
     )
 

@@ -14,6 +14,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import cast
 
 from service.redis_guard import RedisGuard
 
@@ -99,10 +100,10 @@ class RedisStore(IdempotencyStore):
         # SET NX GET: take the key or read the holder's record, in one atomic command (Redis >= 7).
         key, value, px = self._prefix + scope, record.dumps(), int(lease_s * 1000)
         previous = self._guard.call("idempotency claim", lambda r: r.set(key, value, nx=True, px=px, get=True), None)
-        return None if previous is None else Record.loads(previous)
+        return None if previous is None else Record.loads(cast(bytes, previous))
 
     def complete(self, scope: str, record: Record, ttl_s: float) -> None:
-        args = [record.owner, record.dumps(), int(ttl_s * 1000)]
+        args: list[str | int] = [record.owner, record.dumps(), int(ttl_s * 1000)]
         self._guard.call("idempotency store", lambda _: self._complete(keys=[self._prefix + scope], args=args), None)
 
     def release(self, scope: str, owner: str) -> None:

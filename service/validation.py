@@ -17,7 +17,7 @@ def validate(request: Message) -> None:
     violations = _validator.collect_violations(request)
     if violations:
         raise InvalidArgument(
-            [FieldViolation(_path(v.proto.field.elements), v.proto.message, v.proto.rule_id) for v in violations]
+            [FieldViolation(_path(v.proto.field.elements if v.proto.field else ()), v.proto.message, v.proto.rule_id) for v in violations]
         )
 
 

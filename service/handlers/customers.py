@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from service.domain import rules
 from service.domain.model import Customer, Page, PageResult
@@ -29,7 +30,7 @@ def list_customers(uow: UnitOfWork, flt: CustomerFilter, page: Page) -> PageResu
         return uow.customers.list(flt, page)
 
 
-def update_customer(uow: UnitOfWork, customer_id: str, changes: Mapping[str, object]) -> Customer:
+def update_customer(uow: UnitOfWork, customer_id: str, changes: Mapping[str, Any]) -> Customer:
     rules.ensure_updatable("customer", changes, rules.CUSTOMER_UPDATABLE)
     if "email" in changes:
         changes = {**changes, "email": rules.email(str(changes["email"]))}

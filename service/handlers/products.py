@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from service.domain import rules
 from service.domain.errors import NotFound
@@ -43,7 +44,7 @@ def list_products(uow: UnitOfWork, flt: ProductFilter, page: Page) -> PageResult
         return uow.products.list(flt, page)
 
 
-def update_product(uow: UnitOfWork, product_id: str, changes: Mapping[str, object]) -> Product:
+def update_product(uow: UnitOfWork, product_id: str, changes: Mapping[str, Any]) -> Product:
     rules.ensure_updatable("product", changes, rules.PRODUCT_UPDATABLE)
     with uow:
         product = replace(_lock_one(uow, product_id), **changes, update_time=datetime.now(UTC))
