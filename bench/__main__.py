@@ -1,0 +1,86 @@
+"""`python -m bench`: runs the benchmark (or `--smoke`, the cheap CI guard) and writes results under bench/results/."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import report, scenarios
+from bench.run import Config, InvariantViolation, execute
+from bench.server import ROOT
+
+DEFAULT_MYSQL = os.environ.get("BENCH_MYSQL_URL", "mysql+mysqldb://root@127.0.0.1:3306")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--smoke", action="store_true", help="CI guard: 10 s of scenario a (+2 s ceiling), invariants checked, no timing asserted")
+    p.add_argument("-s", "--scenarios", default="a,b,c,d,e,f,g", help="comma-separated keys: a b c d e(10k+100k) f g(1,4,16,64)")
+    p.add_argument("--warmup", type=float, default=2.0, help="seconds before each measured window")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds of each measured window")
+    p.add_argument("--ceiling-duration", type=float, default=None, help="seconds of each ceiling window (default: --duration)")
+    p.add_argument("--mysql-url", default=DEFAULT_MYSQL, help="server where bench_<random> databases are created and dropped")
+    p.add_argument("--processes", type=int, default=None, help="server processes (sets ORDERS_GRPC_PROCESSES)")
+    p.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE", help="extra ORDERS_* setting for the server (repeatable)")
+    p.add_argument("--redis-url", default="", help="passed to the server as ORDERS_REDIS_URL (use your own DB index)")
+    p.add_argument("--token-factory", default="", metavar="MODULE:FUNC", help="mints the bearer token, e.g. bench.auth:hs256")
+    p.add_argument("--idempotency-header", default="idempotency-key", help="metadata key carrying a fresh key on every create")
+    p.add_argument("--gateway-url", default="", help="REST gateway base URL for scenario f (pending issue 4)")
+    p.add_argument("--channels", type=int, default=4, help="gRPC channels (TCP connections) per load-generator process")
+    p.add_argument("--client-procs", type=int, default=1, help="load-generator processes")
+    p.add_argument("--out", type=Path, default=None, help="results folder (default bench/results, smoke: a temp folder)")
+    p.add_argument("--no-chart", action="store_true", help="skip the PNG (matplotlib not needed then)")
+    return p
+
+
+def _server_env(args: argparse.Namespace) -> dict[str, str]:
+    env = dict(item.split("=", 1) for item in args.server_env)
+    if args.processes is not None:
+        env["ORDERS_GRPC_PROCESSES"] = str(args.processes)
+    if args.redis_url:
+        env["ORDERS_REDIS_URL"] = args.redis_url
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.smoke:
+        args.scenarios, args.warmup, args.duration, args.ceiling_duration, args.no_chart = "a", 1.0, 10.0, 2.0, True
+    out: Path = args.out or (Path(tempfile.mkdtemp(prefix="bench-smoke-")) if args.smoke else ROOT / "bench" / "results")
+    cfg = Config(
+        scenarios=scenarios.select(args.scenarios.split(",")), mysql_url=args.mysql_url, warmup_s=args.warmup,
+        duration_s=args.duration, ceiling_duration_s=args.ceiling_duration, channels=args.channels,
+        client_procs=args.client_procs, server_env=_server_env(args), token_factory=args.token_factory,
+        idempotency_header=args.idempotency_header, gateway_url=args.gateway_url, out=out,
+    )
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    try:
+        outcomes, meta = execute(cfg, out / "logs" / f"server-{stamp}.log")
+    except InvariantViolation as error:
+        print(f"\nINVARIANT VIOLATED — the benchmark failed:\n{error}", file=sys.stderr)
+        return 1
+    report.judge(outcomes)
+    meta |= {
+        "started": stamp, "command": "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:]),
+        "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
+        "warmup_s": cfg.warmup_s, "duration_s": cfg.duration_s, "server_env": cfg.server_env, "client_procs": cfg.client_procs,
+    }
+    paths = report.write(outcomes, meta, out, stamp, summary=not args.smoke)
+    if not args.no_chart:
+        from bench.chart import draw
+
+        paths.append(draw(outcomes, out / "chart.png"))
+    print("\n" + report.markdown(outcomes))
+    print("invariants: OK (stock never negative; initial + adjustments − sold = stock = Σ ledger)")
+    print("written: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
