@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--channels", type=int, default=4, help="gRPC channels (TCP connections) per load-generator process")
     p.add_argument("--client-procs", type=int, default=1, help="load-generator processes")
     p.add_argument("--out", type=Path, default=None, help="results folder (default bench/results, smoke: a temp folder)")
+    p.add_argument("--profile", action="store_true", help="py-spy the server in each service window (profile-<key>.txt)")
     p.add_argument("--no-chart", action="store_true", help="skip the PNG (matplotlib not needed then)")
     return p
 
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         scenarios=scenarios.select(args.scenarios.split(",")), mysql_url=args.mysql_url, warmup_s=args.warmup,
         duration_s=args.duration, ceiling_duration_s=args.ceiling_duration, channels=args.channels,
         client_procs=args.client_procs, server_env=_server_env(args), token_factory=args.token_factory,
-        idempotency_header=args.idempotency_header, gateway_url=args.gateway_url, out=out,
+        idempotency_header=args.idempotency_header, gateway_url=args.gateway_url, out=out, profile=args.profile,
     )
     stamp = time.strftime("%Y%m%d-%H%M%S")
     try:

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from sqlalchemy import create_engine
 
-from bench import database, invariants, processes
+from bench import database, invariants, processes, profile
 from bench.ceiling import CeilingSpec
 from bench.database import Catalogue
 from bench.loadgen import LoadSpec, Raw
@@ -44,6 +44,7 @@ class Config:
     token_factory: str = ""
     idempotency_header: str = "idempotency-key"
     gateway_url: str = ""
+    profile: bool = False  # py-spy the server during each service window (costs CPU: numbers drop)
     out: Path = ROOT / "bench" / "results"
 
 
@@ -165,7 +166,11 @@ def _one(cfg: Config, sc: Scenario, service: ServiceProcess, svc_db: Any, ceil_u
         note = f"orders table held {count:,} rows (topped up in {time.monotonic() - t:.1f} s)"
     ceiling = run_ceiling(cfg, sc, ceil_url, cat) if sc.ceiling else None
     order_ids = database.sample_order_ids(svc_db, 20_000) if sc.rpc == "get" else []
+    spy = profile.record(service.pid, cfg.warmup_s + cfg.duration_s, cfg.out / f"profile-{sc.key}.txt") if cfg.profile else None
     service_window = run_service_load(cfg, sc, service, cat, order_ids)
+    if spy is not None:
+        spy.wait(timeout=60)
+        note = (note + "; " if note else "") + f"profiled: python -m bench.profile {cfg.out / f'profile-{sc.key}.txt'}"
     outcome = Outcome(sc, service_window, ceiling, note)
     ratio = f" ratio {outcome.ratio:.2f}" if outcome.ratio is not None else ""
     ceil = f" ceiling {ceiling.throughput:,.0f}/s" if ceiling else ""
