@@ -17,11 +17,16 @@ from storage.locks import lock_rows
 from storage.products import from_cents, to_cents
 from storage.schema import order_items, orders
 
+# Built once, so SQLAlchemy reuses their compiled form on the hot paths.
 _ITEMS_OF = (
     select(order_items)
     .where(order_items.c.order_id.in_(bindparam("ids", expanding=True)))
     .order_by(order_items.c.order_id, order_items.c.product_id)
 )
+_ITEMS_OF_ONE = select(order_items).where(order_items.c.order_id == bindparam("id")).order_by(order_items.c.product_id)
+_GET = select(orders).where(orders.c.id == bindparam("id"))
+_INSERT = insert(orders)
+_INSERT_ITEMS = insert(order_items)
 
 
 def _item(row: Row[Any]) -> OrderItem:
@@ -41,15 +46,16 @@ class SqlOrderRepository(OrderRepository):
 
     def add(self, order: Order) -> Order:
         result = self._conn.execute(
-            insert(orders).values(
-                customer_id=int(order.customer_id), status=int(order.status), currency=order.currency,
-                total_cents=to_cents(order.total), note=order.note, create_time=order.create_time,
-                update_time=order.update_time,
-            )
+            _INSERT,
+            {
+                "customer_id": int(order.customer_id), "status": int(order.status), "currency": order.currency,
+                "total_cents": to_cents(order.total), "note": order.note, "create_time": order.create_time,
+                "update_time": order.update_time,
+            },
         )
         order.id = str(result.inserted_primary_key[0])
         self._conn.execute(
-            insert(order_items),
+            _INSERT_ITEMS,
             [
                 {
                     "order_id": int(order.id), "product_id": int(i.product_id), "sku": i.sku,
@@ -62,7 +68,7 @@ class SqlOrderRepository(OrderRepository):
 
     def get(self, order_id: str) -> Order:
         key = parse_id(order_id)
-        row = None if key is None else self._conn.execute(select(orders).where(orders.c.id == key)).first()
+        row = None if key is None else self._conn.execute(_GET, {"id": key}).first()
         if row is None:
             raise NotFound("order", order_id)
         return self._with_items([row])[0]
@@ -96,6 +102,11 @@ class SqlOrderRepository(OrderRepository):
         if not rows:
             return []
         items: defaultdict[int, list[OrderItem]] = defaultdict(list)
-        for item in self._conn.execute(_ITEMS_OF, {"ids": [r.id for r in rows]}):
+        found = (
+            self._conn.execute(_ITEMS_OF_ONE, {"id": rows[0].id})
+            if len(rows) == 1
+            else self._conn.execute(_ITEMS_OF, {"ids": [r.id for r in rows]})
+        )
+        for item in found:
             items[item.order_id].append(_item(item))
         return [_order(r, items[r.id]) for r in rows]
