@@ -67,6 +67,8 @@ def build_server(settings: Settings, engine: Engine | None = None) -> Running:
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
+            # Several worker processes bind the same port; the kernel spreads connections across them.
+            ("grpc.so_reuseport", 1 if settings.grpc_processes > 1 else 0),
         ],
     )
     customer_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(run), server)
@@ -94,6 +96,16 @@ def stop(running: Running, grace: float) -> None:
 
 
 def serve(settings: Settings) -> None:
+    """Serves until SIGTERM or SIGINT; with grpc_processes > 1, through that many worker processes."""
+    if settings.grpc_processes > 1:
+        from service.workers import supervise
+
+        supervise(settings)
+    else:
+        serve_one(settings)
+
+
+def serve_one(settings: Settings) -> None:
     running = build_server(settings)
     start(running)
     log.info("gRPC listening on %s:%d", settings.grpc_host, running.port)
