@@ -24,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-s", "--scenarios", default="a,b,c,d,e,f,g", help="comma-separated keys: a b c d e(10k+100k) f g(1,4,16,64)")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds before each measured window")
     p.add_argument("--duration", type=float, default=10.0, help="seconds of each measured window")
+    p.add_argument("--rounds", type=int, default=3, help="ceiling and service alternate this many times, splitting the durations")
     p.add_argument("--ceiling-duration", type=float, default=None, help="seconds of each ceiling window (default: --duration)")
     p.add_argument("--mysql-url", default=DEFAULT_MYSQL, help="server where bench_<random> databases are created and dropped")
     p.add_argument("--processes", type=int, default=None, help="server processes (sets ORDERS_GRPC_PROCESSES)")
@@ -52,11 +53,12 @@ def _server_env(args: argparse.Namespace) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.smoke:
-        args.scenarios, args.warmup, args.duration, args.ceiling_duration, args.no_chart = "a", 1.0, 10.0, 2.0, True
+        args.scenarios, args.warmup, args.duration, args.ceiling_duration, args.rounds = "a", 1.0, 10.0, 2.0, 1
+        args.no_chart = True
     out: Path = args.out or (Path(tempfile.mkdtemp(prefix="bench-smoke-")) if args.smoke else ROOT / "bench" / "results")
     cfg = Config(
         scenarios=scenarios.select(args.scenarios.split(",")), mysql_url=args.mysql_url, warmup_s=args.warmup,
-        duration_s=args.duration, ceiling_duration_s=args.ceiling_duration, channels=args.channels,
+        duration_s=args.duration, rounds=args.rounds, ceiling_duration_s=args.ceiling_duration, channels=args.channels,
         client_procs=args.client_procs, server_env=_server_env(args), token_factory=args.token_factory,
         idempotency_header=args.idempotency_header, gateway_url=args.gateway_url, out=out, profile=args.profile,
     )
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     meta |= {
         "started": stamp, "command": "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:]),
         "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
-        "warmup_s": cfg.warmup_s, "duration_s": cfg.duration_s, "server_env": cfg.server_env, "client_procs": cfg.client_procs,
+        "warmup_s": cfg.warmup_s, "duration_s": cfg.duration_s, "rounds": cfg.rounds, "server_env": cfg.server_env, "client_procs": cfg.client_procs,
     }
     paths = report.write(outcomes, meta, out, stamp, summary=not args.smoke)
     if not args.no_chart:

@@ -126,5 +126,5 @@ def write(outcomes: list[Outcome], meta: dict[str, Any], out: Path, stamp: str, 
 
 
 def _meta_lines(meta: dict[str, Any]) -> str:
-    keys = ("machine", "load_before", "load_after", "warmup_s", "duration_s", "server_env", "client_procs", "table_orders")
+    keys = ("machine", "load_before", "load_after", "warmup_s", "duration_s", "rounds", "server_env", "client_procs", "table_orders")
     return "".join(f"- {k}: {meta[k]}\n" for k in keys if k in meta)

@@ -35,6 +35,7 @@ class Config:
     mysql_url: str
     warmup_s: float = 2.0
     duration_s: float = 10.0
+    rounds: int = 3  # the ceiling and the service alternate this many times per scenario
     ceiling_duration_s: float | None = None  # defaults to duration_s
     customers: int = 100
     products: int = 1000
@@ -83,16 +84,28 @@ def _collect(spawned: list[tuple[subprocess.Popen[bytes], IO[bytes]]], budget_s:
     return raws
 
 
-def merge(raws: list[Raw]) -> Window:
-    """One window from several load-generator processes: their calls and client CPU add up."""
-    statuses: Counter[str] = Counter()
-    latencies: list[int] = []
+def parallel(raws: list[Raw]) -> Raw:
+    """Several load-generator processes over the same window: calls and client CPU add up."""
+    cpu = dict(raws[0].cpu) | {"client": round(sum(r.cpu["client"] for r in raws), 3)}
+    return Raw(raws[0].seconds, [ns for r in raws for ns in r.latencies_ns], _add(raws), cpu)
+
+
+def rounds(raws: list[Raw]) -> Raw:
+    """Consecutive windows of one side: durations add, CPU is averaged over them."""
+    seconds = sum(r.seconds for r in raws)
+    cpu = {k: round(sum(r.cpu.get(k, 0.0) * r.seconds for r in raws) / seconds, 3) for k in raws[0].cpu}
+    return Raw(seconds, [ns for r in raws for ns in r.latencies_ns], _add(raws), cpu)
+
+
+def _add(raws: list[Raw]) -> dict[str, int]:
+    total: Counter[str] = Counter()
     for raw in raws:
-        statuses.update(raw.statuses)
-        latencies += raw.latencies_ns
-    cpu = dict(raws[0].cpu)
-    cpu["client"] = round(sum(r.cpu["client"] for r in raws), 3)
-    return summarize(raws[0].seconds, latencies, statuses, cpu)
+        total.update(raw.statuses)
+    return dict(total)
+
+
+def window(raw: Raw) -> Window:
+    return summarize(raw.seconds, raw.latencies_ns, Counter(raw.statuses), raw.cpu)
 
 
 def _watch(service: ServiceProcess | None) -> dict[str, list[int]]:
@@ -100,12 +113,12 @@ def _watch(service: ServiceProcess | None) -> dict[str, list[int]]:
     return watch | ({"server": [service.pid]} if service else {})
 
 
-def run_service_load(cfg: Config, sc: Scenario, service: ServiceProcess, cat: Catalogue, order_ids: list[str]) -> Window:
-    budget = cfg.warmup_s + cfg.duration_s + 60
+def run_service_load(cfg: Config, sc: Scenario, service: ServiceProcess, cat: Catalogue, order_ids: list[str], duration: float) -> Raw:
+    budget = cfg.warmup_s + duration + 60
     per_proc = max(1, sc.concurrency // cfg.client_procs)
     procs = [
         _spawn("bench.loadgen", LoadSpec(
-            target=service.target, rpc=sc.rpc, concurrency=per_proc, warmup_s=cfg.warmup_s, duration_s=cfg.duration_s,
+            target=service.target, rpc=sc.rpc, concurrency=per_proc, warmup_s=cfg.warmup_s, duration_s=duration,
             channels=min(cfg.channels, per_proc), customers=[str(c) for c in cat.customers],
             products=[str(p) for p in cat.products], items=sc.items, hot=str(cat.products[0]) if sc.hot else "",
             order_ids=order_ids, token_factory=cfg.token_factory, idempotency_header=cfg.idempotency_header,
@@ -113,18 +126,17 @@ def run_service_load(cfg: Config, sc: Scenario, service: ServiceProcess, cat: Ca
         ))
         for k in range(min(cfg.client_procs, sc.concurrency))
     ]
-    return merge(_collect(procs, budget))
+    return parallel(_collect(procs, budget))
 
 
-def run_ceiling(cfg: Config, sc: Scenario, url: str, cat: Catalogue) -> Window:
-    duration = cfg.ceiling_duration_s or cfg.duration_s
+def run_ceiling(cfg: Config, sc: Scenario, url: str, cat: Catalogue, duration: float) -> Raw:
     spec = CeilingSpec(
         connect=database.mysqldb_args(url), threads=sc.concurrency, warmup_s=cfg.warmup_s, duration_s=duration,
         customers=cat.customers, products=cat.products, items=sc.items, hot=cat.products[0] if sc.hot else 0,
         watch=_watch(None),
     )
     budget = cfg.warmup_s + duration + 60
-    return merge(_collect([_spawn("bench.ceiling", spec)], budget))
+    return _collect([_spawn("bench.ceiling", spec)], budget)[0]
 
 
 def execute(cfg: Config, log: Path) -> tuple[list[Outcome], dict[str, Any]]:
@@ -164,13 +176,22 @@ def _one(cfg: Config, sc: Scenario, service: ServiceProcess, svc_db: Any, ceil_u
         count = database.top_up_orders(svc_db, cat, sc.table_size)
         meta["table_orders"][sc.key] = count
         note = f"orders table held {count:,} rows (topped up in {time.monotonic() - t:.1f} s)"
-    ceiling = run_ceiling(cfg, sc, ceil_url, cat) if sc.ceiling else None
     order_ids = database.sample_order_ids(svc_db, 20_000) if sc.rpc == "get" else []
-    spy = profile.record(service.pid, cfg.warmup_s + cfg.duration_s, cfg.out / f"profile-{sc.key}.txt") if cfg.profile else None
-    service_window = run_service_load(cfg, sc, service, cat, order_ids)
-    if spy is not None:
-        spy.wait(timeout=60)
-        note = (note + "; " if note else "") + f"profiled: python -m bench.profile {cfg.out / f'profile-{sc.key}.txt'}"
+    # Ceiling and service alternate in short rounds, so background load drifting on a shared
+    # machine weighs on both sides alike.
+    n = max(1, cfg.rounds)
+    ceiling_s, service_s = (cfg.ceiling_duration_s or cfg.duration_s) / n, cfg.duration_s / n
+    ours, theirs = [], []
+    for r in range(n):
+        if sc.ceiling:
+            theirs.append(run_ceiling(cfg, sc, ceil_url, cat, ceiling_s))
+        path = cfg.out / f"profile-{sc.key}-{r}.txt"
+        spy = profile.record(service.pid, cfg.warmup_s + service_s, path) if cfg.profile else None
+        ours.append(run_service_load(cfg, sc, service, cat, order_ids, service_s))
+        if spy is not None:
+            spy.wait(timeout=60)
+            note = (note + "; " if note else "") + f"profiled: python -m bench.profile {path}"
+    service_window, ceiling = window(rounds(ours)), window(rounds(theirs)) if theirs else None
     outcome = Outcome(sc, service_window, ceiling, note)
     ratio = f" ratio {outcome.ratio:.2f}" if outcome.ratio is not None else ""
     ceil = f" ceiling {ceiling.throughput:,.0f}/s" if ceiling else ""
