@@ -26,6 +26,13 @@ def cpu_seconds(pid: int) -> float:
     return 0.0 if fields is None else (int(fields[11]) + int(fields[12])) / _TICK
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent not idle since boot (every process, ours and everyone else's)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / _TICK
+
+
 def tree(pid: int) -> list[int]:
     """The process and all its live descendants (forked server workers)."""
     children: dict[int, list[int]] = {}
@@ -55,7 +62,10 @@ def pids_named(name: str) -> list[int]:
 
 @dataclass
 class CpuMeter:
-    """Cores used by named groups of processes between start() and stop(); `self` is this process."""
+    """Cores used by named groups of processes between start() and stop().
+
+    `self` is this process; `machine` is every core's busy time, so load from other work shows.
+    """
 
     groups: Mapping[str, Iterable[int]]
     _start: dict[str, float] = field(default_factory=dict)
@@ -65,6 +75,7 @@ class CpuMeter:
         sample = {name: sum(cpu_seconds(pid) for root in pids for pid in tree(root)) for name, pids in self.groups.items()}
         times = os.times()
         sample["self"] = times.user + times.system
+        sample["machine"] = machine_busy_seconds()
         return sample
 
     def start(self) -> None:

@@ -60,7 +60,7 @@ def judge(outcomes: list[Outcome]) -> None:
 def _cpu(w: Window | None) -> str:
     if w is None:
         return "—"
-    return "/".join(f"{w.cpu.get(k, 0):.2f}" for k in ("server", "db", "client"))
+    return "/".join(f"{w.cpu.get(k, 0):.2f}" for k in ("server", "db", "client", "machine"))
 
 
 def _ceiling_cpu(w: Window | None) -> str:
@@ -77,7 +77,7 @@ def _errors(w: Window | None) -> str:
 def markdown(outcomes: list[Outcome]) -> str:
     head = (
         "| scenario | conc | service/s | ceiling/s | ratio | p50 ms | p99 ms | max ms | ceiling p99 ms "
-        "| non-OK | CPU server/db/client (cores) | ceiling CPU db/client | target | verdict |\n"
+        "| non-OK | CPU server/db/client/machine (cores) | ceiling CPU db/client | target | verdict |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|\n"
     )
     rows = []
