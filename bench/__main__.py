@@ -32,7 +32,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--redis-url", default="", help="passed to the server as ORDERS_REDIS_URL (use your own DB index)")
     p.add_argument("--token-factory", default="", metavar="MODULE:FUNC", help="mints the bearer token, e.g. bench.auth:hs256")
     p.add_argument("--idempotency-header", default="idempotency-key", help="metadata key carrying a fresh key on every create")
-    p.add_argument("--gateway-url", default="", help="REST gateway base URL for scenario f (pending issue 4)")
     p.add_argument("--channels", type=int, default=4, help="gRPC channels (TCP connections) per load-generator process")
     p.add_argument("--client-procs", type=int, default=1, help="load-generator processes")
     p.add_argument("--out", type=Path, default=None, help="results folder (default bench/results, smoke: a temp folder)")
@@ -60,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         scenarios=scenarios.select(args.scenarios.split(",")), mysql_url=args.mysql_url, warmup_s=args.warmup,
         duration_s=args.duration, rounds=args.rounds, ceiling_duration_s=args.ceiling_duration, channels=args.channels,
         client_procs=args.client_procs, server_env=_server_env(args), token_factory=args.token_factory,
-        idempotency_header=args.idempotency_header, gateway_url=args.gateway_url, out=out, profile=args.profile,
+        idempotency_header=args.idempotency_header, out=out, profile=args.profile,
     )
     stamp = time.strftime("%Y%m%d-%H%M%S")
     try:
