@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ceiling-duration", type=float, default=None, help="seconds of each ceiling window (default: --duration)")
     p.add_argument("--mysql-url", default=DEFAULT_MYSQL, help="server where bench_<random> databases are created and dropped")
     p.add_argument("--processes", type=int, default=None, help="server processes (sets ORDERS_GRPC_PROCESSES)")
+    p.add_argument("--server-env-file", type=Path, default=ROOT / "bench" / "server.env", help="the server's settings (KEY=VALUE lines)")
     p.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE", help="extra ORDERS_* setting for the server (repeatable)")
     p.add_argument("--redis-url", default="", help="passed to the server as ORDERS_REDIS_URL (use your own DB index)")
     p.add_argument("--token-factory", default="", metavar="MODULE:FUNC", help="mints the bearer token, e.g. bench.auth:hs256")
@@ -41,12 +42,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _server_env(args: argparse.Namespace) -> dict[str, str]:
-    env = dict(item.split("=", 1) for item in args.server_env)
+    env = read_env_file(args.server_env_file) if args.server_env_file else {}
+    env |= dict(item.split("=", 1) for item in args.server_env)
     if args.processes is not None:
         env["ORDERS_GRPC_PROCESSES"] = str(args.processes)
     if args.redis_url:
         env["ORDERS_REDIS_URL"] = args.redis_url
     return env
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; blank lines and # comments are skipped."""
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     report.judge(outcomes)
     meta |= {
-        "started": stamp, "command": "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:]),
+        "started": stamp, "load_before": [round(x, 2) for x in meta["load_before"]],
+        "load_after": [round(x, 2) for x in meta["load_after"]], "command": "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:]),
         "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
         "warmup_s": cfg.warmup_s, "duration_s": cfg.duration_s, "rounds": cfg.rounds, "server_env": cfg.server_env, "client_procs": cfg.client_procs,
     }
