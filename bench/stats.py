@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,8 +35,8 @@ def percentile(ordered: Sequence[float], q: float) -> float:
     """Nearest-rank percentile of an already sorted sequence; 0 when empty."""
     if not ordered:
         return 0.0
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
+    rank = math.ceil(q / 100 * len(ordered))
+    return ordered[max(0, min(len(ordered), rank) - 1)]
 
 
 def summarize(seconds: float, latencies_ns: Sequence[int], statuses: Counter[str], cpu: dict[str, float]) -> Window:
