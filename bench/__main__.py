@@ -6,6 +6,7 @@ import argparse
 import os
 import platform
 import shlex
+import signal
 import sys
 import tempfile
 import time
@@ -59,6 +60,8 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the server is stopped and the private databases are dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.smoke:
         args.scenarios, args.warmup, args.duration, args.ceiling_duration, args.rounds = "a", 1.0, 10.0, 2.0, 1
         args.no_chart = True
