@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     report.judge(outcomes)
     meta |= {
         "started": stamp, "load_before": [round(x, 2) for x in meta["load_before"]],
-        "load_after": [round(x, 2) for x in meta["load_after"]], "command": shlex.join(["python", "-m", "bench", *(argv if argv is not None else sys.argv[1:])]),
+        "load_after": [round(x, 2) for x in meta["load_after"]],
+        "command": shlex.join(["python", "-m", "bench", *(argv if argv is not None else sys.argv[1:])]),
         "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
         "warmup_s": cfg.warmup_s, "duration_s": cfg.duration_s, "rounds": cfg.rounds, "server_env": cfg.server_env, "client_procs": cfg.client_procs,
     }
