@@ -105,16 +105,26 @@ def serve(settings: Settings) -> None:
         serve_one(settings)
 
 
-def serve_one(settings: Settings) -> None:
+def serve_one(settings: Settings, done: threading.Event | None = None) -> None:
+    """Serves until `done` is set; by default SIGTERM or SIGINT sets it."""
+    if done is None:
+        # Handlers first: a SIGTERM that arrives while the server is still starting must end in
+        # a graceful stop, not in the default kill.
+        done = until_signalled()
     running = build_server(settings)
     start(running)
     log.info("gRPC listening on %s:%d", settings.grpc_host, running.port)
-    done = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: done.set())
     done.wait()
     log.info("shutting down; in-flight calls have %.0f s", settings.shutdown_grace_s)
     stop(running, settings.shutdown_grace_s)
+
+
+def until_signalled() -> threading.Event:
+    """An event that SIGTERM and SIGINT set."""
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    return done
 
 
 def _request_samples(files: Iterable[FileDescriptor]) -> list[object]:

@@ -18,10 +18,14 @@ log = logging.getLogger(__name__)
 
 
 def _worker(settings: Settings, index: int) -> None:
+    # The handlers go in before the slow imports, so a stop during start-up is graceful too.
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
     from service.server import serve_one
 
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s [worker {index}] %(name)s %(message)s")
-    serve_one(settings)
+    serve_one(settings, done)
 
 
 def supervise(settings: Settings) -> None:
@@ -52,7 +56,9 @@ def supervise(settings: Settings) -> None:
             worker.kill()
             worker.join(5)
     codes = [w.exitcode for w in workers]
-    if stopping.is_set():
+    # -SIGTERM: a worker stopped before its handlers were in, i.e. before it served anything.
+    if stopping.is_set() and all(code in (0, -signal.SIGTERM) for code in codes):
         log.info("workers stopped (exit codes %s)", codes)
     else:
+        log.error("workers stopped (exit codes %s)", codes)
         raise SystemExit(1)
