@@ -98,6 +98,8 @@ def build_server(settings: Settings, engine: Engine | None = None) -> Running:
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
+            # Several worker processes bind the same port; the kernel spreads connections across them.
+            ("grpc.so_reuseport", 1 if settings.grpc_processes > 1 else 0),
         ],
         # Beyond this, calls are refused with RESOURCE_EXHAUSTED at once instead of queueing without bound.
         maximum_concurrent_rpcs=settings.grpc_max_concurrent_rpcs,
@@ -137,24 +139,41 @@ def stop(running: Running, grace: float) -> None:
 
 
 def serve(settings: Settings) -> None:
-    """gRPC, and the REST gateway on its own thread calling it over loopback, until SIGTERM or SIGINT."""
+    """Serves until SIGTERM or SIGINT; with grpc_processes > 1, through that many worker processes."""
+    if settings.grpc_processes > 1:
+        from service.workers import supervise
+
+        if not settings.redis_url:
+            log.warning("ORDERS_GRPC_PROCESSES > 1 without ORDERS_REDIS_URL: each process keeps its own rate limits and "
+                        "idempotency records (the database still keeps creates exactly-once)")
+        supervise(settings)
+    else:
+        serve_one(settings)
+
+
+def serve_one(settings: Settings, done: threading.Event | None = None) -> None:
+    """gRPC, and the REST gateway on its own thread calling it over loopback, until `done` is set
+    (by default by SIGTERM or SIGINT)."""
     from service.gateway import server as rest  # imported here: the gateway imports this module
 
+    if done is None:
+        # Handlers first: a SIGTERM that arrives while the server is still starting must end in
+        # a graceful stop, not in the default kill.
+        done = until_signalled()
     running = build_server(settings)
     start(running)
     log.info("gRPC listening on %s:%d", settings.grpc_host, running.port)
     gateway = rest.start(settings, rest.loopback(settings, running.port))
-    wait_for_shutdown_signal()
+    done.wait()
     log.info("shutting down; in-flight calls have %.0f s", settings.shutdown_grace_s)
     not_ready(running)  # at once, for gRPC health and /readyz alike
     rest.stop(gateway)  # then HTTP: its in-flight requests still need the gRPC server
     stop(running, settings.shutdown_grace_s)
 
 
-def wait_for_shutdown_signal() -> None:
-    """Blocks the main thread until SIGTERM or SIGINT."""
+def until_signalled() -> threading.Event:
+    """An event that SIGTERM and SIGINT set."""
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
-    done.wait()
-
+    return done

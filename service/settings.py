@@ -37,6 +37,8 @@ class Settings:
     grpc_port: int = 50051
     grpc_workers: int = 32
     grpc_max_concurrent_rpcs: int = 512
+    # Server processes sharing the port (SO_REUSEPORT). One process is GIL-bound at about one core.
+    grpc_processes: int = 1
     max_message_bytes: int = 4 * 1024 * 1024
     shutdown_grace_s: float = 10.0
     readiness_interval_s: float = 2.0

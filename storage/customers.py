@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, exc, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, exc, insert, select, update
 
 from service.domain.errors import NotFound
 from service.domain.model import Customer, Page, PageResult
@@ -15,6 +15,7 @@ from storage.locks import lock_rows
 from storage.schema import customers as t
 
 _UNIQUE = ("document", "email")
+_GET = select(t).where(t.c.id == bindparam("id"))  # built once: the compiled form is reused
 
 
 def _from_row(row: Row[Any]) -> Customer:
@@ -45,7 +46,7 @@ class SqlCustomerRepository(CustomerRepository):
 
     def get(self, customer_id: str) -> Customer:
         key = parse_id(customer_id)
-        row = None if key is None else self._conn.execute(select(t).where(t.c.id == key)).first()
+        row = None if key is None else self._conn.execute(_GET, {"id": key}).first()
         if row is None:
             raise NotFound("customer", customer_id)
         return _from_row(row)

@@ -15,6 +15,11 @@ from storage.keys import paged, split_page
 from storage.schema import status_history, stock_movements
 
 
+# Built once: SQLAlchemy reuses their compiled form.
+_INSERT_MOVEMENT = insert(stock_movements)
+_INSERT_CHANGE = insert(status_history)
+
+
 def _movement_values(m: StockMovement) -> dict[str, Any]:
     return {
         "product_id": int(m.product_id), "kind": int(m.kind), "delta": m.delta, "stock_after": m.stock_after,
@@ -44,12 +49,12 @@ class SqlLedgerRepository(LedgerRepository):
 
     def add(self, movements: Sequence[StockMovement]) -> None:
         # executemany with one VALUES list: mysqlclient rewrites it into a single multi-row INSERT.
-        self._conn.execute(insert(stock_movements), [_movement_values(m) for m in movements])
+        self._conn.execute(_INSERT_MOVEMENT, [_movement_values(m) for m in movements])
         self.appended += [m.kind for m in movements]
 
     def add_one(self, movement: StockMovement, key: IdempotencyKey | None) -> StockMovement:
         try:
-            result = self._conn.execute(insert(stock_movements).values(**_movement_values(movement), **key_columns(key)))
+            result = self._conn.execute(_INSERT_MOVEMENT, {**_movement_values(movement), **key_columns(key)})
         except exc.IntegrityError as e:
             raise taken_key(e) or e
         self.appended.append(movement.kind)
@@ -73,11 +78,12 @@ class SqlHistoryRepository(HistoryRepository):
 
     def add(self, change: StatusChange) -> None:
         self._conn.execute(
-            insert(status_history).values(
-                order_id=int(change.order_id), from_status=int(change.from_status) if change.from_status else None,
-                to_status=int(change.to_status), actor=change.actor, reason=change.reason,
-                request_id=change.request_id, create_time=change.create_time,
-            )
+            _INSERT_CHANGE,
+            {
+                "order_id": int(change.order_id), "from_status": int(change.from_status) if change.from_status else None,
+                "to_status": int(change.to_status), "actor": change.actor, "reason": change.reason,
+                "request_id": change.request_id, "create_time": change.create_time,
+            },
         )
 
     def list(self, order_id: str, page: Page) -> PageResult[StatusChange]:

@@ -18,11 +18,17 @@ from storage.locks import lock_rows
 from storage.products import from_cents, to_cents
 from storage.schema import order_items, orders
 
+# Built once, so SQLAlchemy reuses their compiled form on the hot paths.
 _ITEMS_OF = (
     select(order_items)
     .where(order_items.c.order_id.in_(bindparam("ids", expanding=True)))
     .order_by(order_items.c.order_id, order_items.c.line)
 )
+_ITEMS_OF_ONE = select(order_items).where(order_items.c.order_id == bindparam("id")).order_by(order_items.c.line)
+_BY_KEY = select(orders).where(orders.c.idem_principal == bindparam("principal"), orders.c.idem_key == bindparam("key"))
+_GET = select(orders).where(orders.c.id == bindparam("id"))
+_INSERT = insert(orders)
+_INSERT_ITEMS = insert(order_items)
 
 
 def _item(row: Row[Any]) -> OrderItem:
@@ -47,12 +53,12 @@ class SqlOrderRepository(OrderRepository):
             "update_time": order.update_time, **key_columns(key),
         }
         try:
-            result = self._conn.execute(insert(orders).values(**values))
+            result = self._conn.execute(_INSERT, values)
         except exc.IntegrityError as e:
             raise taken_key(e) or e
         order.id = str(result.inserted_primary_key[0])
         self._conn.execute(
-            insert(order_items),
+            _INSERT_ITEMS,
             [
                 {
                     "order_id": int(order.id), "product_id": int(i.product_id), "line": line, "sku": i.sku,
@@ -64,13 +70,12 @@ class SqlOrderRepository(OrderRepository):
         return order
 
     def find_by_key(self, key: IdempotencyKey) -> tuple[Order, str] | None:
-        stmt = select(orders).where(orders.c.idem_principal == key.principal, orders.c.idem_key == key.key)
-        row = self._conn.execute(stmt).first()
+        row = self._conn.execute(_BY_KEY, {"principal": key.principal, "key": key.key}).first()
         return None if row is None else (self._with_items([row])[0], row.idem_fingerprint)
 
     def get(self, order_id: str) -> Order:
         key = parse_id(order_id)
-        row = None if key is None else self._conn.execute(select(orders).where(orders.c.id == key)).first()
+        row = None if key is None else self._conn.execute(_GET, {"id": key}).first()
         if row is None:
             raise NotFound("order", order_id)
         return self._with_items([row])[0]
@@ -104,6 +109,11 @@ class SqlOrderRepository(OrderRepository):
         if not rows:
             return []
         items: defaultdict[int, list[OrderItem]] = defaultdict(list)
-        for item in self._conn.execute(_ITEMS_OF, {"ids": [r.id for r in rows]}):
+        found = (
+            self._conn.execute(_ITEMS_OF_ONE, {"id": rows[0].id})
+            if len(rows) == 1
+            else self._conn.execute(_ITEMS_OF, {"ids": [r.id for r in rows]})
+        )
+        for item in found:
             items[item.order_id].append(_item(item))
         return [_order(r, items[r.id]) for r in rows]

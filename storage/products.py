@@ -7,7 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, case, exc, insert, select, update
+from functools import lru_cache
+
+from sqlalchemy import BigInteger, Connection, Row, Update, bindparam, case, exc, insert, select, update
 
 from service.domain.errors import NotFound
 from service.domain.model import Page, PageResult, Product
@@ -24,6 +26,20 @@ def to_cents(amount: Decimal) -> int:
 
 def from_cents(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
+
+
+# Hot-path statements are built once; SQLAlchemy then reuses their compiled form.
+_GET = select(t).where(t.c.id == bindparam("id"))
+
+
+@lru_cache(maxsize=128)
+def _set_stock(n: int) -> Update:
+    """UPDATE of n products' stock in one statement (one CASE arm per product), built once per n."""
+    ids = [bindparam(f"id{i}", type_=t.c.id.type) for i in range(n)]
+    qty = [bindparam(f"q{i}", type_=BigInteger()) for i in range(n)]
+    stock = qty[0] if n == 1 else case(*[(t.c.id == ids[i], qty[i]) for i in range(n)], else_=t.c.stock_quantity)
+    where = t.c.id == ids[0] if n == 1 else t.c.id.in_(ids)
+    return update(t).where(where).values(stock_quantity=stock, update_time=bindparam("now", type_=t.c.update_time.type))
 
 
 def _from_row(row: Row[Any]) -> Product:
@@ -58,7 +74,7 @@ class SqlProductRepository(ProductRepository):
 
     def get(self, product_id: str) -> Product:
         key = parse_id(product_id)
-        row = None if key is None else self._conn.execute(select(t).where(t.c.id == key)).first()
+        row = None if key is None else self._conn.execute(_GET, {"id": key}).first()
         if row is None:
             raise NotFound("product", product_id)
         return _from_row(row)
@@ -72,10 +88,10 @@ class SqlProductRepository(ProductRepository):
 
     def set_stock(self, stock: Mapping[str, int], when: datetime) -> None:
         # One UPDATE ... CASE for every product of an order: one round trip while the locks are held.
-        ids = [int(pid) for pid in stock]
-        new_stock = case({int(pid): qty for pid, qty in stock.items()}, value=t.c.id) if len(ids) > 1 else stock[str(ids[0])]
-        stmt = update(t).where(t.c.id.in_(bindparam("ids", expanding=True))).values(stock_quantity=new_stock, update_time=when)
-        self._conn.execute(stmt, {"ids": ids})
+        params: dict[str, Any] = {"now": when}
+        for i, (pid, qty) in enumerate(stock.items()):
+            params[f"id{i}"], params[f"q{i}"] = int(pid), qty
+        self._conn.execute(_set_stock(len(stock)), params)
 
     def list(self, flt: ProductFilter, page: Page) -> PageResult[Product]:
         stmt = select(t)

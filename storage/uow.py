@@ -10,6 +10,7 @@ from service import metrics
 from service.domain.errors import StorageUnavailable
 from service.domain.ports import UnitOfWork
 from storage.customers import SqlCustomerRepository
+from storage.engine import mark_committed
 from storage.errors import translate
 from storage.ledger import SqlHistoryRepository, SqlLedgerRepository
 from storage.orders import SqlOrderRepository
@@ -48,19 +49,19 @@ class SqlUnitOfWork(UnitOfWork):
             raise domain from error
 
     def commit(self) -> None:
-        assert self._tx is not None, "commit() outside `with`"
+        assert self._tx is not None and self._conn is not None, "commit() outside `with`"
         self._tx.commit()
         for kind in self.ledger.appended:
             metrics.STOCK_MOVEMENTS.labels(kind.name.lower()).inc()
+        mark_committed(self._conn)
 
     def _close(self) -> None:
-        # Rolls back whatever was not committed; a broken connection is discarded by the pool.
+        # Connection.close() rolls back a transaction still open (one ROLLBACK, and the pool then
+        # skips its own); a broken connection is discarded by the pool.
         try:
-            if self._tx is not None and self._tx.is_active:
-                self._tx.rollback()
+            if self._conn is not None:
+                self._conn.close()
         except exc.DBAPIError:
             pass
         finally:
-            if self._conn is not None:
-                self._conn.close()
             self._conn = self._tx = None

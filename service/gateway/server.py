@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import socket
 import threading
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ import uvicorn
 from service import tls
 from service.gateway import docs, openapi, routes
 from service.gateway.app import Gateway
-from service.server import FILES, wait_for_shutdown_signal
+from service.server import FILES, until_signalled
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def loopback(settings: Settings, grpc_port: int) -> str:
 def start(settings: Settings, target: str) -> RunningGateway:
     """Starts serving on settings.http_host:http_port (0: a free port) and returns once it listens."""
     config = _config(settings, target)
-    sock = config.bind_socket()
+    sock = _reusable_socket(settings) if settings.grpc_processes > 1 else config.bind_socket()
     server = _Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), name="gateway", daemon=True)
     thread.start()
@@ -85,8 +86,9 @@ def stop(running: RunningGateway) -> None:
 
 def serve(settings: Settings, target: str) -> None:
     """Standalone: serves until SIGTERM or SIGINT, exactly as it runs next to the gRPC server."""
+    done = until_signalled()
     running = start(settings, target)
-    wait_for_shutdown_signal()
+    done.wait()
     stop(running)
 
 
@@ -104,3 +106,17 @@ def _config(settings: Settings, target: str) -> uvicorn.Config:
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
         **tls.uvicorn_options(settings),
     )
+
+
+def _reusable_socket(settings: Settings) -> socket.socket:
+    """With several worker processes each runs a gateway on the same port; the kernel spreads connections."""
+    if settings.http_port == 0:
+        raise ValueError("ORDERS_GRPC_PROCESSES > 1 needs a fixed ORDERS_HTTP_PORT: each worker binds it")
+    family = socket.AF_INET6 if ":" in settings.http_host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((settings.http_host, settings.http_port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock

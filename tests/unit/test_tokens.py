@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jwt
@@ -74,3 +75,12 @@ def test_the_token_command_refuses_unknown_roles(tmp_path: Path) -> None:
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=tmp_path)
     assert result.returncode == 2
     assert "unknown roles ['orders.admin']" in result.stderr
+
+
+def test_a_verified_token_is_remembered_but_still_expires() -> None:
+    verifier = TokenVerifier(SECRET, "HS256")
+    soon = jwt.encode({"sub": "a", "exp": int(time.time()) + 1}, SECRET, algorithm="HS256")
+    assert verifier.verify(soon).principal == "a"
+    verifier._verified[soon] = (Identity("a", frozenset()), time.time() - 60)  # as if it had expired since
+    with pytest.raises(Unauthenticated, match="expired"):
+        verifier.verify(soon)

@@ -1,0 +1,1 @@
+"""Benchmark harness: the service against a raw-SQL ceiling, side by side in one run (`python -m bench`)."""

@@ -1,0 +1,127 @@
+"""Results of a run: targets checked, a Markdown table, and the JSON files (full, and the small summary kept in git)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.scenarios import Scenario
+from bench.stats import Window
+
+# f (REST) runs its own ceiling, the shape of a, in the same windows.
+RATIO_TARGETS = {"a": 0.50, "b": 0.60, "c": 0.45, "f": 0.35}
+GET_P99_MS, GET_VS_CREATE = 10.0, 3.0
+# "p99 does not grow with table size": allowed noise between the 10k and the 100k runs.
+LIST_GROWTH = 1.5
+
+
+@dataclass
+class Outcome:
+    scenario: Scenario
+    service: Window | None = None
+    ceiling: Window | None = None
+    note: str = ""
+    met: bool | None = None  # None: no target, or it could not be judged in this run
+    verdict: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.service and self.ceiling and self.ceiling.throughput:
+            return round(self.service.throughput / self.ceiling.throughput, 3)
+        return None
+
+
+def judge(outcomes: list[Outcome]) -> None:
+    """Fills met/verdict for every scenario that has a target and the data to judge it."""
+    by = {o.scenario.key: o for o in outcomes if o.service}
+    for o in outcomes:
+        key = o.scenario.key
+        if o.service is None:
+            continue
+        if key in RATIO_TARGETS and o.ratio is not None:
+            o.met, o.verdict = o.ratio >= RATIO_TARGETS[key], f"{o.ratio:.2f} vs ≥ {RATIO_TARGETS[key]:.2f}"
+        elif key == "d":
+            fast = o.service.p99 <= GET_P99_MS
+            if "a" in by:
+                times = o.service.throughput / by["a"].service.throughput  # type: ignore[union-attr]
+                o.met, o.verdict = fast and times >= GET_VS_CREATE, f"p99 {o.service.p99:.1f} ms, {times:.1f} × a"
+            else:
+                o.verdict = f"p99 {o.service.p99:.1f} ms (run a to compare throughput)"
+        elif key == "e100k" and "e10k" in by:
+            growth = o.service.p99 / max(by["e10k"].service.p99, 1e-9)  # type: ignore[union-attr]
+            o.met, o.verdict = growth <= LIST_GROWTH, f"p99 {growth:.2f} × the 10k run"
+
+
+def _cpu(w: Window | None) -> str:
+    if w is None:
+        return "—"
+    return "/".join(f"{w.cpu.get(k, 0):.2f}" for k in ("server", "db", "client", "machine"))
+
+
+def _ceiling_cpu(w: Window | None) -> str:
+    return "—" if w is None else f"{w.cpu.get('db', 0):.2f}/{w.cpu.get('client', 0):.2f}"
+
+
+def _errors(w: Window | None) -> str:
+    if w is None:
+        return "—"
+    bad = {k: v for k, v in w.statuses.items() if k != "OK"}
+    return ", ".join(f"{k} {v}" for k, v in sorted(bad.items())) or "0"
+
+
+def markdown(outcomes: list[Outcome]) -> str:
+    head = (
+        "| scenario | conc | service/s | ceiling/s | ratio | p50 ms | p99 ms | max ms | ceiling p99 ms "
+        "| non-OK | CPU server/db/client/machine (cores) | ceiling CPU db/client | target | verdict |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|\n"
+    )
+    rows = []
+    for o in outcomes:
+        s, c, sc = o.service, o.ceiling, o.scenario
+        mark = {True: "✅ ", False: "❌ ", None: ""}[o.met]
+        rows.append(
+            f"| {sc.key}: {sc.title} | {sc.concurrency} | {f'{s.throughput:,.0f}' if s else '—'} "
+            f"| {f'{c.throughput:,.0f}' if c else '—'} | {f'{o.ratio:.2f}' if o.ratio is not None else '—'} "
+            f"| {f'{s.p50:.1f}' if s else '—'} | {f'{s.p99:.1f}' if s else '—'} | {f'{s.max:.1f}' if s else '—'} "
+            f"| {f'{c.p99:.1f}' if c else '—'} | {_errors(s)} | {_cpu(s)} "
+            f"| {_ceiling_cpu(c)} "
+            f"| {sc.target or '—'} | {mark}{o.verdict or o.note or '—'} |"
+        )
+    notes = [f"- {o.scenario.key}: {o.note}" for o in outcomes if o.note]
+    return head + "\n".join(rows) + ("\n\n" + "\n".join(notes) if notes else "") + "\n"
+
+
+def to_json(outcomes: list[Outcome], meta: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "meta": meta,
+        "scenarios": [
+            {
+                "scenario": asdict(o.scenario), "service": o.service.to_json() if o.service else None,
+                "ceiling": o.ceiling.to_json() if o.ceiling else None, "ratio": o.ratio, "met": o.met,
+                "verdict": o.verdict, "note": o.note,
+            }
+            for o in outcomes
+        ],
+    }
+
+
+def write(outcomes: list[Outcome], meta: dict[str, Any], out: Path, stamp: str, summary: bool) -> list[Path]:
+    """Writes run-<stamp>.json (full); with `summary`, also summary.json and summary.md (the files kept in git)."""
+    out.mkdir(parents=True, exist_ok=True)
+    data = to_json(outcomes, meta)
+    paths = [out / f"run-{stamp}.json"]
+    paths[0].write_text(json.dumps(data, indent=1, ensure_ascii=False))
+    if summary:
+        (out / "summary.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+        md = f"# Benchmark summary ({meta.get('started', stamp)})\n\nCommand: `{meta.get('command', '')}`\n\n"
+        md += _meta_lines(meta) + "\n" + markdown(outcomes)
+        (out / "summary.md").write_text(md)
+        paths += [out / "summary.json", out / "summary.md"]
+    return paths
+
+
+def _meta_lines(meta: dict[str, Any]) -> str:
+    keys = ("machine", "load_before", "load_after", "warmup_s", "duration_s", "rounds", "server_env", "client_procs", "table_orders")
+    return "".join(f"- {k}: {meta[k]}\n" for k in keys if k in meta)

@@ -1,0 +1,48 @@
+"""The scenarios of issue 6 and their targets. Order matters: e@10k runs on a small table, e@100k last."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    title: str
+    rpc: str  # "create", "get", "list" (gRPC) or "rest" (CreateOrder through the gateway)
+    concurrency: int = 16
+    items: int = 1
+    hot: bool = False
+    ceiling: bool = False  # run the raw ceiling with the same shape and concurrency
+    table_size: int = 0  # orders in the table before the window (topped up if fewer)
+    target: str = ""  # human-readable target, checked by report.targets
+
+
+def hot_curve(levels: tuple[int, ...] = (1, 4, 16, 64)) -> list[Scenario]:
+    return [
+        Scenario(f"g{c}", f"hot product @ concurrency {c}", "create", c, hot=True, ceiling=True) for c in levels
+    ]
+
+
+ALL: list[Scenario] = [
+    Scenario("e10k", "ListOrders first page, 10k orders", "list", table_size=10_000, target="p99 flat 10k→100k"),
+    Scenario("a", "CreateOrder, 1 random item of 1,000", "create", ceiling=True, target="≥ 0.50 × ceiling"),
+    Scenario("b", "CreateOrder, 1 hot item", "create", hot=True, ceiling=True, target="≥ 0.60 × ceiling"),
+    Scenario("c", "CreateOrder, 3 random items", "create", items=3, ceiling=True, target="≥ 0.45 × ceiling"),
+    *hot_curve(),
+    Scenario("d", "GetOrder, random existing order", "get", target="p99 ≤ 10 ms and ≥ 3 × a"),
+    Scenario("e100k", "ListOrders first page, 100k orders", "list", table_size=100_000, target="p99 flat 10k→100k"),
+    Scenario("f", "CreateOrder over REST (gateway), 1 random item", "rest", ceiling=True, target="≥ 0.35 × ceiling"),
+]
+BY_KEY = {s.key: s for s in ALL}
+# Short names on the command line: "e" is both table sizes and "g" the whole hot-row curve.
+GROUPS = {"e": ["e10k", "e100k"], "g": [s.key for s in ALL if s.key.startswith("g")]}
+
+
+def select(keys: list[str]) -> list[Scenario]:
+    """The named scenarios, in the canonical order above."""
+    wanted = {k for key in keys for k in GROUPS.get(key, [key])}
+    unknown = wanted - BY_KEY.keys()
+    if unknown:
+        raise ValueError(f"unknown scenarios {sorted(unknown)}; known: {[s.key for s in ALL]} and groups {sorted(GROUPS)}")
+    return [s for s in ALL if s.key in wanted]

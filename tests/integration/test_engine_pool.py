@@ -1,0 +1,80 @@
+"""The pool without wasted round trips: no ROLLBACK after a COMMIT, one after a read, and dead idle connections replaced."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+
+from storage import engine as engine_module
+from storage.engine import make_engine
+from storage.uow import SqlUnitOfWork
+
+
+@pytest.fixture
+def one_connection(mysql_url: str, engine: Engine) -> Iterator[Engine]:
+    """A pool of exactly one connection to the migrated test database."""
+    pool = make_engine(mysql_url, pool_size=1, max_overflow=0)
+    yield pool
+    pool.dispose()
+
+
+def _spy(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records COMMIT, ROLLBACK and PING sent on the pool's one DBAPI connection."""
+    sent: list[str] = []
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+    real = type(raw)
+
+    class Spy(real):  # type: ignore[misc, valid-type]
+        def commit(self) -> None:
+            sent.append("COMMIT")
+            super().commit()
+
+        def rollback(self) -> None:
+            sent.append("ROLLBACK")
+            super().rollback()
+
+        def ping(self, *args: object) -> None:
+            sent.append("PING")
+            super().ping(*args)
+
+    monkeypatch.setattr(raw, "__class__", Spy)
+    return sent
+
+
+def test_a_committed_unit_of_work_sends_no_rollback_and_a_read_sends_one(one_connection: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent = _spy(one_connection, monkeypatch)
+    with SqlUnitOfWork(one_connection) as uow:
+        uow.products.lock(["1"])
+        uow.commit()
+    assert sent == ["COMMIT"]
+    sent.clear()
+    with SqlUnitOfWork(one_connection) as uow:
+        uow.products.lock(["1"])
+    assert sent == ["ROLLBACK"]
+
+
+def test_a_failed_unit_of_work_is_rolled_back_before_the_connection_is_reused(one_connection: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent = _spy(one_connection, monkeypatch)
+    with pytest.raises(RuntimeError), SqlUnitOfWork(one_connection) as uow:
+        uow.products.lock(["1"])
+        raise RuntimeError("boom")
+    assert sent == ["ROLLBACK"]
+    with one_connection.connect() as conn:
+        assert conn.execute(text("SELECT @@in_transaction")).scalar_one() == 0
+
+
+def test_an_idle_connection_killed_by_the_server_is_replaced_before_use(
+    one_connection: Engine, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with one_connection.connect() as conn:
+        victim = conn.execute(text("SELECT CONNECTION_ID()")).scalar_one()
+    with engine.connect() as conn:
+        conn.execute(text(f"KILL CONNECTION {int(victim)}"))
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)
+    with SqlUnitOfWork(one_connection) as uow:
+        uow.products.lock(["1"])
+    with one_connection.connect() as conn:
+        assert conn.execute(text("SELECT CONNECTION_ID()")).scalar_one() != victim

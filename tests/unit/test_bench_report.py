@@ -1,0 +1,58 @@
+"""The benchmark's arithmetic: percentiles, merging windows, scenario selection and target verdicts."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from bench import report, scenarios
+from bench.loadgen import Raw
+from bench.run import parallel, rounds, window
+from bench.stats import Window, percentile, summarize
+
+
+def _window(throughput: float, p99: float = 5.0) -> Window:
+    return Window(10.0, int(throughput * 10), {"OK": int(throughput * 10)}, throughput, 1.0, 2.0, p99, p99, {})
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    ordered = [float(i) for i in range(1, 101)]
+    assert (percentile(ordered, 50), percentile(ordered, 99), percentile(ordered, 100)) == (50.0, 99.0, 100.0)
+    assert percentile([], 99) == 0.0
+
+
+def test_throughput_counts_only_successes_and_latencies_are_in_milliseconds() -> None:
+    w = summarize(2.0, [1_000_000, 3_000_000], Counter({"OK": 2, "ABORTED": 1}), {})
+    assert (w.ok, w.throughput, w.p50, w.max, w.statuses) == (2, 1.0, 1.0, 3.0, {"OK": 2, "ABORTED": 1})
+
+
+def test_parallel_processes_add_client_cpu_and_rounds_average_cpu_over_time() -> None:
+    a = Raw(5.0, [1_000_000], {"OK": 1}, {"server": 1.0, "client": 0.2})
+    b = Raw(5.0, [2_000_000], {"OK": 1, "UNAVAILABLE": 1}, {"server": 1.0, "client": 0.3})
+    both = parallel([a, b])
+    assert (both.seconds, both.statuses, both.cpu) == (5.0, {"OK": 2, "UNAVAILABLE": 1}, {"server": 1.0, "client": 0.5})
+    longer = Raw(15.0, [1_000_000] * 3, {"OK": 3}, {"server": 2.0, "client": 0.2})
+    merged = window(rounds([a, longer]))
+    assert (merged.seconds, merged.throughput, merged.cpu["server"]) == (20.0, 0.2, 1.75)
+
+
+def test_scenario_groups_expand_in_canonical_order_and_unknown_keys_are_refused() -> None:
+    assert [s.key for s in scenarios.select(["g", "a", "e"])] == ["e10k", "a", "g1", "g4", "g16", "g64", "e100k"]
+    with pytest.raises(ValueError, match="unknown scenarios"):
+        scenarios.select(["z"])
+
+
+def test_targets_are_judged_from_ratios_and_from_other_scenarios_of_the_same_run() -> None:
+    by = {s.key: s for s in scenarios.ALL}
+    outcomes = [
+        report.Outcome(by["a"], _window(600), _window(2000)),
+        report.Outcome(by["b"], _window(700), _window(1000)),
+        report.Outcome(by["d"], _window(2400, p99=8.0)),
+        report.Outcome(by["e10k"], _window(300, p99=10.0)),
+        report.Outcome(by["e100k"], _window(300, p99=20.0)),
+        report.Outcome(by["f"], _window(800), _window(2000)),
+    ]
+    report.judge(outcomes)
+    assert [o.met for o in outcomes] == [False, True, True, None, False, True]
+    assert "| f: CreateOrder over REST (gateway), 1 random item |" in report.markdown(outcomes)
