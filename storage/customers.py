@@ -10,7 +10,7 @@ from service.domain.errors import NotFound
 from service.domain.model import Customer, Page, PageResult
 from service.domain.ports import CustomerFilter, CustomerRepository
 from storage.errors import duplicate
-from storage.keys import paged, parse_id, split_page
+from storage.keys import new_id, paged, parse_id, split_page
 from storage.locks import lock_rows
 from storage.schema import customers as t
 
@@ -41,7 +41,7 @@ class SqlCustomerRepository(CustomerRepository):
             result = self._conn.execute(insert(t).values(**_values(customer)))
         except exc.IntegrityError as e:
             raise duplicate(e, "customer", _UNIQUE, _values(customer)) or e
-        customer.id = str(result.inserted_primary_key[0])
+        customer.id = new_id(result)
         return customer
 
     def get(self, customer_id: str) -> Customer:

@@ -25,7 +25,7 @@ def translate(error: exc.DBAPIError) -> OrdersError | None:
     code = _code(error)
     text = str(error.orig).lower()
     if code in _LOCK_CODES or "database is locked" in text:
-        metrics.DB_LOCK_ERRORS.labels(_LOCK_KINDS.get(code, "busy")).inc()
+        metrics.DB_LOCK_ERRORS.labels(_LOCK_KINDS.get(code or 0, "busy")).inc()
         return LockContention(1)
     if code in _GONE_CODES or error.connection_invalidated or isinstance(error, exc.InterfaceError):
         return StorageUnavailable()

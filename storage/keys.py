@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Row, Select
+from sqlalchemy import ColumnElement, CursorResult, Row, Select
 
 from service.domain.model import Page
 
@@ -20,7 +20,7 @@ def parse_id(value: str) -> int | None:
     return int(value)
 
 
-def paged(stmt: Select[Any], key: Column[int], page: Page, newest_first: bool = False) -> Select[Any]:
+def paged(stmt: Select[Any], key: ColumnElement[int], page: Page, newest_first: bool = False) -> Select[Any]:
     """Adds the keyset condition and fetches one extra row to learn whether a next page exists."""
     after = parse_id(page.after) if page.after else None
     if after is not None:
@@ -33,3 +33,10 @@ def split_page(rows: Sequence[Row[Any]], page: Page) -> tuple[Sequence[Row[Any]]
         return rows, None
     rows = rows[: page.size]
     return rows, str(rows[-1].id)
+
+
+def new_id(result: CursorResult[Any]) -> str:
+    """The id the database gave the row an INSERT just wrote."""
+    key = result.inserted_primary_key
+    assert key is not None
+    return str(key[0])

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Row, exc, insert, select
 from service.domain.model import IdempotencyKey, MovementKind, OrderStatus, Page, PageResult, StatusChange, StockMovement
 from service.domain.ports import HistoryRepository, LedgerRepository
 from storage.errors import key_columns, taken_key
-from storage.keys import paged, split_page
+from storage.keys import new_id, paged, split_page
 from storage.schema import status_history, stock_movements
 
 
@@ -58,7 +58,7 @@ class SqlLedgerRepository(LedgerRepository):
         except exc.IntegrityError as e:
             raise taken_key(e) or e
         self.appended.append(movement.kind)
-        return replace(movement, id=str(result.inserted_primary_key[0]))
+        return replace(movement, id=new_id(result))
 
     def find_by_key(self, key: IdempotencyKey) -> tuple[StockMovement, str] | None:
         t = stock_movements

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -13,7 +14,7 @@ from service.domain.errors import NotFound
 from service.domain.model import IdempotencyKey, Order, OrderItem, OrderStatus, Page, PageResult
 from service.domain.ports import OrderFilter, OrderRepository
 from storage.errors import key_columns, taken_key
-from storage.keys import paged, parse_id, split_page
+from storage.keys import new_id, paged, parse_id, split_page
 from storage.locks import lock_rows
 from storage.products import from_cents, to_cents
 from storage.schema import order_items, orders
@@ -56,7 +57,7 @@ class SqlOrderRepository(OrderRepository):
             result = self._conn.execute(_INSERT, values)
         except exc.IntegrityError as e:
             raise taken_key(e) or e
-        order.id = str(result.inserted_primary_key[0])
+        order.id = new_id(result)
         self._conn.execute(
             _INSERT_ITEMS,
             [
@@ -104,7 +105,7 @@ class SqlOrderRepository(OrderRepository):
         rows, next_after = split_page(self._conn.execute(paged(stmt, orders.c.id, page, newest_first=True)).all(), page)
         return PageResult(self._with_items(rows), next_after)
 
-    def _with_items(self, rows: Sequence[Row[Any]]) -> list[Order]:
+    def _with_items(self, rows: Sequence[Row[Any]]) -> builtins.list[Order]:
         """Loads the items of all these orders in one query: no N+1."""
         if not rows:
             return []

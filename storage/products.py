@@ -15,7 +15,7 @@ from service.domain.errors import NotFound
 from service.domain.model import Page, PageResult, Product
 from service.domain.ports import ProductFilter, ProductRepository
 from storage.errors import duplicate
-from storage.keys import paged, parse_id, split_page
+from storage.keys import new_id, paged, parse_id, split_page
 from storage.locks import lock_rows
 from storage.schema import products as t
 
@@ -69,7 +69,7 @@ class SqlProductRepository(ProductRepository):
             result = self._conn.execute(insert(t).values(**values))
         except exc.IntegrityError as e:
             raise duplicate(e, "product", ("sku",), {"sku": product.sku}) or e
-        product.id = str(result.inserted_primary_key[0])
+        product.id = new_id(result)
         return product
 
     def get(self, product_id: str) -> Product:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import (
     BigInteger,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     UniqueConstraint,
 )
 from sqlalchemy.dialects.mysql import DATETIME
@@ -167,9 +169,10 @@ class StatusChangeRow(Base):
     __table_args__ = (Index(None, "order_id", "id"),)
 
 
-customers = CustomerRow.__table__
-products = ProductRow.__table__
-orders = OrderRow.__table__
-order_items = OrderItemRow.__table__
-stock_movements = StockMovementRow.__table__
-status_history = StatusChangeRow.__table__
+# The Core tables, for the repositories' statements (declarative types them as FromClause).
+customers = cast(Table, CustomerRow.__table__)
+products = cast(Table, ProductRow.__table__)
+orders = cast(Table, OrderRow.__table__)
+order_items = cast(Table, OrderItemRow.__table__)
+stock_movements = cast(Table, StockMovementRow.__table__)
+status_history = cast(Table, StatusChangeRow.__table__)

@@ -18,6 +18,7 @@ from storage.products import SqlProductRepository
 
 
 class SqlUnitOfWork(UnitOfWork):
+    ledger: SqlLedgerRepository  # its `appended` kinds are counted on commit
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._conn: Connection | None = None
