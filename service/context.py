@@ -7,6 +7,7 @@ around `proceed()` are visible to the servicer and reset afterwards.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -30,11 +31,20 @@ class Call:
     trace_id: str = ""
     principal: str = ANONYMOUS.principal
     response_metadata: list[tuple[str, str]] = field(default_factory=list)
+    deadline: float | None = None  # time.monotonic() when the client stops waiting
 
     @classmethod
     def of(cls, context: grpc.ServicerContext) -> Call:
         traceparent = _TRACEPARENT.match(metadata_value(context, "traceparent") or "")
-        return cls(request_id(context), traceparent[1] if traceparent else "")
+        remaining = context.time_remaining()
+        deadline = time.monotonic() + remaining if remaining is not None else None
+        return cls(request_id(context), traceparent[1] if traceparent else "", deadline=deadline)
+
+
+def deadline_passed() -> bool:
+    """Whether the current call's client has given up: retrying its work would help nobody."""
+    current = call.get()
+    return current is not None and current.deadline is not None and time.monotonic() >= current.deadline
 
 
 call: ContextVar[Call | None] = ContextVar("call", default=None)

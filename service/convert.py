@@ -25,8 +25,11 @@ def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     return ts
 
 
-def datetime_of(ts: timestamp_pb2.Timestamp) -> datetime:
-    return ts.ToDatetime(tzinfo=UTC)
+def datetime_of(ts: timestamp_pb2.Timestamp, field: str) -> datetime:
+    try:
+        return ts.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise InvalidArgument([FieldViolation(field, "is not a valid timestamp (year 1 to 9999)", "INVALID_TIMESTAMP")]) from None
 
 
 def money(amount: Decimal, currency: str) -> money_pb2.Money:

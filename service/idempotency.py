@@ -111,12 +111,13 @@ class RedisStore(IdempotencyStore):
 
 
 class MemoryStore(IdempotencyStore):
-    """The embedded default, for one process."""
+    """The embedded default, for one process, holding at most `capacity` keys: past it, expired
+    records go first, then the oldest (their creates stay exactly-once through the database)."""
 
-    def __init__(self) -> None:
-        self._records: dict[str, tuple[Record, float]] = {}  # scope → (record, expiry)
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._records: dict[str, tuple[Record, float]] = {}  # scope → (record, expiry), oldest first
         self._lock = threading.Lock()
-        self._sweep_at = 1024
+        self._capacity = capacity
 
     def claim(self, scope: str, record: Record, lease_s: float) -> Record | None:
         with self._lock:
@@ -124,9 +125,10 @@ class MemoryStore(IdempotencyStore):
             held = self._records.get(scope)
             if held is not None and held[1] > now:
                 return held[0]
-            if len(self._records) >= self._sweep_at:
+            if len(self._records) >= self._capacity:
                 self._records = {k: v for k, v in self._records.items() if v[1] > now}
-                self._sweep_at = max(1024, 2 * len(self._records))
+                for oldest in list(self._records)[: max(0, len(self._records) - self._capacity * 9 // 10)]:
+                    del self._records[oldest]
             self._records[scope] = (record, now + lease_s)
             return None
 

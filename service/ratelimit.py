@@ -73,14 +73,18 @@ class RedisLimiter(Limiter):
 class MemoryLimiter(Limiter):
     """The embedded default: the same algorithm for one process."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, capacity: int = 100_000) -> None:
         self._tat: dict[str, float] = {}
         self._lock = threading.Lock()
         self._clock = clock
+        self._capacity = capacity
 
     def acquire(self, key: str, rate: Rate) -> float:
         with self._lock:
             now = self._clock()
+            if len(self._tat) >= self._capacity:
+                # A key whose theoretical arrival time has passed carries no debt: forgetting it is exact.
+                self._tat = {k: tat for k, tat in self._tat.items() if tat > now}
             tat = max(self._tat.get(key, now), now)
             if now < tat - rate.tolerance:
                 return tat - rate.tolerance - now

@@ -37,6 +37,9 @@ class ReadinessProbe:
         if self._thread.is_alive():
             self._thread.join(timeout=self._interval_s + 5)
 
+    def dispose(self) -> None:
+        self._engine.dispose()
+
     def check(self) -> bool:
         try:
             with self._engine.connect() as conn:

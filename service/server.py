@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
 
 from service import auth_setup, metrics, redis_guard, tls, validation
+from service import context as ctx
 from service._gen.erp.orders.v1 import (
     customer_pb2,
     customer_pb2_grpc,
@@ -90,7 +91,7 @@ def build_server(settings: Settings, engine: Engine | None = None) -> Running:
     )
     redis_client = redis_guard.connect(settings.redis_url) if settings.redis_url else None
     policy = RetryPolicy(settings.retry_attempts, settings.retry_base_delay_ms / 1000)
-    run = Runner(lambda: SqlUnitOfWork(engine), policy, metrics.LOCK_RETRIES.inc)
+    run = Runner(lambda: SqlUnitOfWork(engine), policy, metrics.LOCK_RETRIES.inc, ctx.deadline_passed)
     metrics.DB_POOL_IN_USE.set_function(engine.pool.checkedout)  # type: ignore[attr-defined]
     server = grpc.server(
         ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="rpc"),
@@ -109,12 +110,15 @@ def build_server(settings: Settings, engine: Engine | None = None) -> Running:
     order_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(run, settings.currency), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    if settings.reflection:
+        reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     address = f"{settings.grpc_host}:{settings.grpc_port}"
     credentials = tls.server_credentials(settings)
     port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     validation.warm_up(message_factory.GetMessageClass(m.input_type)() for _, m in _RPCS)
-    readiness = ReadinessProbe(engine, health_servicer, SERVICE_NAMES, settings.readiness_interval_s)
+    # Its own connection: under load the request pool may be busy, and that must not read as "down".
+    probe_engine = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0, pool_timeout=5)
+    readiness = ReadinessProbe(probe_engine, health_servicer, SERVICE_NAMES, settings.readiness_interval_s)
     return Running(server, port, health_servicer, readiness, engine, redis_client)
 
 
@@ -134,6 +138,7 @@ def stop(running: Running, grace: float) -> None:
     not_ready(running)
     running.server.stop(grace).wait()
     running.engine.dispose()
+    running.readiness.dispose()
     if running.redis is not None:
         running.redis.close()
 

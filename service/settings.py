@@ -42,6 +42,9 @@ class Settings:
     max_message_bytes: int = 4 * 1024 * 1024
     shutdown_grace_s: float = 10.0
     readiness_interval_s: float = 2.0
+    # Server reflection for grpcurl. Unauthenticated, and each open stream holds a handler thread:
+    # turn it off where untrusted clients can reach the port.
+    reflection: bool = True
     # Logs: one JSON object per line, or plain text for a terminal.
     log_level: str = "INFO"
     log_json: bool = True
@@ -76,7 +79,7 @@ class Settings:
     rate_limit_write: str = "200/s"
     # Idempotency keys: how long an outcome is kept, and how long a running call holds its key.
     idempotency_ttl_s: float = 86400.0
-    idempotency_lease_s: float = 30.0
+    idempotency_lease_s: float = 120.0
 
     def public(self) -> dict[str, str]:
         """Every setting as ORDERS_* text, with secrets and URL passwords masked."""
@@ -103,6 +106,14 @@ class Settings:
             )
         if self.tls_client_ca_file and not self.tls_cert_file:
             raise SettingsError("ORDERS_TLS_CLIENT_CA_FILE (mTLS) needs ORDERS_TLS_CERT_FILE and ORDERS_TLS_KEY_FILE")
+        # A running call must hold its key until it has certainly finished, or a retry could run
+        # beside it and store a different outcome.
+        worst_call_s = self.retry_attempts * (self.db_pool_timeout_s + self.db_lock_wait_timeout_s)
+        if self.idempotency_lease_s < worst_call_s:
+            raise SettingsError(
+                f"ORDERS_IDEMPOTENCY_LEASE_S={self.idempotency_lease_s:g} is shorter than the longest call "
+                f"({worst_call_s:g} s = retry attempts × (pool timeout + lock wait timeout))"
+            )
         for name in ("rate_limit_read", "rate_limit_write"):
             try:
                 Rate.parse(getattr(self, name))

@@ -15,6 +15,9 @@ _IDLE_SINCE = "orders_idle_since"
 _COMMITTED = "orders_committed"
 
 
+_IO_TIMEOUT_S = 30  # longer than any lock wait, so a slow lock is never mistaken for a dead server
+
+
 def make_engine(
     url: str, pool_size: int = 16, max_overflow: int = 8, pool_timeout: float = 10.0, lock_wait_timeout_s: int = 5
 ) -> Engine:
@@ -36,8 +39,15 @@ def make_engine(
         connect_args={
             "charset": "utf8mb4",
             "connect_timeout": 5,
-            # Bounded lock waits: a blocked transaction fails with 1205 and is re-run, never hangs.
-            "init_command": f"SET SESSION innodb_lock_wait_timeout = {int(lock_wait_timeout_s)}",
+            # No statement may hang: a silent network partition ends in a read/write timeout
+            # (error 2013, StorageUnavailable), a row-lock wait in 1205 and a metadata-lock wait
+            # (a concurrent ALTER) in 1205 too, both re-run by the retry policy.
+            "read_timeout": _IO_TIMEOUT_S,
+            "write_timeout": _IO_TIMEOUT_S,
+            "init_command": (
+                f"SET SESSION innodb_lock_wait_timeout = {int(lock_wait_timeout_s)}, "
+                f"lock_wait_timeout = {int(lock_wait_timeout_s)}"
+            ),
         },
     )
     event.listen(engine, "checkout", _ping_if_idle)

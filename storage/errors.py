@@ -35,16 +35,18 @@ def translate(error: exc.DBAPIError) -> OrdersError | None:
 
 
 def is_duplicate(error: exc.IntegrityError, constraint_column: str) -> bool:
+    """Whether the unique key that failed ends with this column. Only the key's name is matched,
+    never the duplicate value, which the message also quotes."""
     text = str(error.orig)
-    if _code(error) != _DUPLICATE and "UNIQUE constraint failed" not in text:
-        return False
-    return f"_{constraint_column}" in text or f".{constraint_column}" in text
+    if _code(error) == _DUPLICATE:  # ... for key 'uq_customers_email' (MySQL 8: 'customers.uq_customers_email')
+        return text.rstrip("\"')").endswith(f"_{constraint_column}")
+    # SQLite: UNIQUE constraint failed: customers.email (or orders.idem_principal, orders.idem_key)
+    return "UNIQUE constraint failed" in text and text.endswith(f".{constraint_column}")
 
 
 def duplicate(error: exc.IntegrityError, resource: str, fields: tuple[str, ...], values: dict[str, str]) -> AlreadyExists | None:
     """Which unique field a failed insert or update collided on, if any."""
     for name in fields:
-        # MySQL names the key (uq_customers_email); SQLite names the column (customers.email).
         if is_duplicate(error, name):
             return AlreadyExists(resource, name, values.get(name, ""))
     return None

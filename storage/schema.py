@@ -43,14 +43,19 @@ class UtcDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+# Keys and principals compare byte for byte, as they do in Redis: under MySQL's default
+# case-insensitive collation "A1" would find the order of "a1". SQLite compares bytes already.
+ExactString = String(255).with_variant(String(255, collation="utf8mb4_bin"), "mysql", "mariadb")
+
+
 class IdempotencyColumns:
     """The client's idempotency key, written with the row it created, unique per principal.
 
     MySQL unique indexes admit any number of NULLs, so rows created without a key never collide.
     """
 
-    idem_principal: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    idem_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    idem_principal: Mapped[str | None] = mapped_column(ExactString, nullable=True)
+    idem_key: Mapped[str | None] = mapped_column(ExactString, nullable=True)
     idem_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 

@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import grpc
 import httpx
@@ -107,10 +108,15 @@ def server_settings(database_url: str, **overrides: object) -> Settings:
     """Production settings, with rate limits off so that concurrency tests are not throttled."""
     base: dict[str, object] = {
         "database_url": database_url, "grpc_host": "127.0.0.1", "grpc_port": 0, "grpc_workers": 64,
-        "retry_attempts": 10, "jwt_secret": TEST_SECRET, "rate_limit_read": "off", "rate_limit_write": "off",
+        "retry_attempts": 10, "jwt_secret": TEST_SECRET,
+        "rate_limit_read": "off", "rate_limit_write": "off",
         "redis_key_prefix": f"erp-orders-test-{uuid.uuid4().hex[:8]}:",
     }
-    return Settings(**{**base, **overrides})  # type: ignore[arg-type]
+    merged: dict[str, Any] = {**base, **overrides}
+    # The lease must outlast the longest call these settings allow (the settings check it).
+    longest = merged["retry_attempts"] * (merged.get("db_pool_timeout_s", 10.0) + merged.get("db_lock_wait_timeout_s", 5))
+    merged.setdefault("idempotency_lease_s", max(120.0, longest))
+    return Settings(**merged)
 
 
 @pytest.fixture(scope="session")

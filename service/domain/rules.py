@@ -75,10 +75,13 @@ def price_lines(lines: list[OrderLine], products: Mapping[str, Product]) -> list
 
 
 def ensure_transition(order_id: str, current: OrderStatus, target: OrderStatus) -> bool:
-    """True if the order must move; False if it is already there (a no-op). Raises if not allowed."""
+    """True if the order must move; False if it is already there (a no-op). Raises if not allowed.
+
+    CANCELED is never a plain transition: only cancel() reaches it, because it also returns stock.
+    """
     if current == target:
         return False
-    if target not in _NEXT[current]:
+    if target == OrderStatus.CANCELED or target not in _NEXT[current]:
         raise InvalidStatusTransition(order_id, current.name, target.name)
     return True
 

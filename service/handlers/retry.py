@@ -20,8 +20,14 @@ class RetryPolicy:
     max_delay: float = 0.2
 
 
-def with_retry(policy: RetryPolicy, use_case: Callable[[], T], on_retry: Callable[[], None] | None = None) -> T:
-    """Runs `use_case` until it stops raising LockContention, at most `policy.attempts` times.
+def with_retry(
+    policy: RetryPolicy,
+    use_case: Callable[[], T],
+    on_retry: Callable[[], None] | None = None,
+    expired: Callable[[], bool] | None = None,
+) -> T:
+    """Runs `use_case` until it stops raising LockContention, at most `policy.attempts` times, and
+    never once `expired()` says the caller has stopped waiting.
 
     Each attempt is a fresh transaction: a deadlock victim's work was rolled back, so only the whole
     read-lock-decide-write sequence can be repeated safely. Full jitter keeps racing clients from
@@ -31,7 +37,7 @@ def with_retry(policy: RetryPolicy, use_case: Callable[[], T], on_retry: Callabl
         try:
             return use_case()
         except LockContention:
-            if attempt == policy.attempts:
+            if attempt == policy.attempts or (expired is not None and expired()):
                 raise LockContention(attempt) from None
             if on_retry:
                 on_retry()

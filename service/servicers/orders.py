@@ -36,8 +36,8 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         flt = OrderFilter(
             request.customer_id,
             convert.order_status(request.status),
-            convert.datetime_of(request.create_time_from) if request.HasField("create_time_from") else None,
-            convert.datetime_of(request.create_time_to) if request.HasField("create_time_to") else None,
+            convert.datetime_of(request.create_time_from, "create_time_from") if request.HasField("create_time_from") else None,
+            convert.datetime_of(request.create_time_to, "create_time_to") if request.HasField("create_time_to") else None,
         )
         result = self._run(orders.list_orders, flt, paging.page_of(request))
         return pb.ListOrdersResponse(

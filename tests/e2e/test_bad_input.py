@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from google.type import money_pb2
 
 from service._gen.erp.orders.v1 import customer_pb2 as cpb
@@ -109,3 +110,8 @@ def test_adjusting_stock_below_zero_is_refused(stubs: Stubs) -> None:
 def test_negative_page_size_is_invalid_and_huge_page_size_is_capped(stubs: Stubs) -> None:
     assert _violations(lambda: stubs.orders.ListOrders(opb.ListOrdersRequest(page_size=-1))) == {"page_size": "int32.gte"}
     stubs.orders.ListOrders(opb.ListOrdersRequest(page_size=2_000_000))
+
+
+def test_an_impossible_timestamp_filter_is_invalid_not_internal(stubs: Stubs) -> None:
+    request = opb.ListOrdersRequest(create_time_from=Timestamp(seconds=10**12))
+    assert _violations(lambda: stubs.orders.ListOrders(request)) == {"create_time_from": "INVALID_TIMESTAMP"}

@@ -43,7 +43,7 @@ def test_sigterm_drains_the_in_flight_order_then_exits_cleanly(
         **{k: v for k, v in os.environ.items() if not k.startswith("ORDERS_")},
         "ORDERS_DATABASE_URL": mysql_url, "ORDERS_JWT_SECRET": TEST_SECRET, "ORDERS_GRPC_HOST": "127.0.0.1",
         "ORDERS_GRPC_PORT": str(port), "ORDERS_SHUTDOWN_GRACE_S": "60", "ORDERS_DB_LOCK_WAIT_TIMEOUT_S": "60",
-        "ORDERS_HTTP_HOST": "127.0.0.1", "ORDERS_HTTP_PORT": "0",
+        "ORDERS_HTTP_HOST": "127.0.0.1", "ORDERS_HTTP_PORT": "0", "ORDERS_IDEMPOTENCY_LEASE_S": "600",
     }
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env, stdout=log, stderr=log)

@@ -42,3 +42,10 @@ def test_other_errors_are_not_retried() -> None:
     with pytest.raises(NotFound):
         with_retry(FAST, use_case)
     assert use_case.calls == 1
+
+
+def test_no_retry_once_the_caller_has_stopped_waiting() -> None:
+    use_case = Flaky(failures=10)
+    with pytest.raises(LockContention):
+        with_retry(FAST, use_case, expired=lambda: True)
+    assert use_case.calls == 1

@@ -117,3 +117,8 @@ def test_only_the_service_currency_is_accepted() -> None:
     rules.ensure_currency("price.currency_code", "BRL", "BRL")
     with pytest.raises(InvalidArgument):
         rules.ensure_currency("price.currency_code", "USD", "BRL")
+
+
+def test_canceled_is_never_a_plain_transition_even_where_cancel_is_allowed() -> None:
+    with pytest.raises(InvalidStatusTransition):
+        rules.ensure_transition("1", S.PENDING, S.CANCELED)

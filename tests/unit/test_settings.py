@@ -50,3 +50,9 @@ def test_printed_settings_mask_secrets_and_passwords() -> None:
     shown = Settings(database_url="mysql+mysqldb://orders:hunter2@db/orders", jwt_secret="s3cret").public()
     assert shown["ORDERS_JWT_SECRET"] == "********"
     assert "hunter2" not in shown["ORDERS_DATABASE_URL"]
+
+
+def test_the_idempotency_lease_must_outlast_the_longest_call() -> None:
+    with pytest.raises(SettingsError, match="shorter than the longest call"):
+        Settings(idempotency_lease_s=30, retry_attempts=5, db_pool_timeout_s=10, db_lock_wait_timeout_s=5)
+    Settings(idempotency_lease_s=75, retry_attempts=5, db_pool_timeout_s=10, db_lock_wait_timeout_s=5)

@@ -1,0 +1,26 @@
+"""The in-process stores of the embedded default stay bounded."""
+
+from __future__ import annotations
+
+from service.idempotency import MemoryStore, Outcome, Record
+from service.ratelimit import MemoryLimiter, Rate
+
+
+def test_the_memory_store_drops_its_oldest_records_past_its_capacity() -> None:
+    store = MemoryStore(capacity=10)
+    for i in range(25):
+        store.claim(f"k{i}", Record(f"o{i}", "fp", Outcome(0)), lease_s=3600)
+    assert len(store._records) <= 10
+    assert store.claim("k24", Record("x", "fp", None), lease_s=1) is not None  # the newest is kept
+    assert store.claim("k0", Record("x", "fp", None), lease_s=1) is None  # the oldest was dropped
+
+
+def test_the_memory_limiter_forgets_keys_that_carry_no_debt() -> None:
+    now = [1000.0]
+    limiter = MemoryLimiter(clock=lambda: now[0], capacity=5)
+    rate = Rate(1, 1.0)
+    for i in range(5):
+        limiter.acquire(f"k{i}", rate)
+    now[0] += 10
+    limiter.acquire("new", rate)
+    assert set(limiter._tat) == {"new"}
