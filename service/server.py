@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import redis
@@ -62,6 +65,7 @@ class Running:
     readiness: ReadinessProbe
     engine: Engine
     redis: redis.Redis | None
+    local_target: str  # a private unix socket of this process, for its own gateway
 
 
 def interceptors(settings: Settings, redis_client: redis.Redis | None) -> list[grpc.ServerInterceptor]:
@@ -115,11 +119,15 @@ def build_server(settings: Settings, engine: Engine | None = None) -> Running:
     address = f"{settings.grpc_host}:{settings.grpc_port}"
     credentials = tls.server_credentials(settings)
     port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
+    # This process's gateway calls this process's server through a socket only it can reach: with
+    # several processes on one port, the shared port could hand all its calls to another process.
+    local_target = f"unix:{Path(tempfile.mkdtemp(prefix='erp-orders-')) / 'grpc.sock'}"
+    server.add_insecure_port(local_target)
     validation.warm_up(message_factory.GetMessageClass(m.input_type)() for _, m in _RPCS)
     # Its own connection: under load the request pool may be busy, and that must not read as "down".
     probe_engine = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0, pool_timeout=5)
     readiness = ReadinessProbe(probe_engine, health_servicer, SERVICE_NAMES, settings.readiness_interval_s)
-    return Running(server, port, health_servicer, readiness, engine, redis_client)
+    return Running(server, port, health_servicer, readiness, engine, redis_client, local_target)
 
 
 def start(running: Running) -> None:
@@ -139,6 +147,7 @@ def stop(running: Running, grace: float) -> None:
     running.server.stop(grace).wait()
     running.engine.dispose()
     running.readiness.dispose()
+    shutil.rmtree(Path(running.local_target.removeprefix("unix:")).parent, ignore_errors=True)
     if running.redis is not None:
         running.redis.close()
 
@@ -157,7 +166,7 @@ def serve(settings: Settings) -> None:
 
 
 def serve_one(settings: Settings, done: threading.Event | None = None) -> None:
-    """gRPC, and the REST gateway on its own thread calling it over loopback, until `done` is set
+    """gRPC, and the REST gateway on its own thread calling it over a private socket, until `done` is set
     (by default by SIGTERM or SIGINT)."""
     from service.gateway import server as rest  # imported here: the gateway imports this module
 
@@ -168,7 +177,7 @@ def serve_one(settings: Settings, done: threading.Event | None = None) -> None:
     running = build_server(settings)
     start(running)
     log.info("gRPC listening on %s:%d", settings.grpc_host, running.port)
-    gateway = rest.start(settings, rest.loopback(settings, running.port))
+    gateway = rest.start(settings, running.local_target, local=True)
     done.wait()
     log.info("shutting down; in-flight calls have %.0f s", settings.shutdown_grace_s)
     not_ready(running)  # at once, for gRPC health and /readyz alike

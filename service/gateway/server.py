@@ -43,28 +43,23 @@ class RunningGateway:
     port: int
 
 
-def build(settings: Settings, target: str) -> Gateway:
-    """The app for every annotated RPC of our services, calling `target` (HOST:PORT)."""
+def build(settings: Settings, target: str, local: bool = False) -> Gateway:
+    """The app for every annotated RPC of our services, calling `target` (HOST:PORT); `local`: the
+    private socket of this process's own server, which needs no TLS."""
     table = routes.build(s for f in FILES for s in f.services_by_name.values())
     documents = {**openapi.documents(table), **docs.documents()}
     options = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
     ]
-    options += tls.channel_options(settings)
-    credentials = tls.channel_credentials(settings)
+    options += [] if local else tls.channel_options(settings)
+    credentials = None if local else tls.channel_credentials(settings)
     return Gateway(table, target, documents, settings.http_max_body_bytes, settings.http_timeout_s, options, credentials)
 
 
-def loopback(settings: Settings, grpc_port: int) -> str:
-    """Where this process's own gRPC server answers."""
-    host = settings.grpc_host
-    return f"127.0.0.1:{grpc_port}" if host in ("[::]", "0.0.0.0", "") else f"{host}:{grpc_port}"
-
-
-def start(settings: Settings, target: str) -> RunningGateway:
+def start(settings: Settings, target: str, local: bool = False) -> RunningGateway:
     """Starts serving on settings.http_host:http_port (0: a free port) and returns once it listens."""
-    config = _config(settings, target)
+    config = _config(settings, target, local)
     sock = _reusable_socket(settings) if settings.grpc_processes > 1 else config.bind_socket()
     server = _Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), name="gateway", daemon=True)
@@ -92,10 +87,10 @@ def serve(settings: Settings, target: str) -> None:
     stop(running)
 
 
-def _config(settings: Settings, target: str) -> uvicorn.Config:
+def _config(settings: Settings, target: str, local: bool) -> uvicorn.Config:
     # httptools and a bare ASGI app keep the per-request cost low; logging stays the process's own.
     return uvicorn.Config(
-        build(settings, target),
+        build(settings, target, local),
         host=settings.http_host,
         port=settings.http_port,
         http="httptools",
