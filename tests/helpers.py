@@ -5,7 +5,9 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -83,6 +85,11 @@ class Stubs:
     def order(self, customer_id: str, *lines: tuple[str, int]) -> order_pb2.Order:
         items = [order_pb2.CreateOrderRequest.Item(product_id=p, quantity=q) for p, q in lines]
         return self.orders.CreateOrder(order_pb2.CreateOrderRequest(customer_id=customer_id, items=items))
+
+    def race(self, customer_id: str, product_id: str, buyers: int) -> Counter[str]:
+        """`buyers` concurrent orders of one unit each; how many got each outcome."""
+        with ThreadPoolExecutor(buyers) as pool:
+            return Counter(pool.map(lambda _: outcome(lambda: self.order(customer_id, (product_id, 1))), range(buyers)))
 
     def stock(self, product_id: str) -> int:
         return self.products.GetProduct(product_pb2.GetProductRequest(id=product_id)).stock_quantity

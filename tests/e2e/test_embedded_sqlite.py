@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
 
 from service._gen.erp.orders.v1 import order_pb2
-from tests.helpers import Stubs, outcome, rich
+from tests.helpers import Stubs, rich
 
 
 @pytest.fixture
@@ -19,10 +17,7 @@ def stubs(sqlite_channel: grpc.Channel) -> Stubs:
 
 def test_racing_buyers_cannot_oversell_on_sqlite(stubs: Stubs) -> None:
     customer, product = stubs.customer(), stubs.product(stock=5)
-
-    with ThreadPoolExecutor(20) as pool:
-        outcomes = Counter(pool.map(lambda _: outcome(lambda: stubs.order(customer.id, (product.id, 1))), range(20)))
-    assert outcomes == {"OK": 5, "INSUFFICIENT_STOCK": 15}
+    assert stubs.race(customer.id, product.id, buyers=20) == {"OK": 5, "INSUFFICIENT_STOCK": 15}
     assert stubs.stock(product.id) == 0
 
 
