@@ -12,10 +12,11 @@ from service.domain.ports import CustomerFilter, CustomerRepository
 from storage.errors import duplicate
 from storage.keys import new_id, paged, parse_id, split_page
 from storage.locks import lock_rows
+from storage.prepared import Prepared
 from storage.schema import customers as t
 
 _UNIQUE = ("document", "email")
-_GET = select(t).where(t.c.id == bindparam("id"))  # built once: the compiled form is reused
+_GET = Prepared(select(t).where(t.c.id == bindparam("id")))  # every order reads its customer
 
 
 def _from_row(row: Row[Any]) -> Customer:
@@ -46,7 +47,7 @@ class SqlCustomerRepository(CustomerRepository):
 
     def get(self, customer_id: str) -> Customer:
         key = parse_id(customer_id)
-        row = None if key is None else self._conn.execute(_GET, {"id": key}).first()
+        row = None if key is None else _GET.first(self._conn, {"id": key})
         if row is None:
             raise NotFound("customer", customer_id)
         return _from_row(row)

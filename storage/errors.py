@@ -52,10 +52,13 @@ def duplicate(error: exc.IntegrityError, resource: str, fields: tuple[str, ...],
     return None
 
 
+IDEMPOTENCY_COLUMNS = ("idem_principal", "idem_key", "idem_fingerprint")
+
+
 def key_columns(key: IdempotencyKey | None) -> dict[str, str | None]:
     if key is None:
-        return {"idem_principal": None, "idem_key": None, "idem_fingerprint": None}
-    return {"idem_principal": key.principal, "idem_key": key.key, "idem_fingerprint": key.fingerprint}
+        return dict.fromkeys(IDEMPOTENCY_COLUMNS)
+    return dict(zip(IDEMPOTENCY_COLUMNS, (key.principal, key.key, key.fingerprint)))
 
 
 def taken_key(error: exc.IntegrityError) -> LockContention | None:

@@ -10,14 +10,19 @@ from sqlalchemy import Connection, Row, exc, insert, select
 
 from service.domain.model import IdempotencyKey, MovementKind, OrderStatus, Page, PageResult, StatusChange, StockMovement
 from service.domain.ports import HistoryRepository, LedgerRepository
-from storage.errors import key_columns, taken_key
-from storage.keys import new_id, paged, split_page
+from storage.errors import IDEMPOTENCY_COLUMNS, key_columns, taken_key
+from storage.keys import paged, split_page
+from storage.prepared import Prepared
 from storage.schema import status_history, stock_movements
 
 
-# Built once: SQLAlchemy reuses their compiled form.
-_INSERT_MOVEMENT = insert(stock_movements)
-_INSERT_CHANGE = insert(status_history)
+# Every order and every cancellation writes both.
+_MOVEMENT_COLUMNS = ("product_id", "kind", "delta", "stock_after", "order_id", "reason", "actor", "request_id", "create_time")
+_INSERT_MOVEMENT = Prepared(insert(stock_movements), _MOVEMENT_COLUMNS)
+_INSERT_MOVEMENT_WITH_KEY = Prepared(insert(stock_movements), (*_MOVEMENT_COLUMNS, *IDEMPOTENCY_COLUMNS))
+_INSERT_CHANGE = Prepared(
+    insert(status_history), ("order_id", "from_status", "to_status", "actor", "reason", "request_id", "create_time")
+)
 
 
 def _movement_values(m: StockMovement) -> dict[str, Any]:
@@ -49,16 +54,16 @@ class SqlLedgerRepository(LedgerRepository):
 
     def add(self, movements: Sequence[StockMovement]) -> None:
         # executemany with one VALUES list: mysqlclient rewrites it into a single multi-row INSERT.
-        self._conn.execute(_INSERT_MOVEMENT, [_movement_values(m) for m in movements])
+        _INSERT_MOVEMENT.execute_many(self._conn, [_movement_values(m) for m in movements])
         self.appended += [m.kind for m in movements]
 
     def add_one(self, movement: StockMovement, key: IdempotencyKey | None) -> StockMovement:
         try:
-            result = self._conn.execute(_INSERT_MOVEMENT, {**_movement_values(movement), **key_columns(key)})
+            row_id = _INSERT_MOVEMENT_WITH_KEY.execute(self._conn, {**_movement_values(movement), **key_columns(key)})
         except exc.IntegrityError as e:
             raise taken_key(e) or e
         self.appended.append(movement.kind)
-        return replace(movement, id=new_id(result))
+        return replace(movement, id=str(row_id))
 
     def find_by_key(self, key: IdempotencyKey) -> tuple[StockMovement, str] | None:
         t = stock_movements
@@ -77,8 +82,8 @@ class SqlHistoryRepository(HistoryRepository):
         self._conn = conn
 
     def add(self, change: StatusChange) -> None:
-        self._conn.execute(
-            _INSERT_CHANGE,
+        _INSERT_CHANGE.execute(
+            self._conn,
             {
                 "order_id": int(change.order_id), "from_status": int(change.from_status) if change.from_status else None,
                 "to_status": int(change.to_status), "actor": change.actor, "reason": change.reason,

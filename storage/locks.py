@@ -8,24 +8,26 @@ retried by service.handlers.retry.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Connection, Row, Select, Table, bindparam, select
+from sqlalchemy import Connection, Table, bindparam, select
+
+from storage.prepared import Prepared
 
 
 @lru_cache(maxsize=512)
-def _lock(table: Table, n: int) -> Select:
-    # One statement per (table, id count), built once: SQLAlchemy then reuses its compiled form
-    # instead of building, hashing and expanding an IN list on every call.
+def _lock(table: Table, n: int) -> Prepared:
+    # One statement per (table, id count), compiled once: no IN list is built or expanded per call.
     ids = [bindparam(f"id{i}", type_=table.c.id.type) for i in range(n)]
     where = table.c.id == ids[0] if n == 1 else table.c.id.in_(ids)
-    return select(table).where(where).order_by(table.c.id).with_for_update()
+    return Prepared(select(table).where(where).order_by(table.c.id).with_for_update())
 
 
-def lock_rows(conn: Connection, table: Table, ids: Iterable[int]) -> Sequence[Row]:
+def lock_rows(conn: Connection, table: Table, ids: Iterable[int]) -> list[Any]:
     """Locks the rows with these ids, ascending, until the transaction ends. Missing ids are skipped."""
     keys = sorted(set(ids))
     if not keys:
         return []
-    return conn.execute(_lock(table, len(keys)), {f"id{i}": key for i, key in enumerate(keys)}).all()
+    return _lock(table, len(keys)).rows(conn, {f"id{i}": key for i, key in enumerate(keys)})

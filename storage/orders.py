@@ -13,23 +13,33 @@ from sqlalchemy import Connection, Row, bindparam, exc, insert, select, update
 from service.domain.errors import NotFound
 from service.domain.model import IdempotencyKey, Order, OrderItem, OrderStatus, Page, PageResult
 from service.domain.ports import OrderFilter, OrderRepository
-from storage.errors import key_columns, taken_key
-from storage.keys import new_id, paged, parse_id, split_page
+from storage.errors import IDEMPOTENCY_COLUMNS, key_columns, taken_key
+from storage.keys import paged, parse_id, split_page
 from storage.locks import lock_rows
+from storage.prepared import Prepared
 from storage.products import from_cents, to_cents
 from storage.schema import order_items, orders
 
-# Built once, so SQLAlchemy reuses their compiled form on the hot paths.
 _ITEMS_OF = (
     select(order_items)
     .where(order_items.c.order_id.in_(bindparam("ids", expanding=True)))
     .order_by(order_items.c.order_id, order_items.c.line)
 )
-_ITEMS_OF_ONE = select(order_items).where(order_items.c.order_id == bindparam("id")).order_by(order_items.c.line)
-_BY_KEY = select(orders).where(orders.c.idem_principal == bindparam("principal"), orders.c.idem_key == bindparam("key"))
-_GET = select(orders).where(orders.c.id == bindparam("id"))
-_INSERT = insert(orders)
-_INSERT_ITEMS = insert(order_items)
+_ITEMS_OF_ONE = Prepared(select(order_items).where(order_items.c.order_id == bindparam("id")).order_by(order_items.c.line))
+_BY_KEY = Prepared(select(orders).where(orders.c.idem_principal == bindparam("principal"), orders.c.idem_key == bindparam("key")))
+# An order and its items in one round trip (orders always have items; LEFT JOIN all the same).
+_ITEM_COLUMNS = ("product_id", "sku", "quantity", "unit_price_cents")
+_GET = Prepared(
+    select(orders, *[order_items.c[name].label(f"item_{name}") for name in _ITEM_COLUMNS])
+    .outerjoin(order_items, order_items.c.order_id == orders.c.id)
+    .where(orders.c.id == bindparam("id"))
+    .order_by(order_items.c.line)
+)
+_INSERT = Prepared(
+    insert(orders),
+    ("customer_id", "status", "currency", "total_cents", "note", "create_time", "update_time", *IDEMPOTENCY_COLUMNS),
+)
+_INSERT_ITEMS = Prepared(insert(order_items), ("order_id", "product_id", "line", "sku", "quantity", "unit_price_cents"))
 
 
 def _item(row: Row[Any]) -> OrderItem:
@@ -54,12 +64,11 @@ class SqlOrderRepository(OrderRepository):
             "update_time": order.update_time, **key_columns(key),
         }
         try:
-            result = self._conn.execute(_INSERT, values)
+            order.id = str(_INSERT.execute(self._conn, values))
         except exc.IntegrityError as e:
             raise taken_key(e) or e
-        order.id = new_id(result)
-        self._conn.execute(
-            _INSERT_ITEMS,
+        _INSERT_ITEMS.execute_many(
+            self._conn,
             [
                 {
                     "order_id": int(order.id), "product_id": int(i.product_id), "line": line, "sku": i.sku,
@@ -71,15 +80,20 @@ class SqlOrderRepository(OrderRepository):
         return order
 
     def find_by_key(self, key: IdempotencyKey) -> tuple[Order, str] | None:
-        row = self._conn.execute(_BY_KEY, {"principal": key.principal, "key": key.key}).first()
+        row = _BY_KEY.first(self._conn, {"principal": key.principal, "key": key.key})
         return None if row is None else (self._with_items([row])[0], row.idem_fingerprint)
 
     def get(self, order_id: str) -> Order:
         key = parse_id(order_id)
-        row = None if key is None else self._conn.execute(_GET, {"id": key}).first()
-        if row is None:
+        rows = [] if key is None else _GET.rows(self._conn, {"id": key})
+        if not rows:
             raise NotFound("order", order_id)
-        return self._with_items([row])[0]
+        items = [
+            OrderItem(str(r.item_product_id), r.item_sku, r.item_quantity, from_cents(r.item_unit_price_cents))
+            for r in rows
+            if r.item_product_id is not None
+        ]
+        return _order(rows[0], items)
 
     def lock(self, order_id: str) -> Order:
         key = parse_id(order_id)
@@ -111,7 +125,7 @@ class SqlOrderRepository(OrderRepository):
             return []
         items: defaultdict[int, list[OrderItem]] = defaultdict(list)
         found = (
-            self._conn.execute(_ITEMS_OF_ONE, {"id": rows[0].id})
+            _ITEMS_OF_ONE.rows(self._conn, {"id": rows[0].id})
             if len(rows) == 1
             else self._conn.execute(_ITEMS_OF, {"ids": [r.id for r in rows]})
         )

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from functools import lru_cache
-
-from sqlalchemy import BigInteger, Connection, Row, Update, bindparam, case, exc, insert, select, update
+from sqlalchemy import BigInteger, Connection, Row, bindparam, case, exc, insert, select, update
 
 from service.domain.errors import NotFound
 from service.domain.model import Page, PageResult, Product
@@ -17,6 +16,7 @@ from service.domain.ports import ProductFilter, ProductRepository
 from storage.errors import duplicate
 from storage.keys import new_id, paged, parse_id, split_page
 from storage.locks import lock_rows
+from storage.prepared import Prepared
 from storage.schema import products as t
 
 
@@ -28,18 +28,17 @@ def from_cents(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
-# Hot-path statements are built once; SQLAlchemy then reuses their compiled form.
-_GET = select(t).where(t.c.id == bindparam("id"))
+_GET = Prepared(select(t).where(t.c.id == bindparam("id")))
 
 
 @lru_cache(maxsize=128)
-def _set_stock(n: int) -> Update:
-    """UPDATE of n products' stock in one statement (one CASE arm per product), built once per n."""
+def _set_stock(n: int) -> Prepared:
+    """UPDATE of n products' stock in one statement (one CASE arm per product), compiled once per n."""
     ids = [bindparam(f"id{i}", type_=t.c.id.type) for i in range(n)]
     qty = [bindparam(f"q{i}", type_=BigInteger()) for i in range(n)]
     stock = qty[0] if n == 1 else case(*[(t.c.id == ids[i], qty[i]) for i in range(n)], else_=t.c.stock_quantity)
     where = t.c.id == ids[0] if n == 1 else t.c.id.in_(ids)
-    return update(t).where(where).values(stock_quantity=stock, update_time=bindparam("now", type_=t.c.update_time.type))
+    return Prepared(update(t).where(where).values(stock_quantity=stock, update_time=bindparam("now", type_=t.c.update_time.type)))
 
 
 def _from_row(row: Row[Any]) -> Product:
@@ -74,7 +73,7 @@ class SqlProductRepository(ProductRepository):
 
     def get(self, product_id: str) -> Product:
         key = parse_id(product_id)
-        row = None if key is None else self._conn.execute(_GET, {"id": key}).first()
+        row = None if key is None else _GET.first(self._conn, {"id": key})
         if row is None:
             raise NotFound("product", product_id)
         return _from_row(row)
@@ -91,7 +90,7 @@ class SqlProductRepository(ProductRepository):
         params: dict[str, Any] = {"now": when}
         for i, (pid, qty) in enumerate(stock.items()):
             params[f"id{i}"], params[f"q{i}"] = int(pid), qty
-        self._conn.execute(_set_stock(len(stock)), params)
+        _set_stock(len(stock)).execute(self._conn, params)
 
     def list(self, flt: ProductFilter, page: Page) -> PageResult[Product]:
         stmt = select(t)

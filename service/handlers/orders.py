@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from service.domain import rules
-from service.domain.errors import NotFound
+from service.domain.errors import FailedPrecondition, LockContention, NotFound
 from service.domain.model import (
     Caller,
     IdempotencyKey,
@@ -20,6 +20,11 @@ from service.domain.model import (
     StockMovement,
 )
 from service.domain.ports import OrderFilter, UnitOfWork
+
+
+# What a create refused for may be explained by an earlier call with the same key. Not
+# StorageUnavailable: a lookup would only wait for the database a second time.
+_REFUSALS = (FailedPrecondition, NotFound, LockContention)
 
 
 def create_order(
@@ -36,11 +41,24 @@ def create_order(
     Stock changes only under the product row locks taken here. The key is stored on the order
     row in the same transaction, so a retry finds the order even if the fast store lost the key.
     """
-    lines = rules.merge_lines(lines)
-    with uow:
-        if key is not None and (found := uow.orders.find_by_key(key)) is not None:
+    try:
+        return _place(uow, caller, rules.merge_lines(lines), customer_id, note, currency, key), False
+    except _REFUSALS:
+        # The key is looked up only when the order is refused, not before every order: a key
+        # already on a row fails the INSERT on its unique index (LockContention), or the basket
+        # no longer fits the stock that order took, and either way the stored order is the answer.
+        # In a new transaction, whose snapshot includes an order committed after this one began.
+        if key is not None and (found := _find(uow, key)) is not None:
             rules.ensure_same_request(found[1], key)
             return found[0], True
+        raise
+
+
+def _place(
+    uow: UnitOfWork, caller: Caller, lines: list[OrderLine], customer_id: str, note: str, currency: str,
+    key: IdempotencyKey | None,
+) -> Order:
+    with uow:
         # The customer is read before the product locks are taken: time under the locks is what
         # limits throughput on a hot product.
         rules.ensure_customer_can_order(uow.customers.get(customer_id))
@@ -63,7 +81,12 @@ def create_order(
         )
         uow.history.add(StatusChange("", order.id, None, OrderStatus.PENDING, caller.actor, "order placed", caller.request_id, now))
         uow.commit()
-    return order, False
+    return order
+
+
+def _find(uow: UnitOfWork, key: IdempotencyKey) -> tuple[Order, str] | None:
+    with uow:
+        return uow.orders.find_by_key(key)
 
 
 def get_order(uow: UnitOfWork, order_id: str) -> Order:

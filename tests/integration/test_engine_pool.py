@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, text
 
+from service.domain.errors import StorageUnavailable
 from storage import engine as engine_module
 from storage.engine import make_engine
 from storage.uow import SqlUnitOfWork
@@ -75,6 +76,22 @@ def test_an_idle_connection_killed_by_the_server_is_replaced_before_use(
         conn.execute(text(f"KILL CONNECTION {int(victim)}"))
     monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)
     with SqlUnitOfWork(one_connection) as uow:
+        uow.products.lock(["1"])
+    with one_connection.connect() as conn:
+        assert conn.execute(text("SELECT CONNECTION_ID()")).scalar_one() != victim
+
+
+def test_a_connection_lost_inside_a_unit_of_work_is_unavailable_and_never_reused(one_connection: Engine, engine: Engine) -> None:
+    # The hot-path statements run on the driver's cursor (storage.prepared): a lost connection must
+    # still become StorageUnavailable (UNAVAILABLE: retry) and leave the pool, as it does through
+    # SQLAlchemy's own execute.
+    with one_connection.connect() as conn:
+        victim = conn.execute(text("SELECT CONNECTION_ID()")).scalar_one()
+    with pytest.raises(StorageUnavailable), SqlUnitOfWork(one_connection) as uow:
+        with engine.connect() as conn:
+            conn.execute(text(f"KILL CONNECTION {int(victim)}"))
+        uow.products.lock(["1"])
+    with SqlUnitOfWork(one_connection) as uow:  # a reused dead connection would fail here
         uow.products.lock(["1"])
     with one_connection.connect() as conn:
         assert conn.execute(text("SELECT CONNECTION_ID()")).scalar_one() != victim
