@@ -16,19 +16,19 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import cast
 
-from service.redis_guard import RedisGuard
+from service.redis_guard import RedisGuard, Script
 
 # Set-if-owner and delete-if-owner: a call whose lease expired must not overwrite the next holder.
-_COMPLETE = """
+_COMPLETE = Script("""
 local current = redis.call('GET', KEYS[1])
 if current and cjson.decode(current)['o'] == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 end
-"""
-_RELEASE = """
+""")
+_RELEASE = Script("""
 local current = redis.call('GET', KEYS[1])
 if current and cjson.decode(current)['o'] == ARGV[1] then redis.call('DEL', KEYS[1]) end
-"""
+""")
 
 
 @dataclass(frozen=True)
@@ -93,21 +93,19 @@ class RedisStore(IdempotencyStore):
     def __init__(self, guard: RedisGuard, prefix: str) -> None:
         self._guard = guard
         self._prefix = prefix + "idem:"
-        self._complete = guard.client.register_script(_COMPLETE)
-        self._release = guard.client.register_script(_RELEASE)
 
     def claim(self, scope: str, record: Record, lease_s: float) -> Record | None:
         # SET NX GET: take the key or read the holder's record, in one atomic command (Redis >= 7).
         key, value, px = self._prefix + scope, record.dumps(), int(lease_s * 1000)
-        previous = self._guard.call("idempotency claim", lambda r: r.set(key, value, nx=True, px=px, get=True), None)
+        previous = self._guard.command("idempotency claim", None, "SET", key, value, "NX", "PX", px, "GET")
         return None if previous is None else Record.loads(cast(bytes, previous))
 
     def complete(self, scope: str, record: Record, ttl_s: float) -> None:
         args: list[str | int] = [record.owner, record.dumps(), int(ttl_s * 1000)]
-        self._guard.call("idempotency store", lambda _: self._complete(keys=[self._prefix + scope], args=args), None)
+        self._guard.script("idempotency store", None, _COMPLETE, [self._prefix + scope], args)
 
     def release(self, scope: str, owner: str) -> None:
-        self._guard.call("idempotency release", lambda _: self._release(keys=[self._prefix + scope], args=[owner]), None)
+        self._guard.script("idempotency release", None, _RELEASE, [self._prefix + scope], [owner])
 
 
 class MemoryStore(IdempotencyStore):

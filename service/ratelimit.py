@@ -9,11 +9,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from service.redis_guard import RedisGuard
+from service.redis_guard import RedisGuard, Script
 
 # GCRA in one atomic step: read the theoretical arrival time, decide, write. Returns the seconds to
 # wait as a string (a Lua number would be truncated to an integer reply).
-_GCRA = """
+_GCRA = Script("""
 local now, interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
@@ -22,7 +22,7 @@ if now < allow_at then return tostring(allow_at - now) end
 local new_tat = tat + interval
 redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000))
 return '0'
-"""
+""")
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,12 @@ class Limiter(ABC):
 class RedisLimiter(Limiter):
     def __init__(self, guard: RedisGuard, prefix: str, clock: Callable[[], float] = time.time) -> None:
         self._guard = guard
-        self._script = guard.client.register_script(_GCRA)
         self._prefix = prefix
         self._clock = clock
 
     def acquire(self, key: str, rate: Rate) -> float:
         args = [repr(self._clock()), repr(rate.interval), repr(rate.tolerance)]
-        wait = self._guard.call("rate limit", lambda _: self._script(keys=[self._prefix + key], args=args), b"0")
+        wait = self._guard.script("rate limit", b"0", _GCRA, [self._prefix + key], args)
         return float(wait)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -12,6 +13,7 @@ from prometheus_client import REGISTRY
 from service.idempotency import Outcome, Record, RedisStore
 from service.ratelimit import MemoryLimiter, Rate, RedisLimiter
 from service.redis_guard import RedisGuard
+from tests.redis_process import private_redis
 
 
 class Clock:
@@ -95,3 +97,33 @@ def test_an_unreachable_redis_fails_open_and_is_counted() -> None:
 
 def _failures(operation: str) -> float:
     return REGISTRY.get_sample_value("orders_redis_failures_total", {"operation": operation}) or 0.0
+
+
+def test_scripts_the_server_has_forgotten_are_loaded_again(tmp_path: Path) -> None:
+    with private_redis(tmp_path) as server:  # SCRIPT FLUSH would touch every user of a shared server
+        guard = RedisGuard(redis.Redis.from_url(server.url))
+        limiter, store = RedisLimiter(guard, "p:", Clock()), RedisStore(guard, "p:")
+        rate = Rate.parse("1/min")
+        assert rate is not None
+        before = _failures("rate limit") + _failures("idempotency store")
+        assert limiter.acquire("k", rate) == 0.0
+        server.client.script_flush()
+        assert limiter.acquire("k", rate) == pytest.approx(60.0)  # the script ran: no fail-open 0
+        assert store.claim("scope", Record("me", "fp", None), lease_s=30) is None
+        server.client.script_flush()
+        done = Record("me", "fp", Outcome(0, b"response"))
+        store.complete("scope", done, ttl_s=60)
+        assert store.claim("scope", Record("them", "fp", None), lease_s=30) == done
+        assert _failures("rate limit") + _failures("idempotency store") == before
+        guard.client.close()
+
+
+def test_a_connection_the_server_dropped_is_replaced_on_the_next_call(tmp_path: Path) -> None:
+    with private_redis(tmp_path) as server:
+        guard = RedisGuard(redis.Redis.from_url(server.url), pause_s=0.0)
+        assert guard.command("ping", None, "PING") == b"PONG"
+        killed = server.client.client_kill_filter(_type="normal", skipme=True)
+        assert killed >= 1
+        guard.command("ping", None, "PING")  # may fail open on the dead socket
+        assert guard.command("ping", None, "PING") == b"PONG"
+        guard.client.close()
