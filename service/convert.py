@@ -17,12 +17,16 @@ from service.domain.errors import FieldViolation, InvalidArgument
 from service.domain.model import Customer, Order, OrderStatus, Product, StatusChange, StockMovement
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    # Integer arithmetic on the timedelta: Timestamp.FromDatetime is pure Python and took a third of
+    # the time of building an Order message. A naive value is UTC, as FromDatetime reads it.
     if value is None:
         return None
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value)
-    return ts
+    since = (value if value.tzinfo is not None else value.replace(tzinfo=UTC)) - _EPOCH
+    return timestamp_pb2.Timestamp(seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1000)
 
 
 def datetime_of(ts: timestamp_pb2.Timestamp, field: str) -> datetime:
