@@ -34,6 +34,7 @@ from service.handlers.runner import Runner
 from service.idempotency import IdempotencyStore, MemoryStore, RedisStore
 from service.interceptors.access_log import AccessLogInterceptor
 from service.interceptors.auth import AuthInterceptor
+from service.interceptors.chain import Chain
 from service.interceptors.errors import ErrorInterceptor
 from service.interceptors.idempotency import IdempotencyInterceptor
 from service.interceptors.metrics import MetricsInterceptor
@@ -68,7 +69,7 @@ class Running:
     local_target: str  # a private unix socket of this process, for its own gateway
 
 
-def interceptors(settings: Settings, redis_client: redis.Redis | None) -> list[grpc.ServerInterceptor]:
+def interceptors(settings: Settings, redis_client: redis.Redis | None) -> Chain:
     """The chain, outermost first. Validation runs before idempotency, so bad input never holds a key."""
     if redis_client is not None:
         guard = RedisGuard(redis_client)
@@ -76,7 +77,7 @@ def interceptors(settings: Settings, redis_client: redis.Redis | None) -> list[g
         store: IdempotencyStore = RedisStore(guard, settings.redis_key_prefix)
     else:
         limiter, store = MemoryLimiter(), MemoryStore()
-    return [
+    return Chain([
         MetricsInterceptor(),
         AccessLogInterceptor(),
         AuthInterceptor(auth_setup.verifier(settings)),
@@ -84,7 +85,7 @@ def interceptors(settings: Settings, redis_client: redis.Redis | None) -> list[g
         ValidationInterceptor(),
         IdempotencyInterceptor(store, RESPONSES, settings.idempotency_lease_s, settings.idempotency_ttl_s),
         ErrorInterceptor(),
-    ]
+    ])
 
 
 def build_server(settings: Settings, engine: Engine | None = None) -> Running:
@@ -99,7 +100,7 @@ def build_server(settings: Settings, engine: Engine | None = None) -> Running:
     metrics.DB_POOL_IN_USE.set_function(engine.pool.checkedout)  # type: ignore[attr-defined]
     server = grpc.server(
         ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="rpc"),
-        interceptors=interceptors(settings, redis_client),
+        interceptors=[interceptors(settings, redis_client)],
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),

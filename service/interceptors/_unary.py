@@ -12,11 +12,13 @@ from service import status
 from service.domain.errors import OrdersError
 
 Behaviour = Callable[[Any, grpc.ServicerContext], Any]
-Continuation = Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None]
 
 
-class UnaryInterceptor(grpc.ServerInterceptor, ABC):
-    """Subclasses implement `handle`; an OrdersError it raises becomes the mapped status."""
+class UnaryInterceptor(ABC):
+    """Subclasses implement `handle`; an OrdersError it raises becomes the mapped status.
+
+    Steps are composed by service.interceptors.chain.Chain, once per method.
+    """
 
     def applies(self, method: str) -> bool:
         return True
@@ -24,17 +26,11 @@ class UnaryInterceptor(grpc.ServerInterceptor, ABC):
     @abstractmethod
     def handle(self, method: str, request: Any, context: grpc.ServicerContext, proceed: Behaviour) -> Any: ...
 
-    def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
-        handler = continuation(details)
-        method: str = details.method  # type: ignore[attr-defined]
-        if handler is None or handler.unary_unary is None or not self.applies(method):
-            return handler
-        proceed: Behaviour = handler.unary_unary
-
+    def wrap(self, method: str, proceed: Behaviour) -> Behaviour:
         def intercepted(request: Any, context: grpc.ServicerContext) -> Any:
             try:
                 return self.handle(method, request, context, proceed)
             except OrdersError as error:
                 context.abort_with_status(status.to_status(error))
 
-        return handler._replace(unary_unary=intercepted)  # type: ignore[attr-defined]
+        return intercepted
