@@ -9,6 +9,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import PoolResetState
 
+from storage import prepared
+
 # A pooled connection idle for longer than this is pinged before use; one in steady use is not.
 PING_AFTER_IDLE_S = 1.0
 _IDLE_SINCE = "orders_idle_since"
@@ -16,6 +18,13 @@ _COMMITTED = "orders_committed"
 
 
 _IO_TIMEOUT_S = 30  # longer than any lock wait, so a slow lock is never mistaken for a dead server
+
+# MySQL client capability flags (the protocol's values, the same in every driver). FOUND_ROWS is
+# what SQLAlchemy itself sets (connect_args replaces its value, so it is repeated here).
+# MULTI_STATEMENTS lets storage.prepared send an order's queued writes in one round trip; every
+# statement binds its values through the driver, so no text from a client is ever spliced into SQL.
+_CLIENT_FOUND_ROWS = 1 << 1
+_CLIENT_MULTI_STATEMENTS = 1 << 16
 
 
 def make_engine(
@@ -38,6 +47,7 @@ def make_engine(
         isolation_level="REPEATABLE READ",
         connect_args={
             "charset": "utf8mb4",
+            "client_flag": _CLIENT_FOUND_ROWS | _CLIENT_MULTI_STATEMENTS,
             "connect_timeout": 5,
             # No statement may hang: a silent network partition ends in a read/write timeout
             # (error 2013, StorageUnavailable), a row-lock wait in 1205 and a metadata-lock wait
@@ -53,6 +63,7 @@ def make_engine(
     event.listen(engine, "checkout", _ping_if_idle)
     event.listen(engine, "checkin", _mark_idle)
     event.listen(engine, "reset", _reset)
+    prepared.install(engine)
     return engine
 
 
@@ -103,4 +114,5 @@ def _sqlite_engine(url: str) -> Engine:
         # write lock up front, so writers run one at a time and the same invariants hold.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+    prepared.install(engine)
     return engine

@@ -53,8 +53,8 @@ class SqlLedgerRepository(LedgerRepository):
         self.appended: list[MovementKind] = []  # for the unit of work's metrics, once committed
 
     def add(self, movements: Sequence[StockMovement]) -> None:
-        # executemany with one VALUES list: mysqlclient rewrites it into a single multi-row INSERT.
-        _INSERT_MOVEMENT.execute_many(self._conn, [_movement_values(m) for m in movements])
+        # One multi-row INSERT, queued for the commit's round trip.
+        _INSERT_MOVEMENT.defer_rows(self._conn, [_movement_values(m) for m in movements])
         self.appended += [m.kind for m in movements]
 
     def add_one(self, movement: StockMovement, key: IdempotencyKey | None) -> StockMovement:
@@ -82,7 +82,7 @@ class SqlHistoryRepository(HistoryRepository):
         self._conn = conn
 
     def add(self, change: StatusChange) -> None:
-        _INSERT_CHANGE.execute(
+        _INSERT_CHANGE.defer(
             self._conn,
             {
                 "order_id": int(change.order_id), "from_status": int(change.from_status) if change.from_status else None,

@@ -67,7 +67,8 @@ class SqlOrderRepository(OrderRepository):
             order.id = str(_INSERT.execute(self._conn, values))
         except exc.IntegrityError as e:
             raise taken_key(e) or e
-        _INSERT_ITEMS.execute_many(
+        # Written with the stock, ledger and history rows, in one round trip at the commit.
+        _INSERT_ITEMS.defer_rows(
             self._conn,
             [
                 {

@@ -86,11 +86,11 @@ class SqlProductRepository(ProductRepository):
         self._conn.execute(update(t).where(t.c.id == int(product.id)).values(**_catalogue_values(product)))
 
     def set_stock(self, stock: Mapping[str, int], when: datetime) -> None:
-        # One UPDATE ... CASE for every product of an order: one round trip while the locks are held.
+        # One UPDATE ... CASE for every product of an order, queued for the commit's round trip.
         params: dict[str, Any] = {"now": when}
         for i, (pid, qty) in enumerate(stock.items()):
             params[f"id{i}"], params[f"q{i}"] = int(pid), qty
-        _set_stock(len(stock)).execute(self._conn, params)
+        _set_stock(len(stock)).defer(self._conn, params)
 
     def list(self, flt: ProductFilter, page: Page) -> PageResult[Product]:
         stmt = select(t)

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, RootTransaction, exc
 from service import metrics
 from service.domain.errors import StorageUnavailable
 from service.domain.ports import UnitOfWork
+from storage import prepared
 from storage.customers import SqlCustomerRepository
 from storage.engine import mark_committed
 from storage.errors import translate
@@ -51,6 +52,7 @@ class SqlUnitOfWork(UnitOfWork):
 
     def commit(self) -> None:
         assert self._tx is not None and self._conn is not None, "commit() outside `with`"
+        prepared.flush(self._conn)  # the queued writes, in one round trip before the COMMIT
         self._tx.commit()
         for kind in self.ledger.appended:
             metrics.STOCK_MOVEMENTS.labels(kind.name.lower()).inc()
@@ -61,6 +63,7 @@ class SqlUnitOfWork(UnitOfWork):
         # skips its own); a broken connection is discarded by the pool.
         try:
             if self._conn is not None:
+                prepared.discard(self._conn)  # writes of a transaction that is being rolled back
                 self._conn.close()
         except exc.DBAPIError:
             pass

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import grpc
+import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -162,3 +163,33 @@ def until(condition: Callable[[], object], what: str, seconds: float = 30, every
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting until {what}"
         time.sleep(every)
+
+
+def record_calls(engine: Engine, monkeypatch: pytest.MonkeyPatch, queries: bool = False) -> list[str]:
+    """What the one DBAPI connection of `engine`'s pool sends from now on: COMMIT, ROLLBACK and PING,
+    and with `queries` the text of every query (a multi-statement batch is one query)."""
+    sent: list[str] = []
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+    real = type(raw)
+
+    class Spy(real):  # type: ignore[misc, valid-type]
+        def query(self, sql: bytes) -> None:
+            if queries:
+                sent.append(sql.decode())
+            super().query(sql)
+
+        def commit(self) -> None:
+            sent.append("COMMIT")
+            super().commit()
+
+        def rollback(self) -> None:
+            sent.append("ROLLBACK")
+            super().rollback()
+
+        def ping(self, *args: object) -> None:
+            sent.append("PING")
+            super().ping(*args)
+
+    monkeypatch.setattr(raw, "__class__", Spy)
+    return sent

@@ -11,6 +11,7 @@ from service.domain.errors import StorageUnavailable
 from storage import engine as engine_module
 from storage.engine import make_engine
 from storage.uow import SqlUnitOfWork
+from tests.helpers import record_calls
 
 
 @pytest.fixture
@@ -21,32 +22,8 @@ def one_connection(mysql_url: str, engine: Engine) -> Iterator[Engine]:
     pool.dispose()
 
 
-def _spy(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Records COMMIT, ROLLBACK and PING sent on the pool's one DBAPI connection."""
-    sent: list[str] = []
-    with engine.connect() as conn:
-        raw = conn.connection.dbapi_connection
-    real = type(raw)
-
-    class Spy(real):  # type: ignore[misc, valid-type]
-        def commit(self) -> None:
-            sent.append("COMMIT")
-            super().commit()
-
-        def rollback(self) -> None:
-            sent.append("ROLLBACK")
-            super().rollback()
-
-        def ping(self, *args: object) -> None:
-            sent.append("PING")
-            super().ping(*args)
-
-    monkeypatch.setattr(raw, "__class__", Spy)
-    return sent
-
-
 def test_a_committed_unit_of_work_sends_no_rollback_and_a_read_sends_one(one_connection: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    sent = _spy(one_connection, monkeypatch)
+    sent = record_calls(one_connection, monkeypatch)
     with SqlUnitOfWork(one_connection) as uow:
         uow.products.lock(["1"])
         uow.commit()
@@ -58,7 +35,7 @@ def test_a_committed_unit_of_work_sends_no_rollback_and_a_read_sends_one(one_con
 
 
 def test_a_failed_unit_of_work_is_rolled_back_before_the_connection_is_reused(one_connection: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    sent = _spy(one_connection, monkeypatch)
+    sent = record_calls(one_connection, monkeypatch)
     with pytest.raises(RuntimeError), SqlUnitOfWork(one_connection) as uow:
         uow.products.lock(["1"])
         raise RuntimeError("boom")

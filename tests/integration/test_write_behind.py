@@ -1,0 +1,86 @@
+"""Write-behind on MariaDB (storage.prepared): an order's writes leave in one round trip under the
+locks, in program order, all or nothing, and never outlive their transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, exc
+
+from service.domain.model import Caller, OrderLine, OrderStatus, Page, StatusChange
+from service.domain.ports import ProductFilter
+from service.handlers import customers, orders, products
+from storage.engine import make_engine
+from storage.uow import SqlUnitOfWork
+from tests.helpers import cpf, record_calls, unique
+
+CALLER = Caller("write-behind", "req")
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def one_connection(mysql_url: str, engine: Engine) -> Iterator[Engine]:
+    """A pool of exactly one connection to the migrated test database: every unit of work shares it."""
+    pool = make_engine(mysql_url, pool_size=1, max_overflow=0)
+    yield pool
+    pool.dispose()
+
+
+def _product(engine: Engine, stock: int = 10) -> str:
+    return products.create_product(SqlUnitOfWork(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", stock).id
+
+
+def _stock(engine: Engine, product_id: str) -> int:
+    with SqlUnitOfWork(engine) as uow:
+        return uow.products.get(product_id).stock_quantity
+
+
+def test_an_order_sends_its_writes_in_one_round_trip_between_the_lock_and_the_commit(
+    one_connection: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = customers.create_customer(SqlUnitOfWork(one_connection), "c", cpf(), f"{unique()}@example.com", "", "")
+    pid = _product(one_connection)
+    sent = record_calls(one_connection, monkeypatch, queries=True)
+    orders.create_order(SqlUnitOfWork(one_connection), CALLER, customer.id, [OrderLine(pid, 3)], "", "BRL")
+    lock = next(i for i, q in enumerate(sent) if "FOR UPDATE" in q)
+    after_lock = sent[lock + 1 :]
+    assert len(after_lock) == 3 and after_lock[0].startswith("INSERT INTO orders") and after_lock[2] == "COMMIT"
+    batch = after_lock[1].split(";\n")
+    expected = ["INSERT INTO order_items", "UPDATE products", "INSERT INTO stock_movements", "INSERT INTO order_status_history"]
+    assert len(batch) == len(expected) and all(s.startswith(e) for s, e in zip(batch, expected))
+    assert _stock(one_connection, pid) == 7
+
+
+def test_a_failure_late_in_the_batch_rolls_back_the_whole_transaction(engine: Engine) -> None:
+    pid = _product(engine)
+    with pytest.raises(exc.IntegrityError), SqlUnitOfWork(engine) as uow:
+        uow.products.lock([pid])
+        uow.products.set_stock({pid: 1}, NOW)  # sent first in the batch, and succeeds
+        uow.history.add(StatusChange("", "999999999", None, OrderStatus.PENDING, "a", "no such order", "r", NOW))
+        uow.commit()  # the history row breaks its foreign key in the batch's second statement
+    assert _stock(engine, pid) == 10
+
+
+def test_a_statement_through_sqlalchemy_sees_the_writes_queued_before_it(engine: Engine) -> None:
+    pid = _product(engine)
+    with SqlUnitOfWork(engine) as uow:
+        sku = uow.products.get(pid).sku
+    with SqlUnitOfWork(engine) as uow:
+        uow.products.lock([pid])
+        uow.products.set_stock({pid: 4}, NOW)
+        listed = uow.products.list(ProductFilter(sku=sku), Page(10, ""))  # a plain Connection.execute
+        assert [p.stock_quantity for p in listed.items] == [4]
+
+
+def test_writes_of_a_rolled_back_unit_of_work_never_reach_the_next_one(one_connection: Engine) -> None:
+    pid = _product(one_connection)
+    with pytest.raises(RuntimeError), SqlUnitOfWork(one_connection) as uow:
+        uow.products.lock([pid])
+        uow.products.set_stock({pid: 0}, NOW)
+        raise RuntimeError("the use case gives up before its commit")
+    with SqlUnitOfWork(one_connection) as uow:  # the same pooled connection
+        uow.commit()
+    assert _stock(one_connection, pid) == 10
