@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench import auth, http
 from bench.processes import CpuMeter
@@ -59,8 +60,12 @@ class Raw:
 Call = Callable[[random.Random], Awaitable[Any]]
 
 
-def _caller(spec: LoadSpec, stub: order_pb2_grpc.OrderServiceStub, auth_md: tuple[tuple[str, str], ...]) -> Call:
+def _caller(spec: LoadSpec, channel: grpc.aio.Channel, auth_md: tuple[tuple[str, str], ...]) -> Call:
     """One call of the scenario's RPC, with a fresh request (and idempotency key) each time."""
+    if spec.rpc == "health":
+        check, ping = health_pb2_grpc.HealthStub(channel).Check, health_pb2.HealthCheckRequest()
+        return lambda rng: check(ping, timeout=CALL_TIMEOUT_S)
+    stub = order_pb2_grpc.OrderServiceStub(channel)
     if spec.rpc == "create":
         def create(rng: random.Random) -> Awaitable[Any]:
             ids = _lines(spec, rng)
@@ -108,7 +113,7 @@ async def run(spec: LoadSpec) -> Raw:
     host, _, port = spec.target.rpartition(":")
     connections = [http.Connection(host, int(port)) for _ in range(spec.concurrency)] if spec.rpc == "rest" else []
     calls = [_rest_caller(spec, conn, auth_md) for conn in connections] or [
-        _caller(spec, order_pb2_grpc.OrderServiceStub(ch), auth_md) for ch in channels
+        _caller(spec, ch, auth_md) for ch in channels
     ]
     latencies: list[int] = []
     statuses: Counter[str] = Counter()
