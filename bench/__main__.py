@@ -22,7 +22,7 @@ DEFAULT_MYSQL = os.environ.get("BENCH_MYSQL_URL", "mysql+mysqldb://root@127.0.0.
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--smoke", action="store_true", help="CI guard: 10 s of scenario a (+2 s ceiling), invariants checked, no timing asserted")
-    p.add_argument("-s", "--scenarios", default="a,b,c,d,e,f,g", help="comma-separated keys: a b c d e(10k+100k) f g(1,4,16,64)")
+    p.add_argument("-s", "--scenarios", default="a,h,b,c,d,e,f,g", help="comma-separated keys: a h b c d e(10k+100k) f g(1,4,16,64)")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds before each measured window")
     p.add_argument("--duration", type=float, default=10.0, help="seconds of each measured window")
     p.add_argument("--rounds", type=int, default=3, help="ceiling and service alternate this many times, splitting the durations")
@@ -34,7 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--redis-url", default="", help="passed to the server as ORDERS_REDIS_URL (use your own DB index)")
     p.add_argument("--token-factory", default="bench.auth:hs256", metavar="MODULE:FUNC", help="mints the bearer token (default: an HS256 JWT with every role, signed with the run's secret)")
     p.add_argument("--idempotency-header", default="idempotency-key", help="metadata key carrying a fresh key on every create")
-    p.add_argument("--channels", type=int, default=4, help="gRPC channels (TCP connections) per load-generator process")
+    # One TCP connection per in-flight call (up to 16): SO_REUSEPORT hashes connections, not calls, to the
+    # server processes, and with 4 connections one process got 3 or all 4 of them in half the runs.
+    p.add_argument("--channels", type=int, default=16, help="gRPC channels (TCP connections) per load-generator process")
     p.add_argument("--client-procs", type=int, default=1, help="load-generator processes")
     p.add_argument("--out", type=Path, default=None, help="results folder (default bench/results, smoke: a temp folder)")
     p.add_argument("--profile", action="store_true", help="py-spy the server in each service window (profile-<key>.txt)")

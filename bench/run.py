@@ -39,7 +39,7 @@ class Config:
     ceiling_duration_s: float | None = None  # defaults to duration_s
     customers: int = 100
     products: int = 1000
-    channels: int = 4
+    channels: int = 16
     client_procs: int = 1
     server_env: dict[str, str] = field(default_factory=dict)
     token_factory: str = ""

@@ -100,7 +100,7 @@ class OrderRepository(ABC):
         """Inserts the order and its items; returns it with its id.
 
         Raises LockContention if another transaction committed an order with the same key first:
-        the re-run use case then finds that order.
+        create_order then finds that order by its key and replays it.
         """
 
     @abstractmethod
