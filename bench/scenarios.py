@@ -1,4 +1,4 @@
-"""The scenarios of issue 6 and their targets. Order matters: e@10k runs on a small table, e@100k last."""
+"""The scenarios of issue 6 and their targets. Order matters: ListOrders runs at 10k then at 100k orders first."""
 
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ def hot_curve(levels: tuple[int, ...] = (1, 4, 16, 64)) -> list[Scenario]:
 
 
 ALL: list[Scenario] = [
+    # The two table sizes back to back, so that the machine's drifting background load weighs on both
+    # alike (run apart, the same code measured × 0.7 and × 1.6 on p99); the rest then runs on 100k+.
     Scenario("e10k", "ListOrders first page, 10k orders", "list", table_size=10_000, target="p99 flat 10k→100k"),
+    Scenario("e100k", "ListOrders first page, 100k orders", "list", table_size=100_000, target="p99 flat 10k→100k"),
     Scenario("a", "CreateOrder, 1 random item of 1,000", "create", ceiling=True, target="≥ 0.50 × ceiling"),
     # Not in the issue: the same server answering grpc.health.v1 Check, which touches no database and
     # no Redis. Its ratio to scenario a's ceiling is the most any RPC of this server can reach here.
@@ -34,7 +37,6 @@ ALL: list[Scenario] = [
     Scenario("c", "CreateOrder, 3 random items", "create", items=3, ceiling=True, target="≥ 0.45 × ceiling"),
     *hot_curve(),
     Scenario("d", "GetOrder, random existing order", "get", table_size=10_000, target="p99 ≤ 10 ms and ≥ 3 × a"),  # topped up, so `-s d` runs alone
-    Scenario("e100k", "ListOrders first page, 100k orders", "list", table_size=100_000, target="p99 flat 10k→100k"),
     Scenario("f", "CreateOrder over REST (gateway), 1 random item", "rest", ceiling=True, target="≥ 0.35 × ceiling"),
 ]
 BY_KEY = {s.key: s for s in ALL}
