@@ -25,6 +25,8 @@ class Outcome:
     note: str = ""
     met: bool | None = None  # None: no target, or it could not be judged in this run
     verdict: str = ""
+    # service ÷ ceiling in each alternating round: how far the machine's drift moved the ratio
+    round_ratios: list[float] = field(default_factory=list)
 
     @property
     def ratio(self) -> float | None:
@@ -54,6 +56,18 @@ def judge(outcomes: list[Outcome]) -> None:
             o.met, o.verdict = growth <= LIST_GROWTH, f"p99 {growth:.2f} × the 10k run"
 
 
+def _ratio(o: Outcome) -> str:
+    if o.ratio is None:
+        return "—"
+    spread = f" ({min(o.round_ratios):.2f}–{max(o.round_ratios):.2f})" if len(o.round_ratios) > 1 else ""
+    return f"{o.ratio:.2f}{spread}"
+
+
+def _server_ms(w: Window | None) -> str:
+    """Server CPU per call: steadier from run to run than throughput on a shared machine."""
+    return "—" if w is None or not w.throughput or "server" not in w.cpu else f"{1000 * w.cpu['server'] / w.throughput:.2f}"
+
+
 def _cpu(w: Window | None) -> str:
     if w is None:
         return "—"
@@ -73,9 +87,9 @@ def _errors(w: Window | None) -> str:
 
 def markdown(outcomes: list[Outcome]) -> str:
     head = (
-        "| scenario | conc | service/s | ceiling/s | ratio | p50 ms | p99 ms | max ms | ceiling p99 ms "
-        "| non-OK | CPU server/db/client/machine (cores) | ceiling CPU db/client | target | verdict |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|\n"
+        "| scenario | conc | service/s | ceiling/s | ratio (rounds) | p50 ms | p99 ms | max ms | ceiling p99 ms "
+        "| non-OK | server CPU ms/call | CPU server/db/client/machine (cores) | ceiling CPU db/client | target | verdict |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|---|---|\n"
     )
     rows = []
     for o in outcomes:
@@ -83,9 +97,9 @@ def markdown(outcomes: list[Outcome]) -> str:
         mark = {True: "✅ ", False: "❌ ", None: ""}[o.met]
         rows.append(
             f"| {sc.key}: {sc.title} | {sc.concurrency} | {f'{s.throughput:,.0f}' if s else '—'} "
-            f"| {f'{c.throughput:,.0f}' if c else '—'} | {f'{o.ratio:.2f}' if o.ratio is not None else '—'} "
+            f"| {f'{c.throughput:,.0f}' if c else '—'} | {_ratio(o)} "
             f"| {f'{s.p50:.1f}' if s else '—'} | {f'{s.p99:.1f}' if s else '—'} | {f'{s.max:.1f}' if s else '—'} "
-            f"| {f'{c.p99:.1f}' if c else '—'} | {_errors(s)} | {_cpu(s)} "
+            f"| {f'{c.p99:.1f}' if c else '—'} | {_errors(s)} | {_server_ms(s)} | {_cpu(s)} "
             f"| {_ceiling_cpu(c)} "
             f"| {sc.target or '—'} | {mark}{o.verdict or o.note or '—'} |"
         )
@@ -99,7 +113,8 @@ def to_json(outcomes: list[Outcome], meta: dict[str, Any]) -> dict[str, Any]:
         "scenarios": [
             {
                 "scenario": asdict(o.scenario), "service": o.service.to_json() if o.service else None,
-                "ceiling": o.ceiling.to_json() if o.ceiling else None, "ratio": o.ratio, "met": o.met,
+                "ceiling": o.ceiling.to_json() if o.ceiling else None, "ratio": o.ratio, "round_ratios": o.round_ratios,
+                "met": o.met,
                 "verdict": o.verdict, "note": o.note,
             }
             for o in outcomes

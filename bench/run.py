@@ -190,6 +190,9 @@ def _one(cfg: Config, sc: Scenario, service: ServiceProcess, svc_db: Any, ceil_u
             note = (note + "; " if note else "") + f"profiled: python -m bench.profile {path}"
     service_window, ceiling = window(rounds(ours)), window(rounds(theirs)) if theirs else None
     outcome = Outcome(sc, service_window, ceiling, note)
+    outcome.round_ratios = [
+        round(window(o).throughput / window(t).throughput, 3) for o, t in zip(ours, theirs) if window(t).throughput
+    ]
     ratio = f" ratio {outcome.ratio:.2f}" if outcome.ratio is not None else ""
     ceil = f" ceiling {ceiling.throughput:,.0f}/s" if ceiling else ""
     print(f"[bench]   service {service_window.throughput:,.0f}/s p99 {service_window.p99:.1f} ms{ceil}{ratio}", file=sys.stderr, flush=True)

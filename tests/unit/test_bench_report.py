@@ -56,3 +56,12 @@ def test_targets_are_judged_from_ratios_and_from_other_scenarios_of_the_same_run
     report.judge(outcomes)
     assert [o.met for o in outcomes] == [False, True, True, None, False, True]
     assert "| f: CreateOrder over REST (gateway), 1 random item |" in report.markdown(outcomes)
+
+
+def test_the_table_shows_the_spread_of_round_ratios_and_server_cpu_per_call() -> None:
+    a = scenarios.BY_KEY["a"]
+    busy = Window(10.0, 4000, {"OK": 4000}, 400.0, 1.0, 2.0, 5.0, 5.0, {"server": 1.2})
+    outcome = report.Outcome(a, busy, _window(1000), round_ratios=[0.38, 0.42, 0.40])
+    row = report.markdown([outcome]).splitlines()[2]
+    assert "| 0.40 (0.38–0.42) |" in row
+    assert "| 3.00 |" in row  # 1.2 server cores / 400 calls/s
