@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+
 from tests.conftest import MYSQL_URL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,3 +23,20 @@ def test_the_smoke_run_places_orders_and_keeps_the_invariants(tmp_path: Path) ->
     assert done.returncode == 0, done.stdout + done.stderr
     assert "invariants: OK" in done.stdout
     assert "| a: CreateOrder" in done.stdout
+
+
+def test_the_in_process_measurement_runs_each_use_case_and_drops_its_database() -> None:
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.inprocess", "--mysql-url", MYSQL_URL, "-n", "5"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split("  CPU")[0].strip() for line in lines] == [
+        "CreateOrder use case (with key)", "GetOrder use case", "unit of work, no statement",
+    ]
+    server = create_engine(MYSQL_URL)
+    with server.connect() as conn:
+        assert conn.execute(text(r"SHOW DATABASES LIKE 'bench\_%\_inproc'")).all() == []
+    server.dispose()
