@@ -27,10 +27,10 @@ _ITEMS_OF = (
 )
 _ITEMS_OF_ONE = Prepared(select(order_items).where(order_items.c.order_id == bindparam("id")).order_by(order_items.c.line))
 _BY_KEY = Prepared(select(orders).where(orders.c.idem_principal == bindparam("principal"), orders.c.idem_key == bindparam("key")))
-# An order and its items in one round trip (orders always have items; LEFT JOIN all the same).
-_ITEM_COLUMNS = ("product_id", "sku", "quantity", "unit_price_cents")
+# An order and its items in one round trip (orders always have items; LEFT JOIN all the same). The
+# item columns chosen share no name with an order column, so each row reads as an order and an item.
 _GET = Prepared(
-    select(orders, *[order_items.c[name].label(f"item_{name}") for name in _ITEM_COLUMNS])
+    select(orders, order_items.c.product_id, order_items.c.sku, order_items.c.quantity, order_items.c.unit_price_cents)
     .outerjoin(order_items, order_items.c.order_id == orders.c.id)
     .where(orders.c.id == bindparam("id"))
     .order_by(order_items.c.line)
@@ -89,12 +89,7 @@ class SqlOrderRepository(OrderRepository):
         rows = [] if key is None else _GET.rows(self._conn, {"id": key})
         if not rows:
             raise NotFound("order", order_id)
-        items = [
-            OrderItem(str(r.item_product_id), r.item_sku, r.item_quantity, from_cents(r.item_unit_price_cents))
-            for r in rows
-            if r.item_product_id is not None
-        ]
-        return _order(rows[0], items)
+        return _order(rows[0], [_item(r) for r in rows if r.product_id is not None])
 
     def lock(self, order_id: str) -> Order:
         key = parse_id(order_id)

@@ -26,7 +26,6 @@ import re
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Insert, Select, event, exc
@@ -56,7 +55,8 @@ class _Compiled:
             columns = list(stmt.selected_columns)
             self.results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
             self.row = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]  # row.id, like Core rows
-        self._values = _VALUES.match(self.sql) if isinstance(stmt, Insert) else None
+        values = _VALUES.match(self.sql) if isinstance(stmt, Insert) else None
+        self._head, self._row_sql = values.groups() if values else ("", "")
 
     def args(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(params[n] if p is None else p(params[n]) for n, p in zip(self.names, self.binds))
@@ -64,12 +64,10 @@ class _Compiled:
     def convert(self, raw: Sequence[Any]) -> Any:
         return self.row._make(v if p is None else p(v) for v, p in zip(raw, self.results))
 
-    @lru_cache(maxsize=64)  # a handful of row counts per statement, kept for the process's life
     def rows_sql(self, n: int) -> str:
         """This single-row INSERT as one statement inserting n rows."""
-        assert self._values is not None, "only an INSERT ... VALUES inserts many rows"
-        head, row = self._values.groups()
-        return head + ", ".join([row] * n)
+        assert self._head, "only an INSERT ... VALUES inserts many rows"
+        return self._head + ", ".join([self._row_sql] * n)
 
 
 class Prepared:
