@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import cast
 
-from service.redis_guard import RedisGuard, Script
+from service.redis_guard import RedisGuard, Script, slot_key
 
 # Set-if-owner and delete-if-owner: a call whose lease expired must not overwrite the next holder.
 _COMPLETE = Script("""
@@ -92,20 +92,23 @@ class IdempotencyStore(ABC):
 class RedisStore(IdempotencyStore):
     def __init__(self, guard: RedisGuard, prefix: str) -> None:
         self._guard = guard
-        self._prefix = prefix + "idem:"
+        self._prefix = prefix
 
     def claim(self, scope: str, record: Record, lease_s: float) -> Record | None:
         # SET NX GET: take the key or read the holder's record, in one atomic command (Redis >= 7).
-        key, value, px = self._prefix + scope, record.dumps(), int(lease_s * 1000)
+        key, value, px = self._key(scope), record.dumps(), int(lease_s * 1000)
         previous = self._guard.command("idempotency claim", None, "SET", key, value, "NX", "PX", px, "GET")
         return None if previous is None else Record.loads(cast(bytes, previous))
 
     def complete(self, scope: str, record: Record, ttl_s: float) -> None:
         args: list[str | int] = [record.owner, record.dumps(), int(ttl_s * 1000)]
-        self._guard.script("idempotency store", None, _COMPLETE, [self._prefix + scope], args)
+        self._guard.script("idempotency store", None, _COMPLETE, [self._key(scope)], args)
 
     def release(self, scope: str, owner: str) -> None:
-        self._guard.script("idempotency release", None, _RELEASE, [self._prefix + scope], [owner])
+        self._guard.script("idempotency release", None, _RELEASE, [self._key(scope)], [owner])
+
+    def _key(self, scope: str) -> str:
+        return slot_key(self._prefix, "idem:", scope)
 
 
 class MemoryStore(IdempotencyStore):

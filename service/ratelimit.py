@@ -9,7 +9,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from service.redis_guard import RedisGuard, Script
+from service.redis_guard import RedisGuard, Script, slot_key
 
 # GCRA in one atomic step: read the theoretical arrival time, decide, write. Returns the seconds to
 # wait as a string (a Lua number would be truncated to an integer reply).
@@ -65,7 +65,7 @@ class RedisLimiter(Limiter):
 
     def acquire(self, key: str, rate: Rate) -> float:
         args = [repr(self._clock()), repr(rate.interval), repr(rate.tolerance)]
-        wait = self._guard.script("rate limit", b"0", _GCRA, [self._prefix + key], args)
+        wait = self._guard.script("rate limit", b"0", _GCRA, [slot_key(self._prefix, "", key)], args)
         return float(wait)
 
 

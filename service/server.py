@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-import redis
 from google.protobuf import message_factory
 from google.protobuf.descriptor import FileDescriptor
 from grpc_health.v1 import health, health_pb2_grpc
@@ -65,14 +64,13 @@ class Running:
     health: health.HealthServicer
     readiness: ReadinessProbe
     engine: Engine
-    redis: redis.Redis | None
+    redis: RedisGuard | None
     local_target: str  # a private unix socket of this process, for its own gateway
 
 
-def interceptors(settings: Settings, redis_client: redis.Redis | None) -> Chain:
+def interceptors(settings: Settings, guard: RedisGuard | None) -> Chain:
     """The chain, outermost first. Validation runs before idempotency, so bad input never holds a key."""
-    if redis_client is not None:
-        guard = RedisGuard(redis_client)
+    if guard is not None:
         limiter: Limiter = RedisLimiter(guard, settings.redis_key_prefix)
         store: IdempotencyStore = RedisStore(guard, settings.redis_key_prefix)
     else:
@@ -94,13 +92,13 @@ def build_server(settings: Settings, engine: Engine | None = None) -> Running:
         settings.database_url, settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_s,
         settings.db_lock_wait_timeout_s,
     )
-    redis_client = redis_guard.connect(settings.redis_url) if settings.redis_url else None
+    guard = redis_guard.connect(settings.redis_url) if settings.redis_url else None
     policy = RetryPolicy(settings.retry_attempts, settings.retry_base_delay_ms / 1000)
     run = Runner(lambda: SqlUnitOfWork(engine), policy, metrics.LOCK_RETRIES.inc, ctx.deadline_passed)
     metrics.DB_POOL_IN_USE.set_function(engine.pool.checkedout)  # type: ignore[attr-defined]
     server = grpc.server(
         ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="rpc"),
-        interceptors=[interceptors(settings, redis_client)],
+        interceptors=[interceptors(settings, guard)],
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -128,7 +126,7 @@ def build_server(settings: Settings, engine: Engine | None = None) -> Running:
     # Its own connection: under load the request pool may be busy, and that must not read as "down".
     probe_engine = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0, pool_timeout=5)
     readiness = ReadinessProbe(probe_engine, health_servicer, SERVICE_NAMES, settings.readiness_interval_s)
-    return Running(server, port, health_servicer, readiness, engine, redis_client, local_target)
+    return Running(server, port, health_servicer, readiness, engine, guard, local_target)
 
 
 def start(running: Running) -> None:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, get_type_hints
 
-from sqlalchemy.engine import make_url
-
 from service.ratelimit import Rate
+from service.redis_guard import cluster_seeds, is_cluster
 
 _PREFIX = "ORDERS_"
 _SECRETS = {"jwt_secret"}
+# scheme://user:password@…: a regex, not a URL parser, because a cluster URL lists several host:port seeds.
+_PASSWORD = re.compile(r"^([^:/]+://[^:@/]*:)[^@]*@")
 
 
 class SettingsError(ValueError):
@@ -66,6 +68,7 @@ class Settings:
     # Domain
     currency: str = "BRL"
     # Redis, for rate limits and idempotency keys (empty: in-process stores, for one process only).
+    # redis://host:port/0 for one Redis; redis+cluster://host:port,host:port for a Redis Cluster.
     redis_url: str = ""
     redis_key_prefix: str = "erp-orders:"
     # Authentication: "jwt", or "disabled" for local development only (every call is `anonymous`).
@@ -89,7 +92,7 @@ class Settings:
             if f.name in _SECRETS and value:
                 value = "********"
             elif f.name.endswith("_url") and value:
-                value = make_url(value).render_as_string(hide_password=True) if "://" in value else value
+                value = _PASSWORD.sub(r"\1***@", value)
             shown[_PREFIX + f.name.upper()] = value
         return shown
 
@@ -114,6 +117,16 @@ class Settings:
                 f"ORDERS_IDEMPOTENCY_LEASE_S={self.idempotency_lease_s:g} is shorter than the longest call "
                 f"({worst_call_s:g} s = retry attempts × (pool timeout + lock wait timeout))"
             )
+        if "{" in self.redis_key_prefix or "}" in self.redis_key_prefix:
+            raise SettingsError(
+                f"ORDERS_REDIS_KEY_PREFIX={self.redis_key_prefix!r} must not contain braces: on a Redis Cluster "
+                "a {hash tag} in it would put every key on one node"
+            )
+        if is_cluster(self.redis_url):
+            try:
+                cluster_seeds(self.redis_url)
+            except ValueError as error:
+                raise SettingsError(f"ORDERS_REDIS_URL: {error}") from None
         for name in ("rate_limit_read", "rate_limit_write"):
             try:
                 Rate.parse(getattr(self, name))

@@ -28,6 +28,7 @@ from service.settings import Settings
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from tests.helpers import TEST_SECRET, authorized_channel, token
+from tests.redis_cluster import RedisCluster, private_cluster
 
 MYSQL_URL = os.environ.get("ORDERS_TEST_MYSQL_URL", "mysql+mysqldb://root@127.0.0.1:3306")
 REDIS_URL = os.environ.get("ORDERS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -166,3 +167,10 @@ def http(gateway: rest.RunningGateway) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {token('tester')}"}
     with httpx.Client(base_url=f"http://127.0.0.1:{gateway.port}", timeout=30, headers=headers) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """A private three-master Redis Cluster for the whole run (tests that kill a node start their own)."""
+    with private_cluster(tmp_path_factory.mktemp("redis-cluster")) as cluster:
+        yield cluster

@@ -49,7 +49,19 @@ def test_tls_settings_must_come_as_a_consistent_set() -> None:
 def test_printed_settings_mask_secrets_and_passwords() -> None:
     shown = Settings(database_url="mysql+mysqldb://orders:hunter2@db/orders", jwt_secret="s3cret").public()
     assert shown["ORDERS_JWT_SECRET"] == "********"
-    assert "hunter2" not in shown["ORDERS_DATABASE_URL"]
+    assert shown["ORDERS_DATABASE_URL"] == "mysql+mysqldb://orders:***@db/orders"
+    cluster = Settings(redis_url="redis+cluster://:hunter2@r1:7000,r2:7000").public()
+    assert cluster["ORDERS_REDIS_URL"] == "redis+cluster://:***@r1:7000,r2:7000"
+
+
+def test_a_redis_cluster_url_names_host_port_seeds_and_the_prefix_no_hash_tag() -> None:
+    Settings(redis_url="redis+cluster://r1:7000, r2:7001,[::1]:7002/?ssl_cert_reqs=none")
+    with pytest.raises(SettingsError, match="ORDERS_REDIS_URL: cluster seed 'r2' is not host:port"):
+        Settings(redis_url="redis+cluster://r1:7000,r2")
+    with pytest.raises(SettingsError, match="names no host:port seed node"):
+        Settings(redis_url="rediss+cluster:///0")
+    with pytest.raises(SettingsError, match="must not contain braces"):
+        Settings(redis_key_prefix="erp-{orders}:")
 
 
 def test_the_idempotency_lease_must_outlast_the_longest_call() -> None:
