@@ -174,3 +174,10 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClu
     """A private three-master Redis Cluster for the whole run (tests that kill a node start their own)."""
     with private_cluster(tmp_path_factory.mktemp("redis-cluster")) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def cluster_server(mysql_url: str, redis_cluster: RedisCluster, engine: Engine) -> Iterator[Running]:
+    """The session's server, but keeping rate limits and idempotency keys on the Redis Cluster."""
+    with running_server(server_settings(mysql_url, redis_url=redis_cluster.url), engine) as running:
+        yield running

@@ -92,6 +92,16 @@ class Stubs:
         with ThreadPoolExecutor(buyers) as pool:
             return Counter(pool.map(lambda _: outcome(lambda: self.order(customer_id, (product_id, 1))), range(buyers)))
 
+    def all_orders(self, customer_id: str) -> list[order_pb2.Order]:
+        """Every order of the customer, page after page."""
+        request, orders = order_pb2.ListOrdersRequest(customer_id=customer_id, page_size=1000), []
+        while True:
+            page = self.orders.ListOrders(request)
+            orders.extend(page.orders)
+            if not page.next_page_token:
+                return orders
+            request.page_token = page.next_page_token
+
     def stock(self, product_id: str) -> int:
         return self.products.GetProduct(product_pb2.GetProductRequest(id=product_id)).stock_quantity
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,9 +18,17 @@ from tests.helpers import Stubs, authorized_channel, rich, token
 Item = order_pb2.CreateOrderRequest.Item
 
 
+@pytest.fixture(params=["redis", "redis cluster"])
+def backend(request: pytest.FixtureRequest) -> Running:
+    """Every test runs against a server on one Redis and one on a three-master Redis Cluster."""
+    running: Running = request.getfixturevalue("server" if request.param == "redis" else "cluster_server")
+    return running
+
+
 @pytest.fixture
-def stubs(channel: grpc.Channel) -> Stubs:
-    return Stubs.on(channel)
+def stubs(backend: Running) -> Iterator[Stubs]:
+    with authorized_channel(backend.port, token("tester")) as channel:
+        yield Stubs.on(channel)
 
 
 def key() -> str:
@@ -74,10 +83,10 @@ def test_the_same_key_with_another_body_is_refused_and_changes_nothing(stubs: St
     assert stubs.stock(product.id) == 8
 
 
-def test_the_same_key_from_another_principal_is_another_request(server: Running, stubs: Stubs) -> None:
+def test_the_same_key_from_another_principal_is_another_request(backend: Running, stubs: Stubs) -> None:
     customer, product, k = stubs.customer(), stubs.product(stock=10), key()
     mine, _ = create(stubs, k, customer.id, product.id)
-    with authorized_channel(server.port, token("someone-else")) as channel:
+    with authorized_channel(backend.port, token("someone-else")) as channel:
         theirs, replayed = create(Stubs.on(channel), k, customer.id, product.id)
     assert (theirs.id != mine.id, replayed) == (True, False)
     assert stubs.stock(product.id) == 8

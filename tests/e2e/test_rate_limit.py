@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grpc
+import pytest
 from sqlalchemy import Engine
 
 from service._gen.erp.orders.v1 import customer_pb2
@@ -10,10 +11,12 @@ from tests.conftest import running_server, server_settings
 from tests.helpers import Stubs, authorized_channel, rich, token
 
 
+@pytest.mark.parametrize("redis", ["redis", "redis cluster"])
 def test_call_n_plus_one_is_rejected_with_retry_info_and_reads_are_counted_apart(
-    mysql_url: str, redis_url: str, engine: Engine
+    mysql_url: str, engine: Engine, redis: str, request: pytest.FixtureRequest
 ) -> None:
-    settings = server_settings(mysql_url, redis_url=redis_url, rate_limit_write="3/min", rate_limit_read="4/min")
+    url = request.getfixturevalue("redis_url") if redis == "redis" else request.getfixturevalue("redis_cluster").url
+    settings = server_settings(mysql_url, redis_url=url, rate_limit_write="3/min", rate_limit_read="4/min")
     with running_server(settings, engine) as running:
         with authorized_channel(running.port, token("limited")) as channel:
             stubs = Stubs.on(channel)
