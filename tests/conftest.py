@@ -3,7 +3,7 @@
 The servers come from ORDERS_TEST_MYSQL_URL (default mysql+mysqldb://root@127.0.0.1:3306) and
 ORDERS_TEST_REDIS_URL (default redis://127.0.0.1:6379/0). Each run creates its own database and
 drops it at the end, and keeps its Redis keys under a prefix of its own; nothing else on the servers
-is touched. Tests that flush or stop Redis start a private redis-server (tests/redis_process.py).
+is touched. Tests that flush or stop Redis start a private redis-server (chaos/redis_server.py).
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from sqlalchemy.engine import make_url
 from service.gateway import server as rest
 from service.server import build_server, start, stop
 from tests.conftest import server_settings
-from tests.redis_process import private_redis
-from tests.tcp_proxy import TcpProxy
+from chaos.redis_server import private_redis
+from chaos.proxy import TcpProxy
 
 
 def _status(port: int) -> str:

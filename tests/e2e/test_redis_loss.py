@@ -14,7 +14,7 @@ from service._gen.erp.orders.v1 import order_pb2
 from tests.conftest import running_server, server_settings
 from tests.e2e.test_idempotency import create, key
 from tests.helpers import Stubs, authorized_channel, outcome, rich, token
-from tests.redis_process import RedisProcess, private_redis
+from chaos.redis_server import RedisProcess, private_redis
 
 
 @contextmanager

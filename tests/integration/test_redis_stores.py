@@ -16,7 +16,7 @@ from service.ratelimit import MemoryLimiter, Rate, RedisLimiter
 from service.redis_guard import RedisGuard, connect, is_cluster
 from tests.helpers import until
 from tests.redis_cluster import RedisCluster, private_cluster
-from tests.redis_process import private_redis
+from chaos.redis_server import private_redis
 
 
 class Clock:

@@ -1,4 +1,4 @@
-"""A private redis-server for tests that flush or stop Redis: the shared server is never touched."""
+"""A private redis-server for the harness and for tests that flush or stop Redis: the shared server is never touched."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A TCP proxy a test can cut and restore, to make a real database 'go away' without touching it."""
+"""A TCP proxy the harness and the tests cut and restore, to make a real server 'go away' without touching it."""
 
 from __future__ import annotations
 
