@@ -18,7 +18,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.mysql import DATETIME
+from sqlalchemy.dialects.mysql import DATETIME, VARBINARY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime, TypeDecorator
@@ -43,9 +43,33 @@ class UtcDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-# Keys and principals compare byte for byte, as they do in Redis: under MySQL's default
-# case-insensitive collation "A1" would find the order of "a1". SQLite compares bytes already.
-ExactString = String(255).with_variant(String(255, collation="utf8mb4_bin"), "mysql", "mariadb")
+class ExactString(TypeDecorator[str]):
+    """A string compared byte for byte on every engine, as Redis compares keys.
+
+    MySQL and MariaDB store it as VARBINARY: their `utf8mb4_bin` is a PAD SPACE collation
+    (`'k' = 'k '`), and the NO PAD ones are spelled differently on each (MariaDB
+    `utf8mb4_nopad_bin`, MySQL 8 `utf8mb4_0900_bin`), while a binary string compares its bytes
+    on all of them. The width is in bytes: four per character, the most UTF-8 needs. SQLite
+    compares bytes already.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, length: int) -> None:
+        super().__init__(length)
+        self.length = length
+
+    def load_dialect_impl(self, dialect: Dialect):  # type: ignore[no-untyped-def]
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(VARBINARY(4 * self.length))
+        return dialect.type_descriptor(self.impl_instance)
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | bytes | None:
+        return value.encode() if value is not None and dialect.name in ("mysql", "mariadb") else value
+
+    def process_result_value(self, value: str | bytes | None, dialect: Dialect) -> str | None:
+        return value.decode() if isinstance(value, bytes) else value
 
 
 class IdempotencyColumns:
@@ -54,8 +78,8 @@ class IdempotencyColumns:
     MySQL unique indexes admit any number of NULLs, so rows created without a key never collide.
     """
 
-    idem_principal: Mapped[str | None] = mapped_column(ExactString, nullable=True)
-    idem_key: Mapped[str | None] = mapped_column(ExactString, nullable=True)
+    idem_principal: Mapped[str | None] = mapped_column(ExactString(255), nullable=True)
+    idem_key: Mapped[str | None] = mapped_column(ExactString(255), nullable=True)
     idem_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 

@@ -57,3 +57,24 @@ def test_with_redis_down_orders_stay_exactly_once_and_rate_limits_fail_open(
         assert stubs.stock(product.id) == 40
         orders = stubs.orders.ListOrders(order_pb2.ListOrdersRequest(customer_id=customer.id)).orders
         assert sorted(o.id for o in orders) == sorted(o.id for o in first)
+
+
+@pytest.mark.parametrize("flush", [False, True], ids=["redis up", "redis flushed"])
+def test_keys_and_principals_that_differ_by_a_trailing_space_make_separate_orders(
+    mysql_url: str, engine: Engine, tmp_path: Path, flush: bool
+) -> None:
+    with private_redis(tmp_path) as redis, running_server(server_settings(mysql_url, redis_url=redis.url), engine) as running:
+        def create_as(who: str, idem_key: str, quantity: int) -> order_pb2.Order:
+            if flush:
+                redis.client.flushdb()  # our private server: nothing else lives there
+            with authorized_channel(running.port, token(who)) as channel:
+                order, replayed = create(Stubs.on(channel), idem_key, customer.id, product.id, quantity)
+            assert not replayed
+            return order
+
+        with authorized_channel(running.port, token("carol")) as channel:
+            stubs = Stubs.on(channel)
+            customer, product, k = stubs.customer(), stubs.product(stock=10), key()
+            made = [create_as("carol", k, 1), create_as("carol", f"{k} ", 2), create_as("carol ", k, 1)]
+            assert len({order.id for order in made}) == 3
+            assert stubs.stock(product.id) == 6

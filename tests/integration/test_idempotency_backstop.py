@@ -30,6 +30,18 @@ def test_keys_that_differ_only_in_case_are_different_keys(engine: Engine) -> Non
     assert (again.id, replayed) == (made[1][0].id, True)
 
 
+def test_keys_and_principals_that_differ_by_a_trailing_space_are_different_keys(engine: Engine) -> None:
+    customer = customers.create_customer(SqlUnitOfWork(engine), "c", cpf(), f"{unique()}@example.com", "", "")
+    product = products.create_product(SqlUnitOfWork(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", 10)
+    key = unique("pad-")
+    made = [
+        orders.create_order(SqlUnitOfWork(engine), CALLER, customer.id, [OrderLine(product.id, 1)], "", "BRL", IdempotencyKey(who, k, "fp"))
+        for who, k in (("carol", key), ("carol", f"{key} "), ("carol ", key))
+    ]
+    assert [replayed for _, replayed in made] == [False, False, False]
+    assert len({order.id for order, _ in made}) == 3
+
+
 def test_a_taken_email_is_reported_as_the_email_even_when_it_mentions_another_field(engine: Engine) -> None:
     email = f"a_document_{unique().lower()}@example.com"
     customers.create_customer(SqlUnitOfWork(engine), "c", cpf(), email, "", "")
