@@ -15,6 +15,8 @@ RATIO_TARGETS = {"a": 0.50, "b": 0.60, "c": 0.45, "f": 0.35}
 GET_P99_MS, GET_VS_CREATE = 10.0, 3.0
 # "p99 does not grow with table size": allowed noise between the 10k and the 100k runs.
 LIST_GROWTH = 1.5
+# h: the service's server CPU per health Check ÷ the bare grpcio server's (bench/floor.py).
+FLOOR_CPU = 1.3
 
 
 @dataclass
@@ -51,6 +53,10 @@ def judge(outcomes: list[Outcome]) -> None:
                 o.met, o.verdict = fast and times >= GET_VS_CREATE, f"p99 {o.service.p99:.1f} ms, {times:.1f} × a"
             else:
                 o.verdict = f"p99 {o.service.p99:.1f} ms (run a to compare throughput)"
+        elif o.scenario.floor and o.ceiling is not None and (ours := server_ms(o.service)) and (bare := server_ms(o.ceiling)):
+            times = ours / bare
+            o.met = times <= FLOOR_CPU
+            o.verdict = f"server CPU/call {ours:.2f} vs bare {bare:.2f} ms = {times:.2f} × bare (≤ {FLOOR_CPU}); calls/s {o.ratio:.2f} × bare"
         elif key == "e100k" and "e10k" in by:
             growth = o.service.p99 / max(by["e10k"].service.p99, 1e-9)  # type: ignore[union-attr]
             o.met, o.verdict = growth <= LIST_GROWTH, f"p99 {growth:.2f} × the 10k run"
@@ -63,9 +69,14 @@ def _ratio(o: Outcome) -> str:
     return f"{o.ratio:.2f}{spread}"
 
 
+def server_ms(w: Window | None) -> float | None:
+    """Server CPU per call (ms): steadier from run to run than throughput on a shared machine."""
+    return None if w is None or not w.throughput or "server" not in w.cpu else 1000 * w.cpu["server"] / w.throughput
+
+
 def _server_ms(w: Window | None) -> str:
-    """Server CPU per call: steadier from run to run than throughput on a shared machine."""
-    return "—" if w is None or not w.throughput or "server" not in w.cpu else f"{1000 * w.cpu['server'] / w.throughput:.2f}"
+    ms = server_ms(w)
+    return "—" if ms is None else f"{ms:.2f}"
 
 
 def _cpu(w: Window | None) -> str:

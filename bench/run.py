@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -18,6 +19,8 @@ from sqlalchemy import create_engine
 from bench import database, invariants, processes, production, profile
 from bench.ceiling import CeilingSpec
 from bench.database import Catalogue
+from bench.floor import running_floor
+from bench.floor import shape as floor_shape
 from bench.loadgen import LoadSpec, Raw
 from bench.report import Outcome
 from bench.scenarios import Scenario
@@ -152,9 +155,12 @@ def execute(cfg: Config, log: Path) -> tuple[list[Outcome], dict[str, Any]]:
             cat = database.seed_catalogue(svc_db, cfg.customers, cfg.products)
             if database.seed_catalogue(ceil_db, cfg.customers, cfg.products) != cat:
                 raise RuntimeError("the two private databases got different ids")
-            with running_service(svc_url, server_env, log) as service:
+            with running_service(svc_url, server_env, log) as service, ExitStack() as stack:
+                bare = None
+                if any(sc.floor for sc in cfg.scenarios):
+                    bare = stack.enter_context(running_floor(*floor_shape(server_env), log.with_name(f"floor-{log.name}")))
                 for sc in cfg.scenarios:
-                    outcomes.append(_one(cfg, sc, service, svc_db, ceil_url, cat, meta))
+                    outcomes.append(_one(cfg, sc, service, bare, svc_db, ceil_url, cat, meta))
             found = invariants.violations(svc_db, "service") + invariants.violations(ceil_db, "ceiling")
         finally:
             svc_db.dispose()
@@ -165,7 +171,10 @@ def execute(cfg: Config, log: Path) -> tuple[list[Outcome], dict[str, Any]]:
     return outcomes, meta
 
 
-def _one(cfg: Config, sc: Scenario, service: ServiceProcess, svc_db: Any, ceil_url: str, cat: Catalogue, meta: dict[str, Any]) -> Outcome:
+def _one(
+    cfg: Config, sc: Scenario, service: ServiceProcess, bare: ServiceProcess | None, svc_db: Any, ceil_url: str,
+    cat: Catalogue, meta: dict[str, Any],
+) -> Outcome:
     print(f"[bench] {sc.key}: {sc.title} @ {sc.concurrency}", file=sys.stderr, flush=True)
     note = ""
     if sc.table_size:
@@ -173,6 +182,8 @@ def _one(cfg: Config, sc: Scenario, service: ServiceProcess, svc_db: Any, ceil_u
         count = database.top_up_orders(svc_db, cat, sc.table_size)
         meta["table_orders"][sc.key] = count
         note = f"orders table held {count:,} rows (topped up in {time.monotonic() - t:.1f} s)"
+    if sc.floor:
+        note = "ceiling/s is the bare grpcio server's (bench/floor.py), called by the same client"
     order_ids = database.sample_order_ids(svc_db, 20_000) if sc.rpc == "get" else []
     # Ceiling and service alternate in short rounds, so background load drifting on a shared
     # machine weighs on both sides alike.
@@ -182,6 +193,9 @@ def _one(cfg: Config, sc: Scenario, service: ServiceProcess, svc_db: Any, ceil_u
     for r in range(n):
         if sc.ceiling:
             theirs.append(run_ceiling(cfg, sc, ceil_url, cat, ceiling_s))
+        elif sc.floor:
+            assert bare is not None
+            theirs.append(run_service_load(cfg, sc, bare, cat, order_ids, ceiling_s))
         path = cfg.out / f"profile-{sc.key}-{r}.txt"
         spy = profile.record(service.pid, cfg.warmup_s + service_s, path) if cfg.profile else None
         ours.append(run_service_load(cfg, sc, service, cat, order_ids, service_s))

@@ -14,6 +14,7 @@ class Scenario:
     items: int = 1
     hot: bool = False
     ceiling: bool = False  # run the raw ceiling with the same shape and concurrency
+    floor: bool = False  # run the same calls against the bare grpcio server (bench/floor.py) instead
     table_size: int = 0  # orders in the table before the window (topped up if fewer)
     target: str = ""  # human-readable target, checked by report.targets
 
@@ -30,9 +31,9 @@ ALL: list[Scenario] = [
     Scenario("e10k", "ListOrders first page, 10k orders", "list", table_size=10_000, target="p99 flat 10k→100k"),
     Scenario("e100k", "ListOrders first page, 100k orders", "list", table_size=100_000, target="p99 flat 10k→100k"),
     Scenario("a", "CreateOrder, 1 random item of 1,000", "create", ceiling=True, target="≥ 0.50 × ceiling"),
-    # Not in the issue: the same server answering grpc.health.v1 Check, which touches no database and
-    # no Redis. Its ratio to scenario a's ceiling is the most any RPC of this server can reach here.
-    Scenario("h", "health Check: the gRPC floor, no database", "health", ceiling=True),
+    # The service's grpc.health.v1 Check (no database, no Redis) against a bare grpcio server of the
+    # same shape answering the same call: what the service's own machinery costs per call.
+    Scenario("h", "health Check vs a bare grpcio server", "health", floor=True, target="server CPU/call ≤ 1.3 × bare"),
     Scenario("b", "CreateOrder, 1 hot item", "create", hot=True, ceiling=True, target="≥ 0.60 × ceiling"),
     Scenario("c", "CreateOrder, 3 random items", "create", items=3, ceiling=True, target="≥ 0.45 × ceiling"),
     *hot_curve(),

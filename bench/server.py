@@ -63,18 +63,24 @@ def running_service(database_url: str, extra_env: Mapping[str, str], log: Path, 
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
         )
     try:
-        _wait_serving(f"127.0.0.1:{port}", proc, log, ready_timeout_s)
+        serving(f"127.0.0.1:{port}", proc, log, ready_timeout_s)
         yield ServiceProcess(proc.pid, port, http_port, log)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
 
 
-def _wait_serving(target: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 20 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def serving(target: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 60) -> None:
+    """Returns once `target` answers grpc.health.v1 SERVING; raises if `proc` exits or time runs out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -65,3 +65,16 @@ def test_the_table_shows_the_spread_of_round_ratios_and_server_cpu_per_call() ->
     row = report.markdown([outcome]).splitlines()[2]
     assert "| 0.40 (0.38–0.42) |" in row
     assert "| 3.00 |" in row  # 1.2 server cores / 400 calls/s
+
+
+def test_the_floor_is_judged_on_server_cpu_per_call_against_the_bare_server() -> None:
+    health = scenarios.BY_KEY["h"]
+
+    def measured(throughput: float, server_cores: float) -> Window:
+        return Window(10.0, int(throughput * 10), {"OK": int(throughput * 10)}, throughput, 1.0, 2.0, 5.0, 5.0, {"server": server_cores})
+
+    # 1.0 core for 1,000 calls/s (1.0 ms a call) against 0.8 core for 2,000 calls/s (0.4 ms a call): 2.5 ×.
+    costly, lean = report.Outcome(health, measured(1000, 1.0), measured(2000, 0.8)), report.Outcome(health, measured(1000, 0.5), measured(2000, 0.8))
+    report.judge([costly, lean])
+    assert (costly.met, lean.met) == (False, True)
+    assert "= 2.50 × bare" in costly.verdict and "calls/s 0.50 × bare" in costly.verdict
