@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.type import money_pb2
 
@@ -74,6 +75,25 @@ def test_prices_need_whole_cents_and_the_service_currency(stubs: Stubs) -> None:
     dollars = ppb.CreateProductRequest(sku=sku, name="x", price=money_pb2.Money(currency_code="USD", units=1))
     assert _violations(lambda: stubs.products.CreateProduct(dollars)) == {"price.currency_code": "UNSUPPORTED_CURRENCY"}
     assert stubs.products.ListProducts(ppb.ListProductsRequest(sku=sku)).products == []
+
+
+@pytest.mark.parametrize(("units", "nanos"), [(1, 1_000_000_000), (9_999_999_999, 1_000_000_000), (10_000_000_000, 0), (1, -10_000_000), (-1, 0)])
+def test_prices_outside_zero_to_just_below_ten_to_the_ten_are_refused_on_create_and_update(
+    stubs: Stubs, world: tuple[str, str], units: int, nanos: int
+) -> None:
+    _, product_id = world
+    price = money_pb2.Money(units=units, nanos=nanos)
+    create = ppb.CreateProductRequest(sku=unique("SKU-"), name="x", price=price)
+    assert _violations(lambda: stubs.products.CreateProduct(create)) == {"price": "price.cents"}
+    update = ppb.UpdateProductRequest(product=ppb.Product(id=product_id, price=price), update_mask=field_mask_pb2.FieldMask(paths=["price"]))
+    assert _violations(lambda: stubs.products.UpdateProduct(update)) == {"product.price": "price.cents"}
+    assert stubs.products.GetProduct(ppb.GetProductRequest(id=product_id)).price.units == 10
+
+
+def test_the_largest_price_is_one_cent_below_ten_to_the_ten(stubs: Stubs) -> None:
+    largest = money_pb2.Money(units=9_999_999_999, nanos=990_000_000)
+    product = stubs.products.CreateProduct(ppb.CreateProductRequest(sku=unique("SKU-"), name="x", price=largest))
+    assert (product.price.units, product.price.nanos) == (9_999_999_999, 990_000_000)
 
 
 def test_unknown_ids_are_not_found_and_change_nothing(stubs: Stubs, world: tuple[str, str]) -> None:
