@@ -25,7 +25,7 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}
 
 @dataclass
 class Call:
-    """What the outermost interceptor knows about a call, for logs and for the response headers."""
+    """What the interceptors know about a call, for logs and for the response headers."""
 
     request_id: str
     trace_id: str = ""
@@ -39,6 +39,9 @@ class Call:
         remaining = context.time_remaining()
         deadline = time.monotonic() + remaining if remaining is not None else None
         return cls(request_id(context), traceparent[1] if traceparent else "", deadline=deadline)
+
+    def log_fields(self) -> dict[str, str | None]:
+        return {"principal": self.principal, "request_id": self.request_id, "trace_id": self.trace_id or None}
 
 
 def deadline_passed() -> bool:
@@ -55,7 +58,7 @@ idempotency: ContextVar[IdempotencyKey | None] = ContextVar("idempotency", defau
 
 
 def respond_with(context: grpc.ServicerContext, pairs: list[tuple[str, str]]) -> None:
-    """Adds response metadata. Initial metadata can be sent only once, so the outermost
+    """Adds response metadata. Initial metadata can be sent only once, so the access-log
     interceptor collects it and sends it with the response."""
     current = call.get()
     if current is None:

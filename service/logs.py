@@ -21,7 +21,7 @@ class JsonFormatter(logging.Formatter):
         line.update(getattr(record, "rpc", {}))
         call = ctx.call.get()
         if call is not None and "request_id" not in line:
-            line.update(request_id=call.request_id, principal=call.principal, trace_id=call.trace_id or None)
+            line.update(call.log_fields())
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)

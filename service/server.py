@@ -34,7 +34,7 @@ from service.idempotency import IdempotencyStore, MemoryStore, RedisStore
 from service.interceptors.access_log import AccessLogInterceptor
 from service.interceptors.auth import AuthInterceptor
 from service.interceptors.chain import Chain
-from service.interceptors.errors import ErrorInterceptor
+from service.interceptors.errors import DomainErrors, ErrorBoundary
 from service.interceptors.idempotency import IdempotencyInterceptor
 from service.interceptors.metrics import MetricsInterceptor
 from service.interceptors.ratelimit import RateLimitInterceptor
@@ -69,20 +69,22 @@ class Running:
 
 
 def interceptors(settings: Settings, guard: RedisGuard | None) -> Chain:
-    """The chain, outermost first. Validation runs before idempotency, so bad input never holds a key."""
+    """The chain, outermost first. The error boundary encloses every other step, so nothing escapes as
+    UNKNOWN; validation runs before idempotency, so bad input never holds a key."""
     if guard is not None:
         limiter: Limiter = RedisLimiter(guard, settings.redis_key_prefix)
         store: IdempotencyStore = RedisStore(guard, settings.redis_key_prefix)
     else:
         limiter, store = MemoryLimiter(), MemoryStore()
     return Chain([
+        ErrorBoundary(),
         MetricsInterceptor(),
         AccessLogInterceptor(),
         AuthInterceptor(auth_setup.verifier(settings)),
         RateLimitInterceptor(limiter, Rate.parse(settings.rate_limit_read), Rate.parse(settings.rate_limit_write)),
         ValidationInterceptor(),
         IdempotencyInterceptor(store, RESPONSES, settings.idempotency_lease_s, settings.idempotency_ttl_s),
-        ErrorInterceptor(),
+        DomainErrors(),
     ])
 
 

@@ -1,4 +1,4 @@
-"""The outermost step of a call: its request id and trace id, one JSON log line, and the response headers."""
+"""One JSON log line per call, and the response headers (the request id first)."""
 
 from __future__ import annotations
 
@@ -10,37 +10,22 @@ import grpc
 
 from service import context as ctx
 from service.interceptors._unary import Behaviour, UnaryInterceptor
+from service.interceptors.errors import observed
 
 log = logging.getLogger("erp_orders.access")
 
 
 class AccessLogInterceptor(UnaryInterceptor):
     def handle(self, method: str, request: Any, context: grpc.ServicerContext, proceed: Behaviour) -> Any:
-        call = ctx.Call.of(context)
-        token = ctx.call.set(call)
+        call = ctx.call.get()
+        assert call is not None, "the error boundary outside this step sets the call"
         started = time.perf_counter()
-        try:
-            response = proceed(request, context)
-        except Exception:
-            self._finish(call, method, context, started)
-            raise
-        finally:
-            ctx.call.reset(token)
-        self._finish(call, method, context, started)
-        return response
 
-    @staticmethod
-    def _finish(call: ctx.Call, method: str, context: grpc.ServicerContext, started: float) -> None:
-        # The request id goes back to the client, generated or not, so a support ticket can name it.
-        context.send_initial_metadata([("x-request-id", call.request_id), *call.response_metadata])
-        code = context.code() or grpc.StatusCode.OK  # type: ignore[attr-defined]
-        # No request bodies, no tokens: only what an on-call engineer needs to find the call.
-        log.info(
-            "rpc",
-            extra={
-                "rpc": {
-                    "method": method, "code": code.name, "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                    "principal": call.principal, "request_id": call.request_id, "trace_id": call.trace_id or None,
-                }
-            },
-        )
+        def finish(code: grpc.StatusCode) -> None:
+            # The request id goes back to the client, generated or not, so a support ticket can name it.
+            context.send_initial_metadata([("x-request-id", call.request_id), *call.response_metadata])
+            # No request bodies, no tokens: only what an on-call engineer needs to find the call.
+            duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            log.info("rpc", extra={"rpc": {"method": method, "code": code.name, "duration_ms": duration_ms, **call.log_fields()}})
+
+        return observed(proceed, request, context, finish)

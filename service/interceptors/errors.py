@@ -1,28 +1,55 @@
-"""The innermost interceptor: domain errors become statuses by the table in service.status, anything else INTERNAL."""
+"""The first and the last word on a call's status: one boundary around every step, and the servicer's domain errors.
+
+`ErrorBoundary` is the outermost step. It gives the call its context (request id, trace id,
+deadline) for every step inside it, and turns anything unexpected, raised in any step or in the
+servicer, into INTERNAL without a word of the exception's text, logged with the request id.
+`DomainErrors` is the innermost step: the servicer's domain errors become their statuses there (in
+the base class), so that the steps around it read the call's real code.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 
+from service import context as ctx
 from service import status
-from service.domain.errors import OrdersError
 from service.interceptors._unary import Behaviour, UnaryInterceptor
 
 log = logging.getLogger(__name__)
 
 
-class ErrorInterceptor(UnaryInterceptor):
+class ErrorBoundary(UnaryInterceptor):
     def handle(self, method: str, request: Any, context: grpc.ServicerContext, proceed: Behaviour) -> Any:
+        call = ctx.Call.of(context)
+        token = ctx.call.set(call)
         try:
             return proceed(request, context)
-        except OrdersError:
-            raise  # mapped by the base class
         except Exception:
             if context.code() is not None:  # type: ignore[attr-defined]
                 raise  # an abort() from further in: its status is already set
-            # Never leak the text of an unexpected error to the client; log it with the request.
-            log.exception("unhandled error in %s", method)
+            # The fields go on the record itself: a handler may format it after the call has ended.
+            log.exception("unhandled error in %s", method, extra={"rpc": {"method": method, **call.log_fields()}})
             context.abort_with_status(status.INTERNAL)
+        finally:
+            ctx.call.reset(token)
+
+
+class DomainErrors(UnaryInterceptor):
+    def handle(self, method: str, request: Any, context: grpc.ServicerContext, proceed: Behaviour) -> Any:
+        return proceed(request, context)
+
+
+def observed(proceed: Behaviour, request: Any, context: grpc.ServicerContext, finish: Callable[[grpc.StatusCode], None]) -> Any:
+    """Runs the rest of the call, then tells `finish` the code the call ends with, when it raises too:
+    an abort's code, or the INTERNAL that the boundary makes of anything else."""
+    try:
+        response = proceed(request, context)
+    except Exception:
+        finish(context.code() or grpc.StatusCode.INTERNAL)  # type: ignore[attr-defined]
+        raise
+    finish(context.code() or grpc.StatusCode.OK)  # type: ignore[attr-defined]
+    return response

@@ -9,16 +9,19 @@ import grpc
 
 from service import metrics
 from service.interceptors._unary import Behaviour, UnaryInterceptor
+from service.interceptors.errors import observed
 
 
 class MetricsInterceptor(UnaryInterceptor):
     def handle(self, method: str, request: Any, context: grpc.ServicerContext, proceed: Behaviour) -> Any:
         started = time.perf_counter()
-        metrics.IN_FLIGHT.inc()
-        try:
-            return proceed(request, context)
-        finally:
-            metrics.IN_FLIGHT.dec()
-            code = context.code() or grpc.StatusCode.OK  # type: ignore[attr-defined]
+
+        def finish(code: grpc.StatusCode) -> None:
             metrics.RPCS.labels(method, code.name).inc()
             metrics.RPC_SECONDS.labels(method).observe(time.perf_counter() - started)
+
+        metrics.IN_FLIGHT.inc()
+        try:
+            return observed(proceed, request, context, finish)
+        finally:
+            metrics.IN_FLIGHT.dec()
