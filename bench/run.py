@@ -204,8 +204,8 @@ def _one(
             note = (note + "; " if note else "") + f"profiled: python -m bench.profile {path}"
     service_window, ceiling = window(rounds(ours)), window(rounds(theirs)) if theirs else None
     outcome = Outcome(sc, service_window, ceiling, note)
-    outcome.round_ratios = [
-        round(window(o).throughput / window(t).throughput, 3) for o, t in zip(ours, theirs) if window(t).throughput
+    outcome.round_ratios = [  # theirs is empty for a scenario without a ceiling
+        round(window(o).throughput / window(t).throughput, 3) for o, t in zip(ours, theirs, strict=False) if window(t).throughput
     ]
     ratio = f" ratio {outcome.ratio:.2f}" if outcome.ratio is not None else ""
     ceil = f" ceiling {ceiling.throughput:,.0f}/s" if ceiling else ""

@@ -17,8 +17,9 @@ MAX_PAGE_SIZE = 1000
 
 def page_of(request: Message) -> Page:
     """The page a List request asks for. Raises InvalidArgument for a bad or mismatched token."""
-    size = getattr(request, "page_size") or DEFAULT_PAGE_SIZE
-    token: str = getattr(request, "page_token")
+    # Message declares neither field; every List request has both.
+    size = getattr(request, "page_size") or DEFAULT_PAGE_SIZE  # noqa: B009
+    token: str = getattr(request, "page_token")  # noqa: B009
     return Page(min(size, MAX_PAGE_SIZE), _decode(token, _filters(request)) if token else None)
 
 

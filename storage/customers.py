@@ -41,7 +41,7 @@ class SqlCustomerRepository(CustomerRepository):
         try:
             result = self._conn.execute(insert(t).values(**_values(customer)))
         except exc.IntegrityError as e:
-            raise duplicate(e, "customer", _UNIQUE, _values(customer)) or e
+            raise duplicate(e, "customer", _UNIQUE, _values(customer)) or e from None
         customer.id = new_id(result)
         return customer
 
@@ -64,7 +64,7 @@ class SqlCustomerRepository(CustomerRepository):
         try:
             self._conn.execute(update(t).where(t.c.id == int(customer.id)).values(**values))
         except exc.IntegrityError as e:
-            raise duplicate(e, "customer", _UNIQUE, values) or e
+            raise duplicate(e, "customer", _UNIQUE, values) or e from None
 
     def list(self, flt: CustomerFilter, page: Page) -> PageResult[Customer]:
         stmt = select(t)

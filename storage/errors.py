@@ -45,7 +45,8 @@ def is_duplicate(error: exc.IntegrityError, constraint_column: str) -> bool:
 
 
 def duplicate(error: exc.IntegrityError, resource: str, fields: tuple[str, ...], values: dict[str, str]) -> AlreadyExists | None:
-    """Which unique field a failed insert or update collided on, if any."""
+    """Which unique field a failed insert or update collided on, if any. Callers raise it (else the
+    driver error) `from None`: it is the translation of the driver error, not a second failure."""
     for name in fields:
         if is_duplicate(error, name):
             return AlreadyExists(resource, name, values.get(name, ""))
@@ -58,7 +59,7 @@ IDEMPOTENCY_COLUMNS = ("idem_principal", "idem_key", "idem_fingerprint")
 def key_columns(key: IdempotencyKey | None) -> dict[str, str | None]:
     if key is None:
         return dict.fromkeys(IDEMPOTENCY_COLUMNS)
-    return dict(zip(IDEMPOTENCY_COLUMNS, (key.principal, key.key, key.fingerprint)))
+    return dict(zip(IDEMPOTENCY_COLUMNS, (key.principal, key.key, key.fingerprint), strict=True))
 
 
 def taken_key(error: exc.IntegrityError) -> LockContention | None:

@@ -61,7 +61,7 @@ class SqlLedgerRepository(LedgerRepository):
         try:
             row_id = _INSERT_MOVEMENT_WITH_KEY.execute(self._conn, {**_movement_values(movement), **key_columns(key)})
         except exc.IntegrityError as e:
-            raise taken_key(e) or e
+            raise taken_key(e) or e from None
         self.appended.append(movement.kind)
         return replace(movement, id=str(row_id))
 

@@ -66,7 +66,7 @@ class SqlOrderRepository(OrderRepository):
         try:
             order.id = str(_INSERT.execute(self._conn, values))
         except exc.IntegrityError as e:
-            raise taken_key(e) or e
+            raise taken_key(e) or e from None
         # Written with the stock, ledger and history rows, in one round trip at the commit.
         _INSERT_ITEMS.defer_rows(
             self._conn,

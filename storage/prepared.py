@@ -26,6 +26,7 @@ import re
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
+from operator import methodcaller
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Insert, Select, event, exc
@@ -59,10 +60,10 @@ class _Compiled:
         self._head, self._row_sql = values.groups() if values else ("", "")
 
     def args(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(params[n] if p is None else p(params[n]) for n, p in zip(self.names, self.binds))
+        return tuple(params[n] if p is None else p(params[n]) for n, p in zip(self.names, self.binds, strict=True))
 
     def convert(self, raw: Sequence[Any]) -> Any:
-        return self.row._make(v if p is None else p(v) for v, p in zip(raw, self.results))
+        return self.row._make(v if p is None else p(v) for v, p in zip(raw, self.results, strict=True))
 
     def rows_sql(self, n: int) -> str:
         """This single-row INSERT as one statement inserting n rows."""
@@ -122,7 +123,7 @@ def flush(conn: Connection) -> None:
         _run(conn, sql, lambda cur: _all_results(cur, sql, args))
     else:
         for sql, params in pending:
-            _run(conn, sql, lambda cur: cur.execute(sql, params))
+            _run(conn, sql, methodcaller("execute", sql, params))
 
 
 def discard(conn: Connection) -> None:

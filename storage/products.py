@@ -67,7 +67,7 @@ class SqlProductRepository(ProductRepository):
         try:
             result = self._conn.execute(insert(t).values(**values))
         except exc.IntegrityError as e:
-            raise duplicate(e, "product", ("sku",), {"sku": product.sku}) or e
+            raise duplicate(e, "product", ("sku",), {"sku": product.sku}) or e from None
         product.id = new_id(result)
         return product
 

@@ -53,7 +53,7 @@ class ScriptedBackend(grpc.GenericRpcHandler):
         if "x-retry-s" in metadata:
             details.append(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=int(metadata["x-retry-s"]), nanos=1)))
         packed = [any_pb2.Any() for _ in details]
-        for target, detail in zip(packed, details):
+        for target, detail in zip(packed, details, strict=True):
             target.Pack(detail)
         status = status_pb2.Status(code=code_pb2.Code.Value(code), message=f"scripted {code}", details=packed)
         context.abort_with_status(rpc_status.to_status(status))

@@ -14,7 +14,7 @@ from service.gateway import server as rest
 from service.methods import ORDERS_READ
 from service.settings import Settings
 from tests.conftest import running_server
-from tests.e2e.test_gateway_rest import _customer, _order, _product
+from tests.e2e.test_gateway_rest import _customer, _product
 from tests.helpers import lock_waits, token, until
 
 

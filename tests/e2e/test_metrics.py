@@ -108,7 +108,7 @@ def test_idempotency_replays_conflicts_and_reuse_are_counted(stubs: Stubs, engin
     other = order_pb2.CreateOrderRequest(customer_id=customer.id, items=[order_pb2.CreateOrderRequest.Item(product_id=product.id, quantity=2)])
     assert outcome(lambda: stubs.orders.CreateOrder(other, metadata=key)) == "IDEMPOTENCY_KEY_REUSED"
     after = [value("orders_idempotency_events_total", event=e) for e in events]
-    assert [a - b for a, b in zip(after, before)] == [1, 1, 1]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1]
 
 
 def test_rate_limit_rejections_are_counted(start: Callable[..., Running]) -> None:
@@ -130,7 +130,7 @@ def test_committed_stock_movements_are_counted_by_kind(stubs: Stubs) -> None:
     stubs.products.AdjustStock(product_pb2.AdjustStockRequest(id=a.id, delta=3, reason="metrics"))
     assert outcome(lambda: stubs.order(customer.id, (a.id, 100))) == "INSUFFICIENT_STOCK"  # rolled back: not counted
     after = [value("orders_stock_movements_total", kind=k) for k in kinds]
-    assert [x - y for x, y in zip(after, before)] == [2, 2, 2, 1]
+    assert [x - y for x, y in zip(after, before, strict=True)] == [2, 2, 2, 1]
 
 
 def test_the_http_port_serves_the_metrics_in_prometheus_text(http: httpx.Client, stubs: Stubs) -> None:

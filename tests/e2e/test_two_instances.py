@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from itertools import pairwise
 
 import grpc
 import pytest
@@ -105,7 +106,7 @@ def test_cancels_racing_status_moves_on_the_other_instance_restore_stock_once(in
     valid = ([PENDING, CANCELED], [PENDING, CONFIRMED, CANCELED])
     for order_id in canceled:
         changes = a.history(order_id)
-        assert all(c.from_status == p.to_status for p, c in zip(changes, changes[1:]))
+        assert all(c.from_status == p.to_status for p, c in pairwise(changes))
         assert [c.to_status for c in changes] in valid
     restored = [m for m in a.movements(product.id) if m.kind == product_pb2.STOCK_MOVEMENT_KIND_CANCEL]
     assert sorted(m.order_id for m in restored) == sorted(canceled)

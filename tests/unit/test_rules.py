@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 
@@ -57,7 +58,7 @@ def test_deleted_or_inactive_customers_cannot_order(kw: dict[str, bool], reason:
 
 def test_the_happy_path_of_an_order_is_a_straight_line() -> None:
     path = [S.PENDING, S.CONFIRMED, S.PICKED, S.SHIPPED, S.DELIVERED]
-    for current, target in zip(path, path[1:]):
+    for current, target in pairwise(path):
         assert rules.ensure_transition("1", current, target) is True
 
 
