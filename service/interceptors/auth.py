@@ -39,7 +39,11 @@ class AuthInterceptor(UnaryInterceptor):
 
     @staticmethod
     def _bearer(context: grpc.ServicerContext) -> str:
-        header = ctx.metadata_value(context, "authorization")
+        headers = [str(value) for name, value in context.invocation_metadata() if name == "authorization"]
+        if len(headers) > 1:
+            # Proxies and servers disagree on which of two to use; the caller must mean one.
+            raise Unauthenticated(f"send one authorization header, not {len(headers)}")
+        header = headers[0] if headers else ""
         if not header:
             raise Unauthenticated("missing authorization metadata")
         scheme, _, token = header.partition(" ")

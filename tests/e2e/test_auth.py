@@ -14,7 +14,7 @@ from service._gen.erp.orders.v1 import order_pb2, product_pb2
 from service.methods import CATALOG_ADMIN, ORDERS_FULFIL, ORDERS_READ, ORDERS_WRITE
 from service.server import Running
 from tests.conftest import running_server, server_settings
-from tests.helpers import Stubs, authorized_channel, rich, token
+from tests.helpers import TEST_SECRET, Stubs, authorized_channel, rich, token
 
 
 @contextmanager
@@ -45,6 +45,51 @@ def test_calls_without_a_valid_token_are_unauthenticated(server: Running, bearer
         assert _code(lambda: stubs.orders.GetOrder(order_pb2.GetOrderRequest(id="1"))) == (
             grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED",
         )
+
+
+def _signed(claims: dict[str, object]) -> str:
+    return jwt.encode(claims, TEST_SECRET, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"sub": "a" * 256, "exp": 4102444800, "roles": [CATALOG_ADMIN]}, "sub claim"),
+        ({"sub": "bad\nactor", "exp": 4102444800, "roles": [CATALOG_ADMIN]}, "sub claim"),
+        ({"sub": "alice", "exp": 4102444800, "roles": CATALOG_ADMIN}, "roles claim"),
+        ({"sub": "alice", "exp": 4102444800, "roles": [CATALOG_ADMIN, 7]}, "roles claim"),
+        ({"sub": "alice", "exp": "4102444800", "roles": [CATALOG_ADMIN]}, "exp claim"),
+        ({"sub": "alice", "exp": True, "roles": [CATALOG_ADMIN]}, "exp claim"),
+    ],
+    ids=["sub over 255", "sub with a control character", "roles a string", "roles not all strings", "exp a string", "exp a boolean"],
+)
+def test_tokens_with_malformed_claims_are_unauthenticated_with_the_claim_named(
+    server: Running, claims: dict[str, object], reason: str
+) -> None:
+    with _stubs(server, _signed(claims)) as stubs:
+        with pytest.raises(grpc.RpcError) as caught:
+            stubs.product()
+    error = rich(caught.value)
+    assert (error.code, error.reason) == (grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED")
+    assert reason in error.message
+
+
+def test_a_sub_of_255_characters_is_the_actor_of_its_writes(server: Running) -> None:
+    with _stubs(server, token("é" * 255)) as stubs:
+        product = stubs.product(stock=3)
+        assert [m.actor for m in stubs.movements(product.id)] == ["é" * 255]
+
+
+def test_two_authorization_headers_are_refused_even_when_both_are_valid(server: Running) -> None:
+    bearer = f"Bearer {token('alice')}"
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        with pytest.raises(grpc.RpcError) as caught:
+            Stubs.on(channel).orders.GetOrder(
+                order_pb2.GetOrderRequest(id="1"), metadata=[("authorization", bearer), ("authorization", bearer)]
+            )
+    error = rich(caught.value)
+    assert (error.code, error.reason) == (grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED")
+    assert "one authorization" in error.message
 
 
 def test_each_method_needs_its_role_and_permission_is_checked_before_existence(server: Running) -> None:

@@ -43,7 +43,7 @@ def test_rs256_tokens_verify_with_the_public_key_and_hs256_ones_do_not() -> None
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
     verifier = TokenVerifier(public_pem, "RS256")
-    good = jwt.encode({"sub": "svc", "exp": 4102444800, "roles": "orders.read orders.write"}, private, algorithm="RS256")
+    good = jwt.encode({"sub": "svc", "exp": 4102444800, "roles": ["orders.read", "orders.write"]}, private, algorithm="RS256")
     assert verifier.verify(good).roles == {"orders.read", "orders.write"}
     with pytest.raises(Unauthenticated):
         verifier.verify(mint(SECRET, "svc", [], 60))
