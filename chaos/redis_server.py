@@ -20,14 +20,14 @@ def _free_port() -> int:
 
 
 class RedisProcess:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *options: str) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: apt-get install redis-server (bash .ci/run does it)")
         self.port = _free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir), *options],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -54,8 +54,10 @@ class RedisProcess:
 
 
 @contextmanager
-def private_redis(workdir: Path) -> Iterator[RedisProcess]:
-    process = RedisProcess(workdir)
+def private_redis(workdir: Path, *options: str) -> Iterator[RedisProcess]:
+    """A private redis-server; `options` are more of its command-line options (`--replicaof`, host, port)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    process = RedisProcess(workdir, *options)
     try:
         yield process
     finally:

@@ -1,4 +1,4 @@
-"""Calls Redis, failing open: when Redis is down, callers get a fallback and the service keeps taking orders."""
+"""Calls Redis, failing open: when Redis is down or refuses a command, callers get a fallback and the service keeps taking orders."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import redis
 from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
-from redis.exceptions import ClusterDownError, NoScriptError, RedisClusterException
+from redis.exceptions import NoScriptError, RedisClusterException
 from redis.retry import Retry
 
 from service import metrics
@@ -68,12 +68,12 @@ class RedisGuard:
             return fallback
         try:
             return self._execute(args)
-        except ClusterDownError as error:  # CLUSTERDOWN, MASTERDOWN: the slot has no master, as good as no Redis
-            self._fail(what, error)
-            return fallback
-        except redis.ResponseError:
-            raise  # Redis answered: the connection is in step, and the caller decides
+        except NoScriptError:
+            raise  # the script() below loads it
         except (redis.RedisError, RedisClusterException) as error:
+            # A lost connection, and every error reply too: OOM, READONLY after a failover, CLUSTERDOWN,
+            # a key of the wrong type. Redis is a fast path whose callers all have a fallback, and a
+            # re-raised error failed every call, reads included, until Redis recovered.
             self._fail(what, error)
             return fallback
 
@@ -99,7 +99,7 @@ class RedisGuard:
             conn.send_command(*args)
             return conn.read_response()
         except redis.ResponseError:
-            raise
+            raise  # an error reply: the connection is still in step
         except redis.RedisError:
             conn.disconnect()  # a reply may still be on its way: never read it as the next one's
             raise

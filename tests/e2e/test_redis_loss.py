@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import Engine
+
+from service import idempotency as idem
+from service.redis_guard import slot_key
 
 from service._gen.erp.orders.v1 import order_pb2
 from tests.conftest import running_server, server_settings
@@ -18,8 +23,9 @@ from chaos.redis_server import RedisProcess, private_redis
 
 
 @contextmanager
-def _service(mysql_url: str, engine: Engine, redis: RedisProcess, **overrides: object) -> Iterator[Stubs]:
-    settings = server_settings(mysql_url, redis_url=redis.url, **overrides)
+def _service(mysql_url: str, engine: Engine, redis: RedisProcess | str, **overrides: object) -> Iterator[Stubs]:
+    url = redis if isinstance(redis, str) else redis.url
+    settings = server_settings(mysql_url, redis_url=url, **overrides)
     with running_server(settings, engine) as running, authorized_channel(running.port, token("tester")) as channel:
         yield Stubs.on(channel)
 
@@ -78,3 +84,55 @@ def test_keys_and_principals_that_differ_by_a_trailing_space_make_separate_order
             made = [create_as("carol", k, 1), create_as("carol", f"{k} ", 2), create_as("carol ", k, 1)]
             assert len({order.id for order in made}) == 3
             assert stubs.stock(product.id) == 6
+
+
+@contextmanager
+def _out_of_memory(workdir: Path) -> Iterator[str]:
+    with private_redis(workdir) as redis:
+        redis.client.config_set("maxmemory", 1)  # under the default noeviction policy every write is refused
+        yield redis.url
+
+
+@contextmanager
+def _read_only_replica(workdir: Path) -> Iterator[str]:
+    """What a client that still points at a demoted primary gets after a failover: READONLY."""
+    with private_redis(workdir / "primary") as primary, private_redis(
+        workdir / "replica", "--replicaof", "127.0.0.1", str(primary.port)
+    ) as replica:
+        yield replica.url
+
+
+def _failures() -> float:
+    return sum(
+        sample.value for metric in REGISTRY.collect() if metric.name == "orders_redis_failures"
+        for sample in metric.samples if sample.name == "orders_redis_failures_total"
+    )
+
+
+@pytest.mark.parametrize("refusing", [_out_of_memory, _read_only_replica], ids=["OOM", "READONLY"])
+def test_a_redis_that_refuses_commands_fails_open_like_a_lost_one(
+    refusing: Callable[[Path], AbstractContextManager[str]], mysql_url: str, engine: Engine, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="service.redis_guard")
+    before = _failures()
+    limits = {"rate_limit_read": "1000/min", "rate_limit_write": "1000/min"}  # so the limiter asks Redis too
+    with refusing(tmp_path) as url, _service(mysql_url, engine, url, **limits) as stubs:
+        customer, product, k = stubs.customer(), stubs.product(stock=10), key()
+        first, _ = create(stubs, k, customer.id, product.id, 4)
+        assert create(stubs, k, customer.id, product.id, 4) == (first, True)  # the order row's key answers
+        assert stubs.stock(product.id) == 6
+    assert _failures() > before
+    assert any(r.getMessage().startswith("redis unavailable during") for r in caplog.records)
+
+
+def test_another_error_reply_to_a_command_fails_open_too(mysql_url: str, engine: Engine, tmp_path: Path) -> None:
+    with private_redis(tmp_path) as redis, _service(mysql_url, engine, redis, redis_key_prefix="wrongtype:") as stubs:
+        customer, product, k = stubs.customer(), stubs.product(stock=10), key()
+        scope = idem.scope("tester", "/erp.orders.v1.OrderService/CreateOrder", k)
+        redis.client.rpush(slot_key("wrongtype:", "idem:", scope), "a list")  # SET … GET on it: WRONGTYPE
+        before = _failures()
+        first, _ = create(stubs, k, customer.id, product.id, 4)
+        assert create(stubs, k, customer.id, product.id, 4) == (first, True)
+        assert stubs.stock(product.id) == 6
+        assert _failures() > before

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import grpc
 import pytest
@@ -48,21 +48,14 @@ def _internals() -> float:
     return REGISTRY.get_sample_value("orders_rpcs_total", {"method": METHOD, "code": "INTERNAL"}) or 0.0
 
 
-@pytest.mark.parametrize(
-    ("corrupt", "raised"),
-    [
-        (lambda c, k: c.set(k, b"{not json", px=60_000), "JSONDecodeError"),
-        (lambda c, k: c.rpush(k, b"a list") and c.pexpire(k, 60_000), "WRONGTYPE"),  # a ResponseError from SET
-    ],
-    ids=["corrupt record", "redis ResponseError"],
-)
 def test_an_unexpected_error_in_a_step_is_internal_without_its_text_and_recorded_as_internal(
-    server: Running, settings: Settings, client: redis.Redis, caplog: pytest.LogCaptureFixture,
-    corrupt: Callable[[redis.Redis, str], object], raised: str,
+    server: Running, settings: Settings, client: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     idem_key, request_id = key(), unique("req-")
-    corrupt(client, _record_key(settings, idem_key))  # in this run's own key prefix
+    # Redis answers, but the idempotency step cannot read what it holds. (An error reply from Redis
+    # fails open instead: tests/e2e/test_redis_loss.py.)
+    client.set(_record_key(settings, idem_key), b"{not json", px=60_000)  # in this run's own key prefix
     before = _internals()
     error = _internal_call(server, idem_key, request_id)
 
@@ -73,4 +66,4 @@ def test_an_unexpected_error_in_a_step_is_internal_without_its_text_and_recorded
     [access] = [r for r in caplog.records if r.name == "erp_orders.access" and r.rpc["request_id"] == request_id]  # type: ignore[attr-defined]
     assert access.rpc["code"] == "INTERNAL"  # type: ignore[attr-defined]
     [logged] = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.levelno == logging.ERROR]
-    assert logged["request_id"] == request_id and raised in logged["exception"]
+    assert logged["request_id"] == request_id and "JSONDecodeError" in logged["exception"]
