@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -43,11 +44,17 @@ def signing_secret(settings: Settings) -> str:
 
 
 def _development_secret(path: Path) -> str:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_urlsafe(32))
-    log.warning("generated a development JWT secret in %s (embedded mode only)", path)
+    """Written whole under a temporary name, then linked into place: a worker starting at the same
+    time either finds no file (and races to link its own; one link wins) or the complete secret."""
+    if not path.exists():
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(32))
+            os.link(temporary, path)
+            log.warning("generated a development JWT secret in %s (embedded mode only)", path)
+        except FileExistsError:
+            pass  # another worker linked its secret first: everyone uses that one
+        finally:
+            os.unlink(temporary)
     return path.read_text().strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 import threading
 import time
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 from service.redis_guard import RedisGuard, Script, slot_key
 
 # GCRA in one atomic step: read the theoretical arrival time, decide, write. Returns the seconds to
-# wait as a string (a Lua number would be truncated to an integer reply).
+# wait as a string (a Lua number would be truncated to an integer reply). At a rate so high that
+# one interval vanishes in floating point the expiry would be 0 ms, which SET refuses: at least 1.
 _GCRA = Script("""
 local now, interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
@@ -20,7 +22,7 @@ if tat < now then tat = now end
 local allow_at = tat - tolerance
 if now < allow_at then return tostring(allow_at - now) end
 local new_tat = tat + interval
-redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000))
+redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.max(1, math.ceil((new_tat - now) * 1000)))
 return '0'
 """)
 
@@ -70,7 +72,7 @@ class RedisLimiter(Limiter):
 
 
 class MemoryLimiter(Limiter):
-    """The embedded default: the same algorithm for one process."""
+    """The embedded default: the same algorithm for one process, holding at most `capacity` keys."""
 
     def __init__(self, clock: Callable[[], float] = time.time, capacity: int = 100_000) -> None:
         self._tat: dict[str, float] = {}
@@ -81,11 +83,20 @@ class MemoryLimiter(Limiter):
     def acquire(self, key: str, rate: Rate) -> float:
         with self._lock:
             now = self._clock()
-            if len(self._tat) >= self._capacity:
-                # A key whose theoretical arrival time has passed carries no debt: forgetting it is exact.
-                self._tat = {k: tat for k, tat in self._tat.items() if tat > now}
+            if key not in self._tat and len(self._tat) >= self._capacity:
+                self._make_room(now)
             tat = max(self._tat.get(key, now), now)
             if now < tat - rate.tolerance:
                 return tat - rate.tolerance - now
             self._tat[key] = tat + rate.interval
             return 0.0
+
+    def _make_room(self, now: float) -> None:
+        # A key whose theoretical arrival time has passed carries no debt: forgetting it is exact.
+        live = {k: tat for k, tat in self._tat.items() if tat > now}
+        if len(live) >= self._capacity:
+            # Every key is in debt: forget the smallest debts, those nearest to ending anyway, and a
+            # tenth at once so that the next new keys find room without sorting again.
+            keep = self._capacity - max(1, self._capacity // 10)
+            live = dict(heapq.nlargest(keep, live.items(), key=lambda item: item[1]))
+        self._tat = live

@@ -107,7 +107,9 @@ class Prepared:
         conn.info.setdefault(_PENDING, []).append((c.sql, c.args(params)))
 
     def defer_rows(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Queues this INSERT for all of `rows` as one multi-row statement."""
+        """Queues this INSERT for all of `rows` as one multi-row statement; no rows, no statement."""
+        if not rows:
+            return
         c = self._compiled(conn)
         conn.info.setdefault(_PENDING, []).append((c.rows_sql(len(rows)), tuple(a for r in rows for a in c.args(r))))
 

@@ -87,6 +87,8 @@ class SqlProductRepository(ProductRepository):
 
     def set_stock(self, stock: Mapping[str, int], when: datetime) -> None:
         # One UPDATE ... CASE for every product of an order, queued for the commit's round trip.
+        if not stock:
+            return  # nothing to set, and a CASE needs at least one WHEN
         params: dict[str, Any] = {"now": when}
         for i, (pid, qty) in enumerate(stock.items()):
             params[f"id{i}"], params[f"q{i}"] = int(pid), qty

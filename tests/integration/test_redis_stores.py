@@ -164,3 +164,10 @@ def test_a_connection_the_server_dropped_is_replaced_on_the_next_call(tmp_path: 
         guard.command("ping", None, "PING")  # may fail open on the dead socket
         assert guard.command("ping", None, "PING") == b"PONG"
         guard.client.close()
+
+
+def test_a_rate_so_high_that_one_interval_rounds_to_nothing_still_passes(guard: RedisGuard, prefix: str) -> None:
+    # At 10^9 calls a second the next arrival time equals now in floating point: the key still
+    # needs an expiry of at least a millisecond (PX 0 is an error).
+    limiter = RedisLimiter(guard, prefix, Clock())
+    assert [limiter.acquire("k", Rate(1_000_000_000, 1.0)) for _ in range(3)] == [0.0, 0.0, 0.0]

@@ -84,3 +84,16 @@ def test_writes_of_a_rolled_back_unit_of_work_never_reach_the_next_one(one_conne
     with SqlUnitOfWork(one_connection) as uow:  # the same pooled connection
         uow.commit()
     assert _stock(one_connection, pid) == 10
+
+
+def test_empty_stock_updates_and_ledger_batches_write_nothing(engine: Engine) -> None:
+    product_id = _product(engine, stock=7)
+    with SqlUnitOfWork(engine) as uow:
+        uow.products.lock([product_id])
+        uow.products.set_stock({}, NOW)
+        uow.ledger.add([])
+        uow.products.set_stock({product_id: 6}, NOW)  # queued behind the empty ones, and still sent
+        uow.commit()
+    assert _stock(engine, product_id) == 6
+    with SqlUnitOfWork(engine) as uow:
+        assert len(uow.ledger.list(product_id, Page(10, "")).items) == 1  # the initial stock only

@@ -24,3 +24,14 @@ def test_the_memory_limiter_forgets_keys_that_carry_no_debt() -> None:
     now[0] += 10
     limiter.acquire("new", rate)
     assert set(limiter._tat) == {"new"}
+
+
+def test_the_memory_limiter_stays_at_its_capacity_when_every_key_is_in_debt_and_keeps_the_deepest_debts() -> None:
+    now = [1000.0]
+    limiter = MemoryLimiter(clock=lambda: now[0], capacity=10)
+    hourly, daily = Rate(1, 3600.0), Rate(1, 86400.0)
+    assert limiter.acquire("heavy", daily) == 0.0  # the deepest debt: a day
+    for i in range(100):
+        assert limiter.acquire(f"k{i}", hourly) == 0.0
+    assert len(limiter._tat) <= 10
+    assert limiter.acquire("heavy", daily) > 0

@@ -84,3 +84,23 @@ def test_a_verified_token_is_remembered_but_still_expires() -> None:
     verifier._verified[soon] = (Identity("a", frozenset()), time.time() - 60)  # as if it had expired since
     with pytest.raises(Unauthenticated, match="expired"):
         verifier.verify(soon)
+
+
+def test_a_second_worker_reading_the_secret_while_the_first_writes_it_never_reads_it_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'orders.db'}")
+    seen_by_the_second: list[str] = []
+    generate = auth_setup.secrets.token_urlsafe
+
+    def second_worker_starts_meanwhile(n: int) -> str:
+        if not seen_by_the_second:
+            seen_by_the_second.append("")  # only the first generation starts a second worker
+            seen_by_the_second[0] = auth_setup.signing_secret(settings)
+        return generate(n)
+
+    monkeypatch.setattr(auth_setup.secrets, "token_urlsafe", second_worker_starts_meanwhile)
+    first = auth_setup.signing_secret(settings)
+    assert seen_by_the_second == [first]
+    assert len(first) >= 32
+    assert auth_setup.signing_secret(settings) == first
