@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import exc
 
 from service import metrics
-from service.domain.errors import AlreadyExists, LockContention, OrdersError, StorageUnavailable
+from service.domain.errors import AlreadyExists, KeyTaken, LockContention, OrdersError, StorageUnavailable
 from service.domain.model import IdempotencyKey
 
 # MySQL/MariaDB server error codes.
@@ -27,6 +27,8 @@ def translate(error: exc.DBAPIError) -> OrdersError | None:
     if code in _LOCK_CODES or "database is locked" in text:
         metrics.DB_LOCK_ERRORS.labels(_LOCK_KINDS.get(code or 0, "busy")).inc()
         return LockContention(1)
+    if isinstance(error, exc.IntegrityError) and (taken := _taken(error)) is not None:
+        return taken
     if code in _GONE_CODES or error.connection_invalidated or isinstance(error, exc.InterfaceError):
         return StorageUnavailable()
     if isinstance(error, exc.OperationalError) and "unable to open database" in text:
@@ -62,6 +64,17 @@ def key_columns(key: IdempotencyKey | None) -> dict[str, str | None]:
     return dict(zip(IDEMPOTENCY_COLUMNS, (key.principal, key.key, key.fingerprint), strict=True))
 
 
-def taken_key(error: exc.IntegrityError) -> LockContention | None:
-    """A concurrent call with the same idempotency key committed first; a re-run will find its row."""
-    return LockContention(1) if is_duplicate(error, "idem_key") else None
+def _taken(error: exc.IntegrityError) -> LockContention | None:
+    """A unique value a re-run will not collide on again.
+
+    A taken idempotency key: a concurrent call with the same key committed first, and a re-run finds
+    its row. A taken primary key: two processes drew the same order id (storage/ids.py), and a
+    re-run draws another. Caught here rather than at the INSERT because order rows are written
+    behind, so the error may surface at the commit.
+    """
+    if is_duplicate(error, "idem_key"):
+        return KeyTaken()
+    text = str(error.orig).rstrip("\"')")
+    if (_code(error) == _DUPLICATE and text.endswith("PRIMARY")) or text.endswith("UNIQUE constraint failed: orders.id"):
+        return LockContention(1)
+    return None

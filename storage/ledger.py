@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, Row, exc, insert, select
+from sqlalchemy import Connection, Row, insert, select
 
 from service.domain.model import IdempotencyKey, MovementKind, OrderStatus, Page, PageResult, StatusChange, StockMovement
 from service.domain.ports import HistoryRepository, LedgerRepository
-from storage.errors import IDEMPOTENCY_COLUMNS, key_columns, taken_key
+from storage.errors import IDEMPOTENCY_COLUMNS, key_columns
 from storage.keys import paged, split_page
 from storage.prepared import Prepared
 from storage.schema import status_history, stock_movements
@@ -58,10 +58,8 @@ class SqlLedgerRepository(LedgerRepository):
         self.appended += [m.kind for m in movements]
 
     def add_one(self, movement: StockMovement, key: IdempotencyKey | None) -> StockMovement:
-        try:
-            row_id = _INSERT_MOVEMENT_WITH_KEY.execute(self._conn, {**_movement_values(movement), **key_columns(key)})
-        except exc.IntegrityError as e:
-            raise taken_key(e) or e from None
+        # A taken key fails this INSERT; the unit of work translates that into KeyTaken.
+        row_id = _INSERT_MOVEMENT_WITH_KEY.execute(self._conn, {**_movement_values(movement), **key_columns(key)})
         self.appended.append(movement.kind)
         return replace(movement, id=str(row_id))
 
@@ -82,13 +80,20 @@ class SqlHistoryRepository(HistoryRepository):
         self._conn = conn
 
     def add(self, change: StatusChange) -> None:
-        _INSERT_CHANGE.defer(
+        self.add_many([change])
+
+    def add_many(self, changes: Sequence[StatusChange]) -> None:
+        # One multi-row INSERT, queued for the commit's round trip.
+        _INSERT_CHANGE.defer_rows(
             self._conn,
-            {
-                "order_id": int(change.order_id), "from_status": int(change.from_status) if change.from_status else None,
-                "to_status": int(change.to_status), "actor": change.actor, "reason": change.reason,
-                "request_id": change.request_id, "create_time": change.create_time,
-            },
+            [
+                {
+                    "order_id": int(c.order_id), "from_status": int(c.from_status) if c.from_status else None,
+                    "to_status": int(c.to_status), "actor": c.actor, "reason": c.reason,
+                    "request_id": c.request_id, "create_time": c.create_time,
+                }
+                for c in changes
+            ],
         )
 
     def list(self, order_id: str, page: Page) -> PageResult[StatusChange]:

@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, exc, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from service.domain.errors import NotFound
 from service.domain.model import IdempotencyKey, Order, OrderItem, OrderStatus, Page, PageResult
 from service.domain.ports import OrderFilter, OrderRepository
-from storage.errors import IDEMPOTENCY_COLUMNS, key_columns, taken_key
+from storage.errors import IDEMPOTENCY_COLUMNS, key_columns
+from storage.ids import new_ids
 from storage.keys import paged, parse_id, split_page
 from storage.locks import lock_rows
 from storage.prepared import Prepared
@@ -37,7 +38,7 @@ _GET = Prepared(
 )
 _INSERT = Prepared(
     insert(orders),
-    ("customer_id", "status", "currency", "total_cents", "note", "create_time", "update_time", *IDEMPOTENCY_COLUMNS),
+    ("id", "customer_id", "status", "currency", "total_cents", "note", "create_time", "update_time", *IDEMPOTENCY_COLUMNS),
 )
 _INSERT_ITEMS = Prepared(insert(order_items), ("order_id", "product_id", "line", "sku", "quantity", "unit_price_cents"))
 
@@ -53,21 +54,29 @@ def _order(row: Row[Any], items: list[OrderItem]) -> Order:
     )
 
 
+def _order_values(order: Order, key: IdempotencyKey | None) -> dict[str, Any]:
+    return {
+        "id": int(order.id), "customer_id": int(order.customer_id), "status": int(order.status),
+        "currency": order.currency, "total_cents": to_cents(order.total), "note": order.note,
+        "create_time": order.create_time, "update_time": order.update_time, **key_columns(key),
+    }
+
+
 class SqlOrderRepository(OrderRepository):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def add(self, order: Order, key: IdempotencyKey | None) -> Order:
-        values = {
-            "customer_id": int(order.customer_id), "status": int(order.status), "currency": order.currency,
-            "total_cents": to_cents(order.total), "note": order.note, "create_time": order.create_time,
-            "update_time": order.update_time, **key_columns(key),
-        }
-        try:
-            order.id = str(_INSERT.execute(self._conn, values))
-        except exc.IntegrityError as e:
-            raise taken_key(e) or e from None
-        # Written with the stock, ledger and history rows, in one round trip at the commit.
+        self.add_many([(order, key)])
+        return order
+
+    def add_many(self, orders: Sequence[tuple[Order, IdempotencyKey | None]]) -> None:
+        # The ids are the service's (storage/ids.py), so nothing here waits for the database: the
+        # rows are written behind, with the stock, ledger and history rows, in one round trip at
+        # the commit. A taken key or id fails that round trip, and the unit of work translates it.
+        for (order, _), order_id in zip(orders, new_ids(len(orders)), strict=True):
+            order.id = str(order_id)
+        _INSERT.defer_rows(self._conn, [_order_values(order, key) for order, key in orders])
         _INSERT_ITEMS.defer_rows(
             self._conn,
             [
@@ -75,10 +84,10 @@ class SqlOrderRepository(OrderRepository):
                     "order_id": int(order.id), "product_id": int(i.product_id), "line": line, "sku": i.sku,
                     "quantity": i.quantity, "unit_price_cents": to_cents(i.unit_price),
                 }
+                for order, _ in orders
                 for line, i in enumerate(order.items)
             ],
         )
-        return order
 
     def find_by_key(self, key: IdempotencyKey) -> tuple[Order, str] | None:
         row = _BY_KEY.first(self._conn, {"principal": key.principal, "key": key.key})

@@ -12,6 +12,7 @@ The tree (the gRPC code each maps to is decided once, in service/status.py):
     │   ├── InvalidStatusTransition
     │   └── NotOrderable                             customer or product deleted or inactive
     ├── LockContention             ABORTED           deadlock or lock wait; retry the whole call
+    │   └── KeyTaken                                 a concurrent call stored the idempotency key first
     ├── StorageUnavailable         UNAVAILABLE       the database is unreachable; retry later
     │
     │   raised by the interceptors, before or around a use case:
@@ -160,6 +161,13 @@ class LockContention(OrdersError):
     def __init__(self, attempts: int) -> None:
         super().__init__(f"gave up after {attempts} attempts on lock contention; retry the call", attempts=str(attempts))
         self.attempts = attempts
+
+
+class KeyTaken(LockContention):
+    """The INSERT of a row met its idempotency key already stored: a re-run replays that row."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
 
 
 class StorageUnavailable(OrdersError):
