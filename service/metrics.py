@@ -26,3 +26,13 @@ IDEMPOTENCY = Counter(
 RATE_LIMITED = Counter("orders_rate_limited_total", "Calls rejected by the rate limit, by method class.", ["method_class"])
 REDIS_FAILURES = Counter("orders_redis_failures_total", "Redis calls that failed open.", ["operation"])
 STOCK_MOVEMENTS = Counter("orders_stock_movements_total", "Committed stock-ledger entries, by kind.", ["kind"])
+
+ORDER_BATCH_SIZE = Histogram(
+    "orders_create_batch_size", "Orders per group-commit batch (a batch of one runs on the single-order path).",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+ORDER_BATCH_FALLBACKS = Counter(
+    "orders_create_batch_fallbacks_total",
+    "Batches whose transaction failed as a whole, so each order was run alone, by reason.",
+    ["reason"],  # key_taken, lock_contention, unexpected
+)

@@ -28,6 +28,7 @@ from service._gen.erp.orders.v1 import (
     product_pb2,
     product_pb2_grpc,
 )
+from service.handlers.group_commit import Gate, OrderPlacer
 from service.handlers.retry import RetryPolicy
 from service.handlers.runner import Runner
 from service.idempotency import IdempotencyStore, MemoryStore, RedisStore
@@ -66,6 +67,7 @@ class Running:
     engine: Engine
     redis: RedisGuard | None
     local_target: str  # a private unix socket of this process, for its own gateway
+    place_order: OrderPlacer  # CreateOrder's group commit (its combiner, for tests)
 
 
 def interceptors(settings: Settings, guard: RedisGuard | None) -> Chain:
@@ -88,15 +90,20 @@ def interceptors(settings: Settings, guard: RedisGuard | None) -> Chain:
     ])
 
 
-def build_server(settings: Settings, engine: Engine | None = None) -> Running:
-    """Creates and binds (but does not start) the server. Port 0 binds a free port."""
+def build_server(settings: Settings, engine: Engine | None = None, gate: Gate | None = None) -> Running:
+    """Creates and binds (but does not start) the server. Port 0 binds a free port.
+
+    `gate` is a test hook of the CreateOrder combiner (service/combiner.py).
+    """
     engine = engine or make_engine(
         settings.database_url, settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_s,
         settings.db_lock_wait_timeout_s,
     )
     guard = redis_guard.connect(settings.redis_url) if settings.redis_url else None
     policy = RetryPolicy(settings.retry_attempts, settings.retry_base_delay_ms / 1000)
-    run = Runner(lambda: SqlUnitOfWork(engine), policy, metrics.LOCK_RETRIES.inc, ctx.deadline_passed)
+    uow_factory = lambda: SqlUnitOfWork(engine)  # noqa: E731
+    run = Runner(uow_factory, policy, metrics.LOCK_RETRIES.inc, ctx.deadline_passed)
+    place = OrderPlacer(run, uow_factory, settings.batch_max_orders, settings.batch_max_lines, settings.batch_writers, gate)
     metrics.DB_POOL_IN_USE.set_function(engine.pool.checkedout)  # type: ignore[attr-defined]
     server = grpc.server(
         ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="rpc"),
@@ -112,7 +119,7 @@ def build_server(settings: Settings, engine: Engine | None = None) -> Running:
     )
     customer_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(run), server)
     product_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(run, settings.currency), server)
-    order_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(run, settings.currency), server)
+    order_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(run, place, settings.currency), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if settings.reflection:
@@ -128,7 +135,7 @@ def build_server(settings: Settings, engine: Engine | None = None) -> Running:
     # Its own connection: under load the request pool may be busy, and that must not read as "down".
     probe_engine = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0, pool_timeout=5)
     readiness = ReadinessProbe(probe_engine, health_servicer, SERVICE_NAMES, settings.readiness_interval_s)
-    return Running(server, port, health_servicer, readiness, engine, guard, local_target)
+    return Running(server, port, health_servicer, readiness, engine, guard, local_target, place)
 
 
 def start(running: Running) -> None:

@@ -34,6 +34,12 @@ class Settings:
     # Lock contention: attempts of a whole use case, and the first backoff step.
     retry_attempts: int = 5
     retry_base_delay_ms: float = 5.0
+    # Group commit: concurrent CreateOrder calls of one process share one transaction, up to this
+    # many orders and lines (an order with more lines runs alone); 1 order turns batching off.
+    # Writers: batches of one process in flight at once.
+    batch_max_orders: int = 64
+    batch_max_lines: int = 256
+    batch_writers: int = 1
     # Server
     grpc_host: str = "[::]"
     grpc_port: int = 50051
@@ -117,6 +123,9 @@ class Settings:
                 f"ORDERS_IDEMPOTENCY_LEASE_S={self.idempotency_lease_s:g} is shorter than the longest call "
                 f"({worst_call_s:g} s = retry attempts × (pool timeout + lock wait timeout))"
             )
+        for name in ("batch_max_orders", "batch_max_lines", "batch_writers"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{_PREFIX}{name.upper()}={getattr(self, name)} must be at least 1")
         if "{" in self.redis_key_prefix or "}" in self.redis_key_prefix:
             raise SettingsError(
                 f"ORDERS_REDIS_KEY_PREFIX={self.redis_key_prefix!r} must not contain braces: on a Redis Cluster "

@@ -7,7 +7,7 @@ Only the `lock*` methods take row locks, and only they may precede a stock chang
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -58,6 +58,10 @@ class CustomerRepository(ABC):
         """Raises NotFound."""
 
     @abstractmethod
+    def get_many(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
+        """The existing customers among the ids, in one read; missing ids are absent."""
+
+    @abstractmethod
     def lock(self, customer_id: str) -> Customer:
         """Reads the row under an exclusive lock until commit. Raises NotFound."""
 
@@ -99,9 +103,13 @@ class OrderRepository(ABC):
     def add(self, order: Order, key: IdempotencyKey | None) -> Order:
         """Inserts the order and its items; returns it with its id.
 
-        Raises LockContention if another transaction committed an order with the same key first:
-        create_order then finds that order by its key and replays it.
+        If another transaction committed an order with the same key first, the unit of work raises
+        KeyTaken (at the latest on commit): create_order then finds that order by its key and replays it.
         """
+
+    @abstractmethod
+    def add_many(self, orders: Sequence[tuple[Order, IdempotencyKey | None]]) -> None:
+        """Inserts the orders and all their items in one statement each; sets each order's id."""
 
     @abstractmethod
     def find_by_key(self, key: IdempotencyKey) -> tuple[Order, str] | None:
@@ -144,6 +152,10 @@ class LedgerRepository(ABC):
 class HistoryRepository(ABC):
     @abstractmethod
     def add(self, change: StatusChange) -> None: ...
+
+    @abstractmethod
+    def add_many(self, changes: Sequence[StatusChange]) -> None:
+        """Appends changes in one statement."""
 
     @abstractmethod
     def list(self, order_id: str, page: Page) -> PageResult[StatusChange]:

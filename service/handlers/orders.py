@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from collections.abc import Sequence
+
 from service.domain import rules
-from service.domain.errors import FailedPrecondition, LockContention, NotFound
+from service.domain.allocation import NewOrder, Placed, SameKey, allocate
+from service.domain.errors import FailedPrecondition, LockContention, NotFound, OrdersError
 from service.domain.model import (
     Caller,
     IdempotencyKey,
@@ -24,7 +27,7 @@ from service.domain.ports import OrderFilter, UnitOfWork
 
 # What a create refused for may be explained by an earlier call with the same key. Not
 # StorageUnavailable: a lookup would only wait for the database a second time.
-_REFUSALS = (FailedPrecondition, NotFound, LockContention)
+REFUSALS = (FailedPrecondition, NotFound, LockContention)
 
 
 def create_order(
@@ -43,15 +46,22 @@ def create_order(
     """
     try:
         return _place(uow, caller, rules.merge_lines(lines), customer_id, note, currency, key), False
-    except _REFUSALS:
-        # The key is looked up only when the order is refused, not before every order: a key
-        # already on a row fails the INSERT on its unique index (LockContention), or the basket
-        # no longer fits the stock that order took, and either way the stored order is the answer.
-        # In a new transaction, whose snapshot includes an order committed after this one began.
-        if key is not None and (found := _find(uow, key)) is not None:
-            rules.ensure_same_request(found[1], key)
-            return found[0], True
-        raise
+    except REFUSALS as refusal:
+        return replay(uow, key, refusal)
+
+
+def replay(uow: UnitOfWork, key: IdempotencyKey | None, refusal: OrdersError) -> tuple[Order, bool]:
+    """The order stored with `key`, as a replay; else the refusal is the answer.
+
+    The key is looked up only when an order is refused, not before every order: a key already on a
+    row fails the INSERT on its unique index (KeyTaken), or the basket no longer fits the stock that
+    order took, and either way the stored order is the answer. In a new transaction, whose snapshot
+    includes an order committed after the refused one began.
+    """
+    if key is not None and (found := _find(uow, key)) is not None:
+        rules.ensure_same_request(found[1], key)
+        return found[0], True
+    raise refusal
 
 
 def _place(
@@ -82,6 +92,52 @@ def _place(
         uow.history.add(StatusChange("", order.id, None, OrderStatus.PENDING, caller.actor, "order placed", caller.request_id, now))
         uow.commit()
     return order
+
+
+Outcome = tuple[Order, bool] | OrdersError
+
+
+def create_orders(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[Outcome]:
+    """Places many orders in one transaction (group commit); one outcome per order, in batch order.
+
+    Each order is judged alone, as create_order would judge it, in arrival order against the stock
+    the earlier ones left (service.domain.allocation). A refusal is that order's outcome and does not
+    touch the others; a refused order with a key is looked up by its caller afterwards (`replay`).
+    Anything that fails the transaction itself is raised, and nothing of the batch is written.
+    """
+    with uow:
+        customers = uow.customers.get_many({o.customer_id for o in batch})
+        products = uow.products.lock(sorted({line.product_id for o in batch for line in o.lines}))
+        decisions, stock = allocate(batch, customers, products)
+        now = datetime.now(UTC)
+        placed = {
+            i: (Order("", o.customer_id, OrderStatus.PENDING, d.items, o.currency, o.note, now, now), o, d)
+            for i, (o, d) in enumerate(zip(batch, decisions))
+            if isinstance(d, Placed)
+        }
+        if placed:
+            uow.orders.add_many([(order, o.key) for order, o, _ in placed.values()])
+            sold = {item.product_id for _, _, d in placed.values() for item in d.items}
+            uow.products.set_stock({pid: stock[pid] for pid in sorted(sold)}, now)
+            uow.ledger.add([
+                StockMovement.new(item.product_id, MovementKind.ORDER, -item.quantity, d.after[item.product_id], order.id, "order", o.caller, now)
+                for order, o, d in placed.values()
+                for item in d.items
+            ])
+            uow.history.add_many([
+                StatusChange("", order.id, None, OrderStatus.PENDING, o.caller.actor, "order placed", o.caller.request_id, now)
+                for order, o, _ in placed.values()
+            ])
+            uow.commit()
+    outcomes: list[Outcome] = []
+    for i, d in enumerate(decisions):
+        if isinstance(d, SameKey):
+            outcomes.append((placed[d.first][0], True))
+        elif isinstance(d, Placed):
+            outcomes.append((placed[i][0], False))
+        else:
+            outcomes.append(d)
+    return outcomes
 
 
 def _find(uow: UnitOfWork, key: IdempotencyKey) -> tuple[Order, str] | None:

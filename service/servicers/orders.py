@@ -8,22 +8,24 @@ from service import context as ctx
 from service import convert, paging
 from service._gen.erp.orders.v1 import order_pb2 as pb
 from service._gen.erp.orders.v1 import order_pb2_grpc
+from service.domain.allocation import NewOrder
 from service.domain.model import OrderLine, OrderStatus
 from service.domain.ports import OrderFilter
 from service.handlers import orders
+from service.handlers.group_commit import OrderPlacer
 from service.handlers.runner import Runner
 
 
 class OrderServicer(order_pb2_grpc.OrderServiceServicer):
-    def __init__(self, run: Runner, currency: str) -> None:
+    def __init__(self, run: Runner, place: OrderPlacer, currency: str) -> None:
         self._run = run
+        self._place = place
         self._currency = currency
 
     def CreateOrder(self, request: pb.CreateOrderRequest, context: grpc.ServicerContext) -> pb.Order:
         lines = [OrderLine(i.product_id, i.quantity) for i in request.items]
-        order, replayed = self._run(
-            orders.create_order, ctx.caller(context), request.customer_id, lines, request.note, self._currency,
-            ctx.idempotency.get(),
+        order, replayed = self._place(
+            NewOrder(ctx.caller(context), request.customer_id, lines, request.note, self._currency, ctx.idempotency.get())
         )
         if replayed:
             ctx.mark_replayed(context)

@@ -1,0 +1,83 @@
+"""Stock allocation for a batch of orders: each judged alone, in arrival order, against what is left.
+
+Pure: the caller has read the customers and locked the products; nothing here does I/O. Every
+order gets exactly the answer create_order would have given it had it run alone at that point
+of the sequence, including its own InsufficientStock violations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from service.domain import rules
+from service.domain.errors import IdempotencyKeyReused, NotFound, OrdersError
+from service.domain.model import Caller, Customer, IdempotencyKey, OrderItem, OrderLine, Product
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """A CreateOrder request, its lines already merged per product."""
+
+    caller: Caller
+    customer_id: str
+    lines: list[OrderLine]
+    note: str
+    currency: str
+    key: IdempotencyKey | None = None
+
+
+@dataclass(frozen=True)
+class Placed:
+    items: list[OrderItem]
+    after: dict[str, int]  # each product's stock after this order, for its ledger rows
+
+
+@dataclass(frozen=True)
+class SameKey:
+    """An earlier order of the batch holds this call's key and request: this call replays it."""
+
+    first: int  # its index in the batch
+
+
+Decision = Placed | SameKey | OrdersError
+
+
+def allocate(
+    batch: Sequence[NewOrder], customers: Mapping[str, Customer], products: Mapping[str, Product]
+) -> tuple[list[Decision], dict[str, int]]:
+    """One decision per order, and the stock every product is left with."""
+    stock = {pid: p.stock_quantity for pid, p in products.items()}
+    holders: dict[tuple[str, str], int] = {}  # (principal, key) → the placed order that stores it
+    decisions: list[Decision] = []
+    for i, order in enumerate(batch):
+        first = holders.get((order.key.principal, order.key.key)) if order.key else None
+        if first is not None:
+            # As the unique index would decide: the same key replays the stored order, if it was the same request.
+            same = order.key is not None and batch[first].key == order.key
+            decisions.append(SameKey(first) if same else IdempotencyKeyReused())
+            continue
+        try:
+            placed = _judge(order, customers, products, stock)
+        except OrdersError as refusal:
+            decisions.append(refusal)
+            continue
+        stock.update(placed.after)
+        if order.key:
+            holders[(order.key.principal, order.key.key)] = i
+        decisions.append(placed)
+    return decisions, stock
+
+
+def _judge(order: NewOrder, customers: Mapping[str, Customer], products: Mapping[str, Product], stock: Mapping[str, int]) -> Placed:
+    # The checks of create_order, in its order: customer, unknown products, then price_lines.
+    customer = customers.get(order.customer_id)
+    if customer is None:
+        raise NotFound("customer", order.customer_id)
+    rules.ensure_customer_can_order(customer)
+    for line in order.lines:
+        if line.product_id not in products:
+            raise NotFound("product", line.product_id)
+    left = {line.product_id: replace(products[line.product_id], stock_quantity=stock[line.product_id]) for line in order.lines}
+    items = rules.price_lines(order.lines, left)
+    return Placed(items, {item.product_id: stock[item.product_id] - item.quantity for item in items})
