@@ -93,8 +93,7 @@ class Combiner(Generic[T, R]):
     def _write(self, batch: list[_Slot[T, R]]) -> None:
         try:
             outcomes = self._run([s.item for s in batch])
-            assert len(outcomes) == len(batch), "one outcome per item"
-            for s, outcome in zip(batch, outcomes):
+            for s, outcome in zip(batch, outcomes, strict=True):  # one outcome per item
                 s.outcome = outcome
         except BaseException as error:  # noqa: BLE001 - every caller of the batch gets it, none hangs
             for s in batch:

@@ -112,7 +112,7 @@ def create_orders(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[Outcome]:
         now = datetime.now(UTC)
         placed = {
             i: (Order("", o.customer_id, OrderStatus.PENDING, d.items, o.currency, o.note, now, now), o, d)
-            for i, (o, d) in enumerate(zip(batch, decisions))
+            for i, (o, d) in enumerate(zip(batch, decisions, strict=True))
             if isinstance(d, Placed)
         }
         if placed:

@@ -62,7 +62,7 @@ class Batches:
             futures = []
             for i, call in enumerate(calls):
                 if i:  # the one before is queued (the gate lets the writer go once the last one is)
-                    until(lambda: combiner.waiting() >= i, f"call {i - 1} is queued", every=0.005)
+                    until(lambda queued=i: combiner.waiting() >= queued, f"call {i - 1} is queued", every=0.005)
                 futures.append(pool.submit(self.place, call))
             return [f.exception() or f.result() for f in futures]  # type: ignore[misc]
 
@@ -207,7 +207,7 @@ def test_a_connection_killed_in_the_batch_transaction_gives_every_caller_unavail
     customer, pid = batches.customer(), batches.product(stock=10)
     lock = f"group-commit-{uuid.uuid4().hex[:8]}"
     keys = [unique("k-") for _ in range(3)]
-    calls = [order(customer, (pid, q), key=k, note="held") for q, k in zip((1, 2, 3), keys)]
+    calls = [order(customer, (pid, q), key=k, note="held") for q, k in zip((1, 2, 3), keys, strict=True)]
     held = f"IF NEW.note = 'held' THEN SET @got = GET_LOCK('{lock}', 60); SET @got = RELEASE_LOCK('{lock}'); END IF;"
     with observer.connect() as holder, trigger_on_orders(batches.engine, held):
         assert holder.execute(text("SELECT GET_LOCK(:l, 5)"), {"l": lock}).scalar() == 1

@@ -41,7 +41,7 @@ def _submit_in_order(combiner: Combiner[int, int], items: list[int]) -> list[obj
         futures = []
         for i, item in enumerate(items):
             if i:
-                until(lambda: combiner.waiting() >= i, "the call before is queued", every=0.005)
+                until(lambda queued=i: combiner.waiting() >= queued, "the call before is queued", every=0.005)
             futures.append(pool.submit(combiner.submit, item))
         return [f.exception() or f.result() for f in futures]
 
