@@ -16,7 +16,8 @@ IN_FLIGHT = Gauge("orders_rpcs_in_flight", "RPCs being handled now.")
 DB_POOL_IN_USE = Gauge("orders_db_pool_in_use", "Database connections checked out of the pool.")
 DB_POOL_WAITING = Gauge("orders_db_pool_waiting", "Calls waiting for a database connection.")
 DB_LOCK_ERRORS = Counter(
-    "orders_db_lock_errors_total", "Transactions the database aborted on locks.", ["kind"]  # deadlock, lock_wait_timeout
+    # kind: deadlock, lock_wait_timeout, busy (SQLite), interrupted (KILL QUERY)
+    "orders_db_lock_errors_total", "Transactions the database aborted on locks or by KILL QUERY.", ["kind"]
 )
 LOCK_RETRIES = Counter("orders_lock_contention_retries_total", "Use cases re-run after lock contention.")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -11,10 +12,13 @@ import pytest
 from prometheus_client import REGISTRY
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, exc, update
+from sqlalchemy import Engine, event, exc, text, update
 
-from service.domain.errors import LockContention
+from service.domain.errors import LockContention, StorageUnavailable
 from service.domain.model import Product
+from service.domain.ports import UnitOfWork
+from service.handlers.retry import RetryPolicy
+from service.handlers.runner import Runner
 from storage.engine import make_engine
 from storage.schema import Base, products
 from storage.uow import SqlUnitOfWork
@@ -97,3 +101,64 @@ def test_the_database_itself_refuses_negative_stock(engine: Engine) -> None:
         conn.execute(update(products).where(products.c.id == int(pid)).values(stock_quantity=-1))
     with SqlUnitOfWork(engine) as uow:
         assert uow.products.get(pid).stock_quantity == 1
+
+
+def _waiting_connection(observer: Engine) -> int:
+    """The id of the connection of this test database that waits for a row lock."""
+    query = text(
+        "SELECT p.id FROM information_schema.innodb_trx t JOIN information_schema.processlist p "
+        "ON p.id = t.trx_mysql_thread_id WHERE t.trx_state = 'LOCK WAIT' AND p.db = DATABASE()"
+    )
+    found: list[int] = []
+
+    def waiting() -> bool:
+        with observer.connect() as conn:
+            found[:] = conn.execute(query).scalars().all()
+        return len(found) == 1
+
+    until(waiting, "one transaction waits for the lock")
+    return found[0]
+
+
+def test_a_statement_stopped_by_kill_query_is_re_run_as_a_new_transaction(engine: Engine, observer: Engine) -> None:
+    pid = _product(engine)
+    runner = Runner(lambda: SqlUnitOfWork(engine), RetryPolicy(attempts=3))
+    attempts: list[int] = []
+
+    def lock_and_read(uow: UnitOfWork) -> int:
+        with uow:
+            attempts.append(1)
+            return uow.products.lock([pid])[pid].stock_quantity
+
+    with SqlUnitOfWork(engine) as holder:
+        holder.products.lock([pid])
+        with ThreadPoolExecutor(1) as pool:
+            waiter = pool.submit(runner, lock_and_read)
+            waiting = _waiting_connection(observer)
+            with observer.connect() as conn:
+                conn.execute(text(f"KILL QUERY {waiting}"))  # what an operator does
+            until(lambda: len(attempts) == 2, "the use case runs again")
+            holder.commit()  # releases the lock for the second attempt
+            assert waiter.result(timeout=30) == 5
+
+
+def test_a_statement_over_max_statement_time_is_unavailable_and_not_re_run(mysql_url: str, engine: Engine) -> None:
+    pid = _product(engine)
+    limited = make_engine(mysql_url, pool_size=1, lock_wait_timeout_s=30)
+    event.listen(limited, "connect", lambda dbapi, _: dbapi.query("SET SESSION max_statement_time = 0.5"))
+    runner = Runner(lambda: SqlUnitOfWork(limited), RetryPolicy(attempts=3))
+    attempts: list[int] = []
+
+    def lock(uow: UnitOfWork) -> None:
+        with uow:
+            attempts.append(1)
+            uow.products.lock([pid])
+
+    try:
+        with SqlUnitOfWork(engine) as holder:
+            holder.products.lock([pid])
+            with pytest.raises(StorageUnavailable):
+                runner(lock)
+    finally:
+        limited.dispose()
+    assert attempts == [1]
