@@ -2,18 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import protovalidate
-from google.protobuf.message import Message
+from google.protobuf import descriptor_pool
+from google.protobuf.message import DecodeError, Message
 
-from service.domain.errors import FieldViolation, InvalidArgument
+from service.domain.errors import FieldViolation, InvalidArgument, MalformedRequest
 
 _validator = protovalidate.Validator()
 
 
-def validate(request: Message) -> None:
+@dataclass(frozen=True)
+class Malformed:
+    """Request bytes that do not parse as the method's request message (not protobuf, or a string
+    field that is not UTF-8)."""
+
+    message_type: str
+
+
+def tolerant(deserialize: Callable[[bytes], Any] | None, method: str) -> Callable[[bytes], Any]:
+    """A request deserializer for `method` (/package.Service/Method) that returns Malformed instead
+    of raising: grpcio answers a deserializer's exception itself, as INTERNAL, before any
+    interceptor runs."""
+    try:
+        message_type = descriptor_pool.Default().FindMethodByName(method.lstrip("/").replace("/", ".")).input_type.full_name
+    except KeyError:
+        message_type = "request message"
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserialize(data) if deserialize is not None else data
+        except DecodeError:
+            return Malformed(message_type)
+
+    return parse
+
+
+def validate(request: Message | Malformed) -> None:
     """Raises InvalidArgument naming every violated field (as a BadRequest field path)."""
+    if isinstance(request, Malformed):
+        raise MalformedRequest(request.message_type)
     violations = _validator.collect_violations(request)
     if violations:
         raise InvalidArgument(

@@ -21,6 +21,7 @@ The tree (the gRPC code each maps to is decided once, in service/status.py):
     ├── RateLimited                RESOURCE_EXHAUSTED  over the limit; RetryInfo says when to retry
     ├── IdempotencyKeyInUse        ABORTED           the first call with this key is still running
     └── (InvalidArgument)
+        ├── MalformedRequest                         the bytes do not parse as the request message
         ├── InvalidIdempotencyKey                    not 1-255 printable ASCII characters
         └── IdempotencyKeyReused                     same key, different request
 """
@@ -52,7 +53,8 @@ class InvalidArgument(OrdersError):
     reason = "INVALID_ARGUMENT"
 
     def __init__(self, violations: list[FieldViolation], reason: str | None = None) -> None:
-        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
+        # A violation with no field is about the request as a whole.
+        super().__init__("; ".join(f"{v.field}: {v.description}" if v.field else v.description for v in violations))
         self.violations = violations
         if reason:
             self.reason = reason
@@ -204,6 +206,12 @@ class IdempotencyKeyInUse(OrdersError):
 
     def __init__(self) -> None:
         super().__init__("a request with this idempotency key is still in progress; retry shortly")
+
+
+class MalformedRequest(InvalidArgument):
+    def __init__(self, message_type: str) -> None:
+        violation = FieldViolation("", f"the request is not a serialized {message_type}", "MALFORMED_REQUEST")
+        super().__init__([violation], reason="MALFORMED_REQUEST")
 
 
 class InvalidIdempotencyKey(InvalidArgument):

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import grpc
 
 from service.interceptors._unary import Behaviour, UnaryInterceptor
+from service.validation import tolerant
 
 Continuation = Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None]
 
@@ -19,6 +20,9 @@ class Chain(grpc.ServerInterceptor):
     handler and the steps that apply to it never change, so the composed handler is built on the
     method's first call and reused. Only methods the server knows are kept, so the cache is bounded
     by the service definitions, whatever names clients send.
+
+    The request deserializer is replaced by one that never raises, so that bytes which do not
+    parse reach the validation step as INVALID_ARGUMENT, through metrics and the access log.
     """
 
     def __init__(self, steps: Sequence[UnaryInterceptor]) -> None:
@@ -37,5 +41,7 @@ class Chain(grpc.ServerInterceptor):
         for step in reversed(self._steps):
             if step.applies(method):
                 behaviour = step.wrap(method, behaviour)
-        composed = self._composed[method] = handler._replace(unary_unary=behaviour)  # type: ignore[attr-defined]
+        composed = self._composed[method] = handler._replace(  # type: ignore[attr-defined]
+            unary_unary=behaviour, request_deserializer=tolerant(handler.request_deserializer, method)
+        )
         return composed

@@ -7,6 +7,7 @@ import pytest
 from google.protobuf import field_mask_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.type import money_pb2
+from prometheus_client import REGISTRY
 
 from service._gen.erp.orders.v1 import customer_pb2 as cpb
 from service._gen.erp.orders.v1 import order_pb2 as opb
@@ -135,3 +136,25 @@ def test_negative_page_size_is_invalid_and_huge_page_size_is_capped(stubs: Stubs
 def test_an_impossible_timestamp_filter_is_invalid_not_internal(stubs: Stubs) -> None:
     request = opb.ListOrdersRequest(create_time_from=Timestamp(seconds=10**12))
     assert _violations(lambda: stubs.orders.ListOrders(request)) == {"create_time_from": "INVALID_TIMESTAMP"}
+
+
+@pytest.mark.parametrize(
+    ("method", "raw"),
+    [
+        ("/erp.orders.v1.OrderService/GetOrder", b"\xff\xff\xff\xff"),  # not protobuf at all
+        ("/erp.orders.v1.OrderService/GetOrder", b"\x0a\x02\xff\xfe"),  # an `id` that is not UTF-8
+        ("/grpc.health.v1.Health/Check", b"\x0a\x02\xff\xfe"),  # a `service` that is not UTF-8, no token needed
+    ],
+    ids=["garbage", "invalid utf-8 in a string field", "health check"],
+)
+def test_bytes_that_do_not_parse_as_the_request_are_an_invalid_argument_and_counted_as_one(
+    channel: grpc.Channel, method: str, raw: bytes
+) -> None:
+    labels = {"method": method, "code": "INVALID_ARGUMENT"}
+    before = REGISTRY.get_sample_value("orders_rpcs_total", labels) or 0.0
+    with pytest.raises(grpc.RpcError) as caught:
+        channel.unary_unary(method)(raw)  # no serializer: the bytes go out as they are
+    error = rich(caught.value)
+    assert (error.code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "MALFORMED_REQUEST")
+    assert error.message.startswith("the request is not a serialized ") and error.message.endswith("Request")
+    assert REGISTRY.get_sample_value("orders_rpcs_total", labels) == before + 1
