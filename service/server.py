@@ -39,6 +39,7 @@ from service.interceptors.errors import DomainErrors, ErrorBoundary
 from service.interceptors.idempotency import IdempotencyInterceptor
 from service.interceptors.metrics import MetricsInterceptor
 from service.interceptors.ratelimit import RateLimitInterceptor
+from service.interceptors.streams import StreamLimit
 from service.interceptors.validation import ValidationInterceptor
 from service.ratelimit import Limiter, MemoryLimiter, Rate, RedisLimiter
 from service.readiness import ReadinessProbe
@@ -107,7 +108,7 @@ def build_server(settings: Settings, engine: Engine | None = None, gate: Gate | 
     metrics.DB_POOL_IN_USE.set_function(engine.pool.checkedout)  # type: ignore[attr-defined]
     server = grpc.server(
         ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="rpc"),
-        interceptors=[interceptors(settings, guard)],
+        interceptors=[StreamLimit(settings.open_streams_max), interceptors(settings, guard)],
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),

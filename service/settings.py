@@ -50,9 +50,11 @@ class Settings:
     max_message_bytes: int = 4 * 1024 * 1024
     shutdown_grace_s: float = 10.0
     readiness_interval_s: float = 2.0
-    # Server reflection for grpcurl. Unauthenticated, and each open stream holds a handler thread:
-    # turn it off where untrusted clients can reach the port.
+    # Server reflection for grpcurl. Unauthenticated: turn it off where untrusted clients can reach the port.
     reflection: bool = True
+    # Streams that need no token (reflection, health Watch) open at once; each holds a handler
+    # thread, so more are refused and the other grpc_workers threads stay for authenticated calls.
+    open_streams_max: int = 4
     # Logs: one JSON object per line, or plain text for a terminal.
     log_level: str = "INFO"
     log_json: bool = True
@@ -122,6 +124,11 @@ class Settings:
             raise SettingsError(
                 f"ORDERS_IDEMPOTENCY_LEASE_S={self.idempotency_lease_s:g} is shorter than the longest call "
                 f"({worst_call_s:g} s = retry attempts × (pool timeout + lock wait timeout))"
+            )
+        if not 1 <= self.open_streams_max < self.grpc_workers:
+            raise SettingsError(
+                f"ORDERS_OPEN_STREAMS_MAX={self.open_streams_max} must be at least 1 and below "
+                f"ORDERS_GRPC_WORKERS={self.grpc_workers}: the other threads serve authenticated calls"
             )
         for name in ("batch_max_orders", "batch_max_lines", "batch_writers"):
             if getattr(self, name) < 1:

@@ -19,6 +19,7 @@ The tree (the gRPC code each maps to is decided once, in service/status.py):
     ├── Unauthenticated            UNAUTHENTICATED   no, expired or badly signed token
     ├── PermissionDenied           PERMISSION_DENIED the token lacks the method's role
     ├── RateLimited                RESOURCE_EXHAUSTED  over the limit; RetryInfo says when to retry
+    │   └── TooManyStreams                           every slot for streams that need no token is taken
     ├── IdempotencyKeyInUse        ABORTED           the first call with this key is still running
     └── (InvalidArgument)
         ├── MalformedRequest                         the bytes do not parse as the request message
@@ -199,6 +200,13 @@ class RateLimited(OrdersError):
     def __init__(self, method_class: str, retry_after_s: float) -> None:
         super().__init__(f"too many {method_class} calls; retry in {retry_after_s:.3f} s", method_class=method_class)
         self.retry_after_s = retry_after_s
+
+
+class TooManyStreams(RateLimited):
+    reason = "TOO_MANY_STREAMS"
+
+    def __init__(self) -> None:
+        super().__init__("unauthenticated stream (reflection, health Watch)", 1.0)
 
 
 class IdempotencyKeyInUse(OrdersError):

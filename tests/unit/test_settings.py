@@ -68,3 +68,10 @@ def test_the_idempotency_lease_must_outlast_the_longest_call() -> None:
     with pytest.raises(SettingsError, match="shorter than the longest call"):
         Settings(idempotency_lease_s=30, retry_attempts=5, db_pool_timeout_s=10, db_lock_wait_timeout_s=5)
     Settings(idempotency_lease_s=75, retry_attempts=5, db_pool_timeout_s=10, db_lock_wait_timeout_s=5)
+
+
+def test_open_streams_leave_handler_threads_for_authenticated_calls() -> None:
+    with pytest.raises(SettingsError, match="ORDERS_OPEN_STREAMS_MAX=32 must be at least 1 and below ORDERS_GRPC_WORKERS=32"):
+        Settings(open_streams_max=32)
+    with pytest.raises(SettingsError, match="ORDERS_OPEN_STREAMS_MAX=0"):
+        Settings(open_streams_max=0)

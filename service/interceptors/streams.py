@@ -1,0 +1,49 @@
+"""Bounds the streams that need no token (reflection, health Watch): each holds a handler thread while open."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from service import status
+from service.domain.errors import TooManyStreams
+from service.methods import METHODS
+
+Continuation = Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None]
+
+
+class StreamLimit(grpc.ServerInterceptor):
+    """At most `limit` such streams run at once; one more is refused at once with RESOURCE_EXHAUSTED.
+
+    The sync server runs a stream on a pool thread until it ends, so idle streams would otherwise
+    take every thread and starve authenticated calls and readiness. Refusing (not queueing) keeps
+    the cost of a refused stream to one short-lived thread, whatever number of them arrive.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        handler = continuation(details)
+        method: str = details.method  # type: ignore[attr-defined]
+        if handler is None or method in METHODS:
+            return handler
+        if handler.stream_stream is not None:
+            return handler._replace(stream_stream=self._bounded(handler.stream_stream))  # type: ignore[attr-defined]
+        if handler.unary_stream is not None:
+            return handler._replace(unary_stream=self._bounded(handler.unary_stream))  # type: ignore[attr-defined]
+        return handler
+
+    def _bounded(self, behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
+        def bounded(request: Any, context: grpc.ServicerContext) -> Any:
+            if not self._slots.acquire(blocking=False):
+                context.abort_with_status(status.to_status(TooManyStreams()))
+            # Released when the call ends however it ends (done, cancelled, deadline), exactly once.
+            if not context.add_callback(self._slots.release):
+                self._slots.release()
+            return behaviour(request, context)
+
+        return bounded
