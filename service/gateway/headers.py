@@ -27,6 +27,13 @@ _REQUEST_ID_CHARS = re.compile(r"[\x21-\x7e]{1,128}")
 _PRINTABLE = re.compile(rb"[\x20-\x7e]*")
 _TIMEOUT_VALUE = re.compile(r"([0-9]{1,8})([HMSmun])")
 _UNIT_S = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
+# The longest deadline a call gets. A valid but huge Grpc-Timeout (8 digits of hours) overflows
+# gRPC's nanosecond clock and expires at once; no call here needs more than a day.
+MAX_TIMEOUT_S = 86_400.0
+# What the forwarded metadata may weigh, counted as HTTP/2 does (name + value + 32 per entry).
+# gRPC refuses a call at random above 8 KiB of headers and always above 16 KiB, as
+# RESOURCE_EXHAUSTED; this leaves a kilobyte for gRPC's own headers and answers 431 instead.
+MAX_METADATA_BYTES = 7 * 1024
 _REPLAYED = "idempotent-replayed"
 _REPLAYED_HEADER = (b"idempotent-replayed", b"true")
 
@@ -50,7 +57,9 @@ def incoming(headers: Iterable[tuple[bytes, bytes]], default_timeout_s: float) -
         if name in FORWARDED:
             metadata.append((FORWARDED[name], _ascii(name, raw)))
         elif name.startswith(_PASSTHROUGH):
-            metadata.append(_passthrough(name[len(_PASSTHROUGH) :].decode("latin-1"), raw))
+            key, value = _passthrough(name[len(_PASSTHROUGH) :].decode("latin-1"), raw)
+            if key != "x-request-id":  # the gateway's request id wins, so logs and the response agree
+                metadata.append((key, value))
         elif name == _REQUEST_ID:
             request_id = raw.decode("latin-1") if _REQUEST_ID_CHARS.fullmatch(raw.decode("latin-1")) else ""
         elif name == _TIMEOUT:
@@ -61,6 +70,12 @@ def incoming(headers: Iterable[tuple[bytes, bytes]], default_timeout_s: float) -
             content_length = int(raw) if raw.isdigit() else None
     request_id = request_id or new_request_id()
     metadata.append(("x-request-id", request_id))
+    if sum(len(key) + len(value) + 32 for key, value in metadata) > MAX_METADATA_BYTES:
+        raise refuse(
+            code_pb2.RESOURCE_EXHAUSTED, "HEADERS_TOO_LARGE",
+            f"the forwarded headers (Authorization, Idempotency-Key, traceparent, Grpc-Metadata-*) exceed {MAX_METADATA_BYTES} bytes",
+            http_status=431,
+        )
     return Incoming(metadata, request_id, timeout_s, content_type, content_length)
 
 
@@ -69,11 +84,11 @@ def new_request_id() -> str:
 
 
 def parse_timeout(value: str) -> float:
-    """A gRPC wire-format timeout ("100m", "2S") in seconds."""
+    """A gRPC wire-format timeout ("100m", "2S") in seconds, at most MAX_TIMEOUT_S."""
     found = _TIMEOUT_VALUE.fullmatch(value)
     if found is None:
         raise _bad("Grpc-Timeout", "expected digits then one of H M S m u n, e.g. 500m")
-    return int(found.group(1)) * _UNIT_S[found.group(2)]
+    return min(int(found.group(1)) * _UNIT_S[found.group(2)], MAX_TIMEOUT_S)
 
 
 def outgoing(*metadata: Iterable[tuple[str, str | bytes]] | None) -> list[tuple[bytes, bytes]]:

@@ -185,6 +185,34 @@ def test_the_grpc_timeout_header_sets_the_call_deadline(scripted: httpx.Client, 
     assert remaining is not None and 0 < remaining < 3
 
 
+@pytest.mark.parametrize("value", ["2562048H", "99999999H", "99999999S"])
+def test_a_huge_grpc_timeout_is_clamped_to_a_day_not_an_instant_504(
+    scripted: httpx.Client, backend: tuple[ScriptedBackend, int], value: str
+) -> None:
+    reply = scripted.get("/v1/orders/o-1", headers={"Grpc-Timeout": value})
+    _, remaining = backend[0].calls[-1]
+    assert reply.status_code == 200
+    # gRPC rounds deadlines up on the wire (to three significant digits); the point is a day, not 0.
+    assert remaining is not None and 86_000 < remaining < 87_000
+
+
+@pytest.mark.parametrize("size", [7 * 1024, 16 * 1024, 64 * 1024])
+def test_grpc_metadata_over_the_budget_is_431_and_never_reaches_grpc(
+    scripted: httpx.Client, backend: tuple[ScriptedBackend, int], size: int
+) -> None:
+    calls = len(backend[0].calls)
+    reply = scripted.get("/v1/orders/o-1", headers={"Grpc-Metadata-Tenant": "x" * size})
+    assert (reply.status_code, _body(reply)["status"], _reason(_body(reply))) == (431, "RESOURCE_EXHAUSTED", "HEADERS_TOO_LARGE")
+    assert reply.headers["x-request-id"]
+    assert len(backend[0].calls) == calls
+
+
+def test_metadata_just_under_the_budget_always_goes_through(scripted: httpx.Client) -> None:
+    # Between gRPC's soft (8 KiB) and hard (16 KiB) limits a call fails at random; the budget keeps below both.
+    replies = {scripted.get("/v1/orders/o-1", headers={"Grpc-Metadata-Tenant": "x" * 6900}).status_code for _ in range(20)}
+    assert replies == {200}
+
+
 def test_creates_answer_201_and_empty_results_keep_the_location(scripted: httpx.Client) -> None:
     reply = scripted.post("/v1/orders", json={})
     assert reply.status_code == 201
@@ -204,6 +232,14 @@ def test_real_server_errors_keep_their_reasons(http: httpx.Client) -> None:
     customer = http.post("/v1/customers", json={"name": "E", "document": cpf(), "email": f"{unique()}@example.com"}).json()
     short = http.post("/v1/orders", json={"customerId": customer["id"], "items": [{"productId": product_id, "quantity": 2}]})
     assert (short.status_code, _body(short)["status"], _reason(_body(short))) == (400, "FAILED_PRECONDITION", "INSUFFICIENT_STOCK")
+
+
+def test_the_gateways_request_id_wins_over_a_clients_grpc_metadata_one(http: httpx.Client) -> None:
+    product = {"sku": unique("SKU-"), "name": "W", "price": {"units": "1"}, "initialStock": "1"}
+    reply = http.post("/v1/products", json=product, headers={"Grpc-Metadata-X-Request-Id": "forged"})
+    movements = http.get(f"/v1/products/{reply.json()['id']}/stockMovements").json()["movements"]
+    assert [m["requestId"] for m in movements] == [reply.headers["x-request-id"]]
+    assert reply.headers["x-request-id"] != "forged"
 
 
 def test_an_expired_deadline_is_504(http: httpx.Client) -> None:
