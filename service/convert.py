@@ -11,8 +11,9 @@ from google.protobuf import field_mask_pb2, timestamp_pb2
 from google.protobuf.message import Message
 from google.type import money_pb2
 
-from service._gen.erp.orders.v1 import customer_pb2, order_pb2, product_pb2
+from service._gen.erp.orders.v1 import customer_pb2, events_pb2, order_pb2, product_pb2
 from service.domain import rules
+from service.domain.events import OrderEvent, StockEvent
 from service.domain.errors import FieldViolation, InvalidArgument
 from service.domain.model import Customer, Order, OrderStatus, Product, StatusChange, StockMovement
 
@@ -88,6 +89,19 @@ def change_message(c: StatusChange) -> order_pb2.OrderStatusChange:
         id=c.id, order_id=c.order_id, from_status=order_pb2.OrderStatus.ValueType(c.from_status or 0),
         to_status=order_pb2.OrderStatus.ValueType(c.to_status),
         actor=c.actor, reason=c.reason, request_id=c.request_id, create_time=timestamp(c.create_time),
+    )
+
+
+def order_event_message(e: OrderEvent) -> events_pb2.OrderEvent:
+    return events_pb2.OrderEvent(
+        id=e.id, order_id=e.order.id, sequence=e.sequence, type=events_pb2.OrderEventType.ValueType(e.type),
+        order=order_message(e.order), actor=e.actor, request_id=e.request_id, time=timestamp(e.time),
+    )
+
+
+def stock_event_message(e: StockEvent) -> events_pb2.ProductStockEvent:
+    return events_pb2.ProductStockEvent(
+        id=e.id, product_id=e.movement.product_id, sequence=e.sequence, movement=movement_message(e.movement)
     )
 
 

@@ -33,18 +33,26 @@ _GET = Prepared(select(t).where(t.c.id == bindparam("id")))
 
 @lru_cache(maxsize=128)
 def _set_stock(n: int) -> Prepared:
-    """UPDATE of n products' stock in one statement (one CASE arm per product), compiled once per n."""
+    """UPDATE of n products' stock and event sequence in one statement (one CASE arm per product), compiled once per n."""
     ids = [bindparam(f"id{i}", type_=t.c.id.type) for i in range(n)]
-    qty = [bindparam(f"q{i}", type_=BigInteger()) for i in range(n)]
-    stock = qty[0] if n == 1 else case(*[(t.c.id == ids[i], qty[i]) for i in range(n)], else_=t.c.stock_quantity)
     where = t.c.id == ids[0] if n == 1 else t.c.id.in_(ids)
-    return Prepared(update(t).where(where).values(stock_quantity=stock, update_time=bindparam("now", type_=t.c.update_time.type)))
+
+    def per_product(name: str, column: Any) -> Any:
+        values = [bindparam(f"{name}{i}", type_=BigInteger()) for i in range(n)]
+        return values[0] if n == 1 else case(*[(t.c.id == ids[i], values[i]) for i in range(n)], else_=column)
+
+    return Prepared(
+        update(t).where(where).values(
+            stock_quantity=per_product("q", t.c.stock_quantity), stock_sequence=per_product("s", t.c.stock_sequence),
+            update_time=bindparam("now", type_=t.c.update_time.type),
+        )
+    )
 
 
 def _from_row(row: Row[Any]) -> Product:
     return Product(
         str(row.id), row.sku, row.name, row.description, from_cents(row.price_cents), row.currency,
-        row.stock_quantity, bool(row.active), row.create_time, row.update_time, row.delete_time,
+        row.stock_quantity, bool(row.active), row.create_time, row.update_time, row.delete_time, row.stock_sequence,
     )
 
 
@@ -62,7 +70,7 @@ class SqlProductRepository(ProductRepository):
     def add(self, product: Product) -> Product:
         values = _catalogue_values(product) | {
             "sku": product.sku, "currency": product.currency, "stock_quantity": product.stock_quantity,
-            "create_time": product.create_time,
+            "stock_sequence": product.stock_sequence, "create_time": product.create_time,
         }
         try:
             result = self._conn.execute(insert(t).values(**values))
@@ -85,13 +93,13 @@ class SqlProductRepository(ProductRepository):
     def save(self, product: Product) -> None:
         self._conn.execute(update(t).where(t.c.id == int(product.id)).values(**_catalogue_values(product)))
 
-    def set_stock(self, stock: Mapping[str, int], when: datetime) -> None:
+    def set_stock(self, stock: Mapping[str, int], when: datetime, sequences: Mapping[str, int]) -> None:
         # One UPDATE ... CASE for every product of an order, queued for the commit's round trip.
         if not stock:
             return  # nothing to set, and a CASE needs at least one WHEN
         params: dict[str, Any] = {"now": when}
         for i, (pid, qty) in enumerate(stock.items()):
-            params[f"id{i}"], params[f"q{i}"] = int(pid), qty
+            params[f"id{i}"], params[f"q{i}"], params[f"s{i}"] = int(pid), qty, sequences[pid]
         _set_stock(len(stock)).defer(self._conn, params)
 
     def list(self, flt: ProductFilter, page: Page) -> PageResult[Product]:

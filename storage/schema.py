@@ -12,13 +12,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
     Table,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.mysql import DATETIME, VARBINARY
+from sqlalchemy.dialects.mysql import DATETIME, MEDIUMBLOB, VARBINARY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime, TypeDecorator
@@ -126,6 +127,8 @@ class ProductRow(Base):
     create_time: Mapped[datetime] = mapped_column(UtcDateTime)
     update_time: Mapped[datetime] = mapped_column(UtcDateTime)
     delete_time: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The sequence of the last stock event (its ledger rows, counted), set with the stock.
+    stock_sequence: Mapped[int] = mapped_column(BigInteger, server_default="0")
     __table_args__ = (
         # The last line of defence: even a bug in the service cannot sell stock it does not have.
         CheckConstraint("stock_quantity >= 0", name="stock_not_negative"),
@@ -198,6 +201,42 @@ class StatusChangeRow(Base):
     __table_args__ = (Index(None, "order_id", "id"),)
 
 
+class OutboxEventRow(Base):
+    """The transactional outbox (Debezium's layout: id, aggregate type and id, type, payload).
+
+    `id` is the outbox position that WatchOrderEvents resumes from; the relay never keeps a cursor
+    on it (ids can commit out of order) but reads unpublished rows through `publish_time`.
+    """
+
+    __tablename__ = "outbox_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    aggregate_type: Mapped[str] = mapped_column(String(16))
+    aggregate_id: Mapped[int] = mapped_column(BigInteger)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(64))
+    # For WatchOrderEvents' customer filter; NULL on product events.
+    customer_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The event's protobuf encoding (erp.orders.v1.OrderEvent or ProductStockEvent).
+    payload: Mapped[bytes] = mapped_column(LargeBinary().with_variant(MEDIUMBLOB(), "mysql", "mariadb"))
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    publish_time: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    __table_args__ = (
+        # Two events of one aggregate can never share a number.
+        UniqueConstraint("aggregate_type", "aggregate_id", "sequence"),
+        # Unpublished rows (NULL) first, for the relay; published ones by age, for pruning.
+        Index(None, "publish_time", "id"),
+    )
+
+
+class OutboxLeaseRow(Base):
+    """One row per relay partition (hash of the aggregate mod the partition count): who publishes it, until when."""
+
+    __tablename__ = "outbox_leases"
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    owner: Mapped[str] = mapped_column(String(64))
+    expire_time: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 # The Core tables, for the repositories' statements (declarative types them as FromClause).
 customers = cast(Table, CustomerRow.__table__)
 products = cast(Table, ProductRow.__table__)
@@ -205,3 +244,5 @@ orders = cast(Table, OrderRow.__table__)
 order_items = cast(Table, OrderItemRow.__table__)
 stock_movements = cast(Table, StockMovementRow.__table__)
 status_history = cast(Table, StatusChangeRow.__table__)
+outbox_events = cast(Table, OutboxEventRow.__table__)
+outbox_leases = cast(Table, OutboxLeaseRow.__table__)

@@ -15,6 +15,7 @@ from storage.engine import mark_committed
 from storage.errors import translate
 from storage.ledger import SqlHistoryRepository, SqlLedgerRepository
 from storage.orders import SqlOrderRepository
+from storage.outbox import SqlEventOutbox
 from storage.products import SqlProductRepository
 
 
@@ -41,6 +42,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.orders = SqlOrderRepository(self._conn)
         self.ledger = SqlLedgerRepository(self._conn)  # records the kinds it appends, counted on commit
         self.history = SqlHistoryRepository(self._conn)
+        self.events = SqlEventOutbox(self._conn)
         return self
 
     def __exit__(

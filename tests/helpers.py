@@ -186,7 +186,7 @@ def record_calls(engine: Engine, monkeypatch: pytest.MonkeyPatch, queries: bool 
     class Spy(real):  # type: ignore[misc, valid-type]
         def query(self, sql: bytes) -> None:
             if queries:
-                sent.append(sql.decode())
+                sent.append(sql.decode(errors="replace"))  # event payloads are binary
             super().query(sql)
 
         def commit(self) -> None:

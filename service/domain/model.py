@@ -76,6 +76,8 @@ class Product:
     create_time: datetime
     update_time: datetime
     delete_time: datetime | None = None
+    # The sequence of the product's last stock event: its ledger rows, counted.
+    stock_sequence: int = 0
 
 
 @dataclass(frozen=True)

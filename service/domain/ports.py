@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 
+from service.domain.events import Event
 from service.domain.model import (
     Customer,
     IdempotencyKey,
@@ -91,8 +92,8 @@ class ProductRepository(ABC):
         """Writes the catalogue fields back (not the stock)."""
 
     @abstractmethod
-    def set_stock(self, stock: Mapping[str, int], when: datetime) -> None:
-        """Sets the stock of locked products in one statement."""
+    def set_stock(self, stock: Mapping[str, int], when: datetime, sequences: Mapping[str, int]) -> None:
+        """Sets the stock of locked products, and the sequence of each one's last stock event, in one statement."""
 
     @abstractmethod
     def list(self, flt: ProductFilter, page: Page) -> PageResult[Product]: ...
@@ -162,6 +163,12 @@ class HistoryRepository(ABC):
         """Oldest first."""
 
 
+class EventOutbox(ABC):
+    @abstractmethod
+    def add(self, events: Sequence[Event]) -> None:
+        """Records events in this transaction, in one statement: they exist if and only if it commits."""
+
+
 class UnitOfWork(ABC):
     """One transaction. Leaving the `with` block without commit() rolls everything back.
 
@@ -174,6 +181,7 @@ class UnitOfWork(ABC):
     orders: OrderRepository
     ledger: LedgerRepository
     history: HistoryRepository
+    events: EventOutbox
 
     @abstractmethod
     def __enter__(self) -> UnitOfWork: ...

@@ -24,7 +24,7 @@ from service.domain.model import Customer, IdempotencyKey, OrderItem, OrderLine,
 E = TypeVar("E", Customer, Product)
 
 # The only moves an order can make. CANCELED is reached through cancel(), which also returns stock.
-_NEXT: dict[OrderStatus, frozenset[OrderStatus]] = {
+NEXT: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PENDING: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELED}),
     OrderStatus.CONFIRMED: frozenset({OrderStatus.PICKED, OrderStatus.CANCELED}),
     OrderStatus.PICKED: frozenset({OrderStatus.SHIPPED}),
@@ -81,7 +81,7 @@ def ensure_transition(order_id: str, current: OrderStatus, target: OrderStatus) 
     """
     if current == target:
         return False
-    if target == OrderStatus.CANCELED or target not in _NEXT[current]:
+    if target == OrderStatus.CANCELED or target not in NEXT[current]:
         raise InvalidStatusTransition(order_id, current.name, target.name)
     return True
 
@@ -89,7 +89,7 @@ def ensure_transition(order_id: str, current: OrderStatus, target: OrderStatus) 
 def ensure_cancelable(order_id: str, current: OrderStatus) -> None:
     # Unlike other transitions, a repeated cancel is an error: it must never return stock twice,
     # and the client should learn that nothing happened.
-    if OrderStatus.CANCELED not in _NEXT[current]:
+    if OrderStatus.CANCELED not in NEXT[current]:
         raise InvalidStatusTransition(order_id, current.name, OrderStatus.CANCELED.name)
 
 

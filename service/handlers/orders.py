@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from collections.abc import Sequence
 
-from service.domain import rules
+from service.domain import events, rules
 from service.domain.allocation import NewOrder, Placed, SameKey, allocate
 from service.domain.errors import FailedPrecondition, LockContention, NotFound, OrdersError
 from service.domain.model import (
@@ -80,16 +80,15 @@ def _place(
         now = datetime.now(UTC)
         order = uow.orders.add(Order("", customer_id, OrderStatus.PENDING, items, currency, note, now, now), key)
         after = {item.product_id: products[item.product_id].stock_quantity - item.quantity for item in items}
-        uow.products.set_stock(after, now)
-        uow.ledger.add(
-            [
-                StockMovement.new(
-                    item.product_id, MovementKind.ORDER, -item.quantity, after[item.product_id], order.id, "order", caller, now
-                )
-                for item in items
-            ]
-        )
+        movements = [
+            StockMovement.new(item.product_id, MovementKind.ORDER, -item.quantity, after[item.product_id], order.id, "order", caller, now)
+            for item in items
+        ]
+        stock_events, sequences = events.stock_events(movements, products)
+        uow.products.set_stock(after, now, sequences)
+        uow.ledger.add(movements)
         uow.history.add(StatusChange("", order.id, None, OrderStatus.PENDING, caller.actor, "order placed", caller.request_id, now))
+        uow.events.add([events.order_created(order, caller, now), *stock_events])
         uow.commit()
     return order
 
@@ -118,16 +117,20 @@ def create_orders(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[Outcome]:
         if placed:
             uow.orders.add_many([(order, o.key) for order, o, _ in placed.values()])
             sold = {item.product_id for _, _, d in placed.values() for item in d.items}
-            uow.products.set_stock({pid: stock[pid] for pid in sorted(sold)}, now)
-            uow.ledger.add([
+            movements = [
                 StockMovement.new(item.product_id, MovementKind.ORDER, -item.quantity, d.after[item.product_id], order.id, "order", o.caller, now)
                 for order, o, d in placed.values()
                 for item in d.items
-            ])
+            ]
+            # A product sold to several orders of the batch gets consecutive numbers, in arrival order.
+            stock_events, sequences = events.stock_events(movements, products)
+            uow.products.set_stock({pid: stock[pid] for pid in sorted(sold)}, now, sequences)
+            uow.ledger.add(movements)
             uow.history.add_many([
                 StatusChange("", order.id, None, OrderStatus.PENDING, o.caller.actor, "order placed", o.caller.request_id, now)
                 for order, o, _ in placed.values()
             ])
+            uow.events.add([*(events.order_created(order, o.caller, now) for order, o, _ in placed.values()), *stock_events])
             uow.commit()
     outcomes: list[Outcome] = []
     for i, d in enumerate(decisions):
@@ -162,10 +165,12 @@ def update_order_status(uow: UnitOfWork, caller: Caller, order_id: str, target: 
         if not rules.ensure_transition(order.id, order.status, target):
             return order
         now = datetime.now(UTC)
+        moved = replace(order, status=target, update_time=now)
         uow.orders.set_status(order.id, target, now)
         uow.history.add(StatusChange("", order.id, order.status, target, caller.actor, reason, caller.request_id, now))
+        uow.events.add([events.order_changed(order.status, moved, caller, now)])
         uow.commit()
-    return replace(order, status=target, update_time=now)
+    return moved
 
 
 def cancel_order(uow: UnitOfWork, caller: Caller, order_id: str, reason: str) -> Order:
@@ -176,21 +181,21 @@ def cancel_order(uow: UnitOfWork, caller: Caller, order_id: str, reason: str) ->
         products = uow.products.lock([item.product_id for item in order.items])
         now = datetime.now(UTC)
         after = {item.product_id: products[item.product_id].stock_quantity + item.quantity for item in order.items}
-        uow.products.set_stock(after, now)
-        uow.ledger.add(
-            [
-                StockMovement.new(
-                    item.product_id, MovementKind.CANCEL, item.quantity, after[item.product_id], order.id, reason, caller, now
-                )
-                for item in order.items
-            ]
-        )
+        movements = [
+            StockMovement.new(item.product_id, MovementKind.CANCEL, item.quantity, after[item.product_id], order.id, reason, caller, now)
+            for item in order.items
+        ]
+        stock_events, sequences = events.stock_events(movements, products)
+        canceled = replace(order, status=OrderStatus.CANCELED, update_time=now)
+        uow.products.set_stock(after, now, sequences)
+        uow.ledger.add(movements)
         uow.orders.set_status(order.id, OrderStatus.CANCELED, now)
         uow.history.add(
             StatusChange("", order.id, order.status, OrderStatus.CANCELED, caller.actor, reason, caller.request_id, now)
         )
+        uow.events.add([events.order_changed(order.status, canceled, caller, now), *stock_events])
         uow.commit()
-    return replace(order, status=OrderStatus.CANCELED, update_time=now)
+    return canceled
 
 
 def list_status_history(uow: UnitOfWork, order_id: str, page: Page) -> PageResult[StatusChange]:

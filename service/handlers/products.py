@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from service.domain import rules
+from service.domain import events, rules
 from service.domain.errors import NotFound
 from service.domain.model import Caller, IdempotencyKey, MovementKind, Page, PageResult, Product, StockMovement
 from service.domain.ports import ProductFilter, UnitOfWork
@@ -26,10 +26,14 @@ def create_product(
 ) -> Product:
     now = datetime.now(UTC)
     with uow:
-        product = uow.products.add(Product("", sku, name, description, price, currency, initial_stock, True, now, now))
+        product = uow.products.add(
+            Product("", sku, name, description, price, currency, initial_stock, True, now, now, stock_sequence=1 if initial_stock else 0)
+        )
         if initial_stock:
             # The ledger starts with the initial stock, so it always sums to the stock on hand.
-            uow.ledger.add([StockMovement.new(product.id, MovementKind.INITIAL, initial_stock, initial_stock, "", "initial stock", caller, now)])
+            initial = StockMovement.new(product.id, MovementKind.INITIAL, initial_stock, initial_stock, "", "initial stock", caller, now)
+            uow.ledger.add([initial])
+            uow.events.add([events.StockEvent(initial, 1)])
         uow.commit()
     return product
 
@@ -83,11 +87,13 @@ def adjust_stock(
         product = _lock_one(uow, product_id)
         now = datetime.now(UTC)
         after = rules.adjusted_stock(product, delta)
-        uow.products.set_stock({product.id: after}, now)
         movement = StockMovement.new(product.id, MovementKind.ADJUSTMENT, delta, after, "", reason, caller, now)
         movement = uow.ledger.add_one(movement, key)
+        stock_events, sequences = events.stock_events([movement], {product.id: product})
+        uow.products.set_stock({product.id: after}, now, sequences)
+        uow.events.add(stock_events)
         uow.commit()
-    return replace(product, stock_quantity=after, update_time=now), movement, False
+    return replace(product, stock_quantity=after, update_time=now, stock_sequence=sequences[product.id]), movement, False
 
 
 def list_stock_movements(uow: UnitOfWork, product_id: str, page: Page) -> PageResult[StockMovement]:

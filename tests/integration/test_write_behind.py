@@ -50,7 +50,10 @@ def test_an_order_sends_its_writes_in_one_round_trip_between_the_lock_and_the_co
     # The order's id is the service's (storage/ids.py), so even the order row waits for the batch.
     assert len(after_lock) == 2 and after_lock[1] == "COMMIT"
     batch = after_lock[0].split(";\n")
-    expected = ["INSERT INTO orders", "INSERT INTO order_items", "UPDATE products", "INSERT INTO stock_movements", "INSERT INTO order_status_history"]
+    expected = [
+        "INSERT INTO orders", "INSERT INTO order_items", "UPDATE products", "INSERT INTO stock_movements",
+        "INSERT INTO order_status_history", "INSERT INTO outbox_events",
+    ]
     assert len(batch) == len(expected) and all(s.startswith(e) for s, e in zip(batch, expected, strict=True))
     assert _stock(one_connection, pid) == 7
 
@@ -59,7 +62,7 @@ def test_a_failure_late_in_the_batch_rolls_back_the_whole_transaction(engine: En
     pid = _product(engine)
     with pytest.raises(exc.IntegrityError), SqlUnitOfWork(engine) as uow:
         uow.products.lock([pid])
-        uow.products.set_stock({pid: 1}, NOW)  # sent first in the batch, and succeeds
+        uow.products.set_stock({pid: 1}, NOW, {pid: 2})  # sent first in the batch, and succeeds
         uow.history.add(StatusChange("", "999999999", None, OrderStatus.PENDING, "a", "no such order", "r", NOW))
         uow.commit()  # the history row breaks its foreign key in the batch's second statement
     assert _stock(engine, pid) == 10
@@ -71,7 +74,7 @@ def test_a_statement_through_sqlalchemy_sees_the_writes_queued_before_it(engine:
         sku = uow.products.get(pid).sku
     with SqlUnitOfWork(engine) as uow:
         uow.products.lock([pid])
-        uow.products.set_stock({pid: 4}, NOW)
+        uow.products.set_stock({pid: 4}, NOW, {pid: 2})
         listed = uow.products.list(ProductFilter(sku=sku), Page(10, ""))  # a plain Connection.execute
         assert [p.stock_quantity for p in listed.items] == [4]
 
@@ -80,7 +83,7 @@ def test_writes_of_a_rolled_back_unit_of_work_never_reach_the_next_one(one_conne
     pid = _product(one_connection)
     with pytest.raises(RuntimeError), SqlUnitOfWork(one_connection) as uow:
         uow.products.lock([pid])
-        uow.products.set_stock({pid: 0}, NOW)
+        uow.products.set_stock({pid: 0}, NOW, {pid: 2})
         raise RuntimeError("the use case gives up before its commit")
     with SqlUnitOfWork(one_connection) as uow:  # the same pooled connection
         uow.commit()
@@ -91,9 +94,9 @@ def test_empty_stock_updates_and_ledger_batches_write_nothing(engine: Engine) ->
     product_id = _product(engine, stock=7)
     with SqlUnitOfWork(engine) as uow:
         uow.products.lock([product_id])
-        uow.products.set_stock({}, NOW)
+        uow.products.set_stock({}, NOW, {})
         uow.ledger.add([])
-        uow.products.set_stock({product_id: 6}, NOW)  # queued behind the empty ones, and still sent
+        uow.products.set_stock({product_id: 6}, NOW, {product_id: 2})  # queued behind the empty ones, and still sent
         uow.commit()
     assert _stock(engine, product_id) == 6
     with SqlUnitOfWork(engine) as uow:
