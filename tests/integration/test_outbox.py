@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from service._gen.erp.orders.v1 import events_pb2, order_pb2
+from service.domain.allocation import NewOrder
 from service.domain.errors import InsufficientStock, InvalidStatusTransition
 from service.domain.model import Caller, IdempotencyKey, OrderLine, OrderStatus
 from service.handlers import customers, orders, products
@@ -103,3 +104,19 @@ def test_a_replayed_create_writes_no_second_event(engine: Engine) -> None:
     assert replayed and again.id == first.id
     assert [e.sequence for e in _order_events(engine, first.id)] == [1]
     assert [e.sequence for e in _stock_events(engine, pid)] == [1, 2]
+
+
+def test_a_batch_of_orders_writes_every_order_s_event_and_numbers_a_shared_product_in_arrival_order(engine: Engine) -> None:
+    customer, pid, short = _customer(engine), _product(engine, 5), _product(engine, 1)
+    batch = [
+        NewOrder(CALLER, customer, [OrderLine(pid, 2)], "", "BRL"),
+        NewOrder(CALLER, customer, [OrderLine(short, 2)], "", "BRL"),  # refused: short stock
+        NewOrder(CALLER, customer, [OrderLine(pid, 3)], "", "BRL"),
+    ]
+    outcomes = orders.create_orders(SqlUnitOfWork(engine), batch)
+    first, second = outcomes[0], outcomes[2]
+    assert isinstance(first, tuple) and isinstance(second, tuple) and isinstance(outcomes[1], InsufficientStock)
+    for order, _ in (first, second):
+        assert [(e.sequence, e.type) for e in _order_events(engine, order.id)] == [(1, events_pb2.ORDER_EVENT_TYPE_CREATED)]
+    assert [(e.sequence, e.movement.stock_after) for e in _stock_events(engine, pid)] == [(1, 5), (2, 3), (3, 0)]
+    assert [e.sequence for e in _stock_events(engine, short)] == [1]
