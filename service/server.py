@@ -13,21 +13,14 @@ from pathlib import Path
 
 import grpc
 from google.protobuf import message_factory
-from google.protobuf.descriptor import FileDescriptor
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
 
 from service import auth_setup, metrics, redis_guard, tls, validation
 from service import context as ctx
-from service._gen.erp.orders.v1 import (
-    customer_pb2,
-    customer_pb2_grpc,
-    order_pb2,
-    order_pb2_grpc,
-    product_pb2,
-    product_pb2_grpc,
-)
+from service._gen.erp.orders.v1 import customer_pb2_grpc, order_pb2_grpc, product_pb2_grpc
+from service.contract import SERVICES
 from service.handlers.group_commit import Gate, OrderPlacer
 from service.handlers.retry import RetryPolicy
 from service.handlers.runner import Runner
@@ -53,9 +46,8 @@ from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 
-FILES: tuple[FileDescriptor, ...] = (customer_pb2.DESCRIPTOR, product_pb2.DESCRIPTOR, order_pb2.DESCRIPTOR)
-SERVICE_NAMES = tuple(s.full_name for f in FILES for s in f.services_by_name.values())
-_RPCS = [(f"/{s.full_name}/{m.name}", m) for f in FILES for s in f.services_by_name.values() for m in s.methods]
+SERVICE_NAMES = tuple(s.full_name for s in SERVICES)
+_RPCS = [(f"/{s.full_name}/{m.name}", m) for s in SERVICES for m in s.methods]
 RESPONSES = {name: message_factory.GetMessageClass(m.output_type) for name, m in _RPCS}
 
 

@@ -18,6 +18,7 @@ The tree (the gRPC code each maps to is decided once, in service/status.py):
     │   raised by the interceptors, before or around a use case:
     ├── Unauthenticated            UNAUTHENTICATED   no, expired or badly signed token
     ├── PermissionDenied           PERMISSION_DENIED the token lacks the method's role
+    │   └── NoPolicy                                 the method declares no policy: denied by default
     ├── RateLimited                RESOURCE_EXHAUSTED  over the limit; RetryInfo says when to retry
     │   └── TooManyStreams                           every slot for streams that need no token is taken
     ├── IdempotencyKeyInUse        ABORTED           the first call with this key is still running
@@ -192,6 +193,13 @@ class PermissionDenied(OrdersError):
 
     def __init__(self, principal: str, role: str) -> None:
         super().__init__(f"{principal!r} lacks the role {role!r}", principal=principal, role=role)
+
+
+class NoPolicy(PermissionDenied):
+    reason = "NO_POLICY"
+
+    def __init__(self, method: str) -> None:
+        OrdersError.__init__(self, f"{method} declares no policy, so nobody may call it", method=method)
 
 
 class RateLimited(OrdersError):

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import uvicorn
 
 from service import tls
+from service.contract import FILES
 from service.gateway import docs, openapi, routes
 from service.gateway.app import Gateway
-from service.server import FILES, until_signalled
+from service.server import until_signalled
 from service.settings import Settings
 
 log = logging.getLogger(__name__)

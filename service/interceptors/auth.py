@@ -1,16 +1,20 @@
-"""Authenticates the bearer token and checks the method's role, before anything else runs."""
+"""Authenticates the bearer token and checks the method's role, before anything else runs; a method
+without a policy is refused to everyone."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import grpc
+from grpc_health.v1 import health
 
 from service import context as ctx
-from service.domain.errors import PermissionDenied, Unauthenticated
+from service.domain.errors import NoPolicy, PermissionDenied, Unauthenticated
 from service.interceptors._unary import Behaviour, UnaryInterceptor
 from service.methods import METHODS
 from service.tokens import TokenVerifier
+
+_HEALTH = f"/{health.SERVICE_NAME}/"
 
 
 class AuthInterceptor(UnaryInterceptor):
@@ -20,12 +24,16 @@ class AuthInterceptor(UnaryInterceptor):
         self._verifier = verifier
 
     def applies(self, method: str) -> bool:
-        # Health and reflection stay open, so probes and `grpcurl list/describe` need no token.
-        return method in METHODS
+        # Health stays open, so probes need no token; reflection, a stream, never meets the chain,
+        # so `grpcurl list/describe` need none either.
+        return not method.startswith(_HEALTH)
 
     def handle(self, method: str, request: Any, context: grpc.ServicerContext, proceed: Behaviour) -> Any:
+        policy = METHODS.get(method)
+        if policy is None:
+            raise NoPolicy(method)  # deny by default, before the token is even read
         identity = ctx.ANONYMOUS if self._verifier is None else self._verifier.verify(self._bearer(context))
-        role = METHODS[method].role
+        role = policy.role
         # Permission before existence: a caller without the role learns nothing about the resource.
         if role not in identity.roles:
             raise PermissionDenied(identity.principal, role)

@@ -48,7 +48,7 @@ class IdempotencyInterceptor(UnaryInterceptor):
         self._ttl_s = ttl_s
 
     def applies(self, method: str) -> bool:
-        return method in METHODS and METHODS[method].writes
+        return method in METHODS and METHODS[method].idempotent
 
     def handle(self, method: str, request: Any, context: grpc.ServicerContext, proceed: Behaviour) -> Any:
         key = ctx.metadata_value(context, "idempotency-key")

@@ -30,13 +30,14 @@ def test_grpcurl_lists_the_three_services_and_health(server: Running) -> None:
     }
 
 
-def test_grpcurl_describes_http_bindings_and_validation_rules(server: Running) -> None:
+def test_grpcurl_describes_http_bindings_validation_rules_and_policies(server: Running) -> None:
     def describe(symbol: str) -> str:
         command = [GRPCURL, "-plaintext", f"127.0.0.1:{server.port}", "describe", symbol]
         return subprocess.run(command, capture_output=True, text=True, timeout=30, check=True).stdout
 
     assert "int32:<lte:10000 gt:0>" in describe("erp.orders.v1.CreateOrderRequest")
     assert 'post:"/v1/orders/{id}:cancel"' in describe("erp.orders.v1.OrderService").replace(" ", "")
+    assert 'policy)={role:"orders.write"access:ACCESS_WRITEidempotent:true}' in describe("erp.orders.v1.OrderService").replace(" ", "")
 
 
 def _idle_reflection_stream(port: int, release: threading.Event) -> tuple[grpc.Channel, Iterator[object]]:

@@ -23,13 +23,14 @@ _sym_db = _symbol_database.Default()
 
 
 from service import buf_validate as buf_dot_validate_dot_validate__pb2
+from service._gen.erp.orders.v1 import policy_pb2 as erp_dot_orders_dot_v1_dot_policy__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x65rp/orders/v1/customer.proto\x12\rerp.orders.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x03\n\x08\x43ustomer\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x04name\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\xc8\x01\x12\x37\n\x08\x64ocument\x18\x03 \x01(\tB%\xe2\x41\x01\x05\xbaH\x1er\x19\x32\x17^([0-9]{11}|[0-9]{14})$\xd8\x01\x01\x12\x1c\n\x05\x65mail\x18\x04 \x01(\tB\r\xbaH\nr\x05\x18\xfe\x01`\x01\xd8\x01\x01\x12)\n\x05phone\x18\x05 \x01(\tB\x1a\xbaH\x17r\x12\x32\x10^\\+?[0-9]{8,15}$\xd8\x01\x01\x12\x19\n\x07\x61\x64\x64ress\x18\x06 \x01(\tB\x08\xbaH\x05r\x03\x18\xf4\x03\x12\x0e\n\x06\x61\x63tive\x18\x07 \x01(\x08\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"\xd8\x01\n\x15\x43reateCustomerRequest\x12\x1c\n\x04name\x18\x01 \x01(\tB\x0e\xe2\x41\x01\x02\xbaH\x07r\x05\x10\x01\x18\xc8\x01\x12\x34\n\x08\x64ocument\x18\x02 \x01(\tB\"\xe2\x41\x01\x02\xbaH\x1br\x19\x32\x17^([0-9]{11}|[0-9]{14})$\x12\x1d\n\x05\x65mail\x18\x03 \x01(\tB\x0e\xe2\x41\x01\x02\xbaH\x07r\x05\x18\xfe\x01`\x01\x12-\n\x05phone\x18\x04 \x01(\tB\x1e\xe2\x41\x01\x01\xbaH\x17r\x12\x32\x10^\\+?[0-9]{8,15}$\xd8\x01\x01\x12\x1d\n\x07\x61\x64\x64ress\x18\x05 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\xf4\x03\"/\n\x12GetCustomerRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\"\xca\x01\n\x14ListCustomersRequest\x12\x1e\n\tpage_size\x18\x01 \x01(\x05\x42\x0b\xe2\x41\x01\x01\xbaH\x04\x1a\x02(\x00\x12 \n\npage_token\x18\x02 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\x80\x04\x12\x1a\n\x0cshow_deleted\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x37\n\x08\x64ocument\x18\x04 \x01(\tB%\xe2\x41\x01\x01\xbaH\x1er\x19\x32\x17^([0-9]{11}|[0-9]{14})$\xd8\x01\x01\x12\x1b\n\x05\x65mail\x18\x05 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\xfe\x01\"\\\n\x15ListCustomersResponse\x12*\n\tcustomers\x18\x01 \x03(\x0b\x32\x17.erp.orders.v1.Customer\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xf2\x01\n\x15UpdateCustomerRequest\x12\xa1\x01\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x17.erp.orders.v1.CustomerBv\xe2\x41\x01\x02\xbaHo\xba\x01i\n\x14\x63ustomer.id_required\x12&customer.id must be 1 to 64 characters\x1a)size(this.id) >= 1 && size(this.id) <= 64\xc8\x01\x01\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x01\"2\n\x15\x44\x65leteCustomerRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\"4\n\x17UndeleteCustomerRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@2\xc0\x05\n\x0f\x43ustomerService\x12i\n\x0e\x43reateCustomer\x12$.erp.orders.v1.CreateCustomerRequest\x1a\x17.erp.orders.v1.Customer\"\x18\x82\xd3\xe4\x93\x02\x12\"\r/v1/customers:\x01*\x12\x65\n\x0bGetCustomer\x12!.erp.orders.v1.GetCustomerRequest\x1a\x17.erp.orders.v1.Customer\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/customers/{id}\x12q\n\rListCustomers\x12#.erp.orders.v1.ListCustomersRequest\x1a$.erp.orders.v1.ListCustomersResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/customers\x12~\n\x0eUpdateCustomer\x12$.erp.orders.v1.UpdateCustomerRequest\x1a\x17.erp.orders.v1.Customer\"-\x82\xd3\xe4\x93\x02\'2\x1b/v1/customers/{customer.id}:\x08\x63ustomer\x12k\n\x0e\x44\x65leteCustomer\x12$.erp.orders.v1.DeleteCustomerRequest\x1a\x17.erp.orders.v1.Customer\"\x1a\x82\xd3\xe4\x93\x02\x14*\x12/v1/customers/{id}\x12{\n\x10UndeleteCustomer\x12&.erp.orders.v1.UndeleteCustomerRequest\x1a\x17.erp.orders.v1.Customer\"&\x82\xd3\xe4\x93\x02 \"\x1b/v1/customers/{id}:undelete:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x65rp/orders/v1/customer.proto\x12\rerp.orders.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1a\x65rp/orders/v1/policy.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x03\n\x08\x43ustomer\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x04name\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\xc8\x01\x12\x37\n\x08\x64ocument\x18\x03 \x01(\tB%\xe2\x41\x01\x05\xbaH\x1er\x19\x32\x17^([0-9]{11}|[0-9]{14})$\xd8\x01\x01\x12\x1c\n\x05\x65mail\x18\x04 \x01(\tB\r\xbaH\nr\x05\x18\xfe\x01`\x01\xd8\x01\x01\x12)\n\x05phone\x18\x05 \x01(\tB\x1a\xbaH\x17r\x12\x32\x10^\\+?[0-9]{8,15}$\xd8\x01\x01\x12\x19\n\x07\x61\x64\x64ress\x18\x06 \x01(\tB\x08\xbaH\x05r\x03\x18\xf4\x03\x12\x0e\n\x06\x61\x63tive\x18\x07 \x01(\x08\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"\xd8\x01\n\x15\x43reateCustomerRequest\x12\x1c\n\x04name\x18\x01 \x01(\tB\x0e\xe2\x41\x01\x02\xbaH\x07r\x05\x10\x01\x18\xc8\x01\x12\x34\n\x08\x64ocument\x18\x02 \x01(\tB\"\xe2\x41\x01\x02\xbaH\x1br\x19\x32\x17^([0-9]{11}|[0-9]{14})$\x12\x1d\n\x05\x65mail\x18\x03 \x01(\tB\x0e\xe2\x41\x01\x02\xbaH\x07r\x05\x18\xfe\x01`\x01\x12-\n\x05phone\x18\x04 \x01(\tB\x1e\xe2\x41\x01\x01\xbaH\x17r\x12\x32\x10^\\+?[0-9]{8,15}$\xd8\x01\x01\x12\x1d\n\x07\x61\x64\x64ress\x18\x05 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\xf4\x03\"/\n\x12GetCustomerRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\"\xca\x01\n\x14ListCustomersRequest\x12\x1e\n\tpage_size\x18\x01 \x01(\x05\x42\x0b\xe2\x41\x01\x01\xbaH\x04\x1a\x02(\x00\x12 \n\npage_token\x18\x02 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\x80\x04\x12\x1a\n\x0cshow_deleted\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x37\n\x08\x64ocument\x18\x04 \x01(\tB%\xe2\x41\x01\x01\xbaH\x1er\x19\x32\x17^([0-9]{11}|[0-9]{14})$\xd8\x01\x01\x12\x1b\n\x05\x65mail\x18\x05 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\xfe\x01\"\\\n\x15ListCustomersResponse\x12*\n\tcustomers\x18\x01 \x03(\x0b\x32\x17.erp.orders.v1.Customer\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xf2\x01\n\x15UpdateCustomerRequest\x12\xa1\x01\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x17.erp.orders.v1.CustomerBv\xe2\x41\x01\x02\xbaHo\xba\x01i\n\x14\x63ustomer.id_required\x12&customer.id must be 1 to 64 characters\x1a)size(this.id) >= 1 && size(this.id) <= 64\xc8\x01\x01\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x01\"2\n\x15\x44\x65leteCustomerRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\"4\n\x17UndeleteCustomerRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@2\xc7\x06\n\x0f\x43ustomerService\x12\x80\x01\n\x0e\x43reateCustomer\x12$.erp.orders.v1.CreateCustomerRequest\x1a\x17.erp.orders.v1.Customer\"/\xa2\xbb\x18\x13\n\rcatalog.admin\x10\x02\x18\x01\x82\xd3\xe4\x93\x02\x12\"\r/v1/customers:\x01*\x12x\n\x0bGetCustomer\x12!.erp.orders.v1.GetCustomerRequest\x1a\x17.erp.orders.v1.Customer\"-\xa2\xbb\x18\x0f\n\x0borders.read\x10\x01\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/customers/{id}\x12\x84\x01\n\rListCustomers\x12#.erp.orders.v1.ListCustomersRequest\x1a$.erp.orders.v1.ListCustomersResponse\"(\xa2\xbb\x18\x0f\n\x0borders.read\x10\x01\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/customers\x12\x95\x01\n\x0eUpdateCustomer\x12$.erp.orders.v1.UpdateCustomerRequest\x1a\x17.erp.orders.v1.Customer\"D\xa2\xbb\x18\x13\n\rcatalog.admin\x10\x02\x18\x01\x82\xd3\xe4\x93\x02\'2\x1b/v1/customers/{customer.id}:\x08\x63ustomer\x12\x82\x01\n\x0e\x44\x65leteCustomer\x12$.erp.orders.v1.DeleteCustomerRequest\x1a\x17.erp.orders.v1.Customer\"1\xa2\xbb\x18\x13\n\rcatalog.admin\x10\x02\x18\x01\x82\xd3\xe4\x93\x02\x14*\x12/v1/customers/{id}\x12\x92\x01\n\x10UndeleteCustomer\x12&.erp.orders.v1.UndeleteCustomerRequest\x1a\x17.erp.orders.v1.Customer\"=\xa2\xbb\x18\x13\n\rcatalog.admin\x10\x02\x18\x01\x82\xd3\xe4\x93\x02 \"\x1b/v1/customers/{id}:undelete:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -85,33 +86,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UNDELETECUSTOMERREQUEST'].fields_by_name['id']._loaded_options = None
   _globals['_UNDELETECUSTOMERREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002\272H\006r\004\020\001\030@'
   _globals['_CUSTOMERSERVICE'].methods_by_name['CreateCustomer']._loaded_options = None
-  _globals['_CUSTOMERSERVICE'].methods_by_name['CreateCustomer']._serialized_options = b'\202\323\344\223\002\022\"\r/v1/customers:\001*'
+  _globals['_CUSTOMERSERVICE'].methods_by_name['CreateCustomer']._serialized_options = b'\242\273\030\023\n\rcatalog.admin\020\002\030\001\202\323\344\223\002\022\"\r/v1/customers:\001*'
   _globals['_CUSTOMERSERVICE'].methods_by_name['GetCustomer']._loaded_options = None
-  _globals['_CUSTOMERSERVICE'].methods_by_name['GetCustomer']._serialized_options = b'\202\323\344\223\002\024\022\022/v1/customers/{id}'
+  _globals['_CUSTOMERSERVICE'].methods_by_name['GetCustomer']._serialized_options = b'\242\273\030\017\n\013orders.read\020\001\202\323\344\223\002\024\022\022/v1/customers/{id}'
   _globals['_CUSTOMERSERVICE'].methods_by_name['ListCustomers']._loaded_options = None
-  _globals['_CUSTOMERSERVICE'].methods_by_name['ListCustomers']._serialized_options = b'\202\323\344\223\002\017\022\r/v1/customers'
+  _globals['_CUSTOMERSERVICE'].methods_by_name['ListCustomers']._serialized_options = b'\242\273\030\017\n\013orders.read\020\001\202\323\344\223\002\017\022\r/v1/customers'
   _globals['_CUSTOMERSERVICE'].methods_by_name['UpdateCustomer']._loaded_options = None
-  _globals['_CUSTOMERSERVICE'].methods_by_name['UpdateCustomer']._serialized_options = b'\202\323\344\223\002\'2\033/v1/customers/{customer.id}:\010customer'
+  _globals['_CUSTOMERSERVICE'].methods_by_name['UpdateCustomer']._serialized_options = b'\242\273\030\023\n\rcatalog.admin\020\002\030\001\202\323\344\223\002\'2\033/v1/customers/{customer.id}:\010customer'
   _globals['_CUSTOMERSERVICE'].methods_by_name['DeleteCustomer']._loaded_options = None
-  _globals['_CUSTOMERSERVICE'].methods_by_name['DeleteCustomer']._serialized_options = b'\202\323\344\223\002\024*\022/v1/customers/{id}'
+  _globals['_CUSTOMERSERVICE'].methods_by_name['DeleteCustomer']._serialized_options = b'\242\273\030\023\n\rcatalog.admin\020\002\030\001\202\323\344\223\002\024*\022/v1/customers/{id}'
   _globals['_CUSTOMERSERVICE'].methods_by_name['UndeleteCustomer']._loaded_options = None
-  _globals['_CUSTOMERSERVICE'].methods_by_name['UndeleteCustomer']._serialized_options = b'\202\323\344\223\002 \"\033/v1/customers/{id}:undelete:\001*'
-  _globals['_CUSTOMER']._serialized_start=207
-  _globals['_CUSTOMER']._serialized_end=597
-  _globals['_CREATECUSTOMERREQUEST']._serialized_start=600
-  _globals['_CREATECUSTOMERREQUEST']._serialized_end=816
-  _globals['_GETCUSTOMERREQUEST']._serialized_start=818
-  _globals['_GETCUSTOMERREQUEST']._serialized_end=865
-  _globals['_LISTCUSTOMERSREQUEST']._serialized_start=868
-  _globals['_LISTCUSTOMERSREQUEST']._serialized_end=1070
-  _globals['_LISTCUSTOMERSRESPONSE']._serialized_start=1072
-  _globals['_LISTCUSTOMERSRESPONSE']._serialized_end=1164
-  _globals['_UPDATECUSTOMERREQUEST']._serialized_start=1167
-  _globals['_UPDATECUSTOMERREQUEST']._serialized_end=1409
-  _globals['_DELETECUSTOMERREQUEST']._serialized_start=1411
-  _globals['_DELETECUSTOMERREQUEST']._serialized_end=1461
-  _globals['_UNDELETECUSTOMERREQUEST']._serialized_start=1463
-  _globals['_UNDELETECUSTOMERREQUEST']._serialized_end=1515
-  _globals['_CUSTOMERSERVICE']._serialized_start=1518
-  _globals['_CUSTOMERSERVICE']._serialized_end=2222
+  _globals['_CUSTOMERSERVICE'].methods_by_name['UndeleteCustomer']._serialized_options = b'\242\273\030\023\n\rcatalog.admin\020\002\030\001\202\323\344\223\002 \"\033/v1/customers/{id}:undelete:\001*'
+  _globals['_CUSTOMER']._serialized_start=235
+  _globals['_CUSTOMER']._serialized_end=625
+  _globals['_CREATECUSTOMERREQUEST']._serialized_start=628
+  _globals['_CREATECUSTOMERREQUEST']._serialized_end=844
+  _globals['_GETCUSTOMERREQUEST']._serialized_start=846
+  _globals['_GETCUSTOMERREQUEST']._serialized_end=893
+  _globals['_LISTCUSTOMERSREQUEST']._serialized_start=896
+  _globals['_LISTCUSTOMERSREQUEST']._serialized_end=1098
+  _globals['_LISTCUSTOMERSRESPONSE']._serialized_start=1100
+  _globals['_LISTCUSTOMERSRESPONSE']._serialized_end=1192
+  _globals['_UPDATECUSTOMERREQUEST']._serialized_start=1195
+  _globals['_UPDATECUSTOMERREQUEST']._serialized_end=1437
+  _globals['_DELETECUSTOMERREQUEST']._serialized_start=1439
+  _globals['_DELETECUSTOMERREQUEST']._serialized_end=1489
+  _globals['_UNDELETECUSTOMERREQUEST']._serialized_start=1491
+  _globals['_UNDELETECUSTOMERREQUEST']._serialized_end=1543
+  _globals['_CUSTOMERSERVICE']._serialized_start=1546
+  _globals['_CUSTOMERSERVICE']._serialized_end=2385
 # @@protoc_insertion_point(module_scope)

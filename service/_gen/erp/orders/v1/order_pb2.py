@@ -23,13 +23,14 @@ _sym_db = _symbol_database.Default()
 
 
 from service import buf_validate as buf_dot_validate_dot_validate__pb2
+from service._gen.erp.orders.v1 import policy_pb2 as erp_dot_orders_dot_v1_dot_policy__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from google.type import money_pb2 as google_dot_type_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65rp/orders/v1/order.proto\x12\rerp.orders.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xaa\x01\n\tOrderItem\x12\x18\n\nproduct_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x11\n\x03sku\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08quantity\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12,\n\nunit_price\x18\x04 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03\x12*\n\x08subtotal\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03\"\xc0\x02\n\x05Order\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x63ustomer_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x30\n\x06status\x18\x03 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x04\xe2\x41\x01\x03\x12-\n\x05items\x18\x04 \x03(\x0b\x32\x18.erp.orders.v1.OrderItemB\x04\xe2\x41\x01\x03\x12\'\n\x05total\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03\x12\x12\n\x04note\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"\xe8\x01\n\x12\x43reateOrderRequest\x12\"\n\x0b\x63ustomer_id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12\x45\n\x05items\x18\x02 \x03(\x0b\x32&.erp.orders.v1.CreateOrderRequest.ItemB\x0e\xe2\x41\x01\x02\xbaH\x07\x92\x01\x04\x08\x01\x10\x64\x12\x1a\n\x04note\x18\x03 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\xe8\x07\x1aK\n\x04Item\x12!\n\nproduct_id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12 \n\x08quantity\x18\x02 \x01(\x05\x42\x0e\xe2\x41\x01\x02\xbaH\x07\x1a\x05\x18\x90N \x00\",\n\x0fGetOrderRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\"\xa7\x02\n\x11ListOrdersRequest\x12\x1e\n\tpage_size\x18\x01 \x01(\x05\x42\x0b\xe2\x41\x01\x01\xbaH\x04\x1a\x02(\x00\x12 \n\npage_token\x18\x02 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\x80\x04\x12 \n\x0b\x63ustomer_id\x18\x03 \x01(\tB\x0b\xe2\x41\x01\x01\xbaH\x04r\x02\x18@\x12\x38\n\x06status\x18\x04 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x0c\xe2\x41\x01\x01\xbaH\x05\x82\x01\x02\x10\x01\x12:\n\x10\x63reate_time_from\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x38\n\x0e\x63reate_time_to\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\"S\n\x12ListOrdersResponse\x12$\n\x06orders\x18\x01 \x03(\x0b\x32\x14.erp.orders.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x91\x01\n\x18UpdateOrderStatusRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12<\n\x06status\x18\x02 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x10\xe2\x41\x01\x02\xbaH\t\x82\x01\x06\x10\x01 \x00 \x06\x12\x1c\n\x06reason\x18\x03 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\xf4\x03\"O\n\x12\x43\x61ncelOrderRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12\x1e\n\x06reason\x18\x02 \x01(\tB\x0e\xe2\x41\x01\x02\xbaH\x07r\x05\x10\x01\x18\xf4\x03\"\x82\x01\n\x1dListOrderStatusHistoryRequest\x12\x1f\n\x08order_id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12\x1e\n\tpage_size\x18\x02 \x01(\x05\x42\x0b\xe2\x41\x01\x01\xbaH\x04\x1a\x02(\x00\x12 \n\npage_token\x18\x03 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\x80\x04\"l\n\x1eListOrderStatusHistoryResponse\x12\x31\n\x07\x63hanges\x18\x01 \x03(\x0b\x32 .erp.orders.v1.OrderStatusChange\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xa5\x02\n\x11OrderStatusChange\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08order_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x66rom_status\x18\x03 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x04\xe2\x41\x01\x03\x12\x33\n\tto_status\x18\x04 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x04\xe2\x41\x01\x03\x12\x13\n\x05\x61\x63tor\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06reason\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nrequest_id\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03*\xcb\x01\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_STATUS_PENDING\x10\x01\x12\x1a\n\x16ORDER_STATUS_CONFIRMED\x10\x02\x12\x17\n\x13ORDER_STATUS_PICKED\x10\x03\x12\x18\n\x14ORDER_STATUS_SHIPPED\x10\x04\x12\x1a\n\x16ORDER_STATUS_DELIVERED\x10\x05\x12\x19\n\x15ORDER_STATUS_CANCELED\x10\x06\x32\xbc\x05\n\x0cOrderService\x12]\n\x0b\x43reateOrder\x12!.erp.orders.v1.CreateOrderRequest\x1a\x14.erp.orders.v1.Order\"\x15\x82\xd3\xe4\x93\x02\x0f\"\n/v1/orders:\x01*\x12Y\n\x08GetOrder\x12\x1e.erp.orders.v1.GetOrderRequest\x1a\x14.erp.orders.v1.Order\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/orders/{id}\x12\x65\n\nListOrders\x12 .erp.orders.v1.ListOrdersRequest\x1a!.erp.orders.v1.ListOrdersResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/orders\x12{\n\x11UpdateOrderStatus\x12\'.erp.orders.v1.UpdateOrderStatusRequest\x1a\x14.erp.orders.v1.Order\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/orders/{id}:updateStatus:\x01*\x12i\n\x0b\x43\x61ncelOrder\x12!.erp.orders.v1.CancelOrderRequest\x1a\x14.erp.orders.v1.Order\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/orders/{id}:cancel:\x01*\x12\xa2\x01\n\x16ListOrderStatusHistory\x12,.erp.orders.v1.ListOrderStatusHistoryRequest\x1a-.erp.orders.v1.ListOrderStatusHistoryResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/orders/{order_id}/statusHistoryb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65rp/orders/v1/order.proto\x12\rerp.orders.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1a\x65rp/orders/v1/policy.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xaa\x01\n\tOrderItem\x12\x18\n\nproduct_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x11\n\x03sku\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08quantity\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12,\n\nunit_price\x18\x04 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03\x12*\n\x08subtotal\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03\"\xc0\x02\n\x05Order\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x63ustomer_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x30\n\x06status\x18\x03 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x04\xe2\x41\x01\x03\x12-\n\x05items\x18\x04 \x03(\x0b\x32\x18.erp.orders.v1.OrderItemB\x04\xe2\x41\x01\x03\x12\'\n\x05total\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03\x12\x12\n\x04note\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"\xe8\x01\n\x12\x43reateOrderRequest\x12\"\n\x0b\x63ustomer_id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12\x45\n\x05items\x18\x02 \x03(\x0b\x32&.erp.orders.v1.CreateOrderRequest.ItemB\x0e\xe2\x41\x01\x02\xbaH\x07\x92\x01\x04\x08\x01\x10\x64\x12\x1a\n\x04note\x18\x03 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\xe8\x07\x1aK\n\x04Item\x12!\n\nproduct_id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12 \n\x08quantity\x18\x02 \x01(\x05\x42\x0e\xe2\x41\x01\x02\xbaH\x07\x1a\x05\x18\x90N \x00\",\n\x0fGetOrderRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\"\xa7\x02\n\x11ListOrdersRequest\x12\x1e\n\tpage_size\x18\x01 \x01(\x05\x42\x0b\xe2\x41\x01\x01\xbaH\x04\x1a\x02(\x00\x12 \n\npage_token\x18\x02 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\x80\x04\x12 \n\x0b\x63ustomer_id\x18\x03 \x01(\tB\x0b\xe2\x41\x01\x01\xbaH\x04r\x02\x18@\x12\x38\n\x06status\x18\x04 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x0c\xe2\x41\x01\x01\xbaH\x05\x82\x01\x02\x10\x01\x12:\n\x10\x63reate_time_from\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x38\n\x0e\x63reate_time_to\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\"S\n\x12ListOrdersResponse\x12$\n\x06orders\x18\x01 \x03(\x0b\x32\x14.erp.orders.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x91\x01\n\x18UpdateOrderStatusRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12<\n\x06status\x18\x02 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x10\xe2\x41\x01\x02\xbaH\t\x82\x01\x06\x10\x01 \x00 \x06\x12\x1c\n\x06reason\x18\x03 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\xf4\x03\"O\n\x12\x43\x61ncelOrderRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12\x1e\n\x06reason\x18\x02 \x01(\tB\x0e\xe2\x41\x01\x02\xbaH\x07r\x05\x10\x01\x18\xf4\x03\"\x82\x01\n\x1dListOrderStatusHistoryRequest\x12\x1f\n\x08order_id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12\x1e\n\tpage_size\x18\x02 \x01(\x05\x42\x0b\xe2\x41\x01\x01\xbaH\x04\x1a\x02(\x00\x12 \n\npage_token\x18\x03 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\x80\x04\"l\n\x1eListOrderStatusHistoryResponse\x12\x31\n\x07\x63hanges\x18\x01 \x03(\x0b\x32 .erp.orders.v1.OrderStatusChange\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xa5\x02\n\x11OrderStatusChange\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08order_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x66rom_status\x18\x03 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x04\xe2\x41\x01\x03\x12\x33\n\tto_status\x18\x04 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x04\xe2\x41\x01\x03\x12\x13\n\x05\x61\x63tor\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06reason\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nrequest_id\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03*\xcb\x01\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_STATUS_PENDING\x10\x01\x12\x1a\n\x16ORDER_STATUS_CONFIRMED\x10\x02\x12\x17\n\x13ORDER_STATUS_PICKED\x10\x03\x12\x18\n\x14ORDER_STATUS_SHIPPED\x10\x04\x12\x1a\n\x16ORDER_STATUS_DELIVERED\x10\x05\x12\x19\n\x15ORDER_STATUS_CANCELED\x10\x06\x32\xb9\x06\n\x0cOrderService\x12s\n\x0b\x43reateOrder\x12!.erp.orders.v1.CreateOrderRequest\x1a\x14.erp.orders.v1.Order\"+\xa2\xbb\x18\x12\n\x0corders.write\x10\x02\x18\x01\x82\xd3\xe4\x93\x02\x0f\"\n/v1/orders:\x01*\x12l\n\x08GetOrder\x12\x1e.erp.orders.v1.GetOrderRequest\x1a\x14.erp.orders.v1.Order\"*\xa2\xbb\x18\x0f\n\x0borders.read\x10\x01\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/orders/{id}\x12x\n\nListOrders\x12 .erp.orders.v1.ListOrdersRequest\x1a!.erp.orders.v1.ListOrdersResponse\"%\xa2\xbb\x18\x0f\n\x0borders.read\x10\x01\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/orders\x12\x92\x01\n\x11UpdateOrderStatus\x12\'.erp.orders.v1.UpdateOrderStatusRequest\x1a\x14.erp.orders.v1.Order\">\xa2\xbb\x18\x13\n\rorders.fulfil\x10\x02\x18\x01\x82\xd3\xe4\x93\x02!\"\x1c/v1/orders/{id}:updateStatus:\x01*\x12\x7f\n\x0b\x43\x61ncelOrder\x12!.erp.orders.v1.CancelOrderRequest\x1a\x14.erp.orders.v1.Order\"7\xa2\xbb\x18\x12\n\x0corders.write\x10\x02\x18\x01\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/orders/{id}:cancel:\x01*\x12\xb5\x01\n\x16ListOrderStatusHistory\x12,.erp.orders.v1.ListOrderStatusHistoryRequest\x1a-.erp.orders.v1.ListOrderStatusHistoryResponse\">\xa2\xbb\x18\x0f\n\x0borders.read\x10\x01\x82\xd3\xe4\x93\x02%\x12#/v1/orders/{order_id}/statusHistoryb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -119,43 +120,43 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDERSTATUSCHANGE'].fields_by_name['create_time']._loaded_options = None
   _globals['_ORDERSTATUSCHANGE'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
   _globals['_ORDERSERVICE'].methods_by_name['CreateOrder']._loaded_options = None
-  _globals['_ORDERSERVICE'].methods_by_name['CreateOrder']._serialized_options = b'\202\323\344\223\002\017\"\n/v1/orders:\001*'
+  _globals['_ORDERSERVICE'].methods_by_name['CreateOrder']._serialized_options = b'\242\273\030\022\n\014orders.write\020\002\030\001\202\323\344\223\002\017\"\n/v1/orders:\001*'
   _globals['_ORDERSERVICE'].methods_by_name['GetOrder']._loaded_options = None
-  _globals['_ORDERSERVICE'].methods_by_name['GetOrder']._serialized_options = b'\202\323\344\223\002\021\022\017/v1/orders/{id}'
+  _globals['_ORDERSERVICE'].methods_by_name['GetOrder']._serialized_options = b'\242\273\030\017\n\013orders.read\020\001\202\323\344\223\002\021\022\017/v1/orders/{id}'
   _globals['_ORDERSERVICE'].methods_by_name['ListOrders']._loaded_options = None
-  _globals['_ORDERSERVICE'].methods_by_name['ListOrders']._serialized_options = b'\202\323\344\223\002\014\022\n/v1/orders'
+  _globals['_ORDERSERVICE'].methods_by_name['ListOrders']._serialized_options = b'\242\273\030\017\n\013orders.read\020\001\202\323\344\223\002\014\022\n/v1/orders'
   _globals['_ORDERSERVICE'].methods_by_name['UpdateOrderStatus']._loaded_options = None
-  _globals['_ORDERSERVICE'].methods_by_name['UpdateOrderStatus']._serialized_options = b'\202\323\344\223\002!\"\034/v1/orders/{id}:updateStatus:\001*'
+  _globals['_ORDERSERVICE'].methods_by_name['UpdateOrderStatus']._serialized_options = b'\242\273\030\023\n\rorders.fulfil\020\002\030\001\202\323\344\223\002!\"\034/v1/orders/{id}:updateStatus:\001*'
   _globals['_ORDERSERVICE'].methods_by_name['CancelOrder']._loaded_options = None
-  _globals['_ORDERSERVICE'].methods_by_name['CancelOrder']._serialized_options = b'\202\323\344\223\002\033\"\026/v1/orders/{id}:cancel:\001*'
+  _globals['_ORDERSERVICE'].methods_by_name['CancelOrder']._serialized_options = b'\242\273\030\022\n\014orders.write\020\002\030\001\202\323\344\223\002\033\"\026/v1/orders/{id}:cancel:\001*'
   _globals['_ORDERSERVICE'].methods_by_name['ListOrderStatusHistory']._loaded_options = None
-  _globals['_ORDERSERVICE'].methods_by_name['ListOrderStatusHistory']._serialized_options = b'\202\323\344\223\002%\022#/v1/orders/{order_id}/statusHistory'
-  _globals['_ORDERSTATUS']._serialized_start=2123
-  _globals['_ORDERSTATUS']._serialized_end=2326
-  _globals['_ORDERITEM']._serialized_start=195
-  _globals['_ORDERITEM']._serialized_end=365
-  _globals['_ORDER']._serialized_start=368
-  _globals['_ORDER']._serialized_end=688
-  _globals['_CREATEORDERREQUEST']._serialized_start=691
-  _globals['_CREATEORDERREQUEST']._serialized_end=923
-  _globals['_CREATEORDERREQUEST_ITEM']._serialized_start=848
-  _globals['_CREATEORDERREQUEST_ITEM']._serialized_end=923
-  _globals['_GETORDERREQUEST']._serialized_start=925
-  _globals['_GETORDERREQUEST']._serialized_end=969
-  _globals['_LISTORDERSREQUEST']._serialized_start=972
-  _globals['_LISTORDERSREQUEST']._serialized_end=1267
-  _globals['_LISTORDERSRESPONSE']._serialized_start=1269
-  _globals['_LISTORDERSRESPONSE']._serialized_end=1352
-  _globals['_UPDATEORDERSTATUSREQUEST']._serialized_start=1355
-  _globals['_UPDATEORDERSTATUSREQUEST']._serialized_end=1500
-  _globals['_CANCELORDERREQUEST']._serialized_start=1502
-  _globals['_CANCELORDERREQUEST']._serialized_end=1581
-  _globals['_LISTORDERSTATUSHISTORYREQUEST']._serialized_start=1584
-  _globals['_LISTORDERSTATUSHISTORYREQUEST']._serialized_end=1714
-  _globals['_LISTORDERSTATUSHISTORYRESPONSE']._serialized_start=1716
-  _globals['_LISTORDERSTATUSHISTORYRESPONSE']._serialized_end=1824
-  _globals['_ORDERSTATUSCHANGE']._serialized_start=1827
-  _globals['_ORDERSTATUSCHANGE']._serialized_end=2120
-  _globals['_ORDERSERVICE']._serialized_start=2329
-  _globals['_ORDERSERVICE']._serialized_end=3029
+  _globals['_ORDERSERVICE'].methods_by_name['ListOrderStatusHistory']._serialized_options = b'\242\273\030\017\n\013orders.read\020\001\202\323\344\223\002%\022#/v1/orders/{order_id}/statusHistory'
+  _globals['_ORDERSTATUS']._serialized_start=2151
+  _globals['_ORDERSTATUS']._serialized_end=2354
+  _globals['_ORDERITEM']._serialized_start=223
+  _globals['_ORDERITEM']._serialized_end=393
+  _globals['_ORDER']._serialized_start=396
+  _globals['_ORDER']._serialized_end=716
+  _globals['_CREATEORDERREQUEST']._serialized_start=719
+  _globals['_CREATEORDERREQUEST']._serialized_end=951
+  _globals['_CREATEORDERREQUEST_ITEM']._serialized_start=876
+  _globals['_CREATEORDERREQUEST_ITEM']._serialized_end=951
+  _globals['_GETORDERREQUEST']._serialized_start=953
+  _globals['_GETORDERREQUEST']._serialized_end=997
+  _globals['_LISTORDERSREQUEST']._serialized_start=1000
+  _globals['_LISTORDERSREQUEST']._serialized_end=1295
+  _globals['_LISTORDERSRESPONSE']._serialized_start=1297
+  _globals['_LISTORDERSRESPONSE']._serialized_end=1380
+  _globals['_UPDATEORDERSTATUSREQUEST']._serialized_start=1383
+  _globals['_UPDATEORDERSTATUSREQUEST']._serialized_end=1528
+  _globals['_CANCELORDERREQUEST']._serialized_start=1530
+  _globals['_CANCELORDERREQUEST']._serialized_end=1609
+  _globals['_LISTORDERSTATUSHISTORYREQUEST']._serialized_start=1612
+  _globals['_LISTORDERSTATUSHISTORYREQUEST']._serialized_end=1742
+  _globals['_LISTORDERSTATUSHISTORYRESPONSE']._serialized_start=1744
+  _globals['_LISTORDERSTATUSHISTORYRESPONSE']._serialized_end=1852
+  _globals['_ORDERSTATUSCHANGE']._serialized_start=1855
+  _globals['_ORDERSTATUSCHANGE']._serialized_end=2148
+  _globals['_ORDERSERVICE']._serialized_start=2357
+  _globals['_ORDERSERVICE']._serialized_end=3182
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,7 @@
 import datetime
 
 from service import buf_validate as _validate_pb2
+from service._gen.erp.orders.v1 import policy_pb2 as _policy_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
