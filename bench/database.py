@@ -58,8 +58,8 @@ def private_database(server_url: str, label: str) -> Iterator[str]:
         admin.dispose()
 
 
-def seed_catalogue(engine: Engine, n_customers: int, n_products: int) -> Catalogue:
-    """Customers and products with a huge stock, each product with its INITIAL ledger row."""
+def seed_catalogue(engine: Engine, n_customers: int, n_products: int, stock: int = INITIAL_STOCK) -> Catalogue:
+    """Customers and products with `stock` units each (by default a huge stock), each product with its INITIAL ledger row."""
     now = datetime.now(UTC)  # aware: UtcDateTime converts it
     with engine.begin() as conn:
         conn.execute(insert(customers), [
@@ -69,16 +69,16 @@ def seed_catalogue(engine: Engine, n_customers: int, n_products: int) -> Catalog
         ])
         conn.execute(insert(products), [
             {"sku": f"BENCH-{i:05d}", "name": f"Bench product {i}", "description": "", "price_cents": 1000 + i,
-             "currency": "BRL", "stock_quantity": INITIAL_STOCK, "active": True, "create_time": now, "update_time": now}
+             "currency": "BRL", "stock_quantity": stock, "active": True, "create_time": now, "update_time": now}
             for i in range(n_products)
         ])
-        product_ids = list(conn.execute(select(products.c.id).order_by(products.c.id)).scalars())
+        product_ids: list[int] = list(conn.execute(select(products.c.id).order_by(products.c.id)).scalars())
         conn.execute(insert(stock_movements), [
-            {"product_id": pid, "kind": _INITIAL, "delta": INITIAL_STOCK, "stock_after": INITIAL_STOCK, "order_id": None,
+            {"product_id": pid, "kind": _INITIAL, "delta": stock, "stock_after": stock, "order_id": None,
              "reason": "initial stock", "actor": "bench", "request_id": "", "create_time": now}
             for pid in product_ids
         ])
-        customer_ids = list(conn.execute(select(customers.c.id).order_by(customers.c.id)).scalars())
+        customer_ids: list[int] = list(conn.execute(select(customers.c.id).order_by(customers.c.id)).scalars())
     return Catalogue(customer_ids, product_ids)
 
 
@@ -141,6 +141,6 @@ def _change(oid: int, from_status: int | None, to_status: int, now: datetime) ->
 def sample_order_ids(engine: Engine, n: int) -> list[str]:
     """Up to n existing order ids, spread over the whole table."""
     with engine.connect() as conn:
-        ids = list(conn.execute(select(orders.c.id)).scalars())
+        ids: list[int] = list(conn.execute(select(orders.c.id)).scalars())
     step = max(1, len(ids) // n)
     return [str(i) for i in ids[::step][:n]]

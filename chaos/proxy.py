@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 
 class TcpProxy:
@@ -12,6 +13,8 @@ class TcpProxy:
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
+        # Added before each chunk is forwarded, both ways: a slow link rather than a dead one.
+        self.delay_s = 0.0
         probe = socket.socket()
         probe.bind(("127.0.0.1", 0))
         self.port = probe.getsockname()[1]
@@ -61,10 +64,15 @@ class TcpProxy:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    @property
+    def is_cut(self) -> bool:
+        return self._listener is None
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                if self.delay_s:
+                    time.sleep(self.delay_s)  # the injected latency itself, not a synchronisation
                 sink.sendall(data)
         except OSError:
             pass

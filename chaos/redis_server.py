@@ -20,11 +20,12 @@ def _free_port() -> int:
 
 
 class RedisProcess:
-    def __init__(self, workdir: Path, *options: str) -> None:
+    def __init__(self, workdir: Path, *options: str, port: int = 0) -> None:
+        """A new server; `port` reuses a stopped one's port, so its clients reconnect to the restarted server."""
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: apt-get install redis-server (bash .ci/run does it)")
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir), *options],

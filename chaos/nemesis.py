@@ -1,0 +1,157 @@
+"""The faults, by name. Each breaks one thing the harness started, holds it a moment, and heals it before returning.
+
+Only the harness's own processes, proxies, Redis and database are touched: workers are found as
+descendants of the supervisor it spawned, and database connections by the private database's name.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
+
+from chaos.proxy import TcpProxy
+from chaos.redis_server import RedisProcess
+from chaos.service import Service
+
+
+@dataclass
+class Targets:
+    service: Service
+    db_proxy: TcpProxy
+    redis_proxy: TcpProxy
+    redis: RedisProcess
+    redis_workdir: Path
+    admin: Engine  # a direct connection to the private database, not through the proxy
+    database: str
+    # Keeps a fault in place for its duration; tests pass a function that observes the fault instead.
+    hold: Callable[[float], None] = time.sleep
+
+
+Fault = Callable[[Targets, random.Random], str]
+_UNKNOWN_THREAD = 1094  # MariaDB/MySQL: KILL of a connection that has already gone
+
+
+def kill_worker(t: Targets, rng: random.Random) -> str:
+    pid, restarts = rng.choice(t.service.workers()), t.service.restarts
+    os.kill(pid, signal.SIGKILL)
+    t.service.wait_restarted(restarts)
+    return f"SIGKILL worker {pid}; service restarted"
+
+
+def pause_worker(t: Targets, rng: random.Random) -> str:
+    pid = rng.choice(t.service.workers())
+    seconds = rng.uniform(2, 6)  # mostly longer than a client's deadline
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t.hold(seconds)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    return f"SIGSTOP worker {pid} for {seconds:.1f} s"
+
+
+def kill_db_connections(t: Targets, rng: random.Random) -> str:
+    with t.admin.connect() as conn:
+        ids: list[int] = list(conn.execute(
+            text("SELECT id FROM information_schema.processlist WHERE db = :db AND id <> CONNECTION_ID()"), {"db": t.database}
+        ).scalars())
+        killed = sum(_kill(conn, connection_id) for connection_id in ids)
+    return f"killed {killed} database connections"
+
+
+def _kill(conn: Connection, connection_id: int) -> bool:
+    try:
+        conn.execute(text(f"KILL CONNECTION {int(connection_id)}"))
+        return True
+    except OperationalError as error:
+        if error.orig.args[0] != _UNKNOWN_THREAD:  # type: ignore[union-attr]
+            raise
+        return False  # it closed between the listing and the KILL
+
+
+def cut_link(which: str) -> Fault:
+    def fault(t: Targets, rng: random.Random) -> str:
+        proxy = t.db_proxy if which == "db" else t.redis_proxy
+        seconds = rng.uniform(1, 4)
+        proxy.cut()
+        try:
+            t.hold(seconds)
+        finally:
+            proxy.start()
+        return f"{which} link cut for {seconds:.1f} s"
+
+    return fault
+
+
+def slow_link(which: str) -> Fault:
+    def fault(t: Targets, rng: random.Random) -> str:
+        proxy = t.db_proxy if which == "db" else t.redis_proxy
+        delay, seconds = rng.uniform(0.02, 0.3), rng.uniform(2, 5)
+        proxy.delay_s = delay
+        try:
+            t.hold(seconds)
+        finally:
+            proxy.delay_s = 0.0
+        return f"{which} link +{delay * 1000:.0f} ms per chunk for {seconds:.1f} s"
+
+    return fault
+
+
+def restart_redis(t: Targets, rng: random.Random) -> str:
+    seconds = rng.uniform(0.5, 3)
+    port = t.redis.port
+    t.redis.stop()
+    t.hold(seconds)
+    t.redis = RedisProcess(t.redis_workdir, port=port)
+    return f"Redis stopped for {seconds:.1f} s, restarted empty"
+
+
+def flush_redis(t: Targets, rng: random.Random) -> str:
+    keys = t.redis.client.dbsize()
+    t.redis.client.flushdb()
+    return f"FLUSHDB of the private Redis ({keys} keys)"
+
+
+FAULTS: dict[str, Fault] = {
+    "kill-worker": kill_worker,
+    "pause-worker": pause_worker,
+    "kill-db-connections": kill_db_connections,
+    "cut-db": cut_link("db"),
+    "slow-db": slow_link("db"),
+    "cut-redis": cut_link("redis"),
+    "slow-redis": slow_link("redis"),
+    "restart-redis": restart_redis,
+    "flush-redis": flush_redis,
+}
+
+
+class Nemesis:
+    """Injects one fault at a time, at random intervals, until stopped; counts each kind."""
+
+    def __init__(self, targets: Targets, faults: list[str], interval_s: float, seed: int, record: Callable[[str, str], None]) -> None:
+        unknown = set(faults) - set(FAULTS)
+        if unknown:
+            raise ValueError(f"unknown faults {sorted(unknown)}; known: {sorted(FAULTS)}")
+        self.targets, self.faults, self.interval_s = targets, faults, interval_s
+        self.counts: Counter[str] = Counter()
+        self._rng = random.Random(seed)
+        self._record = record
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(self._rng.uniform(0.5, 1.5) * self.interval_s):
+            name = self._rng.choice(self.faults)
+            try:
+                self._record(name, FAULTS[name](self.targets, self._rng))
+                self.counts[name] += 1
+            except Exception as error:  # a fault that could not be injected is reported, and the run goes on
+                self._record(name, f"not injected: {error!r}")
+                self.counts[f"{name} (not injected)"] += 1

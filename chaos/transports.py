@@ -1,0 +1,135 @@
+"""The same five calls over gRPC and over REST, answering plain dicts or raising CallError with the code name.
+
+Transport failures (connection refused or reset, timeouts, a body that is not the gateway's) become
+the gRPC codes a client would see for them, so the workload classifies both transports alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import grpc
+import httpx
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from service._gen.erp.orders.v1 import order_pb2, order_pb2_grpc, product_pb2, product_pb2_grpc
+
+TIMEOUT_S = 3.0
+
+
+class CallError(Exception):
+    def __init__(self, code: str, reason: str = "") -> None:
+        super().__init__(f"{code} {reason}".strip())
+        self.code, self.reason = code, reason
+
+
+class Transport(Protocol):
+    name: str
+
+    def create(self, key: str, customer_id: str, items: list[list[Any]]) -> dict[str, Any]: ...
+    def cancel(self, key: str, order_id: str) -> dict[str, Any]: ...
+    def status(self, key: str, order_id: str, status: int) -> dict[str, Any]: ...
+    def adjust(self, key: str, product_id: str, delta: int) -> dict[str, Any]: ...
+    def read(self, order_id: str) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+class GrpcTransport:
+    name = "grpc"
+
+    def __init__(self, target: str, token: str) -> None:
+        self._channel = grpc.insecure_channel(target)
+        self._orders = order_pb2_grpc.OrderServiceStub(self._channel)
+        self._products = product_pb2_grpc.ProductServiceStub(self._channel)
+        self._auth = ("authorization", f"Bearer {token}")
+
+    def create(self, key: str, customer_id: str, items: list[list[Any]]) -> dict[str, Any]:
+        lines = [order_pb2.CreateOrderRequest.Item(product_id=p, quantity=q) for p, q in items]
+        order = self._call(self._orders.CreateOrder, order_pb2.CreateOrderRequest(customer_id=customer_id, items=lines), key)
+        return {"order_id": order.id}
+
+    def cancel(self, key: str, order_id: str) -> dict[str, Any]:
+        order = self._call(self._orders.CancelOrder, order_pb2.CancelOrderRequest(id=order_id, reason="chaos"), key)
+        return {"status": int(order.status)}
+
+    def status(self, key: str, order_id: str, status: int) -> dict[str, Any]:
+        request = order_pb2.UpdateOrderStatusRequest(id=order_id, status=status, reason="chaos")  # type: ignore[arg-type]
+        return {"status": int(self._call(self._orders.UpdateOrderStatus, request, key).status)}
+
+    def adjust(self, key: str, product_id: str, delta: int) -> dict[str, Any]:
+        reply = self._call(self._products.AdjustStock, product_pb2.AdjustStockRequest(id=product_id, delta=delta, reason="chaos"), key)
+        return {"stock": reply.product.stock_quantity}
+
+    def read(self, order_id: str) -> dict[str, Any]:
+        return {"status": int(self._call(self._orders.GetOrder, order_pb2.GetOrderRequest(id=order_id), "").status)}
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def _call(self, method: Any, request: Any, key: str) -> Any:
+        metadata = [self._auth] + ([("idempotency-key", key)] if key else [])
+        try:
+            return method(request, metadata=metadata, timeout=TIMEOUT_S)
+        except grpc.RpcError as error:
+            raise CallError(error.code().name, _reason(error)) from None  # type: ignore[attr-defined]
+
+
+def _reason(error: grpc.RpcError) -> str:
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return str(info.reason)
+    return ""
+
+
+class RestTransport:
+    name = "rest"
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self._http = httpx.Client(base_url=base_url, timeout=TIMEOUT_S, headers={"authorization": f"Bearer {token}"})
+
+    def create(self, key: str, customer_id: str, items: list[list[Any]]) -> dict[str, Any]:
+        body = {"customerId": customer_id, "items": [{"productId": p, "quantity": q} for p, q in items]}
+        return {"order_id": self._call("POST", "/v1/orders", key, body)["id"]}
+
+    def cancel(self, key: str, order_id: str) -> dict[str, Any]:
+        return {"status": _status(self._call("POST", f"/v1/orders/{order_id}:cancel", key, {"reason": "chaos"}))}
+
+    def status(self, key: str, order_id: str, status: int) -> dict[str, Any]:
+        body = {"status": order_pb2.OrderStatus.Name(status), "reason": "chaos"}  # type: ignore[arg-type]
+        return {"status": _status(self._call("POST", f"/v1/orders/{order_id}:updateStatus", key, body))}
+
+    def adjust(self, key: str, product_id: str, delta: int) -> dict[str, Any]:
+        reply = self._call("POST", f"/v1/products/{product_id}:adjustStock", key, {"delta": str(delta), "reason": "chaos"})
+        return {"stock": int(reply["product"]["stockQuantity"])}
+
+    def read(self, order_id: str) -> dict[str, Any]:
+        return {"status": _status(self._call("GET", f"/v1/orders/{order_id}", "", None))}
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, key: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        headers = {"idempotency-key": key} if key else {}
+        try:
+            reply = self._http.request(method, path, json=body, headers=headers)
+        except httpx.TimeoutException:
+            raise CallError("DEADLINE_EXCEEDED") from None
+        except httpx.TransportError:
+            raise CallError("UNAVAILABLE") from None
+        try:
+            payload: dict[str, Any] = reply.json()
+        except ValueError:
+            raise CallError("UNKNOWN", f"HTTP {reply.status_code} without a JSON body") from None
+        if reply.is_success:
+            return payload
+        error = payload.get("error", {})
+        reasons = [d.get("reason", "") for d in error.get("details", []) if d.get("@type", "").endswith("ErrorInfo")]
+        raise CallError(error.get("status", "UNKNOWN"), reasons[0] if reasons else "")
+
+
+def _status(order: dict[str, Any]) -> int:
+    return int(order_pb2.OrderStatus.Value(order["status"]))

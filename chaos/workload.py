@@ -1,0 +1,124 @@
+"""The clients: a seeded random mix of calls, each mutating one with an idempotency key, retried as a real client would.
+
+A call that ends indeterminate (deadline, UNAVAILABLE, reset) or was turned away before running
+(ABORTED, RESOURCE_EXHAUSTED) is retried with the same key and request until RETRY_BUDGET_S runs out.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chaos.checker import DEFINITE_REFUSALS
+from chaos.history import FAIL, INFO, OK, Attempt, HistoryWriter, Operation
+from chaos.transports import CallError, Transport
+from service.domain.model import OrderStatus
+
+RETRY_BUDGET_S = 30.0
+# The call may have run: the outcome is unknown until a retry with the same key tells.
+INDETERMINATE = frozenset({"DEADLINE_EXCEEDED", "UNAVAILABLE", "CANCELLED", "UNKNOWN", "INTERNAL"})
+_WEIGHTS = {"create": 40, "replay": 5, "cancel": 12, "status": 15, "adjust": 13, "read": 15}
+_NEXT = {OrderStatus.PENDING: OrderStatus.CONFIRMED, OrderStatus.CONFIRMED: OrderStatus.PICKED,
+         OrderStatus.PICKED: OrderStatus.SHIPPED, OrderStatus.SHIPPED: OrderStatus.DELIVERED}
+
+
+@dataclass
+class Shared:
+    """What the clients learned together: the catalogue, and the orders and creates acknowledged so far."""
+
+    customers: list[str]
+    products: list[str]
+    orders: dict[str, OrderStatus] = field(default_factory=dict)  # last acknowledged status
+    creates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (key, request) acknowledged
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def learn(self, op: Operation) -> None:
+        if op.type != OK:
+            return
+        with self.lock:
+            if op.f == "create":
+                self.orders.setdefault(op.response["order_id"], OrderStatus.PENDING)
+                self.creates.append((op.key, op.request))
+            elif op.f in ("cancel", "status", "read"):
+                self.orders[op.request["order_id"]] = OrderStatus(op.response["status"])
+
+
+class Client:
+    def __init__(self, process: int, transport: Transport, shared: Shared, history: HistoryWriter, seed: int) -> None:
+        self.process, self.transport, self.shared, self.history = process, transport, shared, history
+        self._rng = random.Random(seed * 1000 + process)
+
+    def run(self, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set():
+                self.shared.learn(self.one())
+        finally:
+            self.transport.close()
+
+    def one(self) -> Operation:
+        f = self._rng.choices(list(_WEIGHTS), weights=list(_WEIGHTS.values()))[0]
+        f, key, request, call = self._plan(f)
+        start = self.history.invoke(self.process, f, key, request, self.transport.name)
+        op = self._attempts(f, key, request, call, start)
+        self.history.complete(op)
+        return op
+
+    def _plan(self, f: str) -> tuple[str, str, dict[str, Any], Callable[[], dict[str, Any]]]:
+        """(f, key, request, the call) for the chosen kind; a create while there is nothing to act on yet."""
+        t, rng, key = self.transport, self._rng, f"chaos-{uuid.UUID(int=self._rng.getrandbits(128))}"
+        with self.shared.lock:
+            known = list(self.shared.orders.items())
+            creates = list(self.shared.creates)
+        if f == "adjust":
+            product_id, delta = rng.choice(self.shared.products), rng.choice([-3, -2, -1, 1, 2, 3, 4, 5, 6])
+            return f, key, {"product_id": product_id, "delta": delta}, lambda: t.adjust(key, product_id, delta)
+        if f in ("cancel", "status", "read") and known:
+            order_id, status = rng.choice(known)
+            if f == "cancel":
+                return f, key, {"order_id": order_id}, lambda: t.cancel(key, order_id)
+            if f == "read":
+                return f, "", {"order_id": order_id}, lambda: t.read(order_id)
+            target = _NEXT.get(status, OrderStatus.DELIVERED)
+            return f, key, {"order_id": order_id, "status": int(target)}, lambda: t.status(key, order_id, target)
+        if f == "replay" and creates:
+            key, request = rng.choice(creates)  # a client re-sending a request it already had an answer for
+        else:
+            lines = rng.sample(self.shared.products, rng.randint(1, 3))
+            request = {"customer_id": rng.choice(self.shared.customers), "items": [[p, rng.randint(1, 3)] for p in lines]}
+        customer_id, items = str(request["customer_id"]), list(request["items"])
+        return "create", key, request, lambda: t.create(key, customer_id, items)
+
+    def _attempts(self, f: str, key: str, request: dict[str, Any], call: Callable[[], dict[str, Any]], start: float) -> Operation:
+        attempts: list[Attempt] = []
+        backoff = 0.05
+        while True:
+            try:
+                response = call()
+                attempts.append(Attempt(OK))
+                return self._done(f, key, request, OK, start, attempts, response)
+            except CallError as error:
+                indeterminate = error.code in INDETERMINATE
+                attempts.append(Attempt(INFO if indeterminate else FAIL, error.code, error.reason))
+                if error.code in DEFINITE_REFUSALS:
+                    return self._done(f, key, request, self._refused(f, attempts), start, attempts, {})
+            if self.history.now() - start > RETRY_BUDGET_S:
+                outcome = INFO if any(a.outcome == INFO for a in attempts) else FAIL
+                return self._done(f, key, request, outcome, start, attempts, {})
+            time.sleep(self._rng.uniform(0, backoff))  # a client's full-jitter backoff between retries
+            backoff = min(backoff * 2, 1.0)
+
+    @staticmethod
+    def _refused(f: str, attempts: list[Attempt]) -> str:
+        # A repeated cancel or move is refused by the state machine: after an indeterminate attempt,
+        # that refusal does not say whether the first one took effect.
+        if f in ("cancel", "status") and any(a.outcome == INFO for a in attempts):
+            return INFO
+        return FAIL
+
+    def _done(self, f: str, key: str, request: dict[str, Any], type_: str, start: float, attempts: list[Attempt], response: dict[str, Any]) -> Operation:
+        return Operation(self.process, f, key, request, type_, start, self.history.now(), response, tuple(attempts), self.transport.name)

@@ -1,0 +1,149 @@
+"""Each chaos fault really breaks what it says, against the harness's own servers, and is healed when it returns."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from bench.database import private_database
+from chaos.nemesis import FAULTS, Targets
+from chaos.run import start_targets
+from tests.conftest import MYSQL_URL
+
+
+@pytest.fixture(scope="module")
+def targets() -> Iterator[Targets]:
+    with ExitStack() as stack:
+        url = stack.enter_context(private_database(MYSQL_URL, "nemesis"))
+        admin = create_engine(url)
+        stack.callback(admin.dispose)
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chaos-test-")))
+        found, _ = start_targets(stack, url, admin, workdir, workdir)
+        yield found
+
+
+def _inject(targets: Targets, fault: str, during: Callable[[], None] = lambda: None) -> str:
+    """Runs the fault with `during` called while it holds, instead of waiting."""
+    targets.hold = lambda _seconds: during()
+    return FAULTS[fault](targets, random.Random(7))
+
+
+def _through_proxy(targets: Targets) -> str:
+    url = make_url(str(targets.admin.url)).set(port=targets.db_proxy.port)
+    return url.render_as_string(hide_password=False)
+
+
+def _state(pid: int) -> str:
+    raw = Path(f"/proc/{pid}/stat").read_text()
+    return raw[raw.rindex(")") + 2]
+
+
+def test_kill_worker_sigkills_one_and_the_service_comes_back_with_new_workers(targets: Targets) -> None:
+    before, restarts = set(targets.service.workers()), targets.service.restarts
+    _inject(targets, "kill-worker")
+    after = set(targets.service.workers())
+    assert targets.service.restarts == restarts + 1
+    assert len(after) == 2 and not after & before
+    assert not any(Path(f"/proc/{pid}").exists() for pid in before)
+
+
+def test_pause_worker_stops_a_worker_while_it_holds_and_resumes_it(targets: Targets) -> None:
+    states: list[list[str]] = []
+    _inject(targets, "pause-worker", lambda: states.append([_state(p) for p in targets.service.workers()]))
+    assert len(states[0]) == 2 and states[0].count("T") == 1
+    assert "T" not in [_state(p) for p in targets.service.workers()]
+
+
+def test_kill_db_connections_drops_the_private_databases_connections_only(targets: Targets, mysql_url: str) -> None:
+    victim, bystander = create_engine(_through_proxy(targets)), create_engine(mysql_url)
+    try:
+        with victim.connect() as doomed, bystander.connect() as other:
+            doomed.execute(text("SELECT 1"))
+            other.execute(text("SELECT 1"))
+            assert "killed" in _inject(targets, "kill-db-connections")
+            with pytest.raises(OperationalError):
+                doomed.execute(text("SELECT 1"))
+            assert other.execute(text("SELECT 1")).scalar_one() == 1
+        targets.service.wait_serving()
+    finally:
+        victim.dispose()
+        bystander.dispose()
+
+
+def test_cut_db_refuses_connections_while_it_holds_then_restores_them(targets: Targets) -> None:
+    engine = create_engine(_through_proxy(targets), connect_args={"connect_timeout": 2})
+    failures: list[Exception] = []
+
+    def during() -> None:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except OperationalError as error:
+            failures.append(error)
+
+    try:
+        _inject(targets, "cut-db", during)
+        assert len(failures) == 1
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("fault, proxy", [("slow-db", "db_proxy"), ("slow-redis", "redis_proxy")])
+def test_slow_links_delay_traffic_while_they_hold_but_still_carry_it(targets: Targets, fault: str, proxy: str) -> None:
+    client = redis.Redis(port=targets.redis_proxy.port, socket_timeout=5)
+    seen: list[tuple[float, bool]] = []
+    _inject(targets, fault, lambda: seen.append((getattr(targets, proxy).delay_s, bool(client.ping()))))
+    assert seen[0][0] > 0 and seen[0][1]
+    assert getattr(targets, proxy).delay_s == 0
+    client.close()
+
+
+def test_cut_redis_makes_redis_unreachable_while_it_holds(targets: Targets) -> None:
+    client = redis.Redis(port=targets.redis_proxy.port, socket_connect_timeout=1, socket_timeout=1)
+    outcomes: list[str] = []
+
+    def during() -> None:
+        try:
+            client.ping()
+            outcomes.append("answered")
+        except redis.ConnectionError:
+            outcomes.append("unreachable")
+
+    _inject(targets, "cut-redis", during)
+    assert outcomes == ["unreachable"]
+    assert client.ping()
+    client.close()
+
+
+def test_restart_redis_stops_it_while_it_holds_and_brings_it_back_empty_on_its_port(targets: Targets) -> None:
+    old, port = targets.redis, targets.redis.port
+    old.client.set("chaos-test-key", "1")
+    answered: list[bool] = []
+
+    def during() -> None:
+        try:
+            answered.append(bool(redis.Redis(port=port, socket_connect_timeout=1).ping()))
+        except redis.ConnectionError:
+            answered.append(False)
+
+    _inject(targets, "restart-redis", during)
+    assert answered == [False]
+    assert targets.redis is not old and targets.redis.port == port
+    assert targets.redis.client.get("chaos-test-key") is None
+
+
+def test_flush_redis_empties_the_private_redis(targets: Targets) -> None:
+    targets.redis.client.set("chaos-test-key", "1")
+    _inject(targets, "flush-redis")
+    assert targets.redis.client.dbsize() == 0
