@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -56,11 +57,22 @@ def test_kill_worker_sigkills_one_and_the_service_comes_back_with_new_workers(ta
     assert not any(Path(f"/proc/{pid}").exists() for pid in before)
 
 
+def _eventually(states: Callable[[], list[str]], want: Callable[[list[str]], bool]) -> list[str]:
+    """Process states, polled until `want` holds (signals are delivered asynchronously) or 10 s pass."""
+    deadline = time.monotonic() + 10
+    while not want(seen := states()) and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling /proc for a real condition, bounded by the deadline
+    return seen
+
+
 def test_pause_worker_stops_a_worker_while_it_holds_and_resumes_it(targets: Targets) -> None:
-    states: list[list[str]] = []
-    _inject(targets, "pause-worker", lambda: states.append([_state(p) for p in targets.service.workers()]))
-    assert len(states[0]) == 2 and states[0].count("T") == 1
-    assert "T" not in [_state(p) for p in targets.service.workers()]
+    def states() -> list[str]:
+        return [_state(p) for p in targets.service.workers()]
+
+    during: list[list[str]] = []
+    _inject(targets, "pause-worker", lambda: during.append(_eventually(states, lambda s: "T" in s)))
+    assert len(during[0]) == 2 and during[0].count("T") == 1
+    assert "T" not in _eventually(states, lambda s: "T" not in s)
 
 
 def test_kill_db_connections_drops_the_private_databases_connections_only(targets: Targets, mysql_url: str) -> None:
