@@ -20,6 +20,9 @@ from service.methods import ALL_ROLES
 from service.tokens import Identity
 
 ANONYMOUS = Identity("anonymous", ALL_ROLES)
+# The HTTP client's address, which this process's own gateway adds to each call it makes on the
+# client's behalf (trusted only on the private socket; a client cannot set it, see the gateway).
+CLIENT_ADDRESS_KEY = "x-orders-client-address"
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
@@ -78,6 +81,17 @@ def metadata_value(context: grpc.ServicerContext, key: str) -> str | None:
         if name == key:
             return str(value)
     return None
+
+
+def peer_address(context: grpc.ServicerContext) -> str:
+    """Who is calling, without the port: ipv4:127.0.0.1:5555 → ipv4:127.0.0.1, ipv6:[::1]:5555 →
+    ipv6:[::1]; for a call of this process's gateway, the HTTP client's address it forwarded."""
+    peer: str = context.peer()
+    if peer.startswith("unix:"):
+        forwarded = metadata_value(context, CLIENT_ADDRESS_KEY)
+        if forwarded:
+            return forwarded
+    return peer.rsplit(":", 1)[0]
 
 
 def request_id(context: grpc.ServicerContext) -> str:

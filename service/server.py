@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
 
 from service import auth_setup, metrics, redis_guard, tls, validation
+from service.auth_throttle import FailureThrottle
 from service import context as ctx
 from service._gen.erp.orders.v1 import customer_pb2_grpc, order_pb2_grpc, product_pb2_grpc
 from service.contract import SERVICES
@@ -75,7 +76,7 @@ def interceptors(settings: Settings, guard: RedisGuard | None) -> Chain:
         ErrorBoundary(),
         MetricsInterceptor(),
         AccessLogInterceptor(),
-        AuthInterceptor(auth_setup.verifier(settings)),
+        AuthInterceptor(auth_setup.verifier(settings), FailureThrottle(limiter, Rate.parse(settings.rate_limit_auth_failures))),
         RateLimitInterceptor(limiter, Rate.parse(settings.rate_limit_read), Rate.parse(settings.rate_limit_write)),
         ValidationInterceptor(),
         IdempotencyInterceptor(store, RESPONSES, settings.idempotency_lease_s, settings.idempotency_ttl_s),

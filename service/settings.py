@@ -88,6 +88,9 @@ class Settings:
     # Per principal and method class: "N/s", "N/min" or "off".
     rate_limit_read: str = "1000/s"
     rate_limit_write: str = "200/s"
+    # Failed authentications per peer address; beyond it the peer's calls are refused before their
+    # token is checked.
+    rate_limit_auth_failures: str = "10/s"
     # Idempotency keys: how long an outcome is kept, and how long a running call holds its key.
     idempotency_ttl_s: float = 86400.0
     idempotency_lease_s: float = 120.0
@@ -143,7 +146,7 @@ class Settings:
                 cluster_seeds(self.redis_url)
             except ValueError as error:
                 raise SettingsError(f"ORDERS_REDIS_URL: {error}") from None
-        for name in ("rate_limit_read", "rate_limit_write"):
+        for name in ("rate_limit_read", "rate_limit_write", "rate_limit_auth_failures"):
             try:
                 Rate.parse(getattr(self, name))
             except ValueError as error:

@@ -110,7 +110,7 @@ def server_settings(database_url: str, **overrides: object) -> Settings:
     base: dict[str, object] = {
         "database_url": database_url, "grpc_host": "127.0.0.1", "grpc_port": 0, "grpc_workers": 64,
         "retry_attempts": 10, "jwt_secret": TEST_SECRET,
-        "rate_limit_read": "off", "rate_limit_write": "off",
+        "rate_limit_read": "off", "rate_limit_write": "off", "rate_limit_auth_failures": "off",
         "redis_key_prefix": f"erp-orders-test-{uuid.uuid4().hex[:8]}:",
     }
     merged: dict[str, Any] = {**base, **overrides}

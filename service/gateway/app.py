@@ -85,7 +85,8 @@ class Gateway:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = ""
         try:
-            incoming = headers.incoming(scope["headers"], self._default_timeout_s)
+            client = scope.get("client")
+            incoming = headers.incoming(scope["headers"], self._default_timeout_s, f"http:{client[0]}" if client else "")
             request_id = incoming.request_id
             status, extra, body = await self._handle(scope, receive, incoming)
         except GatewayError as error:

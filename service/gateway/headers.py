@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from google.rpc import code_pb2
 
+from service.context import CLIENT_ADDRESS_KEY
 from service.gateway.errors import refuse
 
 # HTTP header (lower case) → metadata key. Nothing else is forwarded, apart from Grpc-Metadata-*.
@@ -49,8 +50,10 @@ class Incoming:
     content_length: int | None
 
 
-def incoming(headers: Iterable[tuple[bytes, bytes]], default_timeout_s: float) -> Incoming:
-    """One pass over the ASGI headers (names already lower case). Raises GatewayError (400) on a bad value."""
+def incoming(headers: Iterable[tuple[bytes, bytes]], default_timeout_s: float, client_address: str = "") -> Incoming:
+    """One pass over the ASGI headers (names already lower case). Raises GatewayError (400) on a bad value.
+
+    `client_address` is forwarded, so that the server throttles each HTTP client, not the gateway."""
     metadata: Metadata = []
     request_id, timeout_s, content_type, content_length = "", default_timeout_s, b"", None
     for name, raw in headers:
@@ -76,6 +79,8 @@ def incoming(headers: Iterable[tuple[bytes, bytes]], default_timeout_s: float) -
             f"the forwarded headers (Authorization, Idempotency-Key, traceparent, Grpc-Metadata-*) exceed {MAX_METADATA_BYTES} bytes",
             http_status=431,
         )
+    if client_address:
+        metadata.append((CLIENT_ADDRESS_KEY, client_address))
     return Incoming(metadata, request_id, timeout_s, content_type, content_length)
 
 
@@ -100,7 +105,7 @@ def outgoing(*metadata: Iterable[tuple[str, str | bytes]] | None) -> list[tuple[
 
 def _passthrough(key: str, raw: bytes) -> tuple[str, str | bytes]:
     # gRPC reserves grpc-* keys; binary (-bin) values travel base64-encoded in HTTP.
-    if not _VALID_KEY.fullmatch(key) or key.startswith("grpc-"):
+    if not _VALID_KEY.fullmatch(key) or key.startswith("grpc-") or key == CLIENT_ADDRESS_KEY:
         raise _bad(f"Grpc-Metadata-{key}", "not a metadata key a client may set")
     if key.endswith("-bin"):
         try:

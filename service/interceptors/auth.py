@@ -9,19 +9,26 @@ import grpc
 from grpc_health.v1 import health
 
 from service import context as ctx
-from service.domain.errors import NoPolicy, PermissionDenied, Unauthenticated
+from service import metrics
+from service.auth_throttle import KIND, FailureThrottle
+from service.domain.errors import NoPolicy, PermissionDenied, RateLimited, Unauthenticated
 from service.interceptors._unary import Behaviour, UnaryInterceptor
 from service.methods import METHODS
-from service.tokens import TokenVerifier
+from service.tokens import Identity, TokenVerifier
 
 _HEALTH = f"/{health.SERVICE_NAME}/"
 
 
 class AuthInterceptor(UnaryInterceptor):
-    """With no verifier (ORDERS_AUTH=disabled) every call runs as `anonymous` with all roles."""
+    """With no verifier (ORDERS_AUTH=disabled) every call runs as `anonymous` with all roles.
 
-    def __init__(self, verifier: TokenVerifier | None) -> None:
+    Failed authentications are throttled per peer (`throttle`) before anything else is done: the
+    rate limit of the next step needs a principal, which a failed call does not have.
+    """
+
+    def __init__(self, verifier: TokenVerifier | None, throttle: FailureThrottle) -> None:
         self._verifier = verifier
+        self._throttle = throttle
 
     def applies(self, method: str) -> bool:
         # Health stays open, so probes need no token; reflection, a stream, never meets the chain,
@@ -32,7 +39,7 @@ class AuthInterceptor(UnaryInterceptor):
         policy = METHODS.get(method)
         if policy is None:
             raise NoPolicy(method)  # deny by default, before the token is even read
-        identity = ctx.ANONYMOUS if self._verifier is None else self._verifier.verify(self._bearer(context))
+        identity = ctx.ANONYMOUS if self._verifier is None else self._authenticate(self._verifier, context)
         role = policy.role
         # Permission before existence: a caller without the role learns nothing about the resource.
         if role not in identity.roles:
@@ -44,6 +51,19 @@ class AuthInterceptor(UnaryInterceptor):
             return proceed(request, context)
         finally:
             ctx.identity.reset(token)
+
+    def _authenticate(self, verifier: TokenVerifier, context: grpc.ServicerContext) -> Identity:
+        peer = ctx.peer_address(context)
+        try:
+            self._throttle.check(peer)
+            try:
+                return verifier.verify(self._bearer(context))
+            except Unauthenticated:
+                self._throttle.failed(peer)
+                raise
+        except RateLimited:
+            metrics.RATE_LIMITED.labels(KIND).inc()
+            raise
 
     @staticmethod
     def _bearer(context: grpc.ServicerContext) -> str:

@@ -37,6 +37,4 @@ class RateLimitInterceptor(UnaryInterceptor):
         identity = ctx.identity.get()
         if identity is not ctx.ANONYMOUS:
             return "sub:" + identity.principal
-        # ipv4:127.0.0.1:5555 or ipv6:[::1]:5555 → the address without the port
-        peer = context.peer()
-        return "peer:" + peer.rsplit(":", 1)[0]
+        return "peer:" + ctx.peer_address(context)
