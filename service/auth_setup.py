@@ -8,8 +8,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
+from service import embedded
 from service.settings import Settings, SettingsError
 from service.tokens import TokenVerifier
 
@@ -30,17 +29,35 @@ def verifier(settings: Settings) -> TokenVerifier | None:
 
 
 def signing_secret(settings: Settings) -> str:
-    """The HS256 secret. On the embedded SQLite default, one is generated next to the database file
-    on first use, so that `erp-orders serve` and `erp-orders token` work with no configuration."""
+    """The HS256 secret. On the embedded SQLite default, `erp-orders serve` generates one beside the
+    database file on first use, so that it works with no configuration."""
+    return settings.jwt_secret or _development_secret(_secret_file(settings))
+
+
+def existing_signing_secret(settings: Settings) -> str:
+    """The HS256 secret to mint tokens with. Never generated: a token signed with a new secret would
+    only fail against the server's. Fails naming where it looked."""
     if settings.jwt_secret:
         return settings.jwt_secret
-    url = make_url(settings.database_url)
-    if url.get_backend_name() != "sqlite" or not url.database:
+    path = _secret_file(settings)
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        raise SettingsError(
+            f"no JWT secret at {path}: `erp-orders serve` generates it beside its SQLite database "
+            f"({settings.database_url}, relative to the directory it runs in); run this command in that "
+            "directory, or set ORDERS_JWT_SECRET to the server's secret"
+        ) from None
+
+
+def _secret_file(settings: Settings) -> Path:
+    path = embedded.secret_file(settings)
+    if path is None:
         raise SettingsError(
             "set ORDERS_JWT_SECRET (or ORDERS_JWT_SECRET_FILE, or ORDERS_JWT_PUBLIC_KEY_FILE for RS256); "
             "ORDERS_AUTH=disabled is for local development only"
         )
-    return _development_secret(Path(url.database).with_suffix(".jwt-secret"))
+    return path
 
 
 def _development_secret(path: Path) -> str:

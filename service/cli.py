@@ -7,10 +7,10 @@ import sys
 from decimal import Decimal
 from importlib import metadata
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, exc
 from sqlalchemy.engine import make_url
 
-from service import logs
+from service import embedded, logs
 from service.domain.errors import AlreadyExists
 from service.methods import ALL_ROLES
 from service.settings import Settings, SettingsError
@@ -21,11 +21,22 @@ def _engine(settings: Settings) -> Engine:
     return make_engine(settings.database_url, pool_size=2, max_overflow=0)
 
 
-def _migrate(settings: Settings, args: argparse.Namespace | None = None) -> None:
+def _where(settings: Settings) -> str:
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def _upgrade(settings: Settings) -> str | None:
+    """Migrates to the head; what changed, or None when the schema was already there."""
     from storage.migrate import upgrade
 
-    upgrade(_engine(settings))
-    print(f"migrated {make_url(settings.database_url).render_as_string(hide_password=True)}")
+    before, after = upgrade(_engine(settings))
+    return None if before == after else f"migrated {_where(settings)} from {before or 'an empty database'} to {after}"
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> None:
+    from storage.migrate import head
+
+    print(_upgrade(settings) or f"{_where(settings)} is already at revision {head()}")
 
 
 def _serve(settings: Settings, args: argparse.Namespace | None = None) -> None:
@@ -33,7 +44,9 @@ def _serve(settings: Settings, args: argparse.Namespace | None = None) -> None:
 
     if make_url(settings.database_url).get_backend_name() == "sqlite":
         # The embedded default must work with one command; MySQL is migrated by an explicit job.
-        _migrate(settings)
+        migrated = _upgrade(settings)
+        if migrated:
+            print(migrated)
     serve(settings)
 
 
@@ -51,6 +64,9 @@ def _seed(settings: Settings, args: argparse.Namespace | None = None) -> None:
     from service.handlers.runner import Runner
     from storage.uow import SqlUnitOfWork
 
+    database = embedded.database_file(settings)
+    if database is not None and not database.exists():
+        raise SettingsError(f"no database at {database}: run this where `erp-orders serve` runs, or `erp-orders migrate` first")
     engine = _engine(settings)
     run = Runner(lambda: SqlUnitOfWork(engine), RetryPolicy())
     caller = Caller("seed", "seed")
@@ -77,14 +93,14 @@ def _version(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _token(settings: Settings, args: argparse.Namespace) -> None:
-    from service.auth_setup import signing_secret
+    from service.auth_setup import existing_signing_secret
     from service.tokens import mint
 
     roles = [r for r in args.roles.split(",") if r]
     unknown = set(roles) - ALL_ROLES
     if unknown:
         raise SettingsError(f"unknown roles {sorted(unknown)}; known: {sorted(ALL_ROLES)}")
-    print(mint(signing_secret(settings), args.sub, roles, args.ttl, settings.jwt_audience, settings.jwt_issuer))
+    print(mint(existing_signing_secret(settings), args.sub, roles, args.ttl, settings.jwt_audience, settings.jwt_issuer))
 
 
 def _health(settings: Settings, args: argparse.Namespace) -> None:
@@ -146,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as e:
         print(f"erp-orders: {e}", file=sys.stderr)
         return 2
+    except exc.OperationalError as e:
+        # No server, no such database, access denied: one line that says which, not a traceback.
+        print(f"erp-orders: cannot use the database {_where(settings)}: {e.orig}", file=sys.stderr)
+        return 1
     return 0
 
 

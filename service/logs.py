@@ -33,3 +33,6 @@ def configure(level: str = "INFO", json_lines: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Alembic's INFO lines are its own setup chatter (plugins, DDL mode) on every start; the CLI says
+    # what a migration changed.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))

@@ -1,4 +1,5 @@
-"""Readiness: the health service reports NOT_SERVING while the database does not answer."""
+"""Readiness: the health service reports NOT_SERVING while the database does not answer, or its
+schema is behind this code's migrations."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import logging
 import threading
 
 from grpc_health.v1 import health, health_pb2
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+
+from storage.migrate import schema_behind
 
 log = logging.getLogger(__name__)
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -14,7 +17,8 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 class ReadinessProbe:
-    """Pings the database every `interval_s` and sets the overall and per-service health status.
+    """Checks the database every `interval_s` (it answers, and its schema is at this code's migration
+    head or later) and sets the overall and per-service health status.
 
     Redis is deliberately not probed: without it the service still takes orders (see README).
     """
@@ -27,6 +31,7 @@ class ReadinessProbe:
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="readiness", daemon=True)
         self._ready: bool | None = None
+        self._state: str | None = None  # what was wrong at the last check
 
     def start(self) -> None:
         self.check()
@@ -41,21 +46,30 @@ class ReadinessProbe:
         self._engine.dispose()
 
     def check(self) -> bool:
-        try:
-            with self._engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            ready = True
-        except Exception as error:  # noqa: BLE001 - any failure means "not ready"
-            ready = False
-            if self._ready is not False:
-                log.warning("database unreachable, readiness NOT_SERVING: %s", error)
-        if ready and self._ready is False:
-            log.info("database reachable again, readiness SERVING")
+        state, detail = self._probe()
+        ready = state is None
+        if state != self._state and not ready:
+            log.warning("readiness NOT_SERVING: %s", detail)
+        if ready and self._state:
+            log.info("database ready again, readiness SERVING")
         if ready != self._ready and not self._stopped.is_set():
             for name in self._names:
                 self._servicer.set(name, SERVING if ready else NOT_SERVING)
-        self._ready = ready
+        self._ready, self._state = ready, state
         return ready
+
+    def _probe(self) -> tuple[str | None, str]:
+        """(None, "") when ready; else what is wrong, once as a stable key (logged when it changes)
+        and once in full."""
+        try:
+            with self._engine.connect() as conn:
+                behind = schema_behind(conn)
+        except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+            return "unreachable", f"database unreachable: {error}"
+        if behind:
+            # Every call would fail on a missing table or column: not ready until migrated.
+            return behind, f"{behind}; run `erp-orders migrate`"
+        return None, ""
 
     def _run(self) -> None:
         while not self._stopped.wait(self._interval_s):

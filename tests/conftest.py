@@ -46,6 +46,13 @@ def _server_url() -> URL:
 @pytest.fixture(scope="session")
 def mysql_url() -> Iterator[str]:
     """A fresh database, dropped when the run ends."""
+    with fresh_database() as url:
+        yield url
+
+
+@contextmanager
+def fresh_database() -> Iterator[str]:
+    """The URL of a new, empty database of its own, dropped on leaving."""
     name = f"orders_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(_server_url())
     try:

@@ -1,4 +1,5 @@
-"""Readiness tells the truth: NOT_SERVING while the database is unreachable, SERVING without Redis."""
+"""Readiness tells the truth: NOT_SERVING while the database is unreachable or not migrated to the
+head, SERVING without Redis."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ from pathlib import Path
 
 import grpc
 import httpx
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from service.gateway import server as rest
 from service.server import build_server, start, stop
-from tests.conftest import server_settings
+from storage.engine import make_engine
+from storage.migrate import head, upgrade
+from tests.conftest import fresh_database, running_server, server_settings
 from chaos.redis_server import private_redis
 from chaos.proxy import TcpProxy
 
@@ -51,3 +55,32 @@ def test_readiness_follows_the_database_and_ignores_redis(mysql_url: str, engine
             rest.stop(gateway)
             stop(running, grace=0)
             proxy.cut()
+
+
+def test_readiness_waits_for_the_schema_to_reach_the_migration_head(caplog: pytest.LogCaptureFixture) -> None:
+    with fresh_database() as url:
+        engine = make_engine(url, pool_size=2, max_overflow=0)
+        with running_server(server_settings(url, readiness_interval_s=3600), engine) as running:
+            assert _status(running.port) == "NOT_SERVING"
+            upgrade(engine, "0003")
+            assert running.readiness.check() is False
+            assert _status(running.port) == "NOT_SERVING"
+            assert [r.getMessage() for r in caplog.records if r.name == "service.readiness"] == [
+                f"readiness NOT_SERVING: the database has no schema (this code needs revision {head()}); run `erp-orders migrate`",
+                f"readiness NOT_SERVING: the database schema is at revision 0003, this code needs {head()}; run `erp-orders migrate`",
+            ]
+            upgrade(engine)
+            assert running.readiness.check() is True
+            assert _status(running.port) == "SERVING"
+        engine.dispose()
+
+
+def test_a_schema_migrated_by_a_later_release_keeps_this_one_ready() -> None:
+    with fresh_database() as url:
+        engine = make_engine(url, pool_size=2, max_overflow=0)
+        upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+        with running_server(server_settings(url, readiness_interval_s=3600), engine) as running:
+            assert _status(running.port) == "SERVING"
+        engine.dispose()
