@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from chaos.dbstate import DbState, OrderState
 from chaos.history import FAIL, OK, Operation
@@ -138,7 +139,7 @@ def _path_errors(oid: str, order: OrderState) -> Iterable[str]:
     if not order.path or order.path[0] != (None, OrderStatus.PENDING):
         yield f"history starts {order.path[:1]}, not (None, PENDING)"
         return
-    for (_, prev), (frm, to) in zip(order.path, order.path[1:]):
+    for (_, prev), (frm, to) in pairwise(order.path):
         if frm != prev:
             yield f"a move from {frm} follows a move to {prev}"
         elif not _legal(oid, OrderStatus(frm), OrderStatus(to)):

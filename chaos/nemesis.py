@@ -152,6 +152,6 @@ class Nemesis:
             try:
                 self._record(name, FAULTS[name](self.targets, self._rng))
                 self.counts[name] += 1
-            except Exception as error:  # a fault that could not be injected is reported, and the run goes on
+            except Exception as error:  # noqa: BLE001 - a fault that could not be injected is reported, and the run goes on
                 self._record(name, f"not injected: {error!r}")
                 self.counts[f"{name} (not injected)"] += 1
