@@ -1,11 +1,16 @@
-"""The Docker image and the compose stack are wired right, checked without a Docker engine."""
+"""The Docker image and the compose stack are wired right, checked without a Docker engine
+(`docker compose config` only resolves the file)."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from dataclasses import fields
 from pathlib import Path
 
+import pytest
 import yaml
 
 from service.settings import Settings
@@ -75,3 +80,32 @@ def test_the_build_context_holds_what_the_dockerfile_copies() -> None:
     assert ignore[next(i for i, line in enumerate(ignore) if not line.startswith("#"))] == "*"
     for source in copied:
         assert f"!{source.rstrip('/')}/" in ignore or f"!{source}" in ignore, source
+
+
+def _compose_config(env_file: Path) -> dict:  # type: ignore[type-arg]
+    """The stack as `docker compose config` resolves it with this .env (Debian's docker-compose where
+    the compose plugin is missing, as in .ci/run)."""
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        compose = ["docker", "compose"]
+    elif shutil.which("docker-compose"):
+        compose = ["docker-compose"]
+    else:
+        pytest.fail("needs `docker compose` or docker-compose: apt-get install docker-compose (.ci/run does)")
+    result = subprocess.run(
+        [*compose, "-f", str(ROOT / "docker-compose.yml"), "--env-file", str(env_file), "config"],
+        env={**os.environ, "ENV_FILE": str(env_file)}, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def test_every_orders_setting_in_dot_env_reaches_the_migration_and_the_service(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text((ROOT / ".env.example").read_text() + "ORDERS_GRPC_PROCESSES=2\nORDERS_RATE_LIMIT_WRITE=50/s\n")
+    services = _compose_config(env_file)["services"]
+    for name in ("migrate", "orders"):
+        environment = services[name]["environment"]
+        assert (environment["ORDERS_GRPC_PROCESSES"], environment["ORDERS_RATE_LIMIT_WRITE"]) == ("2", "50/s"), name
+        assert {key for key in environment if key.startswith("ORDERS_")} <= SETTINGS, name
+        assert not [key for key in environment if "ROOT" in key], "no root secret reaches the service"
+    assert services["orders"]["environment"]["ORDERS_REDIS_URL"] == "redis://redis:6379/0"  # the stack's own wins
