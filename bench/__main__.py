@@ -22,7 +22,10 @@ DEFAULT_MYSQL = os.environ.get("BENCH_MYSQL_URL", "mysql+mysqldb://root@127.0.0.
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--smoke", action="store_true", help="CI guard: 10 s of scenario a (+2 s ceiling), invariants checked, no timing asserted")
-    p.add_argument("-s", "--scenarios", default="a,h,b,c,d,e,f,g", help="comma-separated keys: a h b c d e(10k+100k) f g(1,4,16,64)")
+    p.add_argument(
+        "-s", "--scenarios", default="a+,h,b+,c+,d,e,f,g",
+        help="comma-separated keys: a h b c d e(10k+100k) f g(1,4,16,64,256); KEY-off: batching off; a+ b+ c+: both",
+    )
     p.add_argument("--warmup", type=float, default=2.0, help="seconds before each measured window")
     p.add_argument("--duration", type=float, default=10.0, help="seconds of each measured window")
     p.add_argument("--rounds", type=int, default=3, help="ceiling and service alternate this many times, splitting the durations")

@@ -3,6 +3,11 @@
 `python -m bench.ceiling` reads a CeilingSpec on stdin and prints raw results like bench.loadgen.
 Per order: lock the products in id order, update the stock, insert the order, its items (one
 multi-row insert), the ledger and history rows, commit. No ORM, no gRPC, no validation.
+
+With `per_tx` > 1, the batched ceiling: the same transaction for that many orders at once (the
+union of their products locked in one statement, one UPDATE … CASE, multi-row inserts, one
+commit), what the database can do with group commit. Its order ids are LAST_INSERT_ID() + i,
+which is right only with innodb_autoinc_lock_mode ≤ 1 (checked), not the service's scheme.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -53,13 +59,14 @@ class CeilingSpec:
     watch: dict[str, list[int]] = field(default_factory=dict)
     max_calls: int = 5_000_000
     seed: int = 1
+    per_tx: int = 1  # orders per transaction: above 1, the batched ceiling
 
 
 def place_order(conn: Any, customer: int, ids: list[int]) -> str:
     """One order of one unit per product; ids must be distinct. Returns a status name."""
     ids = sorted(ids)
-    cur = conn.cursor()
-    try:
+
+    def body(cur: Any) -> str:
         cur.execute(_LOCK.format(",".join(["%s"] * len(ids))), ids)
         rows = cur.fetchall()
         if len(rows) != len(ids) or any(stock < 1 for _, _, _, stock in rows):
@@ -84,6 +91,58 @@ def place_order(conn: Any, customer: int, ids: list[int]) -> str:
         cur.execute(_HISTORY, (order_id, request_id, now))
         conn.commit()
         return "OK"
+
+    return _transaction(conn, body)
+
+
+def place_batch(conn: Any, orders: list[tuple[int, list[int]]]) -> str:
+    """Several orders (customer, distinct product ids) of one unit per product in one transaction."""
+    wanted: Counter[int] = Counter(pid for _, ids in orders for pid in ids)
+    ids = sorted(wanted)
+
+    def body(cur: Any) -> str:
+        cur.execute(_LOCK.format(",".join(["%s"] * len(ids))), ids)
+        rows = {pid: (sku, price, stock) for pid, sku, price, stock in cur.fetchall()}
+        if len(rows) != len(ids) or any(rows[pid][2] < n for pid, n in wanted.items()):
+            conn.rollback()
+            return "FAILED_PRECONDITION"
+        now = datetime.now(UTC).replace(tzinfo=None)
+        cases = " ".join(["WHEN %s THEN %s"] * len(ids))
+        cur.execute(
+            f"UPDATE products SET stock_quantity = CASE id {cases} END, update_time = %s WHERE id IN ({','.join(['%s'] * len(ids))})",
+            (*[v for pid in ids for v in (pid, rows[pid][2] - wanted[pid])], now, *ids),
+        )
+        _insert_rows(cur, _ORDER, [(customer, sum(rows[p][1] for p in pids), now, now) for customer, pids in orders])
+        first = cur.lastrowid  # the first row's; the others follow it under lock mode ≤ 1 (checked in run)
+        request_id = uuid.uuid4().hex
+        left = {pid: rows[pid][2] for pid in ids}
+        items, moves = [], []
+        for k, (_, pids) in enumerate(orders):
+            for pid in pids:
+                left[pid] -= 1
+                items.append((first + k, pid, rows[pid][0], rows[pid][1]))
+                moves.append((pid, left[pid], first + k, request_id, now))
+        _insert_rows(cur, _ITEMS, items)
+        _insert_rows(cur, _MOVES, moves)
+        _insert_rows(cur, _HISTORY, [(first + k, request_id, now) for k in range(len(orders))])
+        conn.commit()
+        return "OK"
+
+    return _transaction(conn, body)
+
+
+def _insert_rows(cur: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    # One multi-row INSERT, written out: executemany's rewrite does not recognise the quoted
+    # literals of _ORDER, _MOVES and _HISTORY, and would send one INSERT per row.
+    values = sql[sql.index("VALUES") + len("VALUES"):]
+    cur.execute(sql + ("," + values) * (len(rows) - 1), [v for row in rows for v in row])
+
+
+def _transaction(conn: Any, body: Callable[[Any], str]) -> str:
+    """Runs body on a cursor; a lock error rolls back and is the status, anything else is raised."""
+    cur = conn.cursor()
+    try:
+        return body(cur)
     except MySQLdb.OperationalError as error:
         conn.rollback()
         code = error.args[0] if error.args else 0
@@ -92,6 +151,18 @@ def place_order(conn: Any, customer: int, ids: list[int]) -> str:
         raise
     finally:
         cur.close()
+
+
+def _check_batchable(spec: CeilingSpec) -> None:
+    conn = MySQLdb.connect(**spec.connect)
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT @@innodb_autoinc_lock_mode")
+        (mode,) = cur.fetchone()
+        if int(mode) > 1:
+            raise RuntimeError("the batched ceiling derives ids from LAST_INSERT_ID(): it needs innodb_autoinc_lock_mode <= 1")
+    finally:
+        conn.close()
 
 
 def run(spec: CeilingSpec) -> Raw:
@@ -110,20 +181,25 @@ def run(spec: CeilingSpec) -> Raw:
         conn = MySQLdb.connect(**spec.connect, autocommit=False)
         try:
             while started < spec.max_calls and (begin := time.perf_counter_ns()) < window_end:
-                started += 1
-                ids = [spec.hot] if spec.hot else rng.sample(spec.products, spec.items)
-                code = place_order(conn, rng.choice(spec.customers), ids)
+                started += spec.per_tx
+                orders = [
+                    (rng.choice(spec.customers), [spec.hot] if spec.hot else rng.sample(spec.products, spec.items))
+                    for _ in range(spec.per_tx)
+                ]
+                code = place_order(conn, *orders[0]) if spec.per_tx == 1 else place_batch(conn, orders)
                 done = time.perf_counter_ns()
                 if window_start <= done <= window_end:
                     with guard:
-                        statuses[code] += 1
+                        statuses[code] += spec.per_tx  # each order of the transaction, answered at its commit
                         if code == "OK":
-                            latencies.append(done - begin)
+                            latencies.extend([done - begin] * spec.per_tx)
         except BaseException as error:  # noqa: BLE001 - re-raised below: a dead thread must not just lower the numbers
             failures.append(error)
         finally:
             conn.close()
 
+    if spec.per_tx > 1:
+        _check_batchable(spec)
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(spec.threads)]
     for thread in threads:
         thread.start()

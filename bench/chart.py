@@ -14,7 +14,8 @@ def draw(outcomes: list[Outcome], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     shown = [o for o in outcomes if o.service]
-    curve = [o for o in shown if o.scenario.key.startswith("g")]
+    curve = [o for o in shown if o.scenario.key.startswith("g") and o.scenario.batching]
+    curve_off = {o.scenario.concurrency: o for o in shown if o.scenario.key.startswith("g") and not o.scenario.batching}
     keys = [o.scenario.key for o in shown]
     x = range(len(shown))
     width = 0.4
@@ -35,10 +36,17 @@ def draw(outcomes: list[Outcome], path: Path) -> Path:
     top.set_xticks(list(x), keys)
     bottom.set_xticks(list(x), keys)
     if curve:
-        # The hot-row curve: one product, more and more buyers; throughput is bound by its row lock.
+        # The hot-row curve: one product, more and more buyers. One order per transaction is bound by
+        # the row lock; group commit holds it once per batch.
         levels = [o.scenario.concurrency for o in curve]
-        axes[2].plot(levels, [o.service.throughput for o in curve], "o-", label="service", color="#3b75af")  # type: ignore[union-attr]
-        axes[2].plot(levels, [o.ceiling.throughput if o.ceiling else 0 for o in curve], "o-", label="raw ceiling", color="#888888")
+        axes[2].plot(levels, [o.service.throughput for o in curve], "o-", label="service, group commit", color="#3b75af")  # type: ignore[union-attr]
+        off = [(c, curve_off[c].service.throughput) for c in levels if c in curve_off]  # type: ignore[union-attr]
+        if off:
+            axes[2].plot(*zip(*off, strict=True), "o--", label="service, batching off", color="#d08b3a")
+        axes[2].plot(levels, [o.ceiling.throughput if o.ceiling else 0 for o in curve], "o-", label="raw ceiling (1 order/tx)", color="#888888")
+        batched = [(o.scenario.concurrency, o.batched_ceiling.throughput) for o in curve if o.batched_ceiling]
+        if batched:
+            axes[2].plot(*zip(*batched, strict=True), "s:", label="raw ceiling, batched (mean batch/tx)", color="#555555")
         axes[2].set_xscale("log", base=2)
         axes[2].set_xticks(levels, [str(c) for c in levels])
         axes[2].set_xlabel("concurrency (hot product)")

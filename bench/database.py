@@ -87,6 +87,21 @@ def count_orders(engine: Engine) -> int:
         return int(conn.execute(select(func.count()).select_from(orders)).scalar_one())
 
 
+def last_order_id(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.coalesce(func.max(orders.c.id), 0))).scalar_one())
+
+
+def mean_batch_size(engine: Engine, after_id: int) -> float:
+    """Orders per transaction among the orders after this id: a group-commit batch gives all its
+    orders one create_time, and single orders get one each (microseconds apart)."""
+    with engine.connect() as conn:
+        n, times = conn.execute(
+            select(func.count(), func.count(orders.c.create_time.distinct())).where(orders.c.id > after_id)
+        ).one()
+    return round(n / times, 2) if times else 0.0
+
+
 def top_up_orders(engine: Engine, catalogue: Catalogue, target: int) -> int:
     """Adds one-item orders (every 20th canceled, stock returned) until the table holds `target`; keeps the invariants."""
     missing = target - count_orders(engine)
@@ -100,7 +115,7 @@ def top_up_orders(engine: Engine, catalogue: Catalogue, target: int) -> int:
 
 def _add_orders(conn: Any, catalogue: Catalogue, n: int) -> None:
     now = datetime.now(UTC)  # aware: UtcDateTime converts it
-    first = int(conn.execute(select(func.coalesce(func.max(orders.c.id), 0))).scalar_one()) + 1
+    first = int(conn.execute(select(func.coalesce(func.max(orders.c.id), 0))).scalar_one()) + 1  # above every id so far
     stock = dict(conn.execute(select(products.c.id, products.c.stock_quantity).with_for_update()).all())
     skus = dict(conn.execute(select(products.c.id, products.c.sku)).all())
     rows, items, moves, history, sold = [], [], [], [], dict.fromkeys(stock, 0)

@@ -10,8 +10,10 @@ from typing import Any
 from bench.scenarios import Scenario
 from bench.stats import Window
 
-# f (REST) runs its own ceiling, the shape of a, in the same windows.
-RATIO_TARGETS = {"a": 0.50, "b": 0.60, "c": 0.45, "f": 0.35}
+# f (REST) runs its own ceiling, the shape of a, in the same windows. Issue 11's targets for group commit.
+RATIO_TARGETS = {"a": 0.45, "b": 1.2, "c": 0.55, "f": 0.35, "g64": 1.5}
+# At concurrency 1 a batch is one order: p50 with batching on within this of off.
+SOLO_P50 = 1.10
 GET_P99_MS, GET_VS_CREATE = 10.0, 3.0
 # "p99 does not grow with table size": allowed noise between the 10k and the 100k runs.
 LIST_GROWTH = 1.5
@@ -29,6 +31,14 @@ class Outcome:
     verdict: str = ""
     # service ÷ ceiling in each alternating round: how far the machine's drift moved the ratio
     round_ratios: list[float] = field(default_factory=list)
+    batch_mean: float | None = None  # orders per transaction in the service's windows (creates only)
+    batched_ceiling: Window | None = None  # the raw transaction with batch_mean orders each
+
+    @property
+    def batched_ratio(self) -> float | None:
+        if self.service and self.batched_ceiling and self.batched_ceiling.throughput:
+            return round(self.service.throughput / self.batched_ceiling.throughput, 3)
+        return None
 
     @property
     def ratio(self) -> float | None:
@@ -57,6 +67,9 @@ def judge(outcomes: list[Outcome]) -> None:
             times = ours / bare
             o.met = times <= FLOOR_CPU
             o.verdict = f"server CPU/call {ours:.2f} vs bare {bare:.2f} ms = {times:.2f} × bare (≤ {FLOOR_CPU}); calls/s {o.ratio:.2f} × bare"
+        elif key == "g1" and "g1-off" in by:
+            slower = o.service.p50 / max(by["g1-off"].service.p50, 1e-9)  # type: ignore[union-attr]
+            o.met, o.verdict = slower <= SOLO_P50, f"p50 {slower:.2f} × off"
         elif key == "e100k" and "e10k" in by:
             growth = o.service.p99 / max(by["e10k"].service.p99, 1e-9)  # type: ignore[union-attr]
             o.met, o.verdict = growth <= LIST_GROWTH, f"p99 {growth:.2f} × the 10k run"
@@ -72,6 +85,15 @@ def _ratio(o: Outcome) -> str:
 def server_ms(w: Window | None) -> float | None:
     """Server CPU per call (ms): steadier from run to run than throughput on a shared machine."""
     return None if w is None or not w.throughput or "server" not in w.cpu else 1000 * w.cpu["server"] / w.throughput
+
+
+def _batch(o: Outcome) -> str:
+    return "—" if o.batch_mean is None else f"{o.batch_mean:.1f}"
+
+
+def _batched(o: Outcome) -> str:
+    b = o.batched_ceiling
+    return "—" if b is None else f"{b.throughput:,.0f} ({o.batched_ratio:.2f})"
 
 
 def _server_ms(w: Window | None) -> str:
@@ -98,9 +120,10 @@ def _errors(w: Window | None) -> str:
 
 def markdown(outcomes: list[Outcome]) -> str:
     head = (
-        "| scenario | conc | service/s | ceiling/s | ratio (rounds) | p50 ms | p99 ms | max ms | ceiling p99 ms "
-        "| non-OK | server CPU ms/call | CPU server/db/client/machine (cores) | ceiling CPU db/client | target | verdict |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|---|---|\n"
+        "| scenario | conc | service/s | ceiling/s | ratio (rounds) | mean batch | batched ceiling/s (× it) | p50 ms | p99 ms "
+        "| max ms | ceiling p99 ms | non-OK | server CPU ms/call | CPU server/db/client/machine (cores) | ceiling CPU db/client "
+        "| target | verdict |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|---|---|\n"
     )
     rows = []
     for o in outcomes:
@@ -108,7 +131,7 @@ def markdown(outcomes: list[Outcome]) -> str:
         mark = {True: "✅ ", False: "❌ ", None: ""}[o.met]
         rows.append(
             f"| {sc.key}: {sc.title} | {sc.concurrency} | {f'{s.throughput:,.0f}' if s else '—'} "
-            f"| {f'{c.throughput:,.0f}' if c else '—'} | {_ratio(o)} "
+            f"| {f'{c.throughput:,.0f}' if c else '—'} | {_ratio(o)} | {_batch(o)} | {_batched(o)} "
             f"| {f'{s.p50:.1f}' if s else '—'} | {f'{s.p99:.1f}' if s else '—'} | {f'{s.max:.1f}' if s else '—'} "
             f"| {f'{c.p99:.1f}' if c else '—'} | {_errors(s)} | {_server_ms(s)} | {_cpu(s)} "
             f"| {_ceiling_cpu(c)} "
@@ -125,6 +148,8 @@ def to_json(outcomes: list[Outcome], meta: dict[str, Any]) -> dict[str, Any]:
             {
                 "scenario": asdict(o.scenario), "service": o.service.to_json() if o.service else None,
                 "ceiling": o.ceiling.to_json() if o.ceiling else None, "ratio": o.ratio, "round_ratios": o.round_ratios,
+                "batch_mean": o.batch_mean, "batched_ceiling": o.batched_ceiling.to_json() if o.batched_ceiling else None,
+                "batched_ratio": o.batched_ratio,
                 "met": o.met,
                 "verdict": o.verdict, "note": o.note,
             }

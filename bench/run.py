@@ -131,11 +131,13 @@ def run_service_load(cfg: Config, sc: Scenario, service: ServiceProcess, cat: Ca
     return parallel(_collect(procs, budget))
 
 
-def run_ceiling(cfg: Config, sc: Scenario, url: str, cat: Catalogue, duration: float) -> Raw:
+def run_ceiling(cfg: Config, sc: Scenario, url: str, cat: Catalogue, duration: float, per_tx: int = 1) -> Raw:
+    """The naive ceiling (one order per transaction, `sc.concurrency` threads) or, with per_tx > 1, the
+    batched one: that many orders per transaction, on as many threads as the service had batches in flight."""
     spec = CeilingSpec(
-        connect=database.mysqldb_args(url), threads=sc.concurrency, warmup_s=cfg.warmup_s, duration_s=duration,
-        customers=cat.customers, products=cat.products, items=sc.items, hot=cat.products[0] if sc.hot else 0,
-        watch=_watch(None),
+        connect=database.mysqldb_args(url), threads=max(1, round(sc.concurrency / per_tx)), warmup_s=cfg.warmup_s,
+        duration_s=duration, customers=cat.customers, products=cat.products, items=sc.items,
+        hot=cat.products[0] if sc.hot else 0, watch=_watch(None), per_tx=per_tx,
     )
     budget = cfg.warmup_s + duration + 60
     return _collect([_spawn("bench.ceiling", spec)], budget)[0]
@@ -155,11 +157,19 @@ def execute(cfg: Config, log: Path) -> tuple[list[Outcome], dict[str, Any]]:
             cat = database.seed_catalogue(svc_db, cfg.customers, cfg.products)
             if database.seed_catalogue(ceil_db, cfg.customers, cfg.products) != cat:
                 raise RuntimeError("the two private databases got different ids")
-            with running_service(svc_url, server_env, log) as service, ExitStack() as stack:
+            with ExitStack() as stack:
+                on = stack.enter_context(running_service(svc_url, server_env, log))
+                # The same server with group commit off, on the same database, for the "-off" scenarios.
+                off = (
+                    stack.enter_context(running_service(svc_url, server_env | {"ORDERS_BATCH_MAX_ORDERS": "1"}, log.with_suffix(".off.log")))
+                    if any(not sc.batching for sc in cfg.scenarios) else None
+                )
                 bare = None
                 if any(sc.floor for sc in cfg.scenarios):
                     bare = stack.enter_context(running_floor(*floor_shape(server_env), log.with_name(f"floor-{log.name}")))
                 for sc in cfg.scenarios:
+                    service = on if sc.batching else off
+                    assert service is not None
                     outcomes.append(_one(cfg, sc, service, bare, svc_db, ceil_url, cat, meta))
             found = invariants.violations(svc_db, "service") + invariants.violations(ceil_db, "ceiling")
         finally:
@@ -190,6 +200,7 @@ def _one(
     n = max(1, cfg.rounds)
     ceiling_s, service_s = (cfg.ceiling_duration_s or cfg.duration_s) / n, cfg.duration_s / n
     ours, theirs = [], []
+    last_order = database.last_order_id(svc_db)
     for r in range(n):
         if sc.ceiling:
             theirs.append(run_ceiling(cfg, sc, ceil_url, cat, ceiling_s))
@@ -204,10 +215,18 @@ def _one(
             note = (note + "; " if note else "") + f"profiled: python -m bench.profile {path}"
     service_window, ceiling = window(rounds(ours)), window(rounds(theirs)) if theirs else None
     outcome = Outcome(sc, service_window, ceiling, note)
+    if sc.rpc in ("create", "rest"):
+        outcome.batch_mean = database.mean_batch_size(svc_db, last_order)
+        if sc.ceiling and sc.batching and outcome.batch_mean >= 1.5:
+            # At the batch size the service reached: how close it comes to the database with batching.
+            per_tx = round(outcome.batch_mean)
+            outcome.batched_ceiling = window(rounds([run_ceiling(cfg, sc, ceil_url, cat, ceiling_s, per_tx) for _ in range(n)]))
     outcome.round_ratios = [  # theirs is empty for a scenario without a ceiling
         round(window(o).throughput / window(t).throughput, 3) for o, t in zip(ours, theirs, strict=False) if window(t).throughput
     ]
     ratio = f" ratio {outcome.ratio:.2f}" if outcome.ratio is not None else ""
     ceil = f" ceiling {ceiling.throughput:,.0f}/s" if ceiling else ""
-    print(f"[bench]   service {service_window.throughput:,.0f}/s p99 {service_window.p99:.1f} ms{ceil}{ratio}", file=sys.stderr, flush=True)
+    batch = f" mean batch {outcome.batch_mean:.1f}" if outcome.batch_mean is not None else ""
+    batched = f" batched ceiling {outcome.batched_ceiling.throughput:,.0f}/s" if outcome.batched_ceiling else ""
+    print(f"[bench]   service {service_window.throughput:,.0f}/s p99 {service_window.p99:.1f} ms{ceil}{ratio}{batch}{batched}", file=sys.stderr, flush=True)
     return outcome

@@ -12,8 +12,8 @@ from bench.run import parallel, rounds, window
 from bench.stats import Window, percentile, summarize
 
 
-def _window(throughput: float, p99: float = 5.0) -> Window:
-    return Window(10.0, int(throughput * 10), {"OK": int(throughput * 10)}, throughput, 1.0, 2.0, p99, p99, {})
+def _window(throughput: float, p99: float = 5.0, p50: float = 1.0) -> Window:
+    return Window(10.0, int(throughput * 10), {"OK": int(throughput * 10)}, throughput, p50, 2.0, p99, p99, {})
 
 
 def test_percentiles_are_nearest_rank() -> None:
@@ -38,7 +38,10 @@ def test_parallel_processes_add_client_cpu_and_rounds_average_cpu_over_time() ->
 
 
 def test_scenario_groups_expand_in_canonical_order_and_unknown_keys_are_refused() -> None:
-    assert [s.key for s in scenarios.select(["g", "a", "e"])] == ["e10k", "e100k", "a", "g1", "g4", "g16", "g64"]
+    curve = [f"g{c}{off}" for c in (1, 4, 16, 64, 256) for off in ("", "-off")]
+    assert [s.key for s in scenarios.select(["g", "a", "e"])] == ["e10k", "e100k", "a", *curve]
+    assert [s.key for s in scenarios.select(["b+", "a-off"])] == ["a-off", "b", "b-off"]
+    assert not scenarios.BY_KEY["b-off"].batching and scenarios.BY_KEY["b-off"].hot
     with pytest.raises(ValueError, match="unknown scenarios"):
         scenarios.select(["z"])
 
@@ -47,7 +50,7 @@ def test_targets_are_judged_from_ratios_and_from_other_scenarios_of_the_same_run
     by = {s.key: s for s in scenarios.ALL}
     outcomes = [
         report.Outcome(by["a"], _window(600), _window(2000)),
-        report.Outcome(by["b"], _window(700), _window(1000)),
+        report.Outcome(by["b"], _window(1300), _window(1000)),
         report.Outcome(by["d"], _window(2400, p99=8.0)),
         report.Outcome(by["e10k"], _window(300, p99=10.0)),
         report.Outcome(by["e100k"], _window(300, p99=20.0)),
@@ -56,6 +59,22 @@ def test_targets_are_judged_from_ratios_and_from_other_scenarios_of_the_same_run
     report.judge(outcomes)
     assert [o.met for o in outcomes] == [False, True, True, None, False, True]
     assert "| f: CreateOrder over REST (gateway), 1 random item |" in report.markdown(outcomes)
+
+
+def test_concurrency_1_is_judged_on_p50_against_the_same_curve_point_with_batching_off() -> None:
+    by = scenarios.BY_KEY
+    on, off = report.Outcome(by["g1"], _window(300, p50=2.1)), report.Outcome(by["g1-off"], _window(300, p50=2.0))
+    report.judge([on, off])
+    assert on.met is True and on.verdict == "p50 1.05 × off"
+    on.service = _window(300, p50=2.4)
+    report.judge([on, off])
+    assert on.met is False
+
+
+def test_the_table_shows_the_mean_batch_and_the_batched_ceiling() -> None:
+    outcome = report.Outcome(scenarios.BY_KEY["b"], _window(1500), _window(1000), batch_mean=6.4, batched_ceiling=_window(3000))
+    row = report.markdown([outcome]).splitlines()[2]
+    assert "| 1.50 | 6.4 | 3,000 (0.50) |" in row
 
 
 def test_the_table_shows_the_spread_of_round_ratios_and_server_cpu_per_call() -> None:
