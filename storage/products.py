@@ -31,7 +31,7 @@ def from_cents(cents: int) -> Decimal:
 _GET = Prepared(select(t).where(t.c.id == bindparam("id")))
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=512)  # a batch updates up to ORDERS_BATCH_MAX_LINES products
 def _set_stock(n: int) -> Prepared:
     """UPDATE of n products' stock and event sequence in one statement (one CASE arm per product), compiled once per n."""
     ids = [bindparam(f"id{i}", type_=t.c.id.type) for i in range(n)]

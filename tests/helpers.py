@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import pytest
@@ -21,6 +22,7 @@ from google.type import money_pb2
 from sqlalchemy import Engine, text
 
 from service import tokens
+from service.combiner import Combiner
 from service.methods import ALL_ROLES
 
 
@@ -203,3 +205,15 @@ def record_calls(engine: Engine, monkeypatch: pytest.MonkeyPatch, queries: bool 
 
     monkeypatch.setattr(raw, "__class__", Spy)
     return sent
+
+
+class Hold:
+    """The combiner's gate: holds the next writer until `n` calls are queued, once."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, combiner: Combiner[Any, Any]) -> None:
+        if self.n:
+            n, self.n = self.n, 0
+            until(lambda: combiner.waiting() >= n, f"{n} calls are queued", every=0.005)
