@@ -18,11 +18,13 @@ _UNKNOWN = re.compile(r'has no field named "([^"]+)" at "([^"]+)"')
 _AT = re.compile(r" at ([A-Za-z_][\w.\[\]]*?)\.*$")
 _CHAIN = re.compile(r"Failed to parse (\w+) field")
 _PYTHON_INT = re.compile(r"invalid literal for int\(\) with base 10: (.*)")
+_MASK = "update_mask"  # AIP-134's field mask, on every Update request
 
 
 def request(route: Route, path_values: dict[str, str], query_string: bytes, body: bytes) -> Message:
     """The request message. Raises GatewayError (400) naming the offending field."""
     message = route.request_class()
+    implied: list[str] | None = None
     if route.body:
         document = _json(body)
         if route.body == "*":
@@ -30,6 +32,7 @@ def request(route: Route, path_values: dict[str, str], query_string: bytes, body
                 raise _bad("INVALID_BODY", "the body must be a JSON object", "", f"got a JSON {type(document).__name__}")
             _reject_path_fields(route, document)
         else:
+            implied = _implied_mask(route, document)
             document = {route.body: document}
         _parse(document, message)
     params = query.parse(query_string, route.query) if query_string else {}
@@ -44,7 +47,26 @@ def request(route: Route, path_values: dict[str, str], query_string: bytes, body
         bound = route.request_class()
         _parse(params, bound)
         message.MergeFrom(bound)
+    if implied is not None and not message.HasField(_MASK):
+        message.update_mask.paths.extend(implied)  # type: ignore[attr-defined]
     return message
+
+
+def _implied_mask(route: Route, document: object) -> list[str] | None:
+    """A PATCH without `updateMask` updates the fields its JSON body names, as grpc-gateway does:
+    `{"active": false}` sets active to false. Without this the gRPC rule of no mask (every field
+    set to a non-default value, AIP-134) would drop false, 0 and "" without a word. Top-level keys
+    only: our resources replace a message field (a price) as a whole."""
+    fields = route.request_class.DESCRIPTOR.fields_by_name
+    if route.http_method != "PATCH" or _MASK not in fields or not isinstance(document, dict):
+        return None
+    resource = fields[route.body].message_type
+    if resource is None:
+        return None
+    by_json = {f.json_name: f.name for f in resource.fields}
+    # Unknown keys are left as they are: parsing the body refuses them with their own message. The
+    # id names the resource (the path binds it), so a body that repeats it does not "update" it.
+    return [name for name in (by_json.get(key, key) for key in document) if name != "id"]
 
 
 def response(route: Route, message: Message) -> bytes:

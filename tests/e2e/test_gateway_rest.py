@@ -85,6 +85,24 @@ def test_patch_with_an_update_mask_changes_only_the_named_fields(http: httpx.Cli
     assert http.get(f"/v1/customers/{customer['id']}").json() == updated
 
 
+def test_patch_without_a_mask_updates_the_fields_the_body_names_even_to_false_zero_or_empty(http: httpx.Client) -> None:
+    product = _product(http)
+    reply = http.patch(f"/v1/products/{product['id']}", json={"active": False})
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["active"] is False and reply.json()["name"] == product["name"]
+    customer = _customer(http, phone="+5511988887777", address="Rua Velha, 2")
+    # An empty string clears the field; proto names work as JSON names do; the id names the resource.
+    reply = http.patch(f"/v1/customers/{customer['id']}", json={"id": customer["id"], "phone": "", "address": "Rua Nova, 1"})
+    assert reply.status_code == 200, reply.text
+    updated = reply.json()
+    assert (updated["phone"], updated["address"], updated["name"]) == ("", "Rua Nova, 1", customer["name"])
+    assert http.get(f"/v1/customers/{customer['id']}").json() == updated
+    # An explicit mask still wins over the body's keys.
+    reply = http.patch(f"/v1/products/{product['id']}", params={"updateMask": "name"}, json={"name": "Kept", "active": True})
+    assert reply.status_code == 200, reply.text
+    assert (reply.json()["name"], reply.json()["active"]) == ("Kept", False)
+
+
 def test_products_update_adjust_stock_and_list_movements(http: httpx.Client) -> None:
     product = _product(http, stock=4)
     patched = http.patch(f"/v1/products/{product['id']}", params={"update_mask": "price"}, json={"price": {"currencyCode": "BRL", "units": "20"}})
