@@ -11,6 +11,7 @@ from google.protobuf import descriptor_pool
 from google.protobuf.message import DecodeError, Message
 
 from service.domain.errors import FieldViolation, InvalidArgument, MalformedRequest
+from service.violation_text import describe, field_at
 
 _validator = protovalidate.Validator()
 
@@ -47,9 +48,15 @@ def validate(request: Message | Malformed) -> None:
         raise MalformedRequest(request.message_type)
     violations = _validator.collect_violations(request)
     if violations:
-        raise InvalidArgument(
-            [FieldViolation(_path(v.proto.field.elements if v.proto.field else ()), v.proto.message, v.proto.rule_id) for v in violations]
-        )
+        raise InvalidArgument([_violation(request, v) for v in violations])
+
+
+def _violation(request: Message, violation: Any) -> FieldViolation:
+    elements = violation.proto.field.elements if violation.proto.field else ()
+    field = field_at(request.DESCRIPTOR, (el.field_name for el in elements))
+    rule_id = violation.proto.rule_id
+    text = describe(rule_id, violation.proto.message, violation.rule_value, violation.field_value, field)
+    return FieldViolation(_path(elements), text, rule_id)
 
 
 def warm_up(requests: Iterable[Message]) -> None:

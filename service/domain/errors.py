@@ -135,12 +135,23 @@ class InsufficientStock(FailedPrecondition):
         ]
 
 
+def _transition_text(order_id: str, current: str, target: str) -> str:
+    """Says what the caller can do next, not only what it may not."""
+    if current == "CANCELED":
+        return f"order {order_id} is already canceled" if target == "CANCELED" else f"order {order_id} is canceled: its status can no longer change"
+    if current == "DELIVERED":
+        return f"order {order_id} is delivered: its status can no longer change"
+    if target == "CANCELED":
+        return f"order {order_id} is {current.lower()}: only pending or confirmed orders can be canceled"
+    return f"order {order_id} is {current.lower()}: it cannot move to {target.lower()}"
+
+
 class InvalidStatusTransition(FailedPrecondition):
     reason = "INVALID_STATUS_TRANSITION"
 
     def __init__(self, order_id: str, current: str, target: str) -> None:
         super().__init__(
-            f"order {order_id} cannot go from {current} to {target}",
+            _transition_text(order_id, current, target),
             order_id=order_id,
             current_status=current,
             target_status=target,

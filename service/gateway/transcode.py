@@ -5,19 +5,22 @@ from __future__ import annotations
 import json
 import re
 
-from google.protobuf import json_format
+from google.protobuf import descriptor_pool, json_format
 from google.protobuf.message import Message
 from google.rpc import code_pb2
 
 from service.gateway import query
 from service.gateway.errors import GatewayError, refuse
 from service.gateway.routes import Route
+from service.violation_text import enum_choices
 
 # json_format names the failing field in one of these forms, depending on where it failed.
 _UNKNOWN = re.compile(r'has no field named "([^"]+)" at "([^"]+)"')
 _AT = re.compile(r" at ([A-Za-z_][\w.\[\]]*?)\.*$")
 _CHAIN = re.compile(r"Failed to parse (\w+) field")
 _PYTHON_INT = re.compile(r"invalid literal for int\(\) with base 10: (.*)")
+_BAD_ENUM = re.compile(r"Invalid enum value (\S+) for enum type (\S+)")
+_BAD_TIME = re.compile(r"does not match format '%Y-%m-%dT%H:%M:%S'|Failed to parse timestamp|Invalid timestamp")
 _MASK = "update_mask"  # AIP-134's field mask, on every Update request
 
 
@@ -63,10 +66,10 @@ def _implied_mask(route: Route, document: object) -> list[str] | None:
     resource = fields[route.body].message_type
     if resource is None:
         return None
-    by_json = {f.json_name: f.name for f in resource.fields}
+    by_json: dict[str, str] = {f.json_name: f.name for f in resource.fields}
     # Unknown keys are left as they are: parsing the body refuses them with their own message. The
     # id names the resource (the path binds it), so a body that repeats it does not "update" it.
-    return [name for name in (by_json.get(key, key) for key in document) if name != "id"]
+    return [name for name in (by_json.get(str(key), str(key)) for key in document) if name != "id"]
 
 
 def response(route: Route, message: Message) -> bytes:
@@ -107,7 +110,24 @@ def _parse(document: object, message: Message) -> None:
         field = (_relative(at.group(1)) if at else "") or ".".join(_CHAIN.findall(first))
         description = (first[: at.start()] if at else first).rsplit(" field: ", 1)[-1]
         description = _PYTHON_INT.sub(r"Couldn't parse integer: \1", description).rstrip(".")
+        description = _in_words(description)
         raise _bad("INVALID_FIELD_VALUE", f"invalid value for {field or 'the request'}: {description}", field, description) from None
+
+
+def _in_words(description: str) -> str:
+    """json_format's messages for a bad enum name or timestamp, as a person would want them."""
+    enum = _BAD_ENUM.search(description)
+    if enum:
+        try:
+            choices = enum_choices(descriptor_pool.Default().FindEnumTypeByName(enum.group(2)))
+        except KeyError:
+            return description
+        return f"must be one of {choices}, not {enum.group(1)}"
+    if _BAD_TIME.search(description):
+        # A bare date is refused rather than guessed: as create_time_to it could mean the start of
+        # that day or its end.
+        return "must be an RFC 3339 timestamp with a time and a zone, such as 2026-12-01T00:00:00Z"
+    return description
 
 
 def _relative(path: str) -> str:

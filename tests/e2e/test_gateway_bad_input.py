@@ -128,3 +128,26 @@ def test_a_malformed_grpc_timeout_header_gets_400_still_with_a_request_id(http: 
     reply = http.get("/v1/orders", headers={"Grpc-Timeout": "soon"})
     assert _error(reply)[:2] == (400, "INVALID_HEADER")
     assert reply.headers["x-request-id"]
+
+
+def test_errors_read_as_sentences_and_keep_their_rule_ids(http: httpx.Client, stock: dict[str, str]) -> None:
+    status, reason, fields = _error(http.post("/v1/customers", json={"name": "", "document": "12.345", "email": "a@example.com"}))
+    assert (status, reason) == (400, "INVALID_ARGUMENT")
+    assert fields == {"name": "must not be empty", "document": "must be a CPF (11 digits) or a CNPJ (14 digits), digits only"}
+    details = http.post("/v1/customers", json={"name": "", "document": "1", "email": "a@example.com"}).json()["error"]["details"]
+    assert {v["reason"] for d in details if d["@type"].endswith("BadRequest") for v in d["fieldViolations"]} == {"string.min_len", "string.pattern"}
+
+    _unchanged(http, stock)
+    # An order of its own, so the module's customer keeps having none.
+    own = http.post("/v1/customers", json={"name": "Words", "document": cpf(), "email": f"{unique()}@example.com"}).json()
+    order = http.post("/v1/orders", json={"customerId": own["id"], "items": [{"productId": stock["product"], "quantity": 1}]}).json()
+    refused = http.post(f"/v1/orders/{order['id']}:updateStatus", json={"status": "ORDER_STATUS_CANCELED"})
+    assert "CancelOrder" in _error(refused)[2]["status"]
+    assert http.post(f"/v1/orders/{order['id']}:cancel", json={"reason": "test"}).status_code == 200
+    again = http.post(f"/v1/orders/{order['id']}:cancel", json={"reason": "test"})
+    assert (again.status_code, again.json()["error"]["message"]) == (400, f"order {order['id']} is already canceled")
+
+    _, _, bad_date = _error(http.get("/v1/orders", params={"createTimeFrom": "2026-12"}))
+    assert bad_date == {"createTimeFrom": "must be an RFC 3339 timestamp with a time and a zone, such as 2026-12-01T00:00:00Z"}
+    _, _, bad_enum = _error(http.get("/v1/orders", params={"status": "DONE"}))
+    assert bad_enum["status"].startswith("must be one of ORDER_STATUS_PENDING, ") and bad_enum["status"].endswith(", not DONE")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import pairwise
@@ -123,3 +124,19 @@ def test_only_the_service_currency_is_accepted() -> None:
 def test_canceled_is_never_a_plain_transition_even_where_cancel_is_allowed() -> None:
     with pytest.raises(InvalidStatusTransition):
         rules.ensure_transition("1", S.PENDING, S.CANCELED)
+
+
+@pytest.mark.parametrize(
+    ("current", "call", "text"),
+    [
+        (S.CANCELED, lambda: rules.ensure_cancelable("7", S.CANCELED), "order 7 is already canceled"),
+        (S.SHIPPED, lambda: rules.ensure_cancelable("7", S.SHIPPED), "order 7 is shipped: only pending or confirmed orders can be canceled"),
+        (S.CANCELED, lambda: rules.ensure_transition("7", S.CANCELED, S.CONFIRMED), "order 7 is canceled: its status can no longer change"),
+        (S.DELIVERED, lambda: rules.ensure_transition("7", S.DELIVERED, S.PENDING), "order 7 is delivered: its status can no longer change"),
+        (S.PENDING, lambda: rules.ensure_transition("7", S.PENDING, S.SHIPPED), "order 7 is pending: it cannot move to shipped"),
+    ],
+)
+def test_a_refused_transition_says_why_in_words(current: S, call: Callable[[], object], text: str) -> None:
+    with pytest.raises(InvalidStatusTransition) as refused:
+        call()
+    assert str(refused.value) == text and refused.value.metadata["current_status"] == current.name
