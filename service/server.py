@@ -84,10 +84,13 @@ def interceptors(settings: Settings, guard: RedisGuard | None) -> Chain:
     ])
 
 
-def build_server(settings: Settings, engine: Engine | None = None, gate: Gate | None = None) -> Running:
+def build_server(
+    settings: Settings, engine: Engine | None = None, gate: Gate | None = None, socket_dir: Path | None = None
+) -> Running:
     """Creates and binds (but does not start) the server. Port 0 binds a free port.
 
-    `gate` is a test hook of the CreateOrder combiner (service/combiner.py).
+    `gate` is a test hook of the CreateOrder combiner (service/combiner.py). `socket_dir` holds the
+    private socket (a new temporary directory by default); it is removed when the server stops.
     """
     engine = engine or make_engine(
         settings.database_url, settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_s,
@@ -123,7 +126,7 @@ def build_server(settings: Settings, engine: Engine | None = None, gate: Gate | 
     port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     # This process's gateway calls this process's server through a socket only it can reach: with
     # several processes on one port, the shared port could hand all its calls to another process.
-    local_target = f"unix:{Path(tempfile.mkdtemp(prefix='erp-orders-')) / 'grpc.sock'}"
+    local_target = f"unix:{(socket_dir or Path(tempfile.mkdtemp(prefix='erp-orders-'))) / 'grpc.sock'}"
     server.add_insecure_port(local_target)
     validation.warm_up(message_factory.GetMessageClass(m.input_type)() for _, m in _RPCS)
     # Its own connection: under load the request pool may be busy, and that must not read as "down".
@@ -167,16 +170,16 @@ def serve(settings: Settings) -> None:
         serve_one(settings)
 
 
-def serve_one(settings: Settings, done: threading.Event | None = None) -> None:
-    """gRPC, and the REST gateway on its own thread calling it over a private socket, until `done` is set
-    (by default by SIGTERM or SIGINT)."""
+def serve_one(settings: Settings, done: threading.Event | None = None, socket_dir: Path | None = None) -> None:
+    """gRPC, and the REST gateway on its own thread calling it over a private socket (in `socket_dir`),
+    until `done` is set (by default by SIGTERM or SIGINT)."""
     from service.gateway import server as rest  # imported here: the gateway imports this module
 
     if done is None:
         # Handlers first: a SIGTERM that arrives while the server is still starting must end in
         # a graceful stop, not in the default kill.
         done = until_signalled()
-    running = build_server(settings)
+    running = build_server(settings, socket_dir=socket_dir)
     start(running)
     log.info("gRPC listening on %s:%d", settings.grpc_host, running.port)
     gateway = rest.start(settings, running.local_target, local=True)

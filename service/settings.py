@@ -47,6 +47,10 @@ class Settings:
     grpc_max_concurrent_rpcs: int = 512
     # Server processes sharing the port (SO_REUSEPORT). One process is GIL-bound at about one core.
     grpc_processes: int = 1
+    # A crashed worker process is restarted after a backoff; this many crashes within this many
+    # seconds is a crash loop, and the service stops with exit code 1.
+    worker_crash_limit: int = 5
+    worker_crash_window_s: float = 60.0
     max_message_bytes: int = 4 * 1024 * 1024
     shutdown_grace_s: float = 10.0
     readiness_interval_s: float = 2.0
@@ -133,7 +137,7 @@ class Settings:
                 f"ORDERS_OPEN_STREAMS_MAX={self.open_streams_max} must be at least 1 and below "
                 f"ORDERS_GRPC_WORKERS={self.grpc_workers}: the other threads serve authenticated calls"
             )
-        for name in ("batch_max_orders", "batch_max_lines", "batch_writers"):
+        for name in ("batch_max_orders", "batch_max_lines", "batch_writers", "worker_crash_limit"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{_PREFIX}{name.upper()}={getattr(self, name)} must be at least 1")
         if "{" in self.redis_key_prefix or "}" in self.redis_key_prefix:

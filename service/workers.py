@@ -1,23 +1,33 @@
-"""Runs the server as N worker processes on one port (SO_REUSEPORT), forwarding SIGTERM to them.
+"""Runs the server as N worker processes on one port (SO_REUSEPORT), restarting a crashed one.
 
 A Python gRPC server is GIL-bound at about one core; separate processes are the way past that.
 Workers are spawned, not forked: gRPC's threads and the database pool must not cross a fork.
+A worker that dies is restarted after a backoff while the others keep serving (service/restarts.py);
+only a crash loop stops the service, with exit code 1. SIGTERM/SIGINT stop every worker gracefully.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
+import multiprocessing.connection
+import shutil
 import signal
+import tempfile
 import threading
+import time
+from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 
+from service.restarts import RestartPolicy
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def _worker(settings: Settings, index: int) -> None:
+def _worker(settings: Settings, index: int, socket_dir: Path) -> None:
     # The handlers go in before the slow imports, so a stop during start-up is graceful too.
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -26,39 +36,106 @@ def _worker(settings: Settings, index: int) -> None:
     from service.server import serve_one
 
     logs.configure(settings.log_level, settings.log_json)
-    serve_one(settings, done)
+    serve_one(settings, done, socket_dir)
+
+
+@dataclass
+class _Worker:
+    index: int
+    process: BaseProcess
+    socket_dir: Path  # its private unix socket's directory, made here so that a dead worker's is removed
+
+
+class _Workers:
+    """The running workers and the runtime directory they share."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._context = multiprocessing.get_context("spawn")
+        self._starts = itertools.count()
+        self.runtime = Path(tempfile.mkdtemp(prefix="erp-orders-"))
+        self.running: dict[int, _Worker] = {}
+
+    def start(self, index: int) -> None:
+        socket_dir = self.runtime / f"worker-{index}.{next(self._starts)}"
+        socket_dir.mkdir(mode=0o700)
+        process = self._context.Process(
+            target=_worker, args=(self._settings, index, socket_dir), name=f"orders-worker-{index}"
+        )
+        process.start()
+        self.running[index] = _Worker(index, process, socket_dir)
+        log.info("worker %d started (pid %s, socket directory %s)", index, process.pid, socket_dir)
+
+    def dead(self) -> list[_Worker]:
+        """Workers that exited, removed from `running`, their files removed."""
+        gone = [w for w in self.running.values() if not w.process.is_alive()]
+        for worker in gone:
+            del self.running[worker.index]
+            self._bury(worker)
+        return gone
+
+    def wait(self, timeout_s: float) -> None:
+        """Until a worker exits or `timeout_s` passes."""
+        multiprocessing.connection.wait([w.process.sentinel for w in self.running.values()], timeout_s)
+
+    def stop(self) -> list[int | None]:
+        """Stops every worker gracefully (killed after the grace period) and removes the runtime directory."""
+        workers = sorted(self.running.values(), key=lambda w: w.index)
+        for worker in workers:
+            if worker.process.is_alive():
+                worker.process.terminate()  # SIGTERM: each worker drains its in-flight calls for shutdown_grace_s
+        for worker in workers:
+            worker.process.join(self._settings.shutdown_grace_s + 5)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(5)
+            self._bury(worker)
+        shutil.rmtree(self.runtime, ignore_errors=True)
+        return [w.process.exitcode for w in workers]
+
+    @staticmethod
+    def _bury(worker: _Worker) -> None:
+        shutil.rmtree(worker.socket_dir, ignore_errors=True)
 
 
 def supervise(settings: Settings) -> None:
-    """Starts the workers and waits. SIGTERM/SIGINT, or any worker exiting, stops them all gracefully."""
+    """Starts the workers and keeps them running until SIGTERM/SIGINT, or a crash loop (exit code 1)."""
     if settings.grpc_port == 0:
         raise ValueError("ORDERS_GRPC_PROCESSES > 1 needs a fixed ORDERS_GRPC_PORT: each worker binds it")
-    context = multiprocessing.get_context("spawn")
-    workers: list[BaseProcess] = [
-        context.Process(target=_worker, args=(settings, i), name=f"orders-worker-{i}") for i in range(settings.grpc_processes)
-    ]
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
-    for worker in workers:
-        worker.start()
-    log.info("started %d worker processes on port %d", len(workers), settings.grpc_port)
+    workers = _Workers(settings)
+    policy = RestartPolicy(settings.worker_crash_limit, settings.worker_crash_window_s)
+    restart_at: dict[int, float] = {}  # worker index → time.monotonic() of its restart
+    for index in range(settings.grpc_processes):
+        workers.start(index)
+    log.info("started %d worker processes on port %d", settings.grpc_processes, settings.grpc_port)
+    crash_loop = False
     # Bounded waits, so a signal is noticed within a second even while every worker is healthy.
-    while not stopping.wait(1.0):
-        if any(not w.is_alive() for w in workers):
-            log.error("a worker exited (codes %s); stopping the others", [w.exitcode for w in workers])
+    while not stopping.is_set() and not crash_loop:
+        now = time.monotonic()
+        workers.wait(min([1.0, *(at - now for at in restart_at.values())]))
+        if stopping.is_set():
             break
-    for worker in workers:
-        if worker.is_alive() and worker.pid is not None:
-            worker.terminate()  # SIGTERM: each worker drains its in-flight calls for shutdown_grace_s
-    for worker in workers:
-        worker.join(settings.shutdown_grace_s + 5)
-        if worker.is_alive():
-            worker.kill()
-            worker.join(5)
-    codes = [w.exitcode for w in workers]
+        now = time.monotonic()
+        for worker in workers.dead():
+            backoff = policy.crashed(now)
+            log.error("worker %d (pid %s) exited with code %s", worker.index, worker.process.pid, worker.process.exitcode)
+            if backoff is None:
+                log.error("%d worker crashes within %g s: a crash loop; stopping the service",
+                          settings.worker_crash_limit, settings.worker_crash_window_s)
+                crash_loop = True
+                break
+            log.warning("restarting worker %d in %.1f s", worker.index, backoff)
+            restart_at[worker.index] = now + backoff
+        for index, at in list(restart_at.items()):
+            if at <= now and not crash_loop:
+                del restart_at[index]
+                workers.start(index)
+    codes = workers.stop()
     # -SIGTERM: a worker stopped before its handlers were in, i.e. before it served anything.
-    if stopping.is_set() and all(code in (0, -signal.SIGTERM) for code in codes):
+    if not crash_loop and all(code in (0, -signal.SIGTERM) for code in codes):
         log.info("workers stopped (exit codes %s)", codes)
     else:
         log.error("workers stopped (exit codes %s)", codes)

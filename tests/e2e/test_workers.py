@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import grpc
@@ -13,7 +17,8 @@ from sqlalchemy import Engine
 
 from bench.processes import tree
 from bench.server import ROOT, free_port, service_env
-from tests.helpers import TEST_SECRET, until
+from service._gen.erp.orders.v1 import product_pb2, product_pb2_grpc
+from tests.helpers import TEST_SECRET, token, until
 
 
 def _cmdline(pid: int) -> str:
@@ -52,3 +57,96 @@ def test_two_worker_processes_serve_one_port_and_stop_on_sigterm(mysql_url: str,
             proc.wait()
     assert "workers stopped (exit codes [0, 0])" in (tmp_path / "serve.log").read_text()
     assert not [pid for pid in workers if "spawn_main" in _cmdline(pid)]
+
+
+_STARTED = re.compile(r"worker (\d+) started \(pid (\d+), socket directory (\S+)\)")
+
+
+def _started(log: Path) -> list[tuple[int, int, Path]]:
+    """(index, pid, socket directory) of every worker start, in order."""
+    return [(int(i), int(pid), Path(d)) for i, pid, d in _STARTED.findall(log.read_text())]
+
+
+def _list_products(target: str, timeout_s: float = 2) -> str:
+    try:
+        with grpc.insecure_channel(target) as channel:  # a fresh connection: the kernel picks the worker
+            stub = product_pb2_grpc.ProductServiceStub(channel)
+            request, bearer = product_pb2.ListProductsRequest(page_size=1), [("authorization", f"Bearer {token('w')}")]
+            stub.ListProducts(request, timeout=timeout_s, metadata=bearer)
+        return "OK"
+    except grpc.RpcError as error:
+        return error.code().name  # type: ignore[attr-defined]
+
+
+def _two_workers(mysql_url: str, tmp_path: Path, **extra: str) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """`serve` with two workers and plain-text logs; its runtime directory goes under tmp_path."""
+    port = free_port()
+    settings = {
+        "ORDERS_GRPC_PROCESSES": "2", "ORDERS_SHUTDOWN_GRACE_S": "1", "ORDERS_JWT_SECRET": TEST_SECRET, "ORDERS_LOG_JSON": "false",
+    }
+    env = service_env(mysql_url, port, free_port(), settings | extra) | {"TMPDIR": str(tmp_path)}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    return proc, port, log
+
+
+def test_a_killed_worker_is_restarted_while_the_other_keeps_serving(mysql_url: str, engine: Engine, tmp_path: Path) -> None:
+    proc, port, log = _two_workers(mysql_url, tmp_path)
+    outcomes: list[tuple[float, str]] = []
+    loaded = threading.Event()
+
+    def call_until_loaded() -> None:
+        while not loaded.is_set():
+            outcomes.append((time.monotonic(), _list_products(f"127.0.0.1:{port}")))
+
+    load = threading.Thread(target=call_until_loaded)
+    try:
+        until(lambda: log.read_text().count("REST gateway on") >= 2, "both workers serve gRPC and REST", 60)
+        [(_, victim, victim_dir), *_] = _started(log)
+        load.start()
+        until(lambda: [o for _, o in outcomes].count("OK") >= 20, "the load runs")
+        killed_at = time.monotonic()
+        os.kill(victim, signal.SIGKILL)
+        until(lambda: len(_started(log)) == 3, "the supervisor restarts the killed worker", 30)
+        index, replacement, replacement_dir = _started(log)[2]
+        restarted_at = time.monotonic()
+        assert index == 0 and replacement != victim
+        until(lambda: _list_products(f"unix:{replacement_dir / 'grpc.sock'}") == "OK", "the restarted worker serves", 60)
+        assert not victim_dir.exists()  # the dead worker's private socket directory is gone
+        loaded.set()
+        load.join()
+        during = [o for t, o in outcomes if killed_at <= t <= restarted_at]
+        assert "OK" in during, "the other worker kept serving while the killed one was down"
+        failed = [o for t, o in outcomes if t >= killed_at and o != "OK"]
+        assert set(failed) <= {"UNAVAILABLE"} and len(failed) <= 3, failed  # at most the calls in flight on the victim
+        assert [o for t, o in outcomes if t > restarted_at][-10:] == ["OK"] * 10
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0, log.read_text()
+    finally:
+        loaded.set()
+        if load.is_alive():
+            load.join()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "workers stopped (exit codes [0, 0])" in log.read_text()
+    assert not list(tmp_path.glob("erp-orders-*"))  # the runtime directory is removed on exit
+
+
+def test_a_crash_loop_stops_the_service_with_exit_code_1(mysql_url: str, engine: Engine, tmp_path: Path) -> None:
+    proc, _, log = _two_workers(mysql_url, tmp_path, ORDERS_WORKER_CRASH_LIMIT="2", ORDERS_WORKER_CRASH_WINDOW_S="600")
+    try:
+        until(lambda: len(_started(log)) == 2, "both workers start", 60)
+        os.kill(_started(log)[0][1], signal.SIGKILL)
+        until(lambda: len(_started(log)) == 3, "the supervisor restarts the killed worker", 30)
+        os.kill(_started(log)[2][1], signal.SIGKILL)
+        assert proc.wait(timeout=30) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = log.read_text()
+    assert "2 worker crashes within 600 s: a crash loop" in text
+    assert not [pid for _, pid, _ in _started(log) if "spawn_main" in _cmdline(pid)]  # the healthy one was stopped too
+    assert not list(tmp_path.glob("erp-orders-*"))
