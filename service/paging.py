@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 from google.protobuf.message import Message
 
 from service.domain.errors import FieldViolation, InvalidArgument
-from service.domain.model import Page
+from service.domain.model import Page, PageResult
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -28,6 +30,40 @@ def next_token(request: Message, after: str | None) -> str:
         return ""
     raw = json.dumps({"a": after, "f": _filters(request)}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+class _Keyed(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+T = TypeVar("T", bound=_Keyed)
+M = TypeVar("M", bound=Message)
+
+# Room in a response for everything but its items: the next_page_token (about 80 bytes) and tags.
+_RESPONSE_ROOM_BYTES = 1024
+# Per repeated entry on the wire: a one-byte tag and a length of at most five bytes.
+_ENTRY_BYTES = 6
+
+
+class Pager:
+    """Turns a page of items into a List response's items and next_page_token, within the response
+    size limit: a page stops before the item that would take the response over it (AIP-158 allows
+    fewer items than page_size), and its token resumes right after the last item sent."""
+
+    def __init__(self, max_response_bytes: int) -> None:
+        self._budget = max_response_bytes - _RESPONSE_ROOM_BYTES
+
+    def fit(self, request: Message, result: PageResult[T], to_message: Callable[[T], M]) -> tuple[list[M], str]:
+        messages: list[M] = []
+        size = 0
+        for item in result.items:
+            message = to_message(item)
+            size += message.ByteSize() + _ENTRY_BYTES
+            if messages and size > self._budget:  # one item alone always goes: a page is never empty
+                return messages, next_token(request, result.items[len(messages) - 1].id)
+            messages.append(message)
+        return messages, next_token(request, result.next_after)
 
 
 def _filters(request: Message) -> str:

@@ -17,7 +17,7 @@ from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
 
-from service import auth_setup, metrics, redis_guard, tls, validation
+from service import auth_setup, metrics, paging, redis_guard, tls, validation
 from service.auth_throttle import FailureThrottle
 from service import context as ctx
 from service._gen.erp.orders.v1 import customer_pb2_grpc, order_pb2_grpc, product_pb2_grpc
@@ -114,9 +114,10 @@ def build_server(
         # Beyond this, calls are refused with RESOURCE_EXHAUSTED at once instead of queueing without bound.
         maximum_concurrent_rpcs=settings.grpc_max_concurrent_rpcs,
     )
-    customer_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(run), server)
-    product_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(run, settings.currency), server)
-    order_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(run, place, settings.currency), server)
+    pager = paging.Pager(settings.max_message_bytes)  # list pages stay within what the server may send
+    customer_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(run, pager), server)
+    product_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(run, settings.currency, pager), server)
+    order_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(run, place, settings.currency, pager), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if settings.reflection:

@@ -14,8 +14,9 @@ from service.handlers.runner import Runner
 
 
 class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
-    def __init__(self, run: Runner) -> None:
+    def __init__(self, run: Runner, pager: paging.Pager) -> None:
         self._run = run
+        self._pager = pager
 
     def CreateCustomer(self, request: pb.CreateCustomerRequest, context: grpc.ServicerContext) -> pb.Customer:
         r = request
@@ -28,10 +29,8 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     def ListCustomers(self, request: pb.ListCustomersRequest, context: grpc.ServicerContext) -> pb.ListCustomersResponse:
         flt = CustomerFilter(request.show_deleted, request.document, request.email)
         result = self._run(customers.list_customers, flt, paging.page_of(request))
-        return pb.ListCustomersResponse(
-            customers=[convert.customer_message(c) for c in result.items],
-            next_page_token=paging.next_token(request, result.next_after),
-        )
+        items, token = self._pager.fit(request, result, convert.customer_message)
+        return pb.ListCustomersResponse(customers=items, next_page_token=token)
 
     def UpdateCustomer(self, request: pb.UpdateCustomerRequest, context: grpc.ServicerContext) -> pb.Customer:
         mask = request.update_mask if request.HasField("update_mask") else None

@@ -17,10 +17,11 @@ from service.handlers.runner import Runner
 
 
 class OrderServicer(order_pb2_grpc.OrderServiceServicer):
-    def __init__(self, run: Runner, place: OrderPlacer, currency: str) -> None:
+    def __init__(self, run: Runner, place: OrderPlacer, currency: str, pager: paging.Pager) -> None:
         self._run = run
         self._place = place
         self._currency = currency
+        self._pager = pager
 
     def CreateOrder(self, request: pb.CreateOrderRequest, context: grpc.ServicerContext) -> pb.Order:
         lines = [OrderLine(i.product_id, i.quantity) for i in request.items]
@@ -42,10 +43,8 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             convert.datetime_of(request.create_time_to, "create_time_to") if request.HasField("create_time_to") else None,
         )
         result = self._run(orders.list_orders, flt, paging.page_of(request))
-        return pb.ListOrdersResponse(
-            orders=[convert.order_message(o) for o in result.items],
-            next_page_token=paging.next_token(request, result.next_after),
-        )
+        items, token = self._pager.fit(request, result, convert.order_message)
+        return pb.ListOrdersResponse(orders=items, next_page_token=token)
 
     def UpdateOrderStatus(self, request: pb.UpdateOrderStatusRequest, context: grpc.ServicerContext) -> pb.Order:
         order = self._run(
@@ -60,7 +59,5 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         self, request: pb.ListOrderStatusHistoryRequest, context: grpc.ServicerContext
     ) -> pb.ListOrderStatusHistoryResponse:
         result = self._run(orders.list_status_history, request.order_id, paging.page_of(request))
-        return pb.ListOrderStatusHistoryResponse(
-            changes=[convert.change_message(c) for c in result.items],
-            next_page_token=paging.next_token(request, result.next_after),
-        )
+        items, token = self._pager.fit(request, result, convert.change_message)
+        return pb.ListOrderStatusHistoryResponse(changes=items, next_page_token=token)

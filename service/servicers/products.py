@@ -15,9 +15,10 @@ from service.handlers.runner import Runner
 
 
 class ProductServicer(product_pb2_grpc.ProductServiceServicer):
-    def __init__(self, run: Runner, currency: str) -> None:
+    def __init__(self, run: Runner, currency: str, pager: paging.Pager) -> None:
         self._run = run
         self._currency = currency
+        self._pager = pager
 
     def CreateProduct(self, request: pb.CreateProductRequest, context: grpc.ServicerContext) -> pb.Product:
         r = request
@@ -34,10 +35,8 @@ class ProductServicer(product_pb2_grpc.ProductServiceServicer):
         active = request.active if request.HasField("active") else None
         flt = ProductFilter(request.show_deleted, request.sku, request.name_contains, active)
         result = self._run(products.list_products, flt, paging.page_of(request))
-        return pb.ListProductsResponse(
-            products=[convert.product_message(p) for p in result.items],
-            next_page_token=paging.next_token(request, result.next_after),
-        )
+        items, token = self._pager.fit(request, result, convert.product_message)
+        return pb.ListProductsResponse(products=items, next_page_token=token)
 
     def UpdateProduct(self, request: pb.UpdateProductRequest, context: grpc.ServicerContext) -> pb.Product:
         mask = request.update_mask if request.HasField("update_mask") else None
@@ -63,7 +62,5 @@ class ProductServicer(product_pb2_grpc.ProductServiceServicer):
         self, request: pb.ListStockMovementsRequest, context: grpc.ServicerContext
     ) -> pb.ListStockMovementsResponse:
         result = self._run(products.list_stock_movements, request.product_id, paging.page_of(request))
-        return pb.ListStockMovementsResponse(
-            movements=[convert.movement_message(m) for m in result.items],
-            next_page_token=paging.next_token(request, result.next_after),
-        )
+        items, token = self._pager.fit(request, result, convert.movement_message)
+        return pb.ListStockMovementsResponse(movements=items, next_page_token=token)

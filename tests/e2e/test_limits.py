@@ -10,9 +10,11 @@ import grpc
 import pytest
 from sqlalchemy import Engine, text
 
-from service._gen.erp.orders.v1 import customer_pb2, product_pb2
+from service._gen.erp.orders.v1 import customer_pb2, order_pb2, product_pb2
 from tests.conftest import running_server, server_settings
 from tests.helpers import Stubs, authorized_channel, lock_waits, rich, token, until
+
+Item = order_pb2.CreateOrderRequest.Item
 
 
 @pytest.fixture
@@ -73,3 +75,24 @@ def _assert_code(stubs: Stubs, request: product_pb2.GetProductRequest, code: grp
     with pytest.raises(grpc.RpcError) as caught:
         stubs.products.GetProduct(request)
     assert caught.value.code() == code  # type: ignore[attr-defined]
+
+
+def test_a_list_page_that_would_overflow_the_response_limit_stops_early_with_a_next_page_token(
+    limited: Callable[..., Stubs], engine: Engine  # the engine fixture migrates the database
+) -> None:
+    stubs = limited(max_message_bytes=64 * 1024)
+    customer, product = stubs.customer(), stubs.product(stock=1000)
+    request = order_pb2.CreateOrderRequest(customer_id=customer.id, note="n" * 1000, items=[Item(product_id=product.id, quantity=1)])
+    with ThreadPoolExecutor(8) as pool:
+        created = set(pool.map(lambda _: stubs.orders.CreateOrder(request).id, range(150)))  # about 1.1 KB each
+    pages, token = [], ""
+    while True:
+        page = stubs.orders.ListOrders(order_pb2.ListOrdersRequest(customer_id=customer.id, page_size=1000, page_token=token))
+        assert page.ByteSize() <= 64 * 1024
+        pages.append([o.id for o in page.orders])
+        token = page.next_page_token
+        if not token:
+            break
+    assert len(pages) >= 3 and all(pages)
+    listed = [order_id for page in pages for order_id in page]
+    assert sorted(listed) == sorted(created)  # each order exactly once, none skipped at a page boundary
