@@ -1,4 +1,6 @@
-"""The README stays true: its checked command block runs as documented, and the quickstart works."""
+"""The README stays true: its checked command block runs as documented, the quickstart works, and its
+walkthrough (the gRPC block, then the REST block) runs top to bottom, as written, in the quickstart's
+directory (where `.venv` is the running interpreter's)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,18 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 BIN = Path(sys.executable).parent
 
 
+def _in_a_clone(folder: Path) -> Path:
+    """The folder as a clone would look for the README's `.venv/bin/...` commands."""
+    (folder / ".venv").symlink_to(BIN.parent, target_is_directory=True)
+    return folder
+
+
+def _block_after(marker: str) -> str:
+    found = re.search(re.escape(marker) + r".*?```sh\n(.*?)```", README.read_text(), re.S)
+    assert found, f"the README lost the command block after {marker!r}"
+    return found[1]
+
+
 def _checked_block() -> list[tuple[str, str]]:
     """(command, expected text) for each line of the code block after the test's marker comment."""
     text = README.read_text()
@@ -39,9 +53,10 @@ def _env(**extra: str) -> dict[str, str]:
 def test_the_documented_configuration_commands_say_what_the_readme_says(server: Running, tmp_path: Path) -> None:
     commands = _checked_block()
     assert len(commands) >= 3
+    folder = _in_a_clone(tmp_path)
     for command, expected in commands:
         result = subprocess.run(
-            ["bash", "-c", command], env=_env(ORDERS_GRPC_PORT=str(server.port)), cwd=tmp_path,
+            ["bash", "-c", command], env=_env(ORDERS_GRPC_PORT=str(server.port)), cwd=folder,
             capture_output=True, text=True, timeout=60,
         )
         assert expected in result.stdout + result.stderr, (command, result.stdout, result.stderr)
@@ -82,3 +97,21 @@ def test_the_quickstart_serves_on_the_embedded_defaults_with_no_configuration(tm
             assert [h.actor for h in Stubs.on(channel).history(order.id)] == ["alice"]
         assert httpx.get(f"http://127.0.0.1:{http_port}/docs").status_code == 200
     assert (tmp_path / "orders.db").exists() and (tmp_path / "orders.jwt-secret").exists()
+    assert "alembic" not in (tmp_path / "serve.log").read_text(), "a normal start logs no Alembic setup lines"
+
+
+def test_the_walkthrough_runs_top_to_bottom(tmp_path: Path) -> None:
+    folder = _in_a_clone(tmp_path)
+    with _quickstart(folder) as (grpc_port, http_port):
+        script = _block_after("With the server running, in another terminal:") + _block_after("## REST gateway")
+        # Every command must succeed: curl -f turns an HTTP error into a failed command.
+        script = script.replace("localhost:50051", f"localhost:{grpc_port}").replace("localhost:8080", f"localhost:{http_port}")
+        script = script.replace("curl -s", "curl -sf")
+        result = subprocess.run(
+            ["bash", "-c", "set -euo pipefail\n" + script], env=_env(), cwd=folder, capture_output=True, text=True, timeout=240
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "idempotent-replayed: true" in result.stdout
+        assert "HTTP/1.1 201 Created" in result.stdout and "location: /v1/orders/" in result.stdout.lower()
+        canceled = re.findall(r'"status": ?"ORDER_STATUS_CANCELED"', result.stdout)
+        assert len(canceled) == 2, "the gRPC order and the REST order are canceled"
