@@ -23,7 +23,7 @@ from grpc_status import rpc_status
 from service.gateway import server as rest
 from service.gateway.errors import HTTP_STATUS
 from service.settings import Settings
-from tests.helpers import cpf, unique
+from tests.helpers import cpf, token, unique
 
 
 class ScriptedBackend(grpc.GenericRpcHandler):
@@ -240,6 +240,15 @@ def test_the_gateways_request_id_wins_over_a_clients_grpc_metadata_one(http: htt
     movements = http.get(f"/v1/products/{reply.json()['id']}/stockMovements").json()["movements"]
     assert [m["requestId"] for m in movements] == [reply.headers["x-request-id"]]
     assert reply.headers["x-request-id"] != "forged"
+
+
+def test_two_authorization_headers_over_rest_are_401(gateway: rest.RunningGateway) -> None:
+    bearer = ("Authorization", f"Bearer {token('tester')}")
+    with httpx.Client(base_url=f"http://127.0.0.1:{gateway.port}", timeout=30) as client:
+        assert client.get("/v1/orders", headers=[bearer]).status_code == 200
+        reply = client.get("/v1/orders", headers=[bearer, bearer])
+    assert (reply.status_code, _reason(_body(reply))) == (401, "UNAUTHENTICATED")
+    assert "one authorization" in _body(reply)["message"]
 
 
 def test_an_expired_deadline_is_504(http: httpx.Client) -> None:
