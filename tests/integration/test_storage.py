@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -12,7 +13,8 @@ import pytest
 from prometheus_client import REGISTRY
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, event, exc, text, update
+from sqlalchemy import Engine, create_engine, event, exc, text, update
+from sqlalchemy.engine import make_url
 
 from service.domain.errors import LockContention, StorageUnavailable
 from service.domain.model import Product
@@ -20,6 +22,7 @@ from service.domain.ports import UnitOfWork
 from service.handlers.retry import RetryPolicy
 from service.handlers.runner import Runner
 from storage.engine import make_engine
+from storage.migrate import upgrade
 from storage.schema import Base, products
 from storage.uow import SqlUnitOfWork
 from tests.helpers import lock_waits, unique, until
@@ -162,3 +165,42 @@ def test_a_statement_over_max_statement_time_is_unavailable_and_not_re_run(mysql
     finally:
         limited.dispose()
     assert attempts == [1]
+
+
+@pytest.fixture
+def empty_database(mysql_url: str) -> Iterator[Engine]:
+    """A database of its own with no tables yet, dropped afterwards."""
+    name = f"orders_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(make_url(mysql_url).set(database=None))
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    fresh = make_engine(make_url(mysql_url).set(database=name).render_as_string(hide_password=False), pool_size=1)
+    try:
+        yield fresh
+    finally:
+        fresh.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        admin.dispose()
+
+
+def test_the_varbinary_migration_keeps_existing_keys_and_stops_padding_them(empty_database: Engine) -> None:
+    upgrade(empty_database, "0003")
+    with empty_database.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO customers (name, document, email, phone, address, active, create_time, update_time) "
+            "VALUES ('c', '1', 'c@example.com', '', '', 1, NOW(), NOW())"
+        ))
+        conn.execute(text(
+            "INSERT INTO orders (customer_id, status, currency, total_cents, note, create_time, update_time, idem_principal, idem_key) "
+            "SELECT id, 1, 'BRL', 0, '', NOW(), NOW(), 'carol', 'pad-é' FROM customers"
+        ))
+    count = text("SELECT COUNT(*) FROM orders WHERE idem_principal = :who AND idem_key = :key")
+
+    def matches(who: str, key: str) -> int:
+        with empty_database.connect() as conn:
+            return int(conn.execute(count, {"who": who, "key": key}).scalar_one())
+
+    assert matches("carol ", "pad-é ") == 1  # utf8mb4_bin pads: the bug
+    upgrade(empty_database)
+    assert (matches("carol", "pad-é"), matches("carol ", "pad-é"), matches("carol", "pad-é ")) == (1, 0, 0)
