@@ -19,7 +19,7 @@ def draw(outcomes: list[Outcome], path: Path) -> Path:
     keys = [o.scenario.key for o in shown]
     x = range(len(shown))
     width = 0.4
-    fig, axes = plt.subplots(3 if curve else 2, 1, figsize=(10, 9 if curve else 6.5))
+    fig, axes = plt.subplots(3 if curve else 2, 1, figsize=(max(10, 0.5 * len(shown)), 9 if curve else 6.5))
     top, bottom = axes[0], axes[1]
     for ax, attr, label in ((top, "throughput", "throughput (ops/s)"), (bottom, "p99", "p99 latency (ms)")):
         ours = [getattr(o.service, attr) for o in shown]
