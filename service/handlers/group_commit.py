@@ -30,6 +30,7 @@ from service.domain.ports import UnitOfWork
 from service.handlers import orders
 from service.handlers.runner import Runner
 
+
 class _Alone:
     """This order is to run alone, on the single-order path."""
 
@@ -92,8 +93,8 @@ class OrderPlacer:
                 return [error]
         try:
             outcomes = orders.create_orders(self._uow_factory(), batch)
-        except StorageUnavailable as error:
-            return [error] * len(batch)
+        except StorageUnavailable:
+            return [StorageUnavailable() for _ in batch]  # one each: an exception is raised in one thread
         except Exception as error:  # noqa: BLE001 - whatever failed the batch, each order gets its own answer
             metrics.ORDER_BATCH_FALLBACKS.labels(_fallback_reason(error)).inc()
             return [_ALONE] * len(batch)
