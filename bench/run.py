@@ -131,11 +131,17 @@ def run_service_load(cfg: Config, sc: Scenario, service: ServiceProcess, cat: Ca
     return parallel(_collect(procs, budget))
 
 
+# The ceiling's connections at most: MariaDB's default max_connections (151) is shared with the
+# service's pools and everything else on the server. A hot row is lock-bound well below this.
+CEILING_THREADS = 64
+
+
 def run_ceiling(cfg: Config, sc: Scenario, url: str, cat: Catalogue, duration: float, per_tx: int = 1) -> Raw:
     """The naive ceiling (one order per transaction, `sc.concurrency` threads) or, with per_tx > 1, the
     batched one: that many orders per transaction, on as many threads as the service had batches in flight."""
+    threads = min(CEILING_THREADS, max(1, round(sc.concurrency / per_tx)))
     spec = CeilingSpec(
-        connect=database.mysqldb_args(url), threads=max(1, round(sc.concurrency / per_tx)), warmup_s=cfg.warmup_s,
+        connect=database.mysqldb_args(url), threads=threads, warmup_s=cfg.warmup_s,
         duration_s=duration, customers=cat.customers, products=cat.products, items=sc.items,
         hot=cat.products[0] if sc.hot else 0, watch=_watch(None), per_tx=per_tx,
     )
@@ -194,6 +200,8 @@ def _one(
         note = f"orders table held {count:,} rows (topped up in {time.monotonic() - t:.1f} s)"
     if sc.floor:
         note = "ceiling/s is the bare grpcio server's (bench/floor.py), called by the same client"
+    if sc.ceiling and sc.concurrency > CEILING_THREADS:
+        note = f"the ceiling runs {CEILING_THREADS} threads (connections), not {sc.concurrency}"
     order_ids = database.sample_order_ids(svc_db, 20_000) if sc.rpc == "get" else []
     # Ceiling and service alternate in short rounds, so background load drifting on a shared
     # machine weighs on both sides alike.
