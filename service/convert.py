@@ -105,8 +105,10 @@ def stock_event_message(e: StockEvent) -> events_pb2.ProductStockEvent:
     )
 
 
-def order_status(value: int) -> OrderStatus | None:
-    return OrderStatus(value) if value else None
+def order_statuses(status: int, statuses: Iterable[int]) -> frozenset[OrderStatus]:
+    """ListOrders' status filter: `status` (one) or `statuses` (any of several); validation
+    refuses both at once. Empty: any status."""
+    return frozenset(OrderStatus(v) for v in ([status] if status else statuses))
 
 
 def changes(

@@ -42,6 +42,8 @@ def describe(rule_id: str, text: str, rule_value: Any, field_value: Any, field: 
         return "must not be empty"
     if rule_id == "string.email":
         return "must be an email address, such as ana@example.com"
+    if rule_id == "repeated.unique":
+        return "must not name the same value twice"
     if rule_id == "required":
         return "is required"
     if rule_id in ("repeated.min_items", "repeated.max_items"):

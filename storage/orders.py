@@ -115,8 +115,8 @@ class SqlOrderRepository(OrderRepository):
         if flt.customer_id:
             key = parse_id(flt.customer_id)
             stmt = stmt.where(orders.c.customer_id == (key if key is not None else -1))
-        if flt.status is not None:
-            stmt = stmt.where(orders.c.status == int(flt.status))
+        if flt.statuses:
+            stmt = stmt.where(orders.c.status.in_(sorted(int(s) for s in flt.statuses)))
         if flt.create_time_from is not None:
             stmt = stmt.where(orders.c.create_time >= flt.create_time_from)
         if flt.create_time_to is not None:

@@ -44,7 +44,7 @@ class ProductFilter:
 @dataclass(frozen=True)
 class OrderFilter:
     customer_id: str = ""
-    status: OrderStatus | None = None
+    statuses: frozenset[OrderStatus] = frozenset()  # any of these; empty: any status
     create_time_from: datetime | None = None
     create_time_to: datetime | None = None
 

@@ -38,7 +38,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
     def ListOrders(self, request: pb.ListOrdersRequest, context: grpc.ServicerContext) -> pb.ListOrdersResponse:
         flt = OrderFilter(
             request.customer_id,
-            convert.order_status(request.status),
+            convert.order_statuses(request.status, request.statuses),
             convert.datetime_of(request.create_time_from, "create_time_from") if request.HasField("create_time_from") else None,
             convert.datetime_of(request.create_time_to, "create_time_to") if request.HasField("create_time_to") else None,
         )

@@ -152,3 +152,14 @@ def test_every_rpc_has_a_route_in_the_running_gateway(http: httpx.Client) -> Non
     rpcs = {m.name for f in FILES for s in f.services_by_name.values() for m in s.methods}
     assert operations == rpcs
 
+
+
+def test_list_orders_by_several_statuses_repeats_the_parameter(http: httpx.Client) -> None:
+    customer, product = _customer(http), _product(http, stock=5)
+    kept = _order(http, customer["id"], (product["id"], 1)).json()["id"]
+    canceled = _order(http, customer["id"], (product["id"], 1)).json()["id"]
+    assert http.post(f"/v1/orders/{canceled}:cancel", json={"reason": "test"}).status_code == 200
+    query = [("customerId", customer["id"]), ("statuses", "ORDER_STATUS_PENDING"), ("statuses", "ORDER_STATUS_CONFIRMED")]
+    assert [o["id"] for o in http.get("/v1/orders", params=query).json()["orders"]] == [kept]
+    both = [("customerId", customer["id"]), ("statuses", "ORDER_STATUS_PENDING"), ("statuses", "ORDER_STATUS_CANCELED")]
+    assert [o["id"] for o in http.get("/v1/orders", params=both).json()["orders"]] == [canceled, kept]

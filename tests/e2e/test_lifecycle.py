@@ -110,3 +110,30 @@ def test_orders_past_confirmed_cannot_be_canceled(stubs: Stubs) -> None:
         _cancel(stubs, order.id)
     assert rich(caught.value).metadata == {"order_id": order.id, "current_status": "PICKED", "target_status": "CANCELED"}
     assert stubs.stock(product.id) == 0
+
+
+def test_orders_are_listed_by_any_of_several_statuses_over_pages(stubs: Stubs) -> None:
+    customer, product = stubs.customer(), stubs.product(stock=20)
+    placed = [stubs.order(customer.id, (product.id, 1)).id for _ in range(5)]
+    pending, confirmed, picked, canceled = placed[:2], placed[2:3], placed[3:4], placed[4:]
+    for order_id in confirmed + picked:
+        _move(stubs, order_id, S.ORDER_STATUS_CONFIRMED)
+    _move(stubs, picked[0], S.ORDER_STATUS_PICKED)
+    _cancel(stubs, canceled[0])
+
+    def listed(**filters: object) -> list[str]:
+        ids, token = [], ""
+        while True:
+            page = stubs.orders.ListOrders(pb.ListOrdersRequest(customer_id=customer.id, page_size=2, page_token=token, **filters))
+            ids += [o.id for o in page.orders]
+            if not (token := page.next_page_token):
+                return ids
+
+    open_statuses = [S.ORDER_STATUS_PENDING, S.ORDER_STATUS_CONFIRMED, S.ORDER_STATUS_PICKED]
+    assert sorted(listed(statuses=open_statuses)) == sorted(pending + confirmed + picked)
+    assert listed(statuses=[S.ORDER_STATUS_CANCELED]) == canceled
+    assert sorted(listed(status=S.ORDER_STATUS_PENDING)) == sorted(pending)  # the single filter still works
+    with pytest.raises(grpc.RpcError) as both:
+        listed(status=S.ORDER_STATUS_PENDING, statuses=[S.ORDER_STATUS_PICKED])
+    assert both.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert rich(both.value).field_violations == {"": "list_orders.one_status_filter"}
