@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+import re
 from importlib import metadata
 from typing import Any
 
@@ -11,13 +12,23 @@ import yaml
 from google.rpc import code_pb2
 
 from service.gateway import comments
+from service.gateway.pathtemplate import collection
 from service.gateway.routes import Route
 from service.gateway.schemas import Schemas
+from service.methods import ALL_ROLES, METHODS
 
 JSON_PATH, YAML_PATH = "/openapi.json", "/openapi.yaml"
 _JSON = "application/json"
 _ERROR = {"$ref": "#/components/responses/Error"}
 _IDEMPOTENCY_KEY = {"$ref": "#/components/parameters/IdempotencyKey"}
+_TOKEN_HOWTO = (
+    "**Getting a token.** Every call but the health checks needs `Authorization: Bearer <JWT>`, signed "
+    "with the service's `ORDERS_JWT_SECRET` (HS256) and carrying the role each operation names ("
+    + ", ".join(f"`{role}`" for role in sorted(ALL_ROLES))
+    + "). On a development machine, `.venv/bin/erp-orders token --sub you` prints one with every "
+    "role, signed with the same secret the service uses; in production your identity provider issues them. "
+    "Click **Authorize**, paste the token (without `Bearer`), and every request below sends it."
+)
 _REQUEST_ID = {"description": "The request's id: the client's X-Request-Id, or one the gateway made.", "schema": {"type": "string"}}
 _REPLAYED = {
     "description": "Present when this is the stored response of an earlier request with the same Idempotency-Key.",
@@ -41,14 +52,14 @@ def document(routes: Iterable[Route]) -> dict[str, Any]:
     tags: dict[str, str] = {}
     for route in routes:
         service = route.rpc.containing_service
-        tags[service.name] = notes.get(service.full_name, "")
+        tags.setdefault(tag(route), notes.get(service.full_name, ""))
         paths.setdefault(route.template.openapi_path, {})[route.http_method.lower()] = _operation(route, schemas, notes)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "ERP Orders API",
             "version": metadata.version("erp-orders"),
-            "description": "REST transcoding of the gRPC API (google.api.http). Errors follow AIP-193.",
+            "description": "REST transcoding of the gRPC API (google.api.http). Errors follow AIP-193.\n\n" + _TOKEN_HOWTO,
         },
         "tags": [{"name": name, "description": text} for name, text in tags.items()],
         "security": [{"bearerAuth": []}],
@@ -57,16 +68,29 @@ def document(routes: Iterable[Route]) -> dict[str, Any]:
             "schemas": {**dict(sorted(schemas.components.items())), "Error": _error_schema()},
             "responses": {"Error": _error_response()},
             "parameters": {"IdempotencyKey": _idempotency_key()},
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": _TOKEN_HOWTO}},
         },
     }
 
 
+def tag(route: Route) -> str:
+    """The group a person looks for, named after the collection the path starts with: Customers,
+    Products, Orders (`stockMovements` would read Stock movements); the service's name otherwise."""
+    name = collection(route.template.source)
+    if name is None:
+        return route.rpc.containing_service.name
+    words = re.findall(r"[A-Za-z][a-z0-9]*", name)
+    return " ".join([words[0].capitalize(), *(w.lower() for w in words[1:])])
+
+
 def _operation(route: Route, schemas: Schemas, notes: dict[str, str]) -> dict[str, Any]:
     text = notes.get(route.rpc.full_name, route.rpc.name)
+    policy = METHODS.get(route.grpc_path)
+    if policy is not None:
+        text += f"\n\nNeeds a token with the role `{policy.role}`."
     operation: dict[str, Any] = {
         "operationId": route.operation_id,
-        "tags": [route.rpc.containing_service.name],
+        "tags": [tag(route)],
         "summary": text.split("\n")[0].split(". ")[0].rstrip("."),
         "description": text,
         "parameters": _parameters(route, schemas, notes),

@@ -19,11 +19,37 @@ class TemplateError(ValueError):
 class Variable:
     field_path: str  # dotted proto field names, e.g. "customer.id"
     multi_segment: bool  # bound to more than one segment: slashes in its value stay
+    name: str  # the parameter name in OpenAPI paths, see _name
 
-    @property
-    def name(self) -> str:
-        """The parameter name in OpenAPI paths. Dots would read as attribute access in tools' URI templates."""
-        return self.field_path.replace(".", "_")
+
+def _name(field_path: str, collection: str | None) -> str:
+    """A variable after a collection segment (AIP-122: `customers`) is named for the resource, so that
+    one resource's id has one name in every operation: Get's `{id}` and Update's `{customer.id}`
+    are both `customer_id`. Otherwise the field path, without dots, which tools' URI templates would
+    read as attribute access."""
+    if collection and collection.endswith("s") and collection.isalnum():
+        return f"{singular(collection)}_id"
+    return field_path.replace(".", "_")
+
+
+def singular(collection: str) -> str:
+    """customers → customer, shelves → shelf, categories → category: enough English for collection ids."""
+    for plural, one in (("ies", "y"), ("ves", "f"), ("sses", "ss"), ("ches", "ch"), ("shes", "sh"), ("xes", "x"), ("s", "")):
+        if collection.endswith(plural):
+            return collection[: -len(plural)] + one
+    return collection
+
+
+def collection(template: str) -> str | None:
+    """The first collection a template names after its version: `/v1/orders/{id}:cancel` → `orders`,
+    `/v1/{name=shelves/*}` → `shelves`."""
+    parts = template.lstrip("/").split("/")
+    if len(parts) < 2:
+        return None
+    first = parts[1].split(":")[0]
+    if first.startswith("{"):
+        first = first.partition("=")[2]
+    return first if first.isalnum() else None
 
 
 @dataclass(frozen=True)
@@ -54,8 +80,8 @@ def parse(template: str) -> PathTemplate:
         raise TemplateError(f"{template!r} must start with /")
     segments_part, verb = _split_verb(template)
     pattern: list[str] = []
-    shown: list[str] = []
-    variables: list[Variable] = []
+    shown: list[str | int] = []  # literal segments, and the index of each variable
+    found: list[tuple[str, bool, str | None]] = []  # field path, multi-segment, the collection before it
     for segment in _segments(segments_part[1:]):
         if segment.startswith("{"):
             if not segment.endswith("}"):
@@ -64,14 +90,20 @@ def parse(template: str) -> PathTemplate:
             sub_segments = sub.split("/") if sub else ["*"]
             multi = len(sub_segments) > 1 or "**" in sub_segments
             pattern.append("(" + "/".join(_segment_regex(s, template) for s in sub_segments) + ")")
-            variables.append(Variable(field_path, multi))
-            shown.append("{" + variables[-1].name + "}")
+            previous = shown[-1] if shown else None
+            found.append((field_path, multi, previous if isinstance(previous, str) else None))
+            shown.append(len(found) - 1)
         else:
             pattern.append(_segment_regex(segment, template))
             shown.append(segment)
+    names = [_name(path, collection) for path, _, collection in found]
+    if len(set(names)) < len(names):  # two variables after one collection name: keep the field names
+        names = [_name(path, None) for path, _, _ in found]
+    variables = tuple(Variable(path, multi, name) for (path, multi, _), name in zip(found, names, strict=True))
     suffix = ":" + verb if verb else ""
     regex = re.compile("/" + "/".join(pattern) + re.escape(suffix))
-    return PathTemplate(template, tuple(variables), verb, "/" + "/".join(shown) + suffix, regex)
+    rendered = ["{" + variables[s].name + "}" if isinstance(s, int) else s for s in shown]
+    return PathTemplate(template, variables, verb, "/" + "/".join(rendered) + suffix, regex)
 
 
 def _split_verb(template: str) -> tuple[str, str]:

@@ -55,21 +55,25 @@ def test_docs_list_every_operation_and_try_it_out_creates_an_order(
     browser.get(f"http://127.0.0.1:{gateway.port}/docs")
     _wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) == operations)
 
+    groups = [el.get_attribute("data-tag") for el in browser.find_elements(By.CSS_SELECTOR, ".opblock-tag")]
+    assert groups == ["Customers", "Products", "Orders"]
+    assert "erp-orders token --sub" in browser.find_element(By.CSS_SELECTOR, ".information-container").text
+
     browser.find_element(By.CSS_SELECTOR, "button.authorize").click()
     _wait(browser, seen.visibility_of_element_located((By.CSS_SELECTOR, ".auth-container input"))).send_keys(UI_TOKEN)  # type: ignore[attr-defined]
     browser.find_element(By.CSS_SELECTOR, ".auth-btn-wrapper button.authorize").click()
     browser.find_element(By.CSS_SELECTOR, ".auth-btn-wrapper button.btn-done").click()
 
-    block = browser.find_element(By.ID, "operations-OrderService-CreateOrder")
+    block = browser.find_element(By.ID, "operations-Orders-CreateOrder")
     block.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
-    _wait(browser, seen.element_to_be_clickable((By.CSS_SELECTOR, "#operations-OrderService-CreateOrder .try-out__btn"))).click()  # type: ignore[attr-defined]
+    _wait(browser, seen.element_to_be_clickable((By.CSS_SELECTOR, "#operations-Orders-CreateOrder .try-out__btn"))).click()  # type: ignore[attr-defined]
     body = block.find_element(By.CSS_SELECTOR, "textarea.body-param__text")
     body.clear()
     body.send_keys(json.dumps({"customerId": customer["id"], "items": [{"productId": product["id"], "quantity": 2}]}))
     block.find_element(By.CSS_SELECTOR, 'tr[data-param-name="Idempotency-Key"] input').send_keys(unique("ui-"))
     block.find_element(By.CSS_SELECTOR, "button.execute").click()
 
-    status = _wait(browser, seen.visibility_of_element_located((By.CSS_SELECTOR, "#operations-OrderService-CreateOrder .live-responses-table tbody .response-col_status")))
+    status = _wait(browser, seen.visibility_of_element_located((By.CSS_SELECTOR, "#operations-Orders-CreateOrder .live-responses-table tbody .response-col_status")))
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", status)
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "swagger-ui-create-order.png"))

@@ -31,18 +31,18 @@ def test_both_documents_pass_openapi_spec_validator(ours: dict[str, Any], test_a
     validate(test_api)
 
 
-def test_one_operation_per_binding_with_disambiguated_ids_and_service_tags(test_api: dict[str, Any]) -> None:
+def test_one_operation_per_binding_with_disambiguated_ids_and_collection_tags(test_api: dict[str, Any]) -> None:
     operations = _operations(test_api)
     assert sorted(operations) == ["CountBooks", "CreateShelf", "DeleteShelf", "GetShelf", "GetShelf2", "UpdateShelf"]
     assert operations["GetShelf2"][0] == "/v1/{name}/alias"
-    assert {op["tags"][0] for _, _, op in operations.values()} == {"ShelfService"}
+    assert {op["tags"][0] for _, _, op in operations.values()} == {"Shelves"}
 
 
 def test_summaries_and_descriptions_come_from_proto_comments(ours: dict[str, Any]) -> None:
     _, _, create = _operations(ours)["CreateOrder"]
     assert create["summary"] == "Places an order"
     assert create["description"].startswith("Places an order. All lines are reserved")
-    assert ours["tags"][2] == {"name": "OrderService", "description": "Takes orders against stock and moves them through fulfilment."}
+    assert ours["tags"][2] == {"name": "Orders", "description": "Takes orders against stock and moves them through fulfilment."}
 
 
 def test_status_codes_location_and_errors_per_operation(test_api: dict[str, Any]) -> None:
@@ -115,4 +115,26 @@ def test_money_and_timestamps_have_their_json_forms(ours: dict[str, Any]) -> Non
 
 def test_everything_requires_a_bearer_token(ours: dict[str, Any]) -> None:
     assert ours["security"] == [{"bearerAuth": []}]
-    assert ours["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    scheme = ours["components"]["securitySchemes"]["bearerAuth"]
+    assert {k: v for k, v in scheme.items() if k != "description"} == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+def test_groups_read_as_people_name_them_and_a_resource_has_one_path_parameter_name(ours: dict[str, Any]) -> None:
+    assert [t["name"] for t in ours["tags"]] == ["Customers", "Products", "Orders"]
+    names: dict[str, set[str]] = {}
+    for path, operations in ours["paths"].items():
+        for operation in operations.values():
+            for parameter in operation["parameters"]:
+                if parameter.get("in") == "path":
+                    names.setdefault(path.split("/")[2].split(":")[0], set()).add(parameter["name"])
+    assert names == {"customers": {"customer_id"}, "products": {"product_id"}, "orders": {"order_id"}}
+    # Get, Update and Delete of one customer are one path, whatever field each request binds.
+    assert sorted(ours["paths"]["/v1/customers/{customer_id}"]) == ["delete", "get", "patch"]
+
+
+def test_the_document_says_how_to_get_a_token_and_each_operation_names_its_role(ours: dict[str, Any]) -> None:
+    howto = ours["components"]["securitySchemes"]["bearerAuth"]["description"]
+    assert "erp-orders token --sub" in howto and "Authorize" in howto and "`orders.fulfil`" in howto
+    assert howto in ours["info"]["description"]
+    _, _, cancel = _operations(ours)["CancelOrder"]
+    assert cancel["description"].endswith("Needs a token with the role `orders.write`.")

@@ -20,6 +20,14 @@ def test_nested_fields_bind_by_their_dotted_path_and_show_with_underscores() -> 
     assert template.openapi_path == "/v1/customers/{customer_id}"
 
 
+def test_a_variable_after_a_collection_is_named_for_its_resource_whatever_field_it_binds() -> None:
+    assert parse("/v1/customers/{id}").openapi_path == parse("/v1/customers/{customer.id}").openapi_path
+    assert parse("/v1/orders/{id}:cancel").openapi_path == "/v1/orders/{order_id}:cancel"
+    assert parse("/v1/shelves/{shelf}/books/{book}").openapi_path == "/v1/shelves/{shelf_id}/books/{book_id}"
+    assert parse("/v1/a/{x}/a/{y}").openapi_path == "/v1/a/{x}/a/{y}"  # one name twice: the field names
+    assert parse("/v1/orders/{id}").expand({"id": "7"}) == "/v1/orders/7"
+
+
 def test_segment_patterns_bind_several_segments_and_keep_encoded_slashes() -> None:
     template = parse("/v1/{name=shelves/*/books/*}")
     assert template.match("/v1/shelves/s1/books/b%2F2") == {"name": "shelves/s1/books/b%2F2"}
