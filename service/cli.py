@@ -1,4 +1,4 @@
-"""The erp-orders command: serve, gateway, migrate, seed, version."""
+"""The erp-orders command: serve, gateway, relay, migrate, seed, version."""
 
 from __future__ import annotations
 
@@ -48,6 +48,18 @@ def _serve(settings: Settings, args: argparse.Namespace | None = None) -> None:
         if migrated:
             print(migrated)
     serve(settings)
+
+
+def _relay(settings: Settings, args: argparse.Namespace) -> None:
+    from service.relay import Relay
+    from service.server import until_signalled
+
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(args.metrics_port)
+    engine = make_engine(settings.database_url, pool_size=2, max_overflow=2)
+    Relay(engine, settings).run(until_signalled())
 
 
 def _gateway(settings: Settings, args: argparse.Namespace) -> None:
@@ -137,6 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     gateway = commands.add_parser("gateway", help="run only the REST gateway, in front of a remote gRPC server")
     gateway.add_argument("--grpc-target", default="", metavar="HOST:PORT", help="default: ORDERS_GATEWAY_TARGET")
     gateway.set_defaults(run=_gateway)
+    relay = commands.add_parser("relay", help="publish the order-event outbox to NATS JetStream, and prune it")
+    relay.add_argument("--metrics-port", type=int, default=0, help="serve /metrics on this port (default: off)")
+    relay.set_defaults(run=_relay)
     commands.add_parser("migrate", help="upgrade the database schema to the latest version").set_defaults(run=_migrate)
     commands.add_parser("seed", help="add a demo customer and products").set_defaults(run=_seed)
     commands.add_parser("version", help="print the version").set_defaults(run=_version)

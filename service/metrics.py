@@ -37,3 +37,16 @@ ORDER_BATCH_FALLBACKS = Counter(
     "Batches whose transaction failed as a whole, so each order was run alone, by reason.",
     ["reason"],  # key_taken, lock_contention, unexpected
 )
+
+OUTBOX_BACKLOG = Gauge("orders_outbox_backlog", "Outbox events not yet published, as the relay last counted them.")
+OUTBOX_LAG = Gauge("orders_outbox_lag_seconds", "Age of the oldest unpublished outbox event (0 when none is waiting).")
+EVENTS_PUBLISHED = Counter(
+    "orders_events_published_total", "Events the broker acknowledged, by outcome.", ["outcome"]  # stored, duplicate
+)
+EVENT_PUBLISH_LAG = Histogram(
+    "orders_event_publish_lag_seconds",
+    "Time from an event's change to the broker's PubAck.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+)
+EVENT_PUBLISH_FAILURES = Counter("orders_event_publish_failures_total", "Publishes that got no PubAck (the event waits).")
+OUTBOX_PRUNED = Counter("orders_outbox_pruned_total", "Outbox events deleted after the retention.")

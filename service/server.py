@@ -184,7 +184,17 @@ def serve_one(settings: Settings, done: threading.Event | None = None, socket_di
     start(running)
     log.info("gRPC listening on %s:%d", settings.grpc_host, running.port)
     gateway = rest.start(settings, running.local_target, local=True)
+    relay_stop = threading.Event()
+    relay: threading.Thread | None = None
+    if settings.relay_in_serve:
+        from service.relay import Relay
+
+        relay = threading.Thread(target=Relay(running.engine, settings).run, args=(relay_stop,), name="relay", daemon=True)
+        relay.start()
     done.wait()
+    relay_stop.set()
+    if relay is not None:
+        relay.join(settings.shutdown_grace_s)  # it lets its leases go, so another relay takes over at once
     log.info("shutting down; in-flight calls have %.0f s", settings.shutdown_grace_s)
     not_ready(running)  # at once, for gRPC health and /readyz alike
     rest.stop(gateway)  # then HTTP: its in-flight requests still need the gRPC server

@@ -98,6 +98,22 @@ class Settings:
     # Idempotency keys: how long an outcome is kept, and how long a running call holds its key.
     idempotency_ttl_s: float = 86400.0
     idempotency_lease_s: float = 120.0
+    # Order events. The relay publishes the outbox to NATS JetStream (empty URL: it only prunes).
+    nats_url: str = ""
+    events_stream: str = "ERP_ORDERS_EVENTS"
+    events_subject_prefix: str = "erp.orders.v1"
+    events_source: str = "/erp-orders"  # CloudEvents ce-source
+    events_format: str = "protobuf"  # or "json": the payload's encoding, with its content type
+    # The broker drops a repeated Nats-Msg-Id within this window: it must outlast a relay's retry horizon.
+    events_duplicate_window_s: float = 600.0
+    relay_in_serve: bool = False  # `serve` also runs a relay (each worker process one)
+    relay_partitions: int = 16  # aggregates are spread over this many leases (hash mod N)
+    relay_lease_s: float = 10.0
+    relay_batch: int = 500
+    relay_poll_interval_s: float = 0.05
+    # Published events are deleted after this, in small batches (also the resume tokens' lifetime).
+    outbox_retention_s: float = 7 * 86400.0
+    outbox_prune_batch: int = 500
 
     def public(self) -> dict[str, str]:
         """Every setting as ORDERS_* text, with secrets and URL passwords masked."""
@@ -150,6 +166,17 @@ class Settings:
                 cluster_seeds(self.redis_url)
             except ValueError as error:
                 raise SettingsError(f"ORDERS_REDIS_URL: {error}") from None
+        if self.events_format not in ("protobuf", "json"):
+            raise SettingsError(f"ORDERS_EVENTS_FORMAT={self.events_format!r} must be 'protobuf' or 'json'")
+        # A relay that published and died before marking is retried by another one after its lease
+        # expires, or by itself after a restart: the broker must still remember the ids by then.
+        if self.events_duplicate_window_s < 2 * self.relay_lease_s + 60:
+            raise SettingsError(
+                f"ORDERS_EVENTS_DUPLICATE_WINDOW_S={self.events_duplicate_window_s:g} must be at least twice "
+                f"ORDERS_RELAY_LEASE_S plus a minute for a restart ({2 * self.relay_lease_s + 60:g} s)"
+            )
+        if self.relay_partitions < 1 or self.relay_batch < 1 or self.outbox_prune_batch < 1:
+            raise SettingsError("ORDERS_RELAY_PARTITIONS, ORDERS_RELAY_BATCH and ORDERS_OUTBOX_PRUNE_BATCH must be at least 1")
         for name in ("rate_limit_read", "rate_limit_write", "rate_limit_auth_failures"):
             try:
                 Rate.parse(getattr(self, name))

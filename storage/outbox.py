@@ -1,11 +1,14 @@
-"""The transactional outbox: events written with the change they describe, in its transaction."""
+"""The transactional outbox: events written with the change they describe, in its transaction, and
+read back by the relay (unpublished rows, never a cursor) and by WatchOrderEvents (by position)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from service import convert
 from service.domain.events import Event, OrderEvent
@@ -48,3 +51,83 @@ class SqlEventOutbox(EventOutbox):
         if events:
             _INSERT.defer_rows(self._conn, [_values(e) for e in events])
 
+
+@dataclass(frozen=True)
+class StoredEvent:
+    position: int  # the outbox id
+    aggregate_type: str
+    aggregate_id: int
+    sequence: int
+    type: str
+    customer_id: int | None
+    payload: bytes
+    create_time: datetime
+
+
+t = outbox_events
+_COLUMNS = (t.c.id, t.c.aggregate_type, t.c.aggregate_id, t.c.sequence, t.c.type, t.c.customer_id, t.c.payload, t.c.create_time)
+
+
+def _stored(rows: Iterable[Any]) -> list[StoredEvent]:
+    return [StoredEvent(*r) for r in rows]
+
+
+def unpublished(engine: Engine, partitions: Iterable[int], count: int, limit: int) -> list[StoredEvent]:
+    """The oldest unpublished events of these partitions (aggregate_id mod count), in outbox order.
+
+    No cursor: a row whose id committed after a larger one is still unpublished, so it is found on
+    the next read. Per aggregate, outbox order is sequence order (each event is inserted under the
+    aggregate's row lock, after the previous one committed), so the first row of an aggregate here
+    is the one right after its last published event.
+    """
+    held = sorted(partitions)
+    if not held:
+        return []
+    stmt = (
+        select(*_COLUMNS)
+        .where(t.c.publish_time.is_(None), (t.c.aggregate_id % count).in_(held))
+        .order_by(t.c.id)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return _stored(conn.execute(stmt))
+
+
+def mark_published(engine: Engine, positions: Sequence[int], when: datetime) -> None:
+    if positions:
+        with engine.begin() as conn:
+            conn.execute(update(t).where(t.c.id.in_(positions)).values(publish_time=when))
+
+
+def backlog(engine: Engine) -> tuple[int, datetime | None]:
+    """How many events wait to be published, and when the oldest of them happened."""
+    with engine.connect() as conn:
+        row = conn.execute(select(func.count(), func.min(t.c.create_time)).where(t.c.publish_time.is_(None))).one()
+    return int(row[0]), row[1]
+
+
+def after(engine: Engine, position: int, limit: int) -> list[StoredEvent]:
+    """Events after this outbox position, in position order (WatchOrderEvents)."""
+    with engine.connect() as conn:
+        return _stored(conn.execute(select(*_COLUMNS).where(t.c.id > position).order_by(t.c.id).limit(limit)))
+
+
+def last_position(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.max(t.c.id))).scalar() or 0)
+
+
+def prune(engine: Engine, cutoff: datetime, batch: int, published_only: bool) -> int:
+    """Deletes one batch of events older than `cutoff`; returns how many. Call until it returns less than `batch`.
+
+    Ids are chosen first, then deleted by primary key in a transaction of their own: the DELETE
+    locks only those rows, never a range that inserts would wait on (unbounded DELETEs on an outbox
+    deadlock with inserts). With a broker, only published events go; without one, every old event.
+    """
+    age = t.c.publish_time if published_only else t.c.create_time
+    with engine.connect() as conn:
+        ids: list[int] = list(conn.execute(select(t.c.id).where(age < cutoff).order_by(age, t.c.id).limit(batch)).scalars())
+    if ids:
+        with engine.begin() as conn:
+            conn.execute(delete(t).where(t.c.id.in_(ids)))
+    return len(ids)

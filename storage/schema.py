@@ -237,6 +237,14 @@ class OutboxLeaseRow(Base):
     expire_time: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class OutboxRelayRow(Base):
+    """One row per running relay, renewed with its leases: the live relays, among which partitions are shared."""
+
+    __tablename__ = "outbox_relays"
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expire_time: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 # The Core tables, for the repositories' statements (declarative types them as FromClause).
 customers = cast(Table, CustomerRow.__table__)
 products = cast(Table, ProductRow.__table__)
@@ -246,3 +254,4 @@ stock_movements = cast(Table, StockMovementRow.__table__)
 status_history = cast(Table, StatusChangeRow.__table__)
 outbox_events = cast(Table, OutboxEventRow.__table__)
 outbox_leases = cast(Table, OutboxLeaseRow.__table__)
+outbox_relays = cast(Table, OutboxRelayRow.__table__)

@@ -1,0 +1,192 @@
+"""The relay: publishes the outbox to NATS JetStream, each aggregate's events in sequence order.
+
+Runs as `erp-orders relay`, or inside `serve` with ORDERS_RELAY_IN_SERVE. Any number may run: each
+publishes only the partitions it leases (storage/leases.py), so one aggregate's events go through
+one relay at a time. Per aggregate it publishes event n only after n − 1 got its PubAck, and marks
+events published only after theirs. Whatever is published but not marked (a crash, a lost lease)
+is published again by whoever holds the partition next, and the stream drops it: `Nats-Msg-Id` is
+the event id, and the stream's duplicate window outlasts that retry horizon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from google.protobuf import json_format
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import StreamConfig
+from nats.js.errors import BadRequestError
+from sqlalchemy import Engine
+
+from service import metrics
+from service._gen.erp.orders.v1 import events_pb2
+from service.settings import Settings
+from storage import outbox
+from storage.leases import Leases
+
+log = logging.getLogger(__name__)
+
+_PAYLOADS: dict[str, Any] = {"order": events_pb2.OrderEvent, "product": events_pb2.ProductStockEvent}
+_CONTENT_TYPES = {"protobuf": "application/protobuf", "json": "application/json"}
+_PUBLISH_TIMEOUT_S = 5.0
+_BACKLOG_EVERY_S = 1.0
+_PRUNE_EVERY_S = 30.0
+
+
+def headers(event: outbox.StoredEvent, settings: Settings) -> dict[str, str]:
+    """Nats-Msg-Id for the broker's deduplication, and the CloudEvents attributes in binary mode."""
+    event_id = f"{event.aggregate_type}-{event.aggregate_id}-{event.sequence}"
+    return {
+        "Nats-Msg-Id": event_id,
+        "ce-specversion": "1.0",
+        "ce-id": event_id,
+        "ce-type": f"{settings.events_subject_prefix}.{event.type}",
+        "ce-source": settings.events_source,
+        "ce-subject": f"{event.aggregate_type}s/{event.aggregate_id}",
+        "ce-time": event.create_time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "content-type": _CONTENT_TYPES[settings.events_format],
+    }
+
+
+def body(event: outbox.StoredEvent, settings: Settings) -> bytes:
+    if settings.events_format == "protobuf":
+        return event.payload
+    message = _PAYLOADS[event.aggregate_type].FromString(event.payload)
+    return json_format.MessageToJson(message, indent=None).encode()
+
+
+def waves(events: Sequence[outbox.StoredEvent]) -> list[list[outbox.StoredEvent]]:
+    """Wave k holds the k-th event of every aggregate: a wave is published at once, waves one after another."""
+    seen: dict[tuple[str, int], int] = {}
+    out: list[list[outbox.StoredEvent]] = []
+    for e in events:
+        k = seen[(e.aggregate_type, e.aggregate_id)] = seen.get((e.aggregate_type, e.aggregate_id), -1) + 1
+        if k == len(out):
+            out.append([])
+        out[k].append(e)
+    return out
+
+
+class Relay:
+    def __init__(
+        self, engine: Engine, settings: Settings, owner: str = "", after_publish: Callable[[], None] | None = None
+    ) -> None:
+        self._engine = engine
+        self._settings = settings
+        self.leases = Leases(engine, owner or f"relay-{uuid.uuid4().hex[:12]}", settings.relay_partitions, settings.relay_lease_s)
+        self._after_publish = after_publish  # a test hook: runs between the PubAcks and the marking
+        self._next_backlog = self._next_prune = 0.0
+
+    def run(self, stop: threading.Event) -> None:
+        """Publishes (or, without ORDERS_NATS_URL, only prunes) until `stop` is set."""
+        asyncio.run(self._run(stop))
+
+    async def _run(self, stop: threading.Event) -> None:
+        await asyncio.to_thread(self.leases.ensure_rows)
+        nc = await self._connect(stop) if self._settings.nats_url else None
+        js = nc.jetstream(timeout=_PUBLISH_TIMEOUT_S) if nc is not None else None
+        try:
+            while not stop.is_set():
+                busy = await self.step(js)
+                if not busy:
+                    await asyncio.to_thread(stop.wait, self._settings.relay_poll_interval_s)
+        finally:
+            await asyncio.to_thread(self.leases.release_all)
+            if nc is not None:
+                await nc.close()
+
+    async def _connect(self, stop: threading.Event) -> Client | None:
+        """Connects and makes sure of the stream, waiting for the broker as long as it takes; orders do not wait meanwhile."""
+        while not stop.is_set():
+            nc = Client()
+            try:
+                await nc.connect(
+                    self._settings.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=1, connect_timeout=2,
+                    allow_reconnect=True,
+                )
+                await self._ensure_stream(nc.jetstream(timeout=_PUBLISH_TIMEOUT_S))
+                return nc
+            except Exception as error:  # noqa: BLE001 - any failure to reach the broker means: try again
+                log.warning("relay: NATS at %s unavailable (%s); events wait in the outbox", self._settings.nats_url, error)
+                await nc.close()
+                await asyncio.to_thread(stop.wait, 1.0)
+        return None
+
+    async def _ensure_stream(self, js: JetStreamContext) -> None:
+        s = self._settings
+        config = StreamConfig(
+            name=s.events_stream, subjects=[f"{s.events_subject_prefix}.>"], duplicate_window=s.events_duplicate_window_s
+        )
+        try:
+            await js.add_stream(config)
+        except BadRequestError:
+            await js.update_stream(config)  # it exists with another configuration (an older window)
+
+    async def step(self, js: JetStreamContext | None) -> bool:
+        """One round: leases, one batch published and marked, and the periodic backlog and pruning.
+        Returns whether it found a full batch (so the next round should not wait)."""
+        now = time.monotonic()
+        if now >= self._next_backlog:
+            self._next_backlog = now + _BACKLOG_EVERY_S
+            await asyncio.to_thread(self._measure_backlog)
+        if now >= self._next_prune:
+            self._next_prune = now + _PRUNE_EVERY_S
+            await asyncio.to_thread(self.prune)
+        if js is None:
+            return False
+        held = await asyncio.to_thread(self.leases.claim, datetime.now(UTC))
+        s = self._settings
+        batch = await asyncio.to_thread(outbox.unpublished, self._engine, held, s.relay_partitions, s.relay_batch)
+        acked = await self._publish(js, batch)
+        if self._after_publish is not None and acked:
+            self._after_publish()
+        await asyncio.to_thread(outbox.mark_published, self._engine, acked, datetime.now(UTC))
+        return len(batch) == s.relay_batch and len(acked) == len(batch)
+
+    async def _publish(self, js: JetStreamContext, batch: Sequence[outbox.StoredEvent]) -> list[int]:
+        """Publishes wave after wave; an aggregate whose event got no PubAck sends nothing more this round."""
+        acked: list[int] = []
+        stalled: set[tuple[str, int]] = set()
+        for wave in waves(batch):
+            todo = [e for e in wave if (e.aggregate_type, e.aggregate_id) not in stalled]
+            results = await asyncio.gather(*(self._publish_one(js, e) for e in todo), return_exceptions=True)
+            for e, result in zip(todo, results, strict=True):
+                if isinstance(result, BaseException):
+                    stalled.add((e.aggregate_type, e.aggregate_id))
+                    metrics.EVENT_PUBLISH_FAILURES.inc()
+                else:
+                    acked.append(e.position)
+        if stalled:
+            log.warning("relay: %d aggregates got no PubAck; their events wait for the next round", len(stalled))
+        return acked
+
+    async def _publish_one(self, js: JetStreamContext, e: outbox.StoredEvent) -> None:
+        s = self._settings
+        ack: Any = await js.publish(f"{s.events_subject_prefix}.{e.type}", body(e, s), headers=headers(e, s))
+        metrics.EVENTS_PUBLISHED.labels("duplicate" if ack.duplicate else "stored").inc()
+        metrics.EVENT_PUBLISH_LAG.observe((datetime.now(UTC) - e.create_time).total_seconds())
+
+    def _measure_backlog(self) -> None:
+        count, oldest = outbox.backlog(self._engine)
+        metrics.OUTBOX_BACKLOG.set(count)
+        metrics.OUTBOX_LAG.set(0 if oldest is None else max(0.0, (datetime.now(UTC) - oldest).total_seconds()))
+
+    def prune(self) -> int:
+        """Deletes events past the retention, batch after batch, each batch its own short transaction."""
+        s = self._settings
+        cutoff = datetime.now(UTC) - timedelta(seconds=s.outbox_retention_s)
+        total = 0
+        while (n := outbox.prune(self._engine, cutoff, s.outbox_prune_batch, published_only=bool(s.nats_url))) > 0:
+            total += n
+            metrics.OUTBOX_PRUNED.inc(n)
+            if n < s.outbox_prune_batch:
+                break
+        return total

@@ -1,0 +1,173 @@
+"""The relay on MariaDB and a real nats-server: publish once, in order, mark after the PubAck, survive outages."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import Engine, delete, select, update
+
+from chaos.nats_server import NatsProcess
+from service import metrics
+from service._gen.erp.orders.v1 import events_pb2
+from service.domain.model import Caller, OrderLine, OrderStatus
+from service.handlers import customers, orders, products
+from service.relay import Relay
+from service.settings import Settings
+from storage.leases import Leases
+from storage.schema import outbox_events, outbox_leases, outbox_relays
+from storage.uow import SqlUnitOfWork
+from tests.events import event_settings, private_stream, read_stream, until_published
+from tests.helpers import cpf, unique, until
+
+CALLER = Caller("relay-test", "req-relay")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def running_relay(engine: Engine, settings: Settings, owner: str = "") -> Iterator[Relay]:
+    stop = threading.Event()
+    relay = Relay(engine, settings, owner)
+    thread = threading.Thread(target=relay.run, args=(stop,), name="test-relay")
+    thread.start()
+    try:
+        yield relay
+    finally:
+        stop.set()
+        thread.join(30)
+
+
+def _order(engine: Engine, quantity: int = 1) -> tuple[str, str]:
+    customer = customers.create_customer(SqlUnitOfWork(engine), "c", cpf(), f"{unique()}@example.com", "", "").id
+    pid = products.create_product(SqlUnitOfWork(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", 10).id
+    order, _ = orders.create_order(SqlUnitOfWork(engine), CALLER, customer, [OrderLine(pid, quantity)], "", "BRL")
+    return order.id, pid
+
+
+def test_the_relay_publishes_each_event_with_its_id_and_cloudevents_headers_then_marks_it(mysql_url: str, engine: Engine) -> None:
+    order_id, pid = _order(engine)
+    orders.update_order_status(SqlUnitOfWork(engine), CALLER, order_id, OrderStatus.CONFIRMED, "")
+    with private_stream(event_settings(mysql_url)) as s, running_relay(engine, s):
+        until_published(engine)
+        stream = read_stream(s.nats_url, s.events_stream)
+    mine = [m for m in stream if m.headers["ce-subject"] == f"orders/{order_id}"]
+    assert [m.subject for m in mine] == [f"{s.events_subject_prefix}.order.created", f"{s.events_subject_prefix}.order.status_changed"]
+    first = mine[0].headers
+    assert first["Nats-Msg-Id"] == first["ce-id"] == f"order-{order_id}-1"
+    assert first["ce-specversion"] == "1.0" and first["ce-type"] == f"{s.events_subject_prefix}.order.created"
+    assert first["ce-source"] == "/erp-orders" and first["content-type"] == "application/protobuf"
+    assert datetime.fromisoformat(first["ce-time"]) <= datetime.now(UTC)
+    assert [events_pb2.OrderEvent.FromString(m.data).sequence for m in mine] == [1, 2]
+    stock = [events_pb2.ProductStockEvent.FromString(m.data) for m in stream if m.headers["ce-subject"] == f"products/{pid}"]
+    assert [(e.sequence, e.movement.stock_after) for e in stock] == [(1, 10), (2, 9)]
+
+
+def test_json_payloads_carry_their_content_type(mysql_url: str, engine: Engine) -> None:
+    order_id, _ = _order(engine)
+    with private_stream(event_settings(mysql_url, events_format="json")) as s, running_relay(engine, s):
+        until_published(engine)
+        stream = read_stream(s.nats_url, s.events_stream)
+    created = next(m for m in stream if m.headers["ce-id"] == f"order-{order_id}-1")
+    assert created.headers["content-type"] == "application/json"
+    assert b'"orderId": "%s"' % order_id.encode() in created.data or b'"orderId":"%s"' % order_id.encode() in created.data
+
+
+_KILLED_RELAY = """
+import os, signal, sys, threading
+from service.relay import Relay
+from service.settings import Settings
+from storage.engine import make_engine
+url, nats_url, stream, prefix = sys.argv[1:5]
+settings = Settings(database_url=url, nats_url=nats_url, events_stream=stream, events_subject_prefix=prefix,
+                    relay_lease_s=1.0, events_duplicate_window_s=120.0)
+# The test hook: die the hard way after the PubAcks, before marking anything published.
+Relay(make_engine(url), settings, after_publish=lambda: os.kill(os.getpid(), signal.SIGKILL)).run(threading.Event())
+"""
+
+
+def test_a_relay_killed_between_publish_and_mark_leaves_each_event_in_the_stream_once(mysql_url: str, engine: Engine) -> None:
+    made = [_order(engine) for _ in range(3)]
+    ids = {f"order-{o}-1" for o, _ in made} | {f"product-{p}-{n}" for _, p in made for n in (1, 2)}
+    with private_stream(event_settings(mysql_url)) as s:
+        args = [sys.executable, "-c", _KILLED_RELAY, mysql_url, s.nats_url, s.events_stream, s.events_subject_prefix]
+        killed = subprocess.run(args, cwd=ROOT, capture_output=True, timeout=120, env={**os.environ})
+        assert killed.returncode == -9, killed.stderr.decode()
+        before = read_stream(s.nats_url, s.events_stream)
+        assert ids <= {m.headers["Nats-Msg-Id"] for m in before}  # published...
+        with engine.connect() as conn:  # ...and not marked
+            marked = conn.execute(select(outbox_events.c.publish_time).where(outbox_events.c.aggregate_id == int(made[0][0]),
+                                                                             outbox_events.c.aggregate_type == "order")).scalar()
+        assert marked is None
+        duplicates = metrics.EVENTS_PUBLISHED.labels("duplicate")._value.get()
+        with running_relay(engine, s):  # takes the partitions over once the dead relay's leases expire
+            until_published(engine)
+        after = read_stream(s.nats_url, s.events_stream)
+    mine = [m.headers["Nats-Msg-Id"] for m in after if m.headers["Nats-Msg-Id"] in ids]
+    assert sorted(mine) == sorted(ids)  # each exactly once
+    assert metrics.EVENTS_PUBLISHED.labels("duplicate")._value.get() >= duplicates + len(ids)
+
+
+def test_with_nats_down_orders_succeed_and_the_relay_catches_up_when_it_returns(
+    mysql_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    broker = NatsProcess(tmp_path / "nats")
+    try:
+        with private_stream(event_settings(mysql_url, nats_url=broker.url)) as s, running_relay(engine, s):
+            first, _ = _order(engine)
+            until_published(engine)
+            broker.stop()
+            with ThreadPoolExecutor(4) as pool:  # orders keep succeeding while the broker is away
+                made = list(pool.map(lambda _: _order(engine)[0], range(12)))
+            until(lambda: metrics.OUTBOX_BACKLOG._value.get() > 0, "the backlog metric shows the waiting events")
+            broker.start()
+            until_published(engine)
+            stream = read_stream(s.nats_url, s.events_stream)
+            until(lambda: metrics.OUTBOX_BACKLOG._value.get() == 0, "the backlog metric drains")
+    finally:
+        broker.stop()
+    published = {m.headers["Nats-Msg-Id"] for m in stream}
+    assert {f"order-{o}-1" for o in [first, *made]} <= published
+
+
+def test_two_relays_share_the_partitions_by_leases(engine: Engine) -> None:
+    now = datetime.now(UTC)
+    a, b = Leases(engine, unique("a-"), 16, 5.0), Leases(engine, unique("b-"), 16, 5.0)
+    with engine.begin() as conn:  # relays of earlier tests are gone
+        conn.execute(delete(outbox_relays))
+    a.ensure_rows()
+    with engine.begin() as conn:  # leases of earlier tests' relays have expired or been released
+        conn.execute(update(outbox_leases).values(owner="", expire_time=now - timedelta(seconds=1)))
+    assert len(a.claim(now)) == 16
+    assert b.claim(now) == set()  # all taken, none expired
+    assert len(a.claim(now)) == 8  # a sees two live relays and lets half go
+    held_b = b.claim(now)
+    assert len(held_b) == 8 and held_b.isdisjoint(a.claim(now))
+    a.release_all()
+    assert len(b.claim(now)) == 16
+
+
+def test_published_events_past_the_retention_are_pruned_in_small_batches(mysql_url: str, engine: Engine) -> None:
+    made = [_order(engine)[0] for _ in range(3)]
+    old = datetime.now(UTC) - timedelta(days=30)
+    with engine.begin() as conn:
+        conn.execute(update(outbox_events).where(outbox_events.c.publish_time.is_(None)).values(publish_time=old))
+        waiting = conn.execute(
+            update(outbox_events).where(outbox_events.c.aggregate_type == "order", outbox_events.c.aggregate_id == int(made[0]))
+            .values(publish_time=None)
+        )
+    assert waiting.rowcount == 1
+    settings = event_settings(mysql_url, outbox_prune_batch=2, outbox_retention_s=86400.0)
+    pruned = Relay(engine, settings).prune()
+    assert pruned >= 8  # 3 orders with a product each: at least 3 × (order + 2 stock events) − the one kept
+    with engine.connect() as conn:
+        left = conn.execute(select(outbox_events.c.aggregate_type, outbox_events.c.aggregate_id, outbox_events.c.publish_time)).all()
+    assert not [r for r in left if r.publish_time is not None and r.publish_time <= old]
+    assert ("order", int(made[0]), None) in [tuple(r) for r in left]  # unpublished: kept, however old
