@@ -149,6 +149,7 @@ class Nemesis:
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(self._rng.uniform(0.5, 1.5) * self.interval_s):
             name = self._rng.choice(self.faults)
+            self._record(name, "start")
             try:
                 self._record(name, FAULTS[name](self.targets, self._rng))
                 self.counts[name] += 1

@@ -16,6 +16,7 @@ from grpc_status import rpc_status
 from service._gen.erp.orders.v1 import order_pb2, order_pb2_grpc, product_pb2, product_pb2_grpc
 
 TIMEOUT_S = 3.0
+_RECONNECT = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 1000)]
 
 
 class CallError(Exception):
@@ -39,7 +40,9 @@ class GrpcTransport:
     name = "grpc"
 
     def __init__(self, target: str, token: str) -> None:
-        self._channel = grpc.insecure_channel(target)
+        # After a restart the channel reconnects within a second, not after grpc's default backoff
+        # of up to two minutes, during which every call fails at once with UNAVAILABLE.
+        self._channel = grpc.insecure_channel(target, options=_RECONNECT)
         self._orders = order_pb2_grpc.OrderServiceStub(self._channel)
         self._products = product_pb2_grpc.ProductServiceStub(self._channel)
         self._auth = ("authorization", f"Bearer {token}")

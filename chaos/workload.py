@@ -19,7 +19,7 @@ from chaos.history import FAIL, INFO, OK, Attempt, HistoryWriter, Operation
 from chaos.transports import CallError, Transport
 from service.domain.model import OrderStatus
 
-RETRY_BUDGET_S = 30.0
+RETRY_BUDGET_S = 60.0  # longer than the service's idempotency lease (chaos/run.py)
 # The call may have run: the outcome is unknown until a retry with the same key tells.
 INDETERMINATE = frozenset({"DEADLINE_EXCEEDED", "UNAVAILABLE", "CANCELLED", "UNKNOWN", "INTERNAL"})
 _WEIGHTS = {"create": 40, "replay": 5, "cancel": 12, "status": 15, "adjust": 13, "read": 15}
