@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 
 import grpc
 import pytest
+from sqlalchemy import Engine, text
 
 from service._gen.erp.orders.v1 import order_pb2, order_pb2_grpc
 from service.logs import JsonFormatter
 from service.server import Running
-from tests.helpers import authorized_channel, token
+from tests.helpers import Stubs, authorized_channel, token
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
@@ -50,3 +52,25 @@ def test_errors_carry_their_traceback() -> None:
     line = json.loads(JsonFormatter().format(record))
     assert line["level"] == "error" and "ValueError: boom" in line["exception"]
 
+
+
+def test_a_call_that_outlives_its_deadline_is_logged_once_and_not_as_an_unhandled_error(
+    channel: grpc.Channel, observer: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Found by python -m chaos: the response headers went to a call the client had given up on,
+    # grpc raised, and the error boundary logged an "unhandled error" for a plain timeout.
+    caplog.set_level(logging.INFO)
+    stubs = Stubs.on(channel)
+    customer, product = stubs.customer(), stubs.product(stock=5)
+    request = order_pb2.CreateOrderRequest(customer_id=customer.id, items=[order_pb2.CreateOrderRequest.Item(product_id=product.id, quantity=1)])
+    with observer.connect() as conn, conn.begin():  # holds the product's row lock until the client has given up
+        conn.execute(text("SELECT id FROM products WHERE id = :id FOR UPDATE"), {"id": int(product.id)})
+        with pytest.raises(grpc.RpcError) as caught:
+            stubs.orders.CreateOrder(request, timeout=0.5, metadata=[("x-request-id", "late-1")])
+        assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 10
+    while not (logged := [r for r in caplog.records if r.name == "erp_orders.access" and r.rpc["request_id"] == "late-1"]):  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, "the late call was never logged"
+        time.sleep(0.01)  # polling for the server thread's log record, bounded by the deadline
+    assert len(logged) == 1
+    assert not [r for r in caplog.records if r.name == "service.interceptors.errors"]
