@@ -42,10 +42,19 @@ _UNKNOWN_THREAD = 1094  # MariaDB/MySQL: KILL of a connection that has already g
 
 
 def kill_worker(t: Targets, rng: random.Random) -> str:
-    pid, restarts = rng.choice(t.service.workers()), t.service.restarts
+    workers = t.service.workers()
+    pid = rng.choice(workers)
     os.kill(pid, signal.SIGKILL)
+    t.service.wait_replaced(pid, len(workers))
+    return f"SIGKILL worker {pid}; the supervisor replaced it"
+
+
+def kill_service(t: Targets, rng: random.Random) -> str:
+    supervisor, workers, restarts = t.service.supervisor(), t.service.workers(), t.service.restarts
+    for pid in [supervisor, *workers]:  # the supervisor first, so that it cannot replace a worker
+        os.kill(pid, signal.SIGKILL)
     t.service.wait_restarted(restarts)
-    return f"SIGKILL worker {pid}; service restarted"
+    return f"SIGKILL supervisor {supervisor} and workers {workers}; the service was started again"
 
 
 def pause_worker(t: Targets, rng: random.Random) -> str:
@@ -123,6 +132,7 @@ def flush_redis(t: Targets, rng: random.Random) -> str:
 
 FAULTS: dict[str, Fault] = {
     "kill-worker": kill_worker,
+    "kill-service": kill_service,
     "pause-worker": pause_worker,
     "kill-db-connections": kill_db_connections,
     "cut-db": cut_link("db"),

@@ -1,7 +1,7 @@
 """The service under test, `erp-orders serve` with two workers, restarted on the same ports whenever it exits.
 
-That is what an orchestrator does: a SIGKILLed worker makes the supervisor stop the other one and
-exit, and a new supervisor starts in its place.
+The supervisor replaces a dead worker itself; when the supervisor itself dies, a new one starts in
+its place, as an orchestrator would start a new container.
 """
 
 from __future__ import annotations
@@ -64,6 +64,20 @@ class Service:
                 if proc.poll() is None or time.monotonic() > deadline:
                     raise
             self._stopping.wait(0.2)  # polling for the watcher's next supervisor, bounded by the deadline
+
+    def supervisor(self) -> int:
+        with self._lock:
+            assert self._proc is not None
+            return self._proc.pid
+
+    def wait_replaced(self, pid: int, workers: int, timeout_s: float = READY_TIMEOUT_S) -> None:
+        """Until `pid` is no longer a worker, `workers` workers run, and the service is SERVING."""
+        deadline = time.monotonic() + timeout_s
+        while pid in (running := self.workers()) or len(running) != workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"worker {pid} was not replaced within {timeout_s:.0f} s (workers {running})")
+            self._stopping.wait(0.1)  # polling the process table, bounded by the deadline
+        self.wait_serving(timeout_s)
 
     def wait_restarted(self, since: int, timeout_s: float = READY_TIMEOUT_S) -> None:
         """Until a supervisor after restart number `since` is SERVING (the dying one may still answer for a moment)."""

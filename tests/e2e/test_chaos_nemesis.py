@@ -48,13 +48,21 @@ def _state(pid: int) -> str:
     return raw[raw.rindex(")") + 2]
 
 
-def test_kill_worker_sigkills_one_and_the_service_comes_back_with_new_workers(targets: Targets) -> None:
-    before, restarts = set(targets.service.workers()), targets.service.restarts
+def test_kill_worker_sigkills_one_and_the_supervisor_replaces_it(targets: Targets) -> None:
+    before, supervisor = set(targets.service.workers()), targets.service.supervisor()
     _inject(targets, "kill-worker")
     after = set(targets.service.workers())
-    assert targets.service.restarts == restarts + 1
-    assert len(after) == 2 and not after & before
-    assert not any(Path(f"/proc/{pid}").exists() for pid in before)
+    assert targets.service.supervisor() == supervisor
+    assert len(after) == 2 and len(after & before) == 1
+    assert sum(Path(f"/proc/{pid}").exists() for pid in before) == 1
+
+
+def test_kill_service_sigkills_everything_and_it_is_started_again(targets: Targets) -> None:
+    before, supervisor, restarts = set(targets.service.workers()), targets.service.supervisor(), targets.service.restarts
+    _inject(targets, "kill-service")
+    assert targets.service.restarts == restarts + 1 and targets.service.supervisor() != supervisor
+    assert len(set(targets.service.workers()) - before) == 2
+    assert not any(Path(f"/proc/{pid}").exists() for pid in [supervisor, *before])
 
 
 def _eventually(states: Callable[[], list[str]], want: Callable[[list[str]], bool]) -> list[str]:
