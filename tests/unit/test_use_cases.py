@@ -1,0 +1,112 @@
+"""The use cases in service/handlers/, on the in-memory fakes of tests/unit/fakes.py: no database, milliseconds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from service.domain.allocation import NewOrder
+from service.domain.errors import IdempotencyKeyReused, InsufficientStock, InvalidStatusTransition, LockContention, NotFound
+from service.domain.events import StockEvent
+from service.domain.model import Caller, Customer, IdempotencyKey, MovementKind, OrderLine, OrderStatus, Product
+from service.domain.ports import UnitOfWork
+from service.handlers import orders, products
+from service.handlers.retry import RetryPolicy
+from service.handlers.runner import Runner
+from tests.unit.fakes import FakeUnitOfWork, Tables
+
+NOW = datetime(2026, 12, 2, tzinfo=UTC)
+CALLER = Caller("tester", "req-1")
+
+
+@pytest.fixture
+def tables() -> Tables:
+    t = Tables()
+    t.customers["c1"] = Customer("c1", "Ana", "12345678901", "ana@example.com", "", "", True, NOW, NOW)
+    for pid, stock in (("p1", 5), ("p2", 2)):
+        t.products[pid] = Product(pid, f"SKU-{pid}", pid, "", Decimal("10.00"), "BRL", stock, True, NOW, NOW)
+    return t
+
+
+def _key(key: str, fingerprint: str = "fp") -> IdempotencyKey:
+    return IdempotencyKey("alice", key, fingerprint)
+
+
+def _create(tables: Tables, *lines: tuple[str, int], key: IdempotencyKey | None = None) -> tuple[object, bool]:
+    return orders.create_order(FakeUnitOfWork(tables), CALLER, "c1", [OrderLine(p, q) for p, q in lines], "", "BRL", key)
+
+
+def test_a_create_refused_for_stock_its_first_call_took_replays_that_order(tables: Tables) -> None:
+    first, replayed = _create(tables, ("p1", 4), key=_key("k1"))
+    assert not replayed and tables.products["p1"].stock_quantity == 1
+    again, replayed = _create(tables, ("p1", 4), key=_key("k1"))  # would be short now: the stored order answers
+    assert replayed and again == first
+    assert len(tables.orders) == 1 and [m.delta for m in tables.ledger] == [-4]
+    with pytest.raises(InsufficientStock):
+        _create(tables, ("p1", 4), key=_key("k2"))  # a new key is a new order, and it is short
+    with pytest.raises(IdempotencyKeyReused):
+        _create(tables, ("p2", 9), key=_key("k1", "another request"))
+
+
+def test_a_refused_create_writes_nothing(tables: Tables) -> None:
+    with pytest.raises(InsufficientStock):
+        _create(tables, ("p1", 1), ("p2", 3))
+    with pytest.raises(NotFound):
+        _create(tables, ("p1", 1), ("nope", 1))
+    assert (tables.orders, tables.ledger, tables.history, tables.events) == ({}, [], [], [])
+    assert (tables.products["p1"].stock_quantity, tables.products["p2"].stock_quantity) == (5, 2)
+
+
+def test_cancel_returns_the_stock_exactly_once(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 3), ("p2", 2))
+    canceled = orders.cancel_order(FakeUnitOfWork(tables), CALLER, order.id, "changed mind")  # type: ignore[attr-defined]
+    assert canceled.status == OrderStatus.CANCELED
+    with pytest.raises(InvalidStatusTransition):
+        orders.cancel_order(FakeUnitOfWork(tables), CALLER, order.id, "again")  # type: ignore[attr-defined]
+    assert (tables.products["p1"].stock_quantity, tables.products["p2"].stock_quantity) == (5, 2)
+    assert sorted((m.product_id, m.kind, m.delta) for m in tables.ledger if m.kind == MovementKind.CANCEL) == [
+        ("p1", MovementKind.CANCEL, 3), ("p2", MovementKind.CANCEL, 2)
+    ]
+    assert [(c.from_status, c.to_status) for c in tables.history] == [(None, OrderStatus.PENDING), (OrderStatus.PENDING, OrderStatus.CANCELED)]
+
+
+def test_adjust_stock_moves_the_stock_once_per_key_and_never_below_zero(tables: Tables) -> None:
+    product, movement, replayed = products.adjust_stock(FakeUnitOfWork(tables), CALLER, "p2", 3, "recount", _key("a1"))
+    assert (product.stock_quantity, movement.stock_after, replayed) == (5, 5, False)
+    again = products.adjust_stock(FakeUnitOfWork(tables), CALLER, "p2", 3, "recount", _key("a1"))
+    assert again[2] and again[1] == movement and tables.products["p2"].stock_quantity == 5
+    with pytest.raises(InsufficientStock):
+        products.adjust_stock(FakeUnitOfWork(tables), CALLER, "p2", -6, "too much")
+    assert [m.delta for m in tables.ledger] == [3] and tables.products["p2"].stock_quantity == 5
+
+
+def test_a_batch_allocates_in_arrival_order_refuses_only_the_short_order_and_replays_a_repeated_key(tables: Tables) -> None:
+    def new(quantity: int, key: str | None = None) -> NewOrder:
+        return NewOrder(CALLER, "c1", [OrderLine("p1", quantity)], "", "BRL", _key(key) if key else None)
+
+    outcomes = orders.create_orders(FakeUnitOfWork(tables), [new(3, "b1"), new(3), new(2, "b2"), new(3, "b1")])
+    first, short, third, repeat = outcomes
+    assert isinstance(short, InsufficientStock)
+    assert first[1] is False and third[1] is False  # type: ignore[index]
+    assert repeat == (first[0], True)  # type: ignore[index]
+    assert tables.products["p1"].stock_quantity == 0 and len(tables.orders) == 2
+    assert [m.stock_after for m in tables.ledger] == [2, 0]  # the ledger follows arrival order
+    assert [e.sequence for e in tables.events if isinstance(e, StockEvent)] == [1, 2]
+
+
+def test_the_runner_re_runs_a_use_case_that_met_contention_with_a_fresh_transaction(tables: Tables) -> None:
+    attempts: list[UnitOfWork] = []
+
+    def flaky(uow: UnitOfWork) -> int:
+        attempts.append(uow)
+        if len(attempts) < 3:
+            with uow:
+                uow.products.set_stock({"p1": 0}, NOW, {"p1": 9})  # written, then lost with the rollback
+                raise LockContention(1)
+        return len(attempts)
+
+    run = Runner(lambda: FakeUnitOfWork(tables), RetryPolicy(attempts=5, base_delay=0, max_delay=0))
+    assert run(flaky) == 3
+    assert len({id(u) for u in attempts}) == 3 and tables.products["p1"].stock_quantity == 5
