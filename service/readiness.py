@@ -1,5 +1,5 @@
 """Readiness: the health service reports NOT_SERVING while the database does not answer, or its
-schema is behind this code's migrations."""
+schema is behind this code's migrations, in any worker process."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import threading
 from grpc_health.v1 import health, health_pb2
 from sqlalchemy import Engine
 
+from service import metrics
 from storage.migrate import schema_behind
 
 log = logging.getLogger(__name__)
@@ -21,10 +22,16 @@ class ReadinessProbe:
     head or later) and sets the overall and per-service health status.
 
     Redis is deliberately not probed: without it the service still takes orders (see README).
+    With `workers` > 1 processes, each publishes its own result (orders_workers_ready) and reports
+    SERVING only while all `workers` do, so that whichever worker a probe reaches answers for the
+    whole service.
     """
 
-    def __init__(self, engine: Engine, servicer: health.HealthServicer, services: tuple[str, ...], interval_s: float) -> None:
+    def __init__(
+        self, engine: Engine, servicer: health.HealthServicer, services: tuple[str, ...], interval_s: float, workers: int = 1
+    ) -> None:
         self._engine = engine
+        self._workers = workers
         self._servicer = servicer
         self._names = ("", *services)
         self._interval_s = interval_s
@@ -39,6 +46,7 @@ class ReadinessProbe:
 
     def stop(self) -> None:
         self._stopped.set()
+        metrics.WORKERS_READY.set(0)
         if self._thread.is_alive():
             self._thread.join(timeout=self._interval_s + 5)
 
@@ -47,11 +55,13 @@ class ReadinessProbe:
 
     def check(self) -> bool:
         state, detail = self._probe()
-        ready = state is None
-        if state != self._state and not ready:
+        if state != self._state and state is not None:
             log.warning("readiness NOT_SERVING: %s", detail)
-        if ready and self._state:
-            log.info("database ready again, readiness SERVING")
+        if state is None and self._state:
+            log.info("database ready again")
+        if not self._stopped.is_set():
+            metrics.WORKERS_READY.set(1 if state is None else 0)
+        ready = state is None and (self._workers == 1 or metrics.ready_workers() >= self._workers)
         if ready != self._ready and not self._stopped.is_set():
             for name in self._names:
                 self._servicer.set(name, SERVING if ready else NOT_SERVING)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from service import metrics
 from service.restarts import RestartPolicy
 from service.settings import Settings
 
@@ -55,6 +56,10 @@ class _Workers:
         self._starts = itertools.count()
         self.runtime = Path(tempfile.mkdtemp(prefix="erp-orders-"))
         self.running: dict[int, _Worker] = {}
+        # Each worker writes its metrics here (it inherits the variable), so a scrape of any worker
+        # reads the whole service; a fresh directory per run, since counters restart with the service.
+        (self.runtime / "metrics").mkdir()
+        metrics.use_directory(str(self.runtime / "metrics"))
 
     def start(self, index: int) -> None:
         socket_dir = self.runtime / f"worker-{index}.{next(self._starts)}"
@@ -72,6 +77,8 @@ class _Workers:
         for worker in gone:
             del self.running[worker.index]
             self._bury(worker)
+            if worker.process.pid is not None:
+                metrics.process_dead(worker.process.pid)
         return gone
 
     def wait(self, timeout_s: float) -> None:

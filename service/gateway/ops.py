@@ -6,7 +6,9 @@ from collections.abc import Awaitable, Callable
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from service import metrics as exported
 
 Reply = tuple[int, list[tuple[bytes, bytes]], bytes]
 Endpoint = Callable[[], Awaitable[Reply]]
@@ -14,11 +16,12 @@ _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 
 
 async def metrics() -> Reply:
-    return 200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], generate_latest()
+    return 200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], exported.exposition()
 
 
 def readiness(channel: grpc.aio.Channel, timeout_s: float = 2.0) -> Endpoint:
-    """GET /readyz: 200 while the gRPC server reports SERVING (its database answers), else 503."""
+    """GET /readyz: 200 while the gRPC server reports SERVING (the service's database answers, from
+    every worker), else 503."""
     check = health_pb2_grpc.HealthStub(channel).Check
 
     async def readyz() -> Reply:

@@ -12,7 +12,9 @@ import time
 from pathlib import Path
 
 import grpc
+import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
 from bench.processes import tree
@@ -79,16 +81,21 @@ def _list_products(target: str, timeout_s: float = 2) -> str:
 
 
 def _two_workers(mysql_url: str, tmp_path: Path, **extra: str) -> tuple[subprocess.Popen[bytes], int, Path]:
+    proc, port, _, log = _two_workers_http(mysql_url, tmp_path, **extra)
+    return proc, port, log
+
+
+def _two_workers_http(mysql_url: str, tmp_path: Path, **extra: str) -> tuple[subprocess.Popen[bytes], int, int, Path]:
     """`serve` with two workers and plain-text logs; its runtime directory goes under tmp_path."""
-    port = free_port()
+    port, http_port = free_port(), free_port()
     settings = {
         "ORDERS_GRPC_PROCESSES": "2", "ORDERS_SHUTDOWN_GRACE_S": "1", "ORDERS_JWT_SECRET": TEST_SECRET, "ORDERS_LOG_JSON": "false",
     }
-    env = service_env(mysql_url, port, free_port(), settings | extra) | {"TMPDIR": str(tmp_path)}
+    env = service_env(mysql_url, port, http_port, settings | extra) | {"TMPDIR": str(tmp_path)}
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    return proc, port, log
+    return proc, port, http_port, log
 
 
 def test_a_killed_worker_is_restarted_while_the_other_keeps_serving(mysql_url: str, engine: Engine, tmp_path: Path) -> None:
@@ -150,3 +157,43 @@ def test_a_crash_loop_stops_the_service_with_exit_code_1(mysql_url: str, engine:
     assert "2 worker crashes within 600 s: a crash loop" in text
     assert not [pid for _, pid, _ in _started(log) if "spawn_main" in _cmdline(pid)]  # the healthy one was stopped too
     assert not list(tmp_path.glob("erp-orders-*"))
+
+
+def _scrape(http_port: int, method: str) -> float:
+    """orders_rpcs_total{method, code="OK"} from one scrape on a fresh connection (the kernel picks the worker)."""
+    text = httpx.get(f"http://127.0.0.1:{http_port}/metrics", headers={"Connection": "close"}, timeout=5).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "orders_rpcs_total" and sample.labels == {"method": method, "code": "OK"}:
+                return sample.value
+    return 0.0
+
+
+def _readyz(http_port: int) -> int:
+    return httpx.get(f"http://127.0.0.1:{http_port}/readyz", headers={"Connection": "close"}, timeout=5).status_code
+
+
+def test_with_two_workers_each_scrape_is_the_whole_service_and_counters_only_grow(
+    mysql_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    proc, port, http_port, log = _two_workers_http(mysql_url, tmp_path, ORDERS_READINESS_INTERVAL_S="0.2")
+    method = "/erp.orders.v1.ProductService/ListProducts"
+    try:
+        until(lambda: log.read_text().count("REST gateway on") >= 2, "both workers serve gRPC and REST", 60)
+        until(lambda: _readyz(http_port) == 200, "the service is ready")
+        scrapes: list[float] = []
+        for made in range(10, 50, 10):
+            assert [_list_products(f"127.0.0.1:{port}") for _ in range(10)] == ["OK"] * 10
+            scraped = [_scrape(http_port, method) for _ in range(6)]
+            assert scraped == [made] * 6, scrapes
+            scrapes += scraped
+        os.kill(_started(log)[0][1], signal.SIGKILL)
+        until(lambda: _readyz(http_port) == 503, "readiness answers for the service: one worker is missing", 30, every=0.05)
+        until(lambda: _readyz(http_port) == 200, "the restarted worker is ready", 60)
+        assert [_scrape(http_port, method) for _ in range(6)] == [40] * 6  # the dead worker's counts are kept
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
