@@ -49,7 +49,8 @@ def test_two_worker_processes_serve_one_port_and_stop_on_sigterm(mysql_url: str,
         log_text = lambda: (tmp_path / "serve.log").read_text()  # noqa: E731
         until(lambda: log_text().count("REST gateway on") >= 2, "both workers serve gRPC and REST", 60)
         workers = [pid for pid in tree(proc.pid) if "spawn_main" in _cmdline(pid)]
-        assert _serving(f"127.0.0.1:{port}"), (tmp_path / "serve.log").read_text()
+        # Readiness is the service's: SERVING once each worker has seen the other ready too.
+        until(lambda: _serving(f"127.0.0.1:{port}"), "the service is ready", 30)
         assert len(workers) == 2
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
