@@ -20,7 +20,7 @@ from sqlalchemy import Engine, event
 from service import auth_setup, metrics, paging, redis_guard, tls, validation
 from service.auth_throttle import FailureThrottle
 from service import context as ctx
-from service._gen.erp.orders.v1 import customer_pb2_grpc, order_pb2_grpc, product_pb2_grpc
+from service._gen.erp.orders.v1 import customer_pb2_grpc, events_pb2_grpc, order_pb2_grpc, product_pb2_grpc
 from service.contract import SERVICES
 from service.handlers.group_commit import Gate, OrderPlacer
 from service.handlers.retry import RetryPolicy
@@ -39,6 +39,8 @@ from service.ratelimit import Limiter, MemoryLimiter, Rate, RedisLimiter
 from service.readiness import ReadinessProbe
 from service.redis_guard import RedisGuard
 from service.servicers.customers import CustomerServicer
+from service.servicers.events import OrderEventServicer
+from service.watch import Feed
 from service.servicers.orders import OrderServicer
 from service.servicers.products import ProductServicer
 from service.settings import Settings
@@ -62,6 +64,7 @@ class Running:
     redis: RedisGuard | None
     local_target: str  # a private unix socket of this process, for its own gateway
     place_order: OrderPlacer  # CreateOrder's group commit (its combiner, for tests)
+    feed: Feed  # WatchOrderEvents' outbox reader
 
 
 def interceptors(settings: Settings, guard: RedisGuard | None) -> Chain:
@@ -122,6 +125,10 @@ def build_server(
     customer_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(run, pager), server)
     product_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(run, settings.currency, pager), server)
     order_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(run, place, settings.currency, pager), server)
+    feed = Feed(engine, settings.watch_poll_interval_s, settings.watch_gap_grace_s, settings.watch_queue_size)
+    events_pb2_grpc.add_OrderEventServiceServicer_to_server(
+        OrderEventServicer(feed, settings.outbox_retention_s, settings.watch_max_streams), server
+    )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if settings.reflection:
@@ -137,7 +144,7 @@ def build_server(
     # Its own connection: under load the request pool may be busy, and that must not read as "down".
     probe_engine = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0, pool_timeout=5)
     readiness = ReadinessProbe(probe_engine, health_servicer, SERVICE_NAMES, settings.readiness_interval_s, settings.grpc_processes)
-    return Running(server, port, health_servicer, readiness, engine, guard, local_target, place)
+    return Running(server, port, health_servicer, readiness, engine, guard, local_target, place, feed)
 
 
 def _checked_out(*_: object) -> None:
@@ -162,7 +169,8 @@ def not_ready(running: Running) -> None:
 def stop(running: Running, grace: float) -> None:
     """Readiness goes NOT_SERVING first, then new calls are refused and in-flight calls get `grace` seconds."""
     not_ready(running)
-    running.server.stop(grace).wait()
+    running.server.stop(grace).wait()  # open watches are cancelled at the end of the grace
+    running.feed.stop()
     running.engine.dispose()
     running.readiness.dispose()
     shutil.rmtree(Path(running.local_target.removeprefix("unix:")).parent, ignore_errors=True)

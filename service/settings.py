@@ -114,6 +114,12 @@ class Settings:
     # Published events are deleted after this, in small batches (also the resume tokens' lifetime).
     outbox_retention_s: float = 7 * 86400.0
     outbox_prune_batch: int = 500
+    # WatchOrderEvents: one outbox reader per process, a bounded queue per watcher, at most this many
+    # watchers per process (each holds a gRPC handler thread: keep it well below ORDERS_GRPC_WORKERS).
+    watch_poll_interval_s: float = 0.1
+    watch_gap_grace_s: float = 2.0  # how long the reader waits at an outbox id that has not committed yet
+    watch_queue_size: int = 1000
+    watch_max_streams: int = 16
 
     def public(self) -> dict[str, str]:
         """Every setting as ORDERS_* text, with secrets and URL passwords masked."""

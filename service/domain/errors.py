@@ -10,9 +10,11 @@ The tree (the gRPC code each maps to is decided once, in service/status.py):
     ├── FailedPrecondition         FAILED_PRECONDITION  the state forbids it; don't retry until it changes
     │   ├── InsufficientStock                        one entry per short product
     │   ├── InvalidStatusTransition
-    │   └── NotOrderable                             customer or product deleted or inactive
+    │   ├── NotOrderable                             customer or product deleted or inactive
+    │   └── ResumeTokenExpired                       a watch token older than the event retention
     ├── LockContention             ABORTED           deadlock or lock wait; retry the whole call
-    │   └── KeyTaken                                 a concurrent call stored the idempotency key first
+    │   ├── KeyTaken                                 a concurrent call stored the idempotency key first
+    │   └── WatchTooSlow                             a watcher overflowed its queue; resume from its token
     ├── StorageUnavailable         UNAVAILABLE       the database is unreachable; retry later
     │
     │   raised by the interceptors, before or around a use case:
@@ -20,7 +22,8 @@ The tree (the gRPC code each maps to is decided once, in service/status.py):
     ├── PermissionDenied           PERMISSION_DENIED the token lacks the method's role
     │   └── NoPolicy                                 the method declares no policy: denied by default
     ├── RateLimited                RESOURCE_EXHAUSTED  over the limit; RetryInfo says when to retry
-    │   └── TooManyStreams                           every slot for streams that need no token is taken
+    │   ├── TooManyStreams                           every slot for streams that need no token is taken
+    │   └── TooManyWatchers                          every WatchOrderEvents slot of this process is taken
     ├── IdempotencyKeyInUse        ABORTED           the first call with this key is still running
     └── (InvalidArgument)
         ├── MalformedRequest                         the bytes do not parse as the request message
@@ -251,3 +254,30 @@ class IdempotencyKeyReused(InvalidArgument):
     def __init__(self) -> None:
         violation = FieldViolation("idempotency-key", "was already used with a different request", "IDEMPOTENCY_KEY_REUSED")
         super().__init__([violation], reason="IDEMPOTENCY_KEY_REUSED")
+
+
+class ResumeTokenExpired(FailedPrecondition):
+    reason = "RESUME_TOKEN_EXPIRED"
+
+    def __init__(self, retention_s: float) -> None:
+        super().__init__(
+            f"the resume token is older than the event retention ({retention_s:g} s); watch from now and re-read state",
+            retention_s=f"{retention_s:g}",
+        )
+
+
+class WatchTooSlow(LockContention):
+    """A watcher read more slowly than events arrived and overflowed its queue: ABORTED, resume from the token."""
+
+    reason = "WATCH_TOO_SLOW"
+
+    def __init__(self, resume_token: str) -> None:
+        OrdersError.__init__(self, "the stream fell too far behind; reconnect with resume_token", resume_token=resume_token)
+        self.attempts = 0
+
+
+class TooManyWatchers(RateLimited):
+    reason = "TOO_MANY_WATCHERS"
+
+    def __init__(self) -> None:
+        super().__init__("WatchOrderEvents stream", 1.0)

@@ -7,13 +7,14 @@ from collections.abc import Callable, Sequence
 import grpc
 
 from service.interceptors._unary import Behaviour, UnaryInterceptor
+from service.methods import METHODS
 from service.validation import tolerant
 
 Continuation = Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None]
 
 
 class Chain(grpc.ServerInterceptor):
-    """Runs `steps` outermost first around every unary-unary method they apply to.
+    """Runs `steps` outermost first around every unary-unary method they apply to, and our response streams.
 
     gRPC calls each registered interceptor's `intercept_service` on every call, and each one
     wrapped the method's handler again: seven closures and handler copies per RPC. A method's
@@ -35,13 +36,18 @@ class Chain(grpc.ServerInterceptor):
         if composed is not None:
             return composed
         handler = continuation(details)
-        if handler is None or handler.unary_unary is None:
-            return handler  # unknown methods and streams (health Watch, reflection) pass through
-        behaviour: Behaviour = handler.unary_unary
+        if handler is None:
+            return handler
+        # A response stream of ours (WatchOrderEvents) goes through the same steps: they run when
+        # the call starts, before its first message, so a refused watch never starts streaming.
+        kind = "unary_unary" if handler.unary_unary is not None else "unary_stream" if method in METHODS else None
+        if kind is None:
+            return handler  # unknown methods and other streams (health Watch, reflection) pass through
+        behaviour: Behaviour = getattr(handler, kind)
         for step in reversed(self._steps):
             if step.applies(method):
                 behaviour = step.wrap(method, behaviour)
         composed = self._composed[method] = handler._replace(  # type: ignore[attr-defined]
-            unary_unary=behaviour, request_deserializer=tolerant(handler.request_deserializer, method)
+            **{kind: behaviour}, request_deserializer=tolerant(handler.request_deserializer, method)
         )
         return composed

@@ -1,6 +1,8 @@
 import datetime
 
+from service import buf_validate as _validate_pb2
 from service._gen.erp.orders.v1 import order_pb2 as _order_pb2
+from service._gen.erp.orders.v1 import policy_pb2 as _policy_pb2
 from service._gen.erp.orders.v1 import product_pb2 as _product_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -56,3 +58,13 @@ class ProductStockEvent(_message.Message):
     sequence: int
     movement: _product_pb2.StockMovement
     def __init__(self, id: _Optional[str] = ..., product_id: _Optional[str] = ..., sequence: _Optional[int] = ..., movement: _Optional[_Union[_product_pb2.StockMovement, _Mapping]] = ...) -> None: ...
+
+class WatchOrderEventsRequest(_message.Message):
+    __slots__ = ("order_id", "customer_id", "resume_token")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    customer_id: str
+    resume_token: str
+    def __init__(self, order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., resume_token: _Optional[str] = ...) -> None: ...

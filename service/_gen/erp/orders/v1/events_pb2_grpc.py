@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from service._gen.erp.orders.v1 import events_pb2 as erp_dot_orders_dot_v1_dot_events__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -22,3 +23,81 @@ if _version_not_supported:
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
     )
+
+
+class OrderEventServiceStub:
+    """Streams order events as they commit, from the service's outbox. Needs no broker.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.WatchOrderEvents = channel.unary_stream(
+                '/erp.orders.v1.OrderEventService/WatchOrderEvents',
+                request_serializer=erp_dot_orders_dot_v1_dot_events__pb2.WatchOrderEventsRequest.SerializeToString,
+                response_deserializer=erp_dot_orders_dot_v1_dot_events__pb2.OrderEvent.FromString,
+                _registered_method=True)
+
+
+class OrderEventServiceServicer:
+    """Streams order events as they commit, from the service's outbox. Needs no broker.
+    """
+
+    def WatchOrderEvents(self, request, context):
+        """Streams the events of orders from a resume token: an empty token means from now. A token older
+        than the outbox retention fails with FAILED_PRECONDITION, reason RESUME_TOKEN_EXPIRED; a watcher
+        that falls too far behind is ended with ABORTED, reason WATCH_TOO_SLOW, and the token to resume from.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_OrderEventServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'WatchOrderEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchOrderEvents,
+                    request_deserializer=erp_dot_orders_dot_v1_dot_events__pb2.WatchOrderEventsRequest.FromString,
+                    response_serializer=erp_dot_orders_dot_v1_dot_events__pb2.OrderEvent.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'erp.orders.v1.OrderEventService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('erp.orders.v1.OrderEventService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class OrderEventService:
+    """Streams order events as they commit, from the service's outbox. Needs no broker.
+    """
+
+    @staticmethod
+    def WatchOrderEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/erp.orders.v1.OrderEventService/WatchOrderEvents',
+            erp_dot_orders_dot_v1_dot_events__pb2.WatchOrderEventsRequest.SerializeToString,
+            erp_dot_orders_dot_v1_dot_events__pb2.OrderEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

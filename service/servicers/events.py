@@ -1,0 +1,92 @@
+"""OrderEventService: WatchOrderEvents, streamed from the process's outbox feed (service/watch.py)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import grpc
+
+from service import status, watch
+from service._gen.erp.orders.v1 import events_pb2, events_pb2_grpc
+from service.domain.errors import (
+    FieldViolation,
+    InvalidArgument,
+    OrdersError,
+    ResumeTokenExpired,
+    TooManyWatchers,
+    WatchTooSlow,
+)
+from storage.keys import parse_id
+from storage.outbox import StoredEvent
+
+_IDLE_CHECK_S = 0.5  # how often an idle stream looks whether its client is gone
+
+
+def _id(value: str) -> int | None:
+    # An id that no row can have matches nothing (-1), as a filter on an unknown id matches nothing.
+    return None if not value else (parse_id(value) or -1)
+
+
+def _message(row: StoredEvent) -> events_pb2.OrderEvent:
+    event = events_pb2.OrderEvent.FromString(row.payload)
+    event.resume_token = watch.token(row)
+    return event
+
+
+class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
+    def __init__(self, feed: watch.Feed, retention_s: float, max_streams: int) -> None:
+        self._feed = feed
+        self._retention = timedelta(seconds=retention_s)
+        self._slots = threading.BoundedSemaphore(max_streams)
+
+    def WatchOrderEvents(self, request: events_pb2.WatchOrderEventsRequest, context: grpc.ServicerContext) -> Iterator[events_pb2.OrderEvent]:
+        # Everything that can refuse the call happens here, before the stream starts, so the
+        # interceptors map it; the generator only streams.
+        after = self._resume_point(request.resume_token)
+        if not self._slots.acquire(blocking=False):
+            raise TooManyWatchers()
+        if not context.add_callback(self._slots.release):
+            self._slots.release()
+        sub = self._feed.subscribe(watch.Filter(_id(request.order_id), _id(request.customer_id)))
+        context.add_callback(lambda: self._feed.unsubscribe(sub))
+        return self._stream(sub, after, request.resume_token, context)
+
+    def _resume_point(self, token: str) -> int | None:
+        if not token:
+            return None
+        parsed = watch.parse_token(token)
+        if parsed is None:
+            raise InvalidArgument([FieldViolation("resume_token", "is not a token this service issued", "INVALID_RESUME_TOKEN")])
+        position, when = parsed
+        # Pruning deletes only events older than the retention, so everything after a younger token is still there.
+        if when < datetime.now(UTC) - self._retention:
+            raise ResumeTokenExpired(self._retention.total_seconds())
+        return position
+
+    def _stream(
+        self, sub: watch.Subscription, after: int | None, last_token: str, context: grpc.ServicerContext
+    ) -> Iterator[events_pb2.OrderEvent]:
+        try:
+            if after is not None:
+                # Catch up from the outbox itself up to where the live feed starts: late commits included.
+                position = after
+                while position < sub.start and (rows := [r for r in self._feed.history(position) if r.position <= sub.start]):
+                    for row in rows:
+                        if sub.filter.matches(row):
+                            yield (event := _message(row))
+                            last_token = event.resume_token
+                    position = rows[-1].position
+            while context.is_active():
+                try:
+                    row = sub.events.get(timeout=_IDLE_CHECK_S)
+                except queue.Empty:
+                    if sub.overflowed:
+                        raise WatchTooSlow(last_token) from None
+                    continue
+                yield (event := _message(row))
+                last_token = event.resume_token
+        except OrdersError as error:
+            context.abort_with_status(status.to_status(error))

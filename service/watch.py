@@ -1,0 +1,145 @@
+"""WatchOrderEvents' feed: one reader thread per process tails the outbox and fans out to every watcher.
+
+The reader polls the outbox by position only while someone watches: one query per poll interval
+for the whole process, however many watchers. Outbox ids can commit out of order (a transaction
+that took id 7 may commit after the one that took 8), so the reader never passes a gap at once: it
+holds at the first missing position until that id commits or `gap_grace_s` has passed, and only
+then gives up on it (a rolled-back change leaves such a hole for good). So a watcher misses an event
+only if its transaction commits more than `gap_grace_s` after a later one; a resume from a token
+reads the outbox itself and sees such a late event.
+
+Each watcher has a bounded queue. A watcher that does not keep up overflows it and is ended with
+ABORTED (reason WATCH_TOO_SLOW, the resume token of its last delivered event in the ErrorInfo):
+it holds no more than `queue_size` events of server memory, and reconnects from its token.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from storage import outbox
+
+log = logging.getLogger(__name__)
+
+_READ = 500
+
+
+def token(event: outbox.StoredEvent) -> str:
+    """The resume token of an event: its outbox position and time, opaque to clients."""
+    micros = int(event.create_time.timestamp() * 1_000_000)
+    return base64.urlsafe_b64encode(f"{event.position}.{micros}".encode()).decode().rstrip("=")
+
+
+def parse_token(text: str) -> tuple[int, datetime] | None:
+    """(position, time) of a token, or None if it is not one of ours."""
+    try:
+        position, micros = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode().split(".")
+        return int(position), datetime.fromtimestamp(int(micros) / 1_000_000, UTC)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+@dataclass(frozen=True)
+class Filter:
+    order_id: int | None = None
+    customer_id: int | None = None
+
+    def matches(self, e: outbox.StoredEvent) -> bool:
+        return (
+            e.aggregate_type == "order"
+            and (self.order_id is None or e.aggregate_id == self.order_id)
+            and (self.customer_id is None or e.customer_id == self.customer_id)
+        )
+
+
+@dataclass(eq=False)
+class Subscription:
+    filter: Filter
+    start: int  # the reader delivers events after this position
+    events: queue.Queue[outbox.StoredEvent] = field(default_factory=queue.Queue)
+    overflowed: bool = False
+
+
+class Feed:
+    def __init__(self, engine: Engine, poll_interval_s: float, gap_grace_s: float, queue_size: int) -> None:
+        self._engine = engine
+        self._poll = poll_interval_s
+        self._grace = gap_grace_s
+        self._queue_size = queue_size
+        self._lock = threading.Lock()
+        self._subscribers: set[Subscription] = set()
+        self._cursor: int | None = None  # the last position delivered (or given up on)
+        self._gap_since: float | None = None
+        self._wake = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    def subscribe(self, flt: Filter) -> Subscription:
+        with self._lock:
+            if self._cursor is None:
+                self._cursor = outbox.last_position(self._engine)
+            sub = Subscription(flt, self._cursor, queue.Queue(self._queue_size))
+            self._subscribers.add(sub)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="watch-feed", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+            return sub
+
+    def history(self, position: int, limit: int = _READ) -> list[outbox.StoredEvent]:
+        """Events after a position, read from the outbox itself (a resume catching up)."""
+        return outbox.after(self._engine, position, limit)
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            self._subscribers.discard(sub)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._subscribers and not self._stopped:
+                    self._cursor = None  # nobody watches: start from the end when someone does
+                    self._wake.wait()
+                if self._stopped:
+                    return
+                cursor = self._cursor if self._cursor is not None else 0
+            try:
+                self._deliver(outbox.after(self._engine, cursor, _READ), cursor)
+            except Exception:  # noqa: BLE001 - a failed poll (database away) is retried on the next one
+                log.exception("watch feed: reading the outbox failed; retrying")
+            time.sleep(self._poll)
+
+    def _deliver(self, rows: list[outbox.StoredEvent], cursor: int) -> None:
+        for row in rows:
+            if row.position != cursor + 1:
+                now = time.monotonic()
+                self._gap_since = self._gap_since or now
+                if now - self._gap_since < self._grace:
+                    break  # hold at the gap: the missing id may still commit
+            self._gap_since = None
+            cursor = row.position
+            with self._lock:
+                subscribers = list(self._subscribers)
+            for sub in subscribers:
+                if row.position > sub.start and not sub.overflowed and sub.filter.matches(row):
+                    try:
+                        sub.events.put_nowait(row)
+                    except queue.Full:
+                        sub.overflowed = True  # what it has queued is delivered, then it ends with its token
+        with self._lock:
+            if self._cursor is not None:
+                self._cursor = max(self._cursor, cursor)
+
