@@ -70,6 +70,10 @@ def respond_with(context: grpc.ServicerContext, pairs: list[tuple[str, str]]) ->
         current.response_metadata += pairs
 
 
+# The initial metadata a response stream sends once it has started (the gateway's SSE waits for it).
+STREAM_STARTED = "x-stream-started"
+
+
 def mark_replayed(context: grpc.ServicerContext) -> None:
     """Tells the client this response repeats an earlier call's outcome instead of running again."""
     metrics.IDEMPOTENCY.labels("replay").inc()

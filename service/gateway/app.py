@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -10,7 +11,7 @@ import grpc
 from google.protobuf.message import Message
 from google.rpc import code_pb2
 
-from service.gateway import errors, headers, ops, transcode
+from service.gateway import errors, headers, ops, sse, transcode
 from service.gateway.errors import GatewayError, refuse
 from service.gateway.router import Router
 from service.gateway.routes import Route
@@ -21,6 +22,7 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Document = tuple[bytes, bytes]  # content type, body
+Reply = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers, body
 
 _JSON = (b"content-type", b"application/json")
 _INTERNAL = refuse(code_pb2.INTERNAL, "INTERNAL", "internal error")
@@ -48,6 +50,7 @@ class Gateway:
         self._credentials = credentials
         self._channel: grpc.aio.Channel | None = None
         self._calls: dict[str, grpc.aio.UnaryUnaryMultiCallable] = {}
+        self._streams: dict[str, grpc.aio.UnaryStreamMultiCallable] = {}
         self._endpoints: dict[str, ops.Endpoint] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -74,11 +77,13 @@ class Gateway:
         else:
             channel = grpc.aio.secure_channel(self._target, self._credentials, options=self._channel_options)
         for route in self.router.routes:
-            self._calls[route.grpc_path] = channel.unary_unary(
+            kind = channel.unary_stream if route.streaming else channel.unary_unary
+            callable_ = kind(
                 route.grpc_path,
                 request_serializer=route.request_class.SerializeToString,
                 response_deserializer=route.response_class.FromString,
             )
+            (self._streams if route.streaming else self._calls)[route.grpc_path] = callable_  # type: ignore[index]
         self._channel = channel
         self._endpoints = ops.endpoints(channel)
 
@@ -88,7 +93,11 @@ class Gateway:
             client = scope.get("client")
             incoming = headers.incoming(scope["headers"], self._default_timeout_s, f"http:{client[0]}" if client else "")
             request_id = incoming.request_id
-            status, extra, body = await self._handle(scope, receive, incoming)
+            reply = await self._handle(scope, receive, incoming)
+            if isinstance(reply, _Stream):
+                await sse.relay(reply.route, reply.call, send, receive, [(b"x-request-id", request_id.encode("latin-1"))])
+                return
+            status, extra, body = reply
         except GatewayError as error:
             request_id = request_id or headers.new_request_id()  # the headers themselves were refused
             rendered = errors.render(error.status, error.http_status)
@@ -104,7 +113,7 @@ class Gateway:
         await send({"type": "http.response.start", "status": status, "headers": extra})
         await send({"type": "http.response.body", "body": body})
 
-    async def _handle(self, scope: Scope, receive: Receive, incoming: headers.Incoming) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    async def _handle(self, scope: Scope, receive: Receive, incoming: headers.Incoming) -> Reply | _Stream:
         method, path = scope["method"], scope["path"]
         document = self._documents.get(path)
         endpoint = self._endpoints.get(path)
@@ -120,6 +129,12 @@ class Gateway:
         route, values = self.router.resolve(method, raw_path.decode("latin-1") if raw_path else path)
         body = await self._body(route, incoming, receive)
         request = transcode.request(route, values, scope["query_string"], body)
+        if route.streaming:
+            sse.resume_from(request, scope["headers"])
+            # No deadline: a watch lasts until its client goes away.
+            call = self._streams[route.grpc_path](request, metadata=incoming.metadata)
+            await sse.started(call)
+            return _Stream(route, call)
         return await self._call(route, request, incoming)
 
     async def _body(self, route: Route, incoming: headers.Incoming, receive: Receive) -> bytes:
@@ -167,6 +182,12 @@ class Gateway:
             code_pb2.RESOURCE_EXHAUSTED, "BODY_TOO_LARGE", f"the body is larger than {self._max_body_bytes} bytes",
             [("body", f"at most {self._max_body_bytes} bytes")], http_status=413,
         )
+
+
+@dataclass(frozen=True)
+class _Stream:
+    route: Route
+    call: Any  # grpc.aio.UnaryStreamCall, started
 
 
 def _is_json(content_type: bytes) -> bool:

@@ -139,7 +139,10 @@ def _success(route: Route, schemas: Schemas) -> dict[str, Any]:
     if route.location is not None:
         headers["Location"] = {"description": "Where the new resource lives.", "required": True, "schema": {"type": "string"}}
     response: dict[str, Any] = {"description": {201: "Created.", 204: "Done; no content."}.get(route.success_status, "OK."), "headers": headers}
-    if route.success_status != 204:
+    if route.streaming:
+        response["description"] = "Server-Sent Events: each `data` is one message as JSON, each `id` its resume token."
+        response["content"] = {"text/event-stream": {"schema": {"type": "string"}}}
+    elif route.success_status != 204:
         output = route.response_class.DESCRIPTOR
         schema = schemas.field(output.fields_by_name[route.response_body], documented=False) if route.response_body else schemas.message(output)
         response["content"] = {_JSON: {"schema": schema}}

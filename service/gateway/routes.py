@@ -50,6 +50,7 @@ class Route:
     query: QueryFields  # the fields left to the query string
     success_status: int
     location: Location | None
+    streaming: bool = False  # a server stream, served as text/event-stream (service/gateway/sse.py)
 
     @property
     def mutating(self) -> bool:
@@ -103,6 +104,7 @@ def _route(method: MethodDescriptor, rule: http_pb2.HttpRule, operation_id: str)
         query=query,
         success_status=status,
         location=None,
+        streaming=method.server_streaming,
     )
 
 

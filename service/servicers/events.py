@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 
+from service import context as ctx
 from service import status, watch
 from service._gen.erp.orders.v1 import events_pb2, events_pb2_grpc
 from service.domain.errors import (
@@ -52,6 +53,8 @@ class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
             self._slots.release()
         sub = self._feed.subscribe(watch.Filter(_id(request.order_id), _id(request.customer_id)))
         context.add_callback(lambda: self._feed.unsubscribe(sub))
+        # Sent with the response headers: the client (the gateway's SSE) knows the watch has started.
+        ctx.respond_with(context, [(ctx.STREAM_STARTED, "true")])
         return self._stream(sub, after, request.resume_token, context)
 
     def _resume_point(self, token: str) -> int | None:

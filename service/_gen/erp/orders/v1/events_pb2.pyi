@@ -4,6 +4,7 @@ from service import buf_validate as _validate_pb2
 from service._gen.erp.orders.v1 import order_pb2 as _order_pb2
 from service._gen.erp.orders.v1 import policy_pb2 as _policy_pb2
 from service._gen.erp.orders.v1 import product_pb2 as _product_pb2
+from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper

@@ -50,6 +50,7 @@ class OrderEventServiceServicer:
         """Streams the events of orders from a resume token: an empty token means from now. A token older
         than the outbox retention fails with FAILED_PRECONDITION, reason RESUME_TOKEN_EXPIRED; a watcher
         that falls too far behind is ended with ABORTED, reason WATCH_TOO_SLOW, and the token to resume from.
+        Over REST it is Server-Sent Events: the event id is the resume token, and Last-Event-ID resumes.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

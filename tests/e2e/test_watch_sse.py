@@ -1,0 +1,60 @@
+"""WatchOrderEvents through the REST gateway: Server-Sent Events whose id is the resume token, and
+a reconnect with Last-Event-ID resumes exactly after it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from service._gen.erp.orders.v1 import order_pb2
+from tests.e2e.test_watch import _expired_token
+from tests.helpers import Stubs, authorized_channel, token
+
+PATH = "/v1/orderEvents:watch"
+
+
+def _events(lines: Iterator[str], n: int) -> list[tuple[str, dict[str, Any]]]:
+    """The next n events of an event stream, as (id, data)."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    event_id, data = "", []
+    for line in lines:
+        if line.startswith("id: "):
+            event_id = line[4:]
+        elif line.startswith("data: "):
+            data.append(line[6:])
+        elif line == "" and data:
+            out.append((event_id, json.loads("\n".join(data))))
+            event_id, data = "", []
+            if len(out) == n:
+                return out
+    raise AssertionError(f"the stream ended after {len(out)} of {n} events")
+
+
+def test_an_event_stream_resumes_exactly_after_its_last_event_id(gateway: Any, server: Any) -> None:
+    headers = {"Authorization": f"Bearer {token('sse-watcher')}"}
+    with authorized_channel(server.port, token("sse-writer")) as channel, httpx.Client(
+        base_url=f"http://127.0.0.1:{gateway.port}", timeout=30, headers=headers
+    ) as http:
+        writer = Stubs.on(channel)
+        customer, product = writer.customer(), writer.product(stock=20)
+        with http.stream("GET", PATH, params={"customerId": customer.id}) as live:
+            # The gateway answers only once the server has subscribed the watch.
+            assert live.status_code == 200 and live.headers["content-type"].startswith("text/event-stream")
+            a = writer.order(customer.id, (product.id, 1))
+            writer.orders.UpdateOrderStatus(order_pb2.UpdateOrderStatusRequest(id=a.id, status=order_pb2.ORDER_STATUS_CONFIRMED, reason="ok"))
+            first, second = _events(live.iter_lines(), 2)
+        assert first[1]["orderId"] == a.id and first[1]["type"] == "ORDER_EVENT_TYPE_CREATED" and first[1]["sequence"] == "1"
+        assert first[0] == first[1]["resumeToken"] and second[1]["order"]["status"] == "ORDER_STATUS_CONFIRMED"
+        writer.orders.CancelOrder(order_pb2.CancelOrderRequest(id=a.id, reason="changed mind"))
+        with http.stream("GET", PATH, params={"customerId": customer.id}, headers={"Last-Event-ID": first[0]}) as resumed:
+            again = _events(resumed.iter_lines(), 2)
+    assert [(e["sequence"], e["type"]) for _, e in again] == [("2", "ORDER_EVENT_TYPE_STATUS_CHANGED"), ("3", "ORDER_EVENT_TYPE_CANCELED")]
+
+
+def test_an_expired_token_is_refused_before_the_stream_starts(http: httpx.Client) -> None:
+    refused = http.get(PATH, params={"resumeToken": _expired_token()})
+    assert refused.status_code == 400 and refused.headers["content-type"] == "application/json"
+    assert refused.json()["error"]["details"][0]["reason"] == "RESUME_TOKEN_EXPIRED"
