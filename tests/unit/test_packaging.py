@@ -41,10 +41,10 @@ def test_databases_have_healthchecks_and_the_service_waits_for_them() -> None:
     assert services["orders"]["depends_on"] == {
         "migrate": {"condition": "service_completed_successfully"},
         "redis": {"condition": "service_healthy"},
-        # The relay waits for the broker itself (orders never do), so started is enough.
-        "nats": {"condition": "service_started"},
     }
-    assert "-js" in services["nats"]["command"] and services["orders"]["environment"]["ORDERS_NATS_URL"] == "nats://nats:4222"
+    # The relay is its own process; it waits for the broker itself, so started is enough.
+    assert services["relay"]["command"] == ["relay"] and services["relay"]["environment"]["ORDERS_NATS_URL"] == "nats://nats:4222"
+    assert services["relay"]["depends_on"]["nats"] == {"condition": "service_started"} and "-js" in services["nats"]["command"]
     assert services["migrate"]["command"] == ["migrate"] and services["orders"]["command"] == ["serve"]
 
 
