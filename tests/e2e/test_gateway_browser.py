@@ -56,7 +56,7 @@ def test_docs_list_every_operation_and_try_it_out_creates_an_order(
     _wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) == operations)
 
     groups = [el.get_attribute("data-tag") for el in browser.find_elements(By.CSS_SELECTOR, ".opblock-tag")]
-    assert groups == ["Customers", "Products", "Orders"]
+    assert groups == ["Customers", "Products", "Orders", "Order events"]
     assert "erp-orders token --sub" in browser.find_element(By.CSS_SELECTOR, ".information-container").text
 
     browser.find_element(By.CSS_SELECTOR, "button.authorize").click()
