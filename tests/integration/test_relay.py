@@ -152,6 +152,7 @@ def test_two_relays_share_the_partitions_by_leases(engine: Engine) -> None:
     assert len(held_b) == 8 and held_b.isdisjoint(a.claim(now))
     a.release_all()
     assert len(b.claim(now)) == 16
+    b.release_all()
 
 
 def test_published_events_past_the_retention_are_pruned_in_small_batches(mysql_url: str, engine: Engine) -> None:
