@@ -168,6 +168,9 @@ def test_only_the_listed_headers_are_forwarded_as_metadata(scripted: httpx.Clien
         "x-request-id": "req-42",
         "traceparent": headers["traceparent"],
         "tenant": "acme",
+        # The HTTP client's address, so that the server throttles each client, not the gateway; uvicorn
+        # takes it from X-Forwarded-For because the request comes from the trusted local proxy address.
+        "x-orders-client-address": "http:10.0.0.1",
     }
     assert "curl-like" not in metadata.get("user-agent", "")
 
