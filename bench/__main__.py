@@ -23,8 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--smoke", action="store_true", help="CI guard: 10 s of scenario a (+2 s ceiling), invariants checked, no timing asserted")
     p.add_argument(
-        "-s", "--scenarios", default="a+,h,b+,c+,d,e,f,g",
-        help="comma-separated keys: a h b c d e(10k+100k) f g(1,4,16,64,256); KEY-off: batching off; a+ b+ c+: both",
+        "-s", "--scenarios", default="a+,a-noevents,h,b+,c+,d,e,f,g",
+        help="comma-separated keys: a h b c d e(10k+100k) f g(1,4,16,64,256); KEY-off: batching off; a+ b+ c+: both; a-noevents, events: a with events off / both",
     )
     p.add_argument("--warmup", type=float, default=2.0, help="seconds before each measured window")
     p.add_argument("--duration", type=float, default=10.0, help="seconds of each measured window")
@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--processes", type=int, default=None, help="server processes (sets ORDERS_GRPC_PROCESSES)")
     p.add_argument("--server-env-file", type=Path, default=ROOT / "bench" / "server.env", help="the server's settings (KEY=VALUE lines)")
     p.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE", help="extra ORDERS_* setting for the server (repeatable)")
+    p.add_argument("--nats-url", default="nats://127.0.0.1:4222", help="a relay publishes the run's outbox to a stream of its own there ('' for none)")
     p.add_argument("--redis-url", default="", help="passed to the server as ORDERS_REDIS_URL (use your own DB index)")
     p.add_argument("--token-factory", default="bench.auth:hs256", metavar="MODULE:FUNC", help="mints the bearer token (default: an HS256 JWT with every role, signed with the run's secret)")
     p.add_argument("--idempotency-header", default="idempotency-key", help="metadata key carrying a fresh key on every create")
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         scenarios=scenarios.select(args.scenarios.split(",")), mysql_url=args.mysql_url, warmup_s=args.warmup,
         duration_s=args.duration, rounds=args.rounds, ceiling_duration_s=args.ceiling_duration, channels=args.channels,
         client_procs=args.client_procs, server_env=_server_env(args), token_factory=args.token_factory,
-        idempotency_header=args.idempotency_header, out=out, profile=args.profile,
+        idempotency_header=args.idempotency_header, out=out, profile=args.profile, nats_url=args.nats_url,
     )
     stamp = time.strftime("%Y%m%d-%H%M%S")
     try:

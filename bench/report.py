@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.scenarios import Scenario
+from bench.scenarios import NO_EVENTS, Scenario
 from bench.stats import Window
 
 # f (REST) runs its own ceiling, the shape of a, in the same windows. Issue 11's targets for group commit.
@@ -33,6 +33,12 @@ class Outcome:
     round_ratios: list[float] = field(default_factory=list)
     batch_mean: float | None = None  # orders per transaction in the service's windows (creates only)
     batched_ceiling: Window | None = None  # the raw transaction with batch_mean orders each
+    # Change → JetStream, p50 and p99 in ms, over this many events of the service's windows (a relay ran).
+    event_lag_ms: tuple[float, float] | None = None
+    events: int = 0
+
+    def add_note(self, more: str) -> None:
+        self.note = joined(self.note, more)
 
     @property
     def batched_ratio(self) -> float | None:
@@ -45,6 +51,19 @@ class Outcome:
         if self.service and self.ceiling and self.ceiling.throughput:
             return round(self.service.throughput / self.ceiling.throughput, 3)
         return None
+
+
+def joined(note: str, more: str) -> str:
+    return f"{note}; {more}" if note else more
+
+
+def price_the_outbox(outcomes: list[Outcome]) -> None:
+    """Notes on each "-noevents" scenario its twin's throughput ÷ its own: what the outbox costs, as a ratio."""
+    by_key = {o.scenario.key: o for o in outcomes}
+    for o in outcomes:
+        twin = by_key.get(o.scenario.key.removesuffix(NO_EVENTS)) if not o.scenario.events else None
+        if twin and twin.service and o.service and o.service.throughput:
+            o.add_note(f"{twin.scenario.key} ÷ {o.scenario.key} = {twin.service.throughput / o.service.throughput:.2f}")
 
 
 def judge(outcomes: list[Outcome]) -> None:
@@ -148,8 +167,8 @@ def to_json(outcomes: list[Outcome], meta: dict[str, Any]) -> dict[str, Any]:
             {
                 "scenario": asdict(o.scenario), "service": o.service.to_json() if o.service else None,
                 "ceiling": o.ceiling.to_json() if o.ceiling else None, "ratio": o.ratio, "round_ratios": o.round_ratios,
-                "batch_mean": o.batch_mean, "batched_ceiling": o.batched_ceiling.to_json() if o.batched_ceiling else None,
-                "batched_ratio": o.batched_ratio,
+                "event_lag_ms": o.event_lag_ms, "events": o.events, "batch_mean": o.batch_mean,
+                "batched_ceiling": o.batched_ceiling.to_json() if o.batched_ceiling else None, "batched_ratio": o.batched_ratio,
                 "met": o.met,
                 "verdict": o.verdict, "note": o.note,
             }

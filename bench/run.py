@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from sqlalchemy import create_engine
 
-from bench import database, invariants, processes, production, profile
+from bench import database, events, invariants, processes, production, profile, report
 from bench.ceiling import CeilingSpec
 from bench.database import Catalogue
 from bench.floor import running_floor
@@ -25,7 +25,7 @@ from bench.loadgen import LoadSpec, Raw
 from bench.report import Outcome
 from bench.scenarios import Scenario
 from bench.server import ROOT, ServiceProcess, running_service
-from bench.stats import Window, summarize
+from bench.stats import Window, percentile, summarize
 
 
 class InvariantViolation(RuntimeError):
@@ -48,6 +48,8 @@ class Config:
     token_factory: str = ""
     idempotency_header: str = "idempotency-key"
     profile: bool = False  # py-spy the server during each service window (costs CPU: numbers drop)
+    # A relay publishes the run's outbox to a JetStream stream of its own there, as in production; "": none.
+    nats_url: str = "nats://127.0.0.1:4222"
     out: Path = ROOT / "bench" / "results"
 
 
@@ -170,13 +172,23 @@ def execute(cfg: Config, log: Path) -> tuple[list[Outcome], dict[str, Any]]:
                     stack.enter_context(running_service(svc_url, server_env | {"ORDERS_BATCH_MAX_ORDERS": "1"}, log.with_suffix(".off.log")))
                     if any(not sc.batching for sc in cfg.scenarios) else None
                 )
+                # And with no events written, for the "-noevents" scenario.
+                quiet = (
+                    stack.enter_context(running_service(svc_url, server_env | {"ORDERS_EVENTS_OUTBOX": "false"}, log.with_suffix(".noevents.log")))
+                    if any(not sc.events for sc in cfg.scenarios) else None
+                )
                 bare = None
                 if any(sc.floor for sc in cfg.scenarios):
                     bare = stack.enter_context(running_floor(*floor_shape(server_env), log.with_name(f"floor-{log.name}")))
+                stream = (
+                    stack.enter_context(events.running_relay(svc_url, cfg.nats_url, server_env, log.with_name(f"relay-{log.name}")))
+                    if cfg.nats_url else None
+                )
                 for sc in cfg.scenarios:
-                    service = on if sc.batching else off
+                    service = quiet if not sc.events else on if sc.batching else off
                     assert service is not None
-                    outcomes.append(_one(cfg, sc, service, bare, svc_db, ceil_url, cat, meta))
+                    outcomes.append(_one(cfg, sc, service, bare, svc_db, ceil_url, cat, meta, stream))
+                report.price_the_outbox(outcomes)
             found = invariants.violations(svc_db, "service") + invariants.violations(ceil_db, "ceiling")
         finally:
             svc_db.dispose()
@@ -189,7 +201,7 @@ def execute(cfg: Config, log: Path) -> tuple[list[Outcome], dict[str, Any]]:
 
 def _one(
     cfg: Config, sc: Scenario, service: ServiceProcess, bare: ServiceProcess | None, svc_db: Any, ceil_url: str,
-    cat: Catalogue, meta: dict[str, Any],
+    cat: Catalogue, meta: dict[str, Any], stream: events.Stream | None,
 ) -> Outcome:
     print(f"[bench] {sc.key}: {sc.title} @ {sc.concurrency}", file=sys.stderr, flush=True)
     note = ""
@@ -209,6 +221,7 @@ def _one(
     ceiling_s, service_s = (cfg.ceiling_duration_s or cfg.duration_s) / n, cfg.duration_s / n
     ours, theirs = [], []
     last_order = database.last_order_id(svc_db)
+    last_event = events.last_sequence(stream) if stream else 0
     for r in range(n):
         if sc.ceiling:
             theirs.append(run_ceiling(cfg, sc, ceil_url, cat, ceiling_s))
@@ -220,7 +233,7 @@ def _one(
         ours.append(run_service_load(cfg, sc, service, cat, order_ids, service_s))
         if spy is not None:
             spy.wait(timeout=60)
-            note = (note + "; " if note else "") + f"profiled: python -m bench.profile {path}"
+            note = report.joined(note, f"profiled: python -m bench.profile {path}")
     service_window, ceiling = window(rounds(ours)), window(rounds(theirs)) if theirs else None
     outcome = Outcome(sc, service_window, ceiling, note)
     if sc.rpc in ("create", "rest"):
@@ -229,6 +242,8 @@ def _one(
             # At the batch size the service reached: how close it comes to the database with batching.
             per_tx = round(outcome.batch_mean)
             outcome.batched_ceiling = window(rounds([run_ceiling(cfg, sc, ceil_url, cat, ceiling_s, per_tx) for _ in range(n)]))
+    if stream and sc.events and sc.rpc in ("create", "rest"):
+        _measure_lag(outcome, stream, svc_db, last_event)
     outcome.round_ratios = [  # theirs is empty for a scenario without a ceiling
         round(window(o).throughput / window(t).throughput, 3) for o, t in zip(ours, theirs, strict=False) if window(t).throughput
     ]
@@ -236,5 +251,20 @@ def _one(
     ceil = f" ceiling {ceiling.throughput:,.0f}/s" if ceiling else ""
     batch = f" mean batch {outcome.batch_mean:.1f}" if outcome.batch_mean is not None else ""
     batched = f" batched ceiling {outcome.batched_ceiling.throughput:,.0f}/s" if outcome.batched_ceiling else ""
-    print(f"[bench]   service {service_window.throughput:,.0f}/s p99 {service_window.p99:.1f} ms{ceil}{ratio}{batch}{batched}", file=sys.stderr, flush=True)
+    lag = f" event lag p50 {outcome.event_lag_ms[0]:.0f} ms p99 {outcome.event_lag_ms[1]:.0f} ms" if outcome.event_lag_ms else ""
+    print(f"[bench]   service {service_window.throughput:,.0f}/s p99 {service_window.p99:.1f} ms{ceil}{ratio}{batch}{batched}{lag}", file=sys.stderr, flush=True)
     return outcome
+
+
+def _measure_lag(outcome: Outcome, stream: events.Stream, svc_db: Any, after: int) -> None:
+    """The lag of the events the scenario's windows made (ceiling windows make none: another database)."""
+    if not events.caught_up(svc_db):
+        outcome.add_note("the relay had not published the whole outbox 120 s after the windows")
+        return
+    lags = sorted(1000 * lag for lag in events.lags_after(stream, after))
+    if lags:
+        outcome.events = len(lags)
+        outcome.event_lag_ms = (round(percentile(lags, 50), 1), round(percentile(lags, 99), 1))
+        outcome.add_note(
+            f"{len(lags):,} events, change → JetStream p50 {outcome.event_lag_ms[0]:.0f} ms, p99 {outcome.event_lag_ms[1]:.0f} ms",
+        )

@@ -18,9 +18,11 @@ class Scenario:
     table_size: int = 0  # orders in the table before the window (topped up if fewer)
     target: str = ""  # human-readable target, checked by report.targets
     batching: bool = True  # False: against the same server with group commit off (ORDERS_BATCH_MAX_ORDERS=1)
+    events: bool = True  # False: against the same server writing no events (ORDERS_EVENTS_OUTBOX=false)
 
 
 OFF = "-off"  # the key suffix of a scenario run with group commit off
+NO_EVENTS = "-noevents"  # the key suffix of a scenario run with the outbox off
 
 
 def both_paths(*scenarios: Scenario) -> list[Scenario]:
@@ -44,6 +46,8 @@ ALL: list[Scenario] = [
     Scenario("e10k", "ListOrders first page, 10k orders", "list", table_size=10_000, target="p99 flat 10k→100k"),
     Scenario("e100k", "ListOrders first page, 100k orders", "list", table_size=100_000, target="p99 flat 10k→100k"),
     *both_paths(Scenario("a", "CreateOrder, 1 random item of 1,000", "create", ceiling=True, target="≥ 0.45 × ceiling")),
+    # a again with no events written: a ÷ this is what the outbox (and the relay publishing it) costs.
+    Scenario("a" + NO_EVENTS, "CreateOrder, 1 random item of 1,000, events off", "create", ceiling=True, events=False),
     # The service's grpc.health.v1 Check (no database, no Redis) against a bare grpcio server of the
     # same shape answering the same call: what the service's own machinery costs per call.
     Scenario("h", "health Check vs a bare grpcio server", "health", floor=True, target="server CPU/call ≤ 1.3 × bare"),
@@ -57,8 +61,8 @@ ALL: list[Scenario] = [
 ]
 BY_KEY = {s.key: s for s in ALL}
 # Short names on the command line: "e" is both table sizes, "g" the whole hot-row curve (both paths),
-# and "a+", "b+", "c+" a scenario with batching on and off.
-GROUPS = {"e": ["e10k", "e100k"], "g": [s.key for s in ALL if s.key.startswith("g")]} | {
+# "a+", "b+", "c+" a scenario with batching on and off, and "events" a with events on and off.
+GROUPS = {"e": ["e10k", "e100k"], "g": [s.key for s in ALL if s.key.startswith("g")], "events": ["a", "a" + NO_EVENTS]} | {
     f"{k}+": [k, k + OFF] for k in "abc"
 }
 

@@ -99,6 +99,9 @@ class Settings:
     idempotency_ttl_s: float = 86400.0
     idempotency_lease_s: float = 120.0
     # Order events. The relay publishes the outbox to NATS JetStream (empty URL: it only prunes).
+    # false: changes write no events at all (nothing for a relay or WatchOrderEvents), for a deployment
+    # that has no consumer; `python -m bench` runs scenario a both ways to price the outbox.
+    events_outbox: bool = True
     nats_url: str = ""
     events_stream: str = "ERP_ORDERS_EVENTS"
     events_subject_prefix: str = "erp.orders.v1"

@@ -15,14 +15,15 @@ from storage.engine import mark_committed
 from storage.errors import translate
 from storage.ledger import SqlHistoryRepository, SqlLedgerRepository
 from storage.orders import SqlOrderRepository
-from storage.outbox import SqlEventOutbox
+from storage.outbox import DiscardingOutbox, SqlEventOutbox
 from storage.products import SqlProductRepository
 
 
 class SqlUnitOfWork(UnitOfWork):
     ledger: SqlLedgerRepository  # its `appended` kinds are counted on commit
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, events: bool = True) -> None:
         self._engine = engine
+        self._events = events  # False: ORDERS_EVENTS_OUTBOX=false
         self._conn: Connection | None = None
         self._tx: RootTransaction | None = None
 
@@ -42,7 +43,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.orders = SqlOrderRepository(self._conn)
         self.ledger = SqlLedgerRepository(self._conn)  # records the kinds it appends, counted on commit
         self.history = SqlHistoryRepository(self._conn)
-        self.events = SqlEventOutbox(self._conn)
+        self.events = SqlEventOutbox(self._conn) if self._events else DiscardingOutbox()
         return self
 
     def __exit__(

@@ -120,3 +120,15 @@ def test_a_batch_of_orders_writes_every_order_s_event_and_numbers_a_shared_produ
         assert [(e.sequence, e.type) for e in _order_events(engine, order.id)] == [(1, events_pb2.ORDER_EVENT_TYPE_CREATED)]
     assert [(e.sequence, e.movement.stock_after) for e in _stock_events(engine, pid)] == [(1, 5), (2, 3), (3, 0)]
     assert [e.sequence for e in _stock_events(engine, short)] == [1]
+
+
+def test_with_the_outbox_off_changes_commit_and_write_no_event(engine: Engine) -> None:
+    customer, pid = _customer(engine), _product(engine, 10)
+    quiet = lambda: SqlUnitOfWork(engine, events=False)  # noqa: E731  ORDERS_EVENTS_OUTBOX=false
+    order, _ = orders.create_order(quiet(), CALLER, customer, [OrderLine(pid, 2)], "", "BRL")
+    orders.cancel_order(quiet(), CALLER, order.id, "")
+    products.adjust_stock(quiet(), CALLER, pid, 3, "restock")
+    with SqlUnitOfWork(engine) as uow:
+        assert uow.products.get(pid).stock_quantity == 13 and uow.orders.get(order.id).status is OrderStatus.CANCELED
+    assert _order_events(engine, order.id) == []
+    assert [e.sequence for e in _stock_events(engine, pid)] == [1]  # only the product's creation, with the outbox on

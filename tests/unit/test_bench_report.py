@@ -97,3 +97,11 @@ def test_the_floor_is_judged_on_server_cpu_per_call_against_the_bare_server() ->
     report.judge([costly, lean])
     assert (costly.met, lean.met) == (False, True)
     assert "= 2.50 × bare" in costly.verdict and "calls/s 0.50 × bare" in costly.verdict
+
+
+def test_the_outbox_is_priced_as_a_over_a_without_events_of_the_same_run() -> None:
+    by = {s.key: s for s in scenarios.ALL}
+    with_events, without = report.Outcome(by["a"], _window(600)), report.Outcome(by["a-noevents"], _window(750), note="n")
+    report.price_the_outbox([with_events, without])
+    assert (with_events.note, without.note) == ("", "n; a ÷ a-noevents = 0.80")
+    assert [s.key for s in scenarios.select(["events"])] == ["a", "a-noevents"] and not by["a-noevents"].events
