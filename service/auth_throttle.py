@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from service.domain.errors import RateLimited
-from service.ratelimit import Limiter, Rate
+from service.rate_limiter import Limiter, Rate
 
 KIND = "unauthenticated"
 

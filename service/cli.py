@@ -40,7 +40,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace | None = None) -> None:
-    from service.server import serve
+    from service.grpc_server import serve
 
     if make_url(settings.database_url).get_backend_name() == "sqlite":
         # The embedded default must work with one command; MySQL is migrated by an explicit job.
@@ -52,7 +52,7 @@ def _serve(settings: Settings, args: argparse.Namespace | None = None) -> None:
 
 def _relay(settings: Settings, args: argparse.Namespace) -> None:
     from service.relay import Relay
-    from service.server import until_signalled
+    from service.grpc_server import until_signalled
 
     if args.metrics_port:
         from prometheus_client import start_http_server
@@ -63,10 +63,10 @@ def _relay(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _gateway(settings: Settings, args: argparse.Namespace) -> None:
-    from service.gateway import server
+    from service.gateway import http_server
 
     target = args.grpc_target or settings.gateway_target or f"127.0.0.1:{settings.grpc_port}"
-    server.serve(settings, target)
+    http_server.serve(settings, target)
 
 
 def _seed(settings: Settings, args: argparse.Namespace | None = None) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, get_type_hints
 
-from service.ratelimit import Rate
+from service.rate_limiter import Rate
 from service.redis_guard import cluster_seeds, is_cluster
 
 _PREFIX = "ORDERS_"

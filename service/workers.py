@@ -34,7 +34,7 @@ def _worker(settings: Settings, index: int, socket_dir: Path) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
     from service import logs
-    from service.server import serve_one
+    from service.grpc_server import serve_one
 
     logs.configure(settings.log_level, settings.log_json)
     serve_one(settings, done, socket_dir)

@@ -11,8 +11,8 @@ from sqlalchemy import Connection, Row, bindparam, exc, insert, select, update
 from service.domain.errors import NotFound
 from service.domain.model import Customer, Page, PageResult
 from service.domain.ports import CustomerFilter, CustomerRepository
-from storage.errors import duplicate
-from storage.keys import new_id, paged, parse_id, split_page
+from storage.driver_errors import duplicate
+from storage.keyset import new_id, paged, parse_id, split_page
 from storage.locks import lock_rows
 from storage.prepared import Prepared
 from storage.schema import customers as t

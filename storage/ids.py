@@ -11,7 +11,7 @@ sharded deployment wants ids that no central counter hands out.
   AUTO_INCREMENT ids, below every id made here).
 - The node is drawn at random per process. Two processes sharing one (1 in 1,024 per pair) collide
   only on the same millisecond and sequence number; such an INSERT fails on the primary key, which
-  storage.errors translates into LockContention, and the order is re-run with a fresh id. The
+  storage.driver_errors translates into LockContention, and the order is re-run with a fresh id. The
   primary key, not the node, is what guarantees uniqueness.
 - Each millisecond's sequence starts at a random point of its lower half, so two processes on one
   node do not both start at 0; when a millisecond's numbers run out the next one is borrowed, and

@@ -10,8 +10,8 @@ from sqlalchemy import Connection, Row, insert, select
 
 from service.domain.model import IdempotencyKey, MovementKind, OrderStatus, Page, PageResult, StatusChange, StockMovement
 from service.domain.ports import HistoryRepository, LedgerRepository
-from storage.errors import IDEMPOTENCY_COLUMNS, key_columns
-from storage.keys import paged, split_page
+from storage.driver_errors import IDEMPOTENCY_COLUMNS, key_columns
+from storage.keyset import paged, split_page
 from storage.prepared import Prepared
 from storage.schema import status_history, stock_movements
 

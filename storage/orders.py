@@ -13,9 +13,9 @@ from sqlalchemy import Connection, Row, bindparam, insert, select, update
 from service.domain.errors import NotFound
 from service.domain.model import IdempotencyKey, Order, OrderItem, OrderStatus, Page, PageResult
 from service.domain.ports import OrderFilter, OrderRepository
-from storage.errors import IDEMPOTENCY_COLUMNS, key_columns
+from storage.driver_errors import IDEMPOTENCY_COLUMNS, key_columns
 from storage.ids import new_ids
-from storage.keys import paged, parse_id, split_page
+from storage.keyset import paged, parse_id, split_page
 from storage.locks import lock_rows
 from storage.prepared import Prepared
 from storage.products import from_cents, to_cents

@@ -16,7 +16,7 @@ product rows are locked: on a hot product the time between lock and commit is th
 Program order is kept: any other statement on the connection, ours or SQLAlchemy's, sends the
 queue first (see `install`).
 
-Driver errors are wrapped the way SQLAlchemy wraps them, so `storage.errors` keeps translating
+Driver errors are wrapped the way SQLAlchemy wraps them, so `storage.driver_errors` keeps translating
 every error in one place.
 """
 

@@ -13,8 +13,8 @@ from sqlalchemy import BigInteger, Connection, Row, bindparam, case, exc, insert
 from service.domain.errors import NotFound
 from service.domain.model import Page, PageResult, Product
 from service.domain.ports import ProductFilter, ProductRepository
-from storage.errors import duplicate
-from storage.keys import new_id, paged, parse_id, split_page
+from storage.driver_errors import duplicate
+from storage.keyset import new_id, paged, parse_id, split_page
 from storage.locks import lock_rows
 from storage.prepared import Prepared
 from storage.schema import products as t

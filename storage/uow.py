@@ -12,7 +12,7 @@ from service.domain.ports import UnitOfWork
 from storage import prepared
 from storage.customers import SqlCustomerRepository
 from storage.engine import mark_committed
-from storage.errors import translate
+from storage.driver_errors import translate
 from storage.ledger import SqlHistoryRepository, SqlLedgerRepository
 from storage.orders import SqlOrderRepository
 from storage.outbox import DiscardingOutbox, SqlEventOutbox

@@ -22,8 +22,8 @@ import redis
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 
-from service.gateway import server as rest
-from service.server import Running, build_server, start, stop
+from service.gateway import http_server as rest
+from service.grpc_server import Running, build_server, start, stop
 from service.settings import Settings
 from storage.engine import make_engine
 from storage.migrate import upgrade

@@ -11,8 +11,8 @@ import grpc
 from google.protobuf.message import Message
 from google.rpc import code_pb2
 
-from service.gateway import errors, headers, ops, sse, transcode
-from service.gateway.errors import GatewayError, refuse
+from service.gateway import headers, http_errors, ops, sse, transcode
+from service.gateway.http_errors import GatewayError, refuse
 from service.gateway.router import Router
 from service.gateway.routes import Route
 
@@ -100,13 +100,13 @@ class Gateway:
             status, extra, body = reply
         except GatewayError as error:
             request_id = request_id or headers.new_request_id()  # the headers themselves were refused
-            rendered = errors.render(error.status, error.http_status)
+            rendered = http_errors.render(error.status, error.http_status)
             status, extra, body = rendered.status, [_JSON, *rendered.headers, *error.headers], rendered.body
         except Exception:
             # Never the trace to the client: it goes to the log, under the request id the client was given.
             request_id = request_id or headers.new_request_id()
             log.exception("gateway failure, request %s", request_id)
-            rendered = errors.render(_INTERNAL.status)
+            rendered = http_errors.render(_INTERNAL.status)
             status, extra, body = rendered.status, [_JSON], rendered.body
         extra.append((b"x-request-id", request_id.encode("latin-1")))
         extra.append((b"content-length", str(len(body)).encode()))
@@ -168,7 +168,7 @@ class Gateway:
             reply = await call
         except grpc.aio.AioRpcError as error:
             replayed = headers.outgoing(error.initial_metadata(), error.trailing_metadata())
-            raise GatewayError(errors.status_of(error), headers=replayed) from None
+            raise GatewayError(http_errors.status_of(error), headers=replayed) from None
         extra = headers.outgoing(await call.initial_metadata(), await call.trailing_metadata())
         if route.success_status == 204:
             return 204, extra, b""

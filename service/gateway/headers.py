@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from google.rpc import code_pb2
 
 from service.context import CLIENT_ADDRESS_KEY
-from service.gateway.errors import refuse
+from service.gateway.http_errors import refuse
 
 # HTTP header (lower case) → metadata key. Nothing else is forwarded, apart from Grpc-Metadata-*.
 FORWARDED: dict[bytes, str] = {

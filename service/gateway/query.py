@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.rpc import code_pb2
 
-from service.gateway.errors import refuse
+from service.gateway.http_errors import refuse
 
 # Well-known messages whose JSON form is one string, so one parameter sets them whole.
 SCALAR_MESSAGES = frozenset(

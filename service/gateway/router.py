@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from google.rpc import code_pb2
 
-from service.gateway.errors import refuse
+from service.gateway.http_errors import refuse
 from service.gateway.routes import Route
 
 

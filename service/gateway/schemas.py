@@ -8,7 +8,7 @@ from typing import Any
 from google.api import field_behavior_pb2
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
-from service.gateway import rules
+from service.gateway import schema_keywords
 
 REF = "#/components/schemas/"
 _REQUIRED = field_behavior_pb2.FieldBehavior.REQUIRED
@@ -82,7 +82,7 @@ class Schemas:
             if field.name in without:
                 continue
             properties[field.json_name] = self.field(field)
-            if _REQUIRED in _behaviour(field) or rules.of(field).required:
+            if _REQUIRED in _behaviour(field) or schema_keywords.of(field).required:
                 required.append(field.json_name)
         schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
         if required:
@@ -95,7 +95,7 @@ class Schemas:
             value = self.field(field.message_type.fields_by_name["value"], documented=False)
             schema: dict[str, Any] = {"type": "object", "additionalProperties": value}
         else:
-            constraints = rules.of(field)
+            constraints = schema_keywords.of(field)
             value = self._value(field, constraints)
             schema = {"type": "array", "items": value, **constraints.array} if field.is_repeated else value
         if documented:
@@ -115,7 +115,7 @@ class Schemas:
             self.components[descriptor.full_name] = schema
         return {"$ref": REF + descriptor.full_name}
 
-    def _value(self, field: FieldDescriptor, constraints: rules.Constraints) -> dict[str, Any]:
+    def _value(self, field: FieldDescriptor, constraints: schema_keywords.Constraints) -> dict[str, Any]:
         if field.message_type is not None:
             return self.message(field.message_type)
         if field.enum_type is not None:

@@ -18,8 +18,8 @@ from google.protobuf.message import Message
 from google.rpc import code_pb2
 
 from service.context import STREAM_STARTED
-from service.gateway import errors, transcode
-from service.gateway.errors import GatewayError, refuse
+from service.gateway import http_errors, transcode
+from service.gateway.http_errors import GatewayError, refuse
 from service.gateway.routes import Route
 
 _HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
@@ -54,7 +54,7 @@ async def started(call: Any) -> None:
     try:
         await call.read()  # a refused stream ends with its status
     except grpc.aio.AioRpcError as error:
-        raise GatewayError(errors.status_of(error)) from None
+        raise GatewayError(http_errors.status_of(error)) from None
     raise refuse(code_pb2.INTERNAL, "INTERNAL", "internal error")  # a stream that neither started nor failed
 
 
@@ -69,7 +69,7 @@ async def relay(route: Route, call: Any, send: Send, receive: Receive, extra: li
             await send({"type": "http.response.body", "body": body, "more_body": True})
     except grpc.aio.AioRpcError as error:
         if not gone.done():
-            body = errors.render(errors.status_of(error)).body
+            body = http_errors.render(http_errors.status_of(error)).body
             await send({"type": "http.response.body", "body": frame(body, event="error"), "more_body": True})
     except asyncio.CancelledError:
         if not gone.done():

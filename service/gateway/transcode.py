@@ -10,7 +10,7 @@ from google.protobuf.message import Message
 from google.rpc import code_pb2
 
 from service.gateway import query
-from service.gateway.errors import GatewayError, refuse
+from service.gateway.http_errors import GatewayError, refuse
 from service.gateway.routes import Route
 from service.violation_text import enum_choices
 

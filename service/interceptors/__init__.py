@@ -1,1 +1,1 @@
-"""Server interceptors, one job each. Their order is declared once, in service.server."""
+"""Server interceptors, one job each. Their order is declared once, in service.grpc_server."""

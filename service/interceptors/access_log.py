@@ -10,7 +10,7 @@ import grpc
 
 from service import context as ctx
 from service.interceptors._unary import Behaviour, UnaryInterceptor
-from service.interceptors.errors import observed
+from service.interceptors.error_boundary import observed
 
 log = logging.getLogger("erp_orders.access")
 

@@ -8,7 +8,7 @@ import grpc
 
 from service.interceptors._unary import Behaviour, UnaryInterceptor
 from service.methods import METHODS
-from service.validation import tolerant
+from service.request_checks import tolerant
 
 Continuation = Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None]
 

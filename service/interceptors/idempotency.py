@@ -18,7 +18,7 @@ from google.protobuf.message import Message
 
 from service import context as ctx
 from service import metrics
-from service import idempotency as idem
+from service import idempotency_store as idem
 from service.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidIdempotencyKey
 from service.domain.model import IdempotencyKey
 from service.interceptors._unary import Behaviour, UnaryInterceptor

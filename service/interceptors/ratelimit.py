@@ -11,7 +11,7 @@ from service import metrics
 from service.domain.errors import RateLimited
 from service.interceptors._unary import Behaviour, UnaryInterceptor
 from service.methods import METHODS
-from service.ratelimit import Limiter, Rate
+from service.rate_limiter import Limiter, Rate
 
 
 class RateLimitInterceptor(UnaryInterceptor):

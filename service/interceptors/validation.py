@@ -7,7 +7,7 @@ from typing import Any
 import grpc
 
 from service.interceptors._unary import Behaviour, UnaryInterceptor
-from service.validation import validate
+from service.request_checks import validate
 
 
 class ValidationInterceptor(UnaryInterceptor):

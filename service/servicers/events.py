@@ -20,7 +20,7 @@ from service.domain.errors import (
     TooManyWatchers,
     WatchTooSlow,
 )
-from storage.keys import parse_id
+from storage.keyset import parse_id
 from storage.outbox import StoredEvent
 
 _IDLE_CHECK_S = 0.5  # how often an idle stream looks whether its client is gone

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 
 from service._gen.erp.orders.v1 import order_pb2, order_pb2_grpc
 from service.logs import JsonFormatter
-from service.server import Running
+from service.grpc_server import Running
 from tests.helpers import Stubs, authorized_channel, token
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
@@ -73,4 +73,4 @@ def test_a_call_that_outlives_its_deadline_is_logged_once_and_not_as_an_unhandle
         assert time.monotonic() < deadline, "the late call was never logged"
         time.sleep(0.01)  # polling for the server thread's log record, bounded by the deadline
     assert len(logged) == 1
-    assert not [r for r in caplog.records if r.name == "service.interceptors.errors"]
+    assert not [r for r in caplog.records if r.name == "service.interceptors.error_boundary"]

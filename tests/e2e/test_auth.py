@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from service._gen.erp.orders.v1 import order_pb2, product_pb2
 from service.methods import CATALOG_ADMIN, ORDERS_FULFIL, ORDERS_READ, ORDERS_WRITE
-from service.server import Running
+from service.grpc_server import Running
 from tests.conftest import running_server, server_settings
 from tests.helpers import TEST_SECRET, Stubs, authorized_channel, rich, token
 

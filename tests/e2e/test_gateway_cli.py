@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from service.server import Running
+from service.grpc_server import Running
 from tests.helpers import TEST_SECRET, token
 
 AUTH = {"Authorization": f"Bearer {token('cli-test')}"}

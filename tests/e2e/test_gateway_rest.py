@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from service.gateway.server import FILES
+from service.gateway.http_server import FILES
 from tests.helpers import cpf, unique
 
 

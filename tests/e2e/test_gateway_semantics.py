@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from service.gateway import server as rest
+from service.gateway import http_server as rest
 from service.methods import ORDERS_READ
 from service.settings import Settings
 from tests.conftest import running_server

@@ -12,7 +12,7 @@ import grpc
 import pytest
 
 from service._gen.erp.orders.v1 import order_pb2, product_pb2
-from service.server import Running
+from service.grpc_server import Running
 from tests.helpers import Stubs, authorized_channel, rich, token
 
 Item = order_pb2.CreateOrderRequest.Item

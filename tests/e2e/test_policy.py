@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 
-from service.server import interceptors
+from service.grpc_server import interceptors
 from service.settings import Settings
 from tests.helpers import authorized_channel, rich, token
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from service._gen.erp.orders.v1 import customer_pb2
-from service.gateway import server as rest
+from service.gateway import http_server as rest
 from service.tokens import TokenVerifier
 from tests.conftest import running_server, server_settings
 from tests.helpers import Stubs, authorized_channel, rich, token

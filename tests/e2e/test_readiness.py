@@ -12,8 +12,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from service.gateway import server as rest
-from service.server import build_server, start, stop
+from service.gateway import http_server as rest
+from service.grpc_server import build_server, start, stop
 from storage.engine import make_engine
 from storage.migrate import head, upgrade
 from tests.conftest import fresh_database, running_server, server_settings

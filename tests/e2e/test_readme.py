@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from service._gen.erp.orders.v1 import order_pb2
-from service.server import Running
+from service.grpc_server import Running
 from tests.helpers import Stubs, authorized_channel, until
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 
-from service import idempotency as idem
+from service import idempotency_store as idem
 from service.redis_guard import slot_key
 
 from service._gen.erp.orders.v1 import order_pb2

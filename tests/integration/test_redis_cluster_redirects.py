@@ -10,7 +10,7 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 
-from service.idempotency import Outcome, Record, RedisStore
+from service.idempotency_store import Outcome, Record, RedisStore
 from service.redis_guard import connect, slot_key
 from tests.redis_cluster import private_cluster
 

@@ -11,8 +11,8 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 
-from service.idempotency import Outcome, Record, RedisStore
-from service.ratelimit import MemoryLimiter, Rate, RedisLimiter
+from service.idempotency_store import Outcome, Record, RedisStore
+from service.rate_limiter import MemoryLimiter, Rate, RedisLimiter
 from service.redis_guard import RedisGuard, connect, is_cluster
 from tests.helpers import until
 from tests.redis_cluster import RedisCluster, private_cluster

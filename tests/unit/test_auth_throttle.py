@@ -6,7 +6,7 @@ import pytest
 
 from service.auth_throttle import FailureThrottle
 from service.domain.errors import RateLimited
-from service.ratelimit import MemoryLimiter, Rate
+from service.rate_limiter import MemoryLimiter, Rate
 
 
 class Clock:

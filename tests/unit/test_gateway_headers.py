@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.gateway import headers
-from service.gateway.errors import GatewayError
+from service.gateway.http_errors import GatewayError
 
 
 def _in(**pairs: str) -> headers.Incoming:

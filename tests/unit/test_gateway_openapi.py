@@ -8,7 +8,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from service.gateway import openapi, routes
-from service.gateway.server import FILES
+from service.gateway.http_server import FILES
 from tests.unit import shelves
 
 

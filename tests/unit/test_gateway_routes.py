@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from service.gateway import routes
-from service.gateway.errors import GatewayError
+from service.gateway.http_errors import GatewayError
 from service.gateway.router import Router
-from service.gateway.server import FILES
+from service.gateway.http_server import FILES
 from tests.unit import shelves
 
 

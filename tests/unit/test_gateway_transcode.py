@@ -8,7 +8,7 @@ import pytest
 from google.protobuf import timestamp_pb2
 
 from service.gateway import routes, transcode
-from service.gateway.errors import GatewayError
+from service.gateway.http_errors import GatewayError
 from tests.unit import shelves
 
 

@@ -10,7 +10,7 @@ from google.protobuf.descriptor import Descriptor
 from service import buf_validate
 from service._gen.erp.orders.v1 import customer_pb2, order_pb2, product_pb2
 from service.domain.errors import InvalidArgument
-from service.validation import validate
+from service.request_checks import validate
 from service.violation_text import PATTERNS
 
 

@@ -9,7 +9,7 @@ import grpc
 
 from service import metrics
 from service.interceptors._unary import Behaviour, UnaryInterceptor
-from service.interceptors.errors import observed
+from service.interceptors.error_boundary import observed
 
 
 class MetricsInterceptor(UnaryInterceptor):

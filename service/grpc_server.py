@@ -17,7 +17,7 @@ from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine, event
 
-from service import auth_setup, metrics, paging, redis_guard, tls, validation
+from service import auth_setup, metrics, paging, redis_guard, request_checks, tls
 from service.auth_throttle import FailureThrottle
 from service import context as ctx
 from service._gen.erp.orders.v1 import customer_pb2_grpc, events_pb2_grpc, order_pb2_grpc, product_pb2_grpc
@@ -25,17 +25,17 @@ from service.contract import SERVICES
 from service.handlers.group_commit import Gate, OrderPlacer
 from service.handlers.retry import RetryPolicy
 from service.handlers.runner import Runner
-from service.idempotency import IdempotencyStore, MemoryStore, RedisStore
+from service.idempotency_store import IdempotencyStore, MemoryStore, RedisStore
 from service.interceptors.access_log import AccessLogInterceptor
 from service.interceptors.auth import AuthInterceptor
 from service.interceptors.chain import Chain
-from service.interceptors.errors import DomainErrors, ErrorBoundary
+from service.interceptors.error_boundary import DomainErrors, ErrorBoundary
 from service.interceptors.idempotency import IdempotencyInterceptor
-from service.interceptors.metrics import MetricsInterceptor
+from service.interceptors.rpc_metrics import MetricsInterceptor
 from service.interceptors.ratelimit import RateLimitInterceptor
 from service.interceptors.streams import StreamLimit
 from service.interceptors.validation import ValidationInterceptor
-from service.ratelimit import Limiter, MemoryLimiter, Rate, RedisLimiter
+from service.rate_limiter import Limiter, MemoryLimiter, Rate, RedisLimiter
 from service.readiness import ReadinessProbe
 from service.redis_guard import RedisGuard
 from service.servicers.customers import CustomerServicer
@@ -140,7 +140,7 @@ def build_server(
     # several processes on one port, the shared port could hand all its calls to another process.
     local_target = f"unix:{(socket_dir or Path(tempfile.mkdtemp(prefix='erp-orders-'))) / 'grpc.sock'}"
     server.add_insecure_port(local_target)
-    validation.warm_up(message_factory.GetMessageClass(m.input_type)() for _, m in _RPCS)
+    request_checks.warm_up(message_factory.GetMessageClass(m.input_type)() for _, m in _RPCS)
     # Its own connection: under load the request pool may be busy, and that must not read as "down".
     probe_engine = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0, pool_timeout=5)
     readiness = ReadinessProbe(probe_engine, health_servicer, SERVICE_NAMES, settings.readiness_interval_s, settings.grpc_processes)
@@ -194,7 +194,7 @@ def serve(settings: Settings) -> None:
 def serve_one(settings: Settings, done: threading.Event | None = None, socket_dir: Path | None = None) -> None:
     """gRPC, and the REST gateway on its own thread calling it over a private socket (in `socket_dir`),
     until `done` is set (by default by SIGTERM or SIGINT)."""
-    from service.gateway import server as rest  # imported here: the gateway imports this module
+    from service.gateway import http_server as rest  # imported here: the gateway imports this module
 
     if done is None:
         # Handlers first: a SIGTERM that arrives while the server is still starting must end in

@@ -15,7 +15,7 @@ from service import tls
 from service.contract import FILES
 from service.gateway import docs, openapi, routes
 from service.gateway.app import Gateway
-from service.server import until_signalled
+from service.grpc_server import until_signalled
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
