@@ -11,9 +11,11 @@ COPY pyproject.toml README.md ./
 COPY protos protos
 COPY service service
 COPY storage storage
-# Regenerate service/_gen from the protos with the pinned toolchain, then build every wheel.
+COPY tools tools
+# Regenerate service/_gen from the protos with the pinned toolchain (tools/ is build-only: the wheel
+# packages service and storage), then build every wheel.
 RUN pip install --no-cache-dir "grpcio-tools==1.85.1" "googleapis-common-protos>=1.76,<2" "protovalidate==2.1.*" \
- && python -m service.codegen \
+ && python -m tools.codegen \
  && pip wheel --no-cache-dir --wheel-dir /wheels ".[mysql]"
 
 FROM python:3.11-slim-bookworm

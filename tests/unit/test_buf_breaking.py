@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service import codegen
+from tools import codegen
 
 ROOT = Path(__file__).resolve().parents[2]
 CUSTOMER = Path("protos/erp/orders/v1/customer.proto")

@@ -1,4 +1,4 @@
-"""Tests for service.codegen: the rendered validate.proto and the committed generated code."""
+"""Tests for tools.codegen: the rendered validate.proto and the committed generated code."""
 
 import shutil
 import subprocess
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import protovalidate
 
-from service import buf_validate, codegen
+from service import buf_validate
+from tools import codegen
 
 
 def test_rendered_validate_proto_compiles_to_the_embedded_descriptor(tmp_path: Path) -> None:
@@ -17,7 +18,7 @@ def test_rendered_validate_proto_compiles_to_the_embedded_descriptor(tmp_path: P
 
 
 def test_check_passes_on_the_committed_tree() -> None:
-    command = [sys.executable, "-m", "service.codegen", "--check"]
+    command = [sys.executable, "-m", "tools.codegen", "--check"]
     result = subprocess.run(command, cwd=codegen.ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
 

@@ -7,10 +7,12 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
+import setuptools
 import yaml
 
 from service.settings import Settings
@@ -68,13 +70,21 @@ def test_the_env_example_documents_every_setting() -> None:
 
 def test_the_image_is_multi_stage_non_root_and_checks_grpc_health() -> None:
     build, runtime = _stages()
-    assert any("python -m service.codegen" in line for line in build)
+    assert any("python -m tools.codegen" in line for line in build)
     assert any("libmariadb-dev" in line for line in build)
     assert not any("build-essential" in line for line in runtime)
     user = next(line.split()[1] for line in runtime if line.startswith("USER "))
     assert user not in ("root", "0")
     healthcheck = next(line for line in runtime if line.startswith("HEALTHCHECK "))
     assert '["erp-orders", "health"]' in healthcheck
+
+
+def test_the_wheel_holds_the_runtime_packages_and_no_build_tool() -> None:
+    # The packages setuptools puts in the wheel, found as pyproject.toml tells it to find them.
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    packages = set(setuptools.find_packages(where=str(ROOT), **find))
+    assert {"service", "service.gateway", "service._gen", "storage"} <= packages
+    assert not {p for p in packages if p.split(".")[0] not in ("service", "storage")}
 
 
 def test_the_build_context_holds_what_the_dockerfile_copies() -> None:
