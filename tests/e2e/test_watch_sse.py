@@ -3,14 +3,19 @@ a reconnect with Last-Event-ID resumes exactly after it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
 from service._gen.erp.orders.v1 import order_pb2
-from tests.e2e.test_watch import _expired_token
+from service.gateway import server as rest
+from service.settings import Settings
+from tests.conftest import running_server
+from tests.e2e.test_watch import _expired_token, _settings
 from tests.helpers import Stubs, authorized_channel, token
 
 PATH = "/v1/orderEvents:watch"
@@ -52,6 +57,42 @@ def test_an_event_stream_resumes_exactly_after_its_last_event_id(gateway: Any, s
         with http.stream("GET", PATH, params={"customerId": customer.id}, headers={"Last-Event-ID": first[0]}) as resumed:
             again = _events(resumed.iter_lines(), 2)
     assert [(e["sequence"], e["type"]) for _, e in again] == [("2", "ORDER_EVENT_TYPE_STATUS_CHANGED"), ("3", "ORDER_EVENT_TYPE_CANCELED")]
+
+
+@contextmanager
+def _event_stream(settings: Settings, **params: str) -> Iterator[Iterator[str]]:
+    """A server of its own with its gateway, and an open event stream through it (its lines)."""
+    with running_server(settings, None) as server:
+        gateway = rest.start(dataclasses.replace(settings, http_host="127.0.0.1", http_port=0), f"127.0.0.1:{server.port}")
+        headers = {"Authorization": f"Bearer {token('sse-watcher')}"}
+        if "last_event_id" in params:
+            headers["Last-Event-ID"] = params.pop("last_event_id")
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{gateway.port}", timeout=30, headers=headers) as http, http.stream(
+                "GET", PATH, params=params
+            ) as live:
+                assert live.status_code == 200
+                yield live.iter_lines()
+        finally:
+            rest.stop(gateway)
+
+
+def test_an_event_stream_resumes_after_its_last_event_id_on_a_restarted_server(mysql_url: str, server: Any) -> None:
+    with authorized_channel(server.port, token("sse-writer")) as channel:
+        writer = Stubs.on(channel)
+        customer, product = writer.customer(), writer.product(stock=20)
+        with _event_stream(_settings(mysql_url), customerId=customer.id) as lines:
+            a, b = writer.order(customer.id, (product.id, 1)), writer.order(customer.id, (product.id, 1))
+            seen = _events(lines, 2)
+        # No server of the watcher's runs while these commit.
+        writer.orders.CancelOrder(order_pb2.CancelOrderRequest(id=a.id, reason="changed mind"))
+        c = writer.order(customer.id, (product.id, 1))
+        with _event_stream(_settings(mysql_url), customerId=customer.id, last_event_id=seen[0][0]) as lines:
+            resumed = _events(lines, 3)
+    assert [(e["orderId"], e["sequence"]) for _, e in seen] == [(a.id, "1"), (b.id, "1")]
+    assert [(e["orderId"], e["type"]) for _, e in resumed] == [
+        (b.id, "ORDER_EVENT_TYPE_CREATED"), (a.id, "ORDER_EVENT_TYPE_CANCELED"), (c.id, "ORDER_EVENT_TYPE_CREATED"),
+    ]
 
 
 def test_an_expired_token_is_refused_before_the_stream_starts(http: httpx.Client) -> None:
