@@ -20,7 +20,7 @@ from bench.database import private_database
 from service.domain.model import Caller, IdempotencyKey, OrderLine
 from service.handlers import customers, orders, products
 from storage.engine import make_engine
-from storage.uow import SqlUnitOfWork
+from service.bootstrap import unit_of_work
 
 CALLER = Caller("bench", "inprocess")
 
@@ -48,21 +48,21 @@ def main() -> None:
     with private_database(args.mysql_url, "inproc") as url:
         engine = make_engine(url)
         try:
-            customer = customers.create_customer(SqlUnitOfWork(engine), "c", "52998224725", "c@example.com", "", "")
-            product = products.create_product(SqlUnitOfWork(engine), CALLER, "SKU-1", "p", "", Decimal("1.00"), "BRL", 10**9)
+            customer = customers.create_customer(unit_of_work(engine), "c", "52998224725", "c@example.com", "", "")
+            product = products.create_product(unit_of_work(engine), CALLER, "SKU-1", "p", "", Decimal("1.00"), "BRL", 10**9)
             lines = [OrderLine(product.id, 1)]
-            placed, _ = orders.create_order(SqlUnitOfWork(engine), CALLER, customer.id, lines, "", "BRL")
+            placed, _ = orders.create_order(unit_of_work(engine), CALLER, customer.id, lines, "", "BRL")
 
             def create() -> object:
                 key = IdempotencyKey("bench", uuid.uuid4().hex, "fingerprint")
-                return orders.create_order(SqlUnitOfWork(engine), CALLER, customer.id, lines, "", "BRL", key)
+                return orders.create_order(unit_of_work(engine), CALLER, customer.id, lines, "", "BRL", key)
 
             def empty_unit_of_work() -> None:
-                with SqlUnitOfWork(engine):
+                with unit_of_work(engine):
                     pass
 
             measure("CreateOrder use case (with key)", create, args.n)
-            measure("GetOrder use case", lambda: orders.get_order(SqlUnitOfWork(engine), placed.id), args.n)
+            measure("GetOrder use case", lambda: orders.get_order(unit_of_work(engine), placed.id), args.n)
             measure("unit of work, no statement", empty_unit_of_work, args.n)
         finally:
             engine.dispose()

@@ -74,13 +74,13 @@ def _seed(settings: Settings, args: argparse.Namespace | None = None) -> None:
     from service.handlers import customers, products
     from service.handlers.retry import RetryPolicy
     from service.handlers.runner import Runner
-    from storage.uow import SqlUnitOfWork
+    from service.bootstrap import unit_of_work
 
     database = embedded.database_file(settings)
     if database is not None and not database.exists():
         raise SettingsError(f"no database at {database}: run this where `erp-orders serve` runs, or `erp-orders migrate` first")
     engine = _engine(settings)
-    run = Runner(lambda: SqlUnitOfWork(engine), RetryPolicy())
+    run = Runner(lambda: unit_of_work(engine), RetryPolicy())
     caller = Caller("seed", "seed")
     demo = [
         ("PHONE-001", "Smartphone", "6.1 inch, 128 GB", "1999.90", 5),

@@ -13,7 +13,7 @@ from google.type import money_pb2
 
 from service._gen.erp.orders.v1 import customer_pb2, events_pb2, order_pb2, product_pb2
 from service.domain import rules
-from service.domain.events import OrderEvent, StockEvent
+from service.domain.events import Event, OrderEvent, StockEvent
 from service.domain.errors import FieldViolation, InvalidArgument
 from service.domain.model import Customer, Order, OrderStatus, Product, StatusChange, StockMovement
 
@@ -103,6 +103,11 @@ def stock_event_message(e: StockEvent) -> events_pb2.ProductStockEvent:
     return events_pb2.ProductStockEvent(
         id=e.id, product_id=e.movement.product_id, sequence=e.sequence, movement=movement_message(e.movement)
     )
+
+
+def event_payload(e: Event) -> bytes:
+    """An outbox row's payload: the event as its contract message."""
+    return (order_event_message(e) if isinstance(e, OrderEvent) else stock_event_message(e)).SerializeToString()
 
 
 def order_statuses(status: int, statuses: Iterable[int]) -> frozenset[OrderStatus]:

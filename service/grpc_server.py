@@ -45,7 +45,7 @@ from service.servicers.orders import OrderServicer
 from service.servicers.products import ProductServicer
 from service.settings import Settings
 from storage.engine import make_engine
-from storage.uow import SqlUnitOfWork
+from service.bootstrap import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def build_server(
     )
     guard = redis_guard.connect(settings.redis_url) if settings.redis_url else None
     policy = RetryPolicy(settings.retry_attempts, settings.retry_base_delay_ms / 1000)
-    uow_factory = lambda: SqlUnitOfWork(engine, settings.events_outbox)  # noqa: E731
+    uow_factory = lambda: unit_of_work(engine, settings.events_outbox)  # noqa: E731
     run = Runner(uow_factory, policy, metrics.LOCK_RETRIES.inc, ctx.deadline_passed)
     place = OrderPlacer(run, uow_factory, settings.batch_max_orders, settings.batch_max_lines, settings.batch_writers, gate)
     # Counted on checkout and checkin, not read from the pool at scrape time: with several workers a

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import exc
 
-from service import metrics
 from service.domain.errors import AlreadyExists, KeyTaken, LockContention, OrdersError, StorageUnavailable
 from service.domain.model import IdempotencyKey
 
@@ -28,12 +29,13 @@ def _code(error: exc.DBAPIError) -> int | None:
     return args[0] if args and isinstance(args[0], int) else None
 
 
-def translate(error: exc.DBAPIError) -> OrdersError | None:
-    """The domain error for a driver error, or None if it is a bug that should surface as INTERNAL."""
+def translate(error: exc.DBAPIError, lock_error: Callable[[str], None]) -> OrdersError | None:
+    """The domain error for a driver error, or None if it is a bug that should surface as INTERNAL.
+    A lock conflict is also reported to `lock_error`, by kind."""
     code = _code(error)
     text = str(error.orig).lower()
     if code in _LOCK_CODES or "database is locked" in text:
-        metrics.DB_LOCK_ERRORS.labels(_LOCK_KINDS.get(code or 0, "busy")).inc()
+        lock_error(_LOCK_KINDS.get(code or 0, "busy"))
         return LockContention(1)
     if isinstance(error, exc.IntegrityError) and (taken := _taken(error)) is not None:
         return taken

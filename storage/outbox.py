@@ -3,14 +3,13 @@ read back by the relay (unpublished rows, never a cursor) and by WatchOrderEvent
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
-from service import convert
 from service.domain.events import Event, OrderEvent
 from service.domain.ports import EventOutbox
 from storage.prepared import Prepared
@@ -25,31 +24,35 @@ _INSERT = Prepared(
 ORDER_TYPES = {1: "order.created", 2: "order.status_changed", 3: "order.canceled"}
 STOCK_TYPE = "product.stock_moved"
 
+# An event as its payload: the contract's message, serialized (service/convert.py, injected).
+EventEncoder = Callable[[Event], bytes]
 
-def _values(e: Event) -> dict[str, Any]:
+
+def _values(e: Event, encode: EventEncoder) -> dict[str, Any]:
     if isinstance(e, OrderEvent):
         return {
             "aggregate_type": "order", "aggregate_id": int(e.order.id), "sequence": e.sequence,
             "type": ORDER_TYPES[e.type], "customer_id": int(e.order.customer_id),
-            "payload": convert.order_event_message(e).SerializeToString(), "create_time": e.time,
+            "payload": encode(e), "create_time": e.time,
         }
     return {
         "aggregate_type": "product", "aggregate_id": int(e.movement.product_id), "sequence": e.sequence,
-        "type": STOCK_TYPE, "customer_id": None, "payload": convert.stock_event_message(e).SerializeToString(),
+        "type": STOCK_TYPE, "customer_id": None, "payload": encode(e),
         "create_time": e.movement.create_time,
     }
 
 
 class SqlEventOutbox(EventOutbox):
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, encode: EventEncoder) -> None:
         self._conn = conn
+        self._encode = encode
 
     def add(self, events: Sequence[Event]) -> None:
         # One multi-row INSERT, queued for the commit's round trip, after the change's own rows: a
         # statement of that batch that fails (a taken idempotency key) stops it before this one, so a
         # refused change does not even use up outbox ids (WatchOrderEvents waits at id gaps).
         if events:
-            _INSERT.defer_rows(self._conn, [_values(e) for e in events])
+            _INSERT.defer_rows(self._conn, [_values(e, self._encode) for e in events])
 
 
 class DiscardingOutbox(EventOutbox):

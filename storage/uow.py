@@ -6,7 +6,6 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, RootTransaction, exc
 
-from service import metrics
 from service.domain.errors import StorageUnavailable
 from service.domain.ports import UnitOfWork
 from storage import prepared
@@ -15,21 +14,23 @@ from storage.engine import mark_committed
 from storage.driver_errors import translate
 from storage.ledger import SqlHistoryRepository, SqlLedgerRepository
 from storage.orders import SqlOrderRepository
-from storage.outbox import DiscardingOutbox, SqlEventOutbox
+from storage.outbox import DiscardingOutbox, EventEncoder, SqlEventOutbox
 from storage.products import SqlProductRepository
+from storage.telemetry import SILENT, StorageTelemetry
 
 
 class SqlUnitOfWork(UnitOfWork):
     ledger: SqlLedgerRepository  # its `appended` kinds are counted on commit
-    def __init__(self, engine: Engine, events: bool = True) -> None:
+    def __init__(self, engine: Engine, events: EventEncoder | None, telemetry: StorageTelemetry = SILENT) -> None:
         self._engine = engine
-        self._events = events  # False: ORDERS_EVENTS_OUTBOX=false
+        self._events = events  # None: ORDERS_EVENTS_OUTBOX=false
+        self._telemetry = telemetry
         self._conn: Connection | None = None
         self._tx: RootTransaction | None = None
 
     def __enter__(self) -> SqlUnitOfWork:
         try:
-            with metrics.DB_POOL_WAITING.track_inprogress():
+            with self._telemetry.pool_wait():
                 self._conn = self._engine.connect()
             self._tx = self._conn.begin()
         except exc.TimeoutError as e:
@@ -37,20 +38,20 @@ class SqlUnitOfWork(UnitOfWork):
             raise StorageUnavailable() from e
         except exc.DBAPIError as e:
             self._close()
-            raise translate(e) or e from e
+            raise translate(e, self._telemetry.lock_error) or e from e
         self.customers = SqlCustomerRepository(self._conn)
         self.products = SqlProductRepository(self._conn)
         self.orders = SqlOrderRepository(self._conn)
         self.ledger = SqlLedgerRepository(self._conn)  # records the kinds it appends, counted on commit
         self.history = SqlHistoryRepository(self._conn)
-        self.events = SqlEventOutbox(self._conn) if self._events else DiscardingOutbox()
+        self.events = SqlEventOutbox(self._conn, self._events) if self._events else DiscardingOutbox()
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._close()
-        if isinstance(error, exc.DBAPIError) and (domain := translate(error)) is not None:
+        if isinstance(error, exc.DBAPIError) and (domain := translate(error, self._telemetry.lock_error)) is not None:
             raise domain from error
 
     def commit(self) -> None:
@@ -58,7 +59,7 @@ class SqlUnitOfWork(UnitOfWork):
         prepared.flush(self._conn)  # the queued writes, in one round trip before the COMMIT
         self._tx.commit()
         for kind in self.ledger.appended:
-            metrics.STOCK_MOVEMENTS.labels(kind.name.lower()).inc()
+            self._telemetry.stock_movement(kind.name.lower())
         mark_committed(self._conn)
 
     def _close(self) -> None:

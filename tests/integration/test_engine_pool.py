@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 from service.domain.errors import StorageUnavailable
 from storage import engine as engine_module
 from storage.engine import make_engine
-from storage.uow import SqlUnitOfWork
+from service.bootstrap import unit_of_work
 from tests.helpers import record_calls
 
 
@@ -24,19 +24,19 @@ def one_connection(mysql_url: str, engine: Engine) -> Iterator[Engine]:
 
 def test_a_committed_unit_of_work_sends_no_rollback_and_a_read_sends_one(one_connection: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     sent = record_calls(one_connection, monkeypatch)
-    with SqlUnitOfWork(one_connection) as uow:
+    with unit_of_work(one_connection) as uow:
         uow.products.lock(["1"])
         uow.commit()
     assert sent == ["COMMIT"]
     sent.clear()
-    with SqlUnitOfWork(one_connection) as uow:
+    with unit_of_work(one_connection) as uow:
         uow.products.lock(["1"])
     assert sent == ["ROLLBACK"]
 
 
 def test_a_failed_unit_of_work_is_rolled_back_before_the_connection_is_reused(one_connection: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     sent = record_calls(one_connection, monkeypatch)
-    with pytest.raises(RuntimeError), SqlUnitOfWork(one_connection) as uow:
+    with pytest.raises(RuntimeError), unit_of_work(one_connection) as uow:
         uow.products.lock(["1"])
         raise RuntimeError("boom")
     assert sent == ["ROLLBACK"]
@@ -52,7 +52,7 @@ def test_an_idle_connection_killed_by_the_server_is_replaced_before_use(
     with engine.connect() as conn:
         conn.execute(text(f"KILL CONNECTION {int(victim)}"))
     monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)
-    with SqlUnitOfWork(one_connection) as uow:
+    with unit_of_work(one_connection) as uow:
         uow.products.lock(["1"])
     with one_connection.connect() as conn:
         assert conn.execute(text("SELECT CONNECTION_ID()")).scalar_one() != victim
@@ -64,11 +64,11 @@ def test_a_connection_lost_inside_a_unit_of_work_is_unavailable_and_never_reused
     # SQLAlchemy's own execute.
     with one_connection.connect() as conn:
         victim = conn.execute(text("SELECT CONNECTION_ID()")).scalar_one()
-    with pytest.raises(StorageUnavailable), SqlUnitOfWork(one_connection) as uow:
+    with pytest.raises(StorageUnavailable), unit_of_work(one_connection) as uow:
         with engine.connect() as conn:
             conn.execute(text(f"KILL CONNECTION {int(victim)}"))
         uow.products.lock(["1"])
-    with SqlUnitOfWork(one_connection) as uow:  # a reused dead connection would fail here
+    with unit_of_work(one_connection) as uow:  # a reused dead connection would fail here
         uow.products.lock(["1"])
     with one_connection.connect() as conn:
         assert conn.execute(text("SELECT CONNECTION_ID()")).scalar_one() != victim

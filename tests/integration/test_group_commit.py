@@ -27,7 +27,7 @@ from service.handlers.retry import RetryPolicy
 from service.handlers.runner import Runner
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from storage.uow import SqlUnitOfWork
+from service.bootstrap import unit_of_work
 from tests.helpers import Hold, cpf, unique, until
 
 CALLER = Caller("group-commit", "req")
@@ -37,8 +37,8 @@ class Batches:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.hold = Hold()
-        run = Runner(lambda: SqlUnitOfWork(engine), RetryPolicy(10, 0.005))
-        self.place = OrderPlacer(run, lambda: SqlUnitOfWork(engine), 64, 256, 1, self.hold)
+        run = Runner(lambda: unit_of_work(engine), RetryPolicy(10, 0.005))
+        self.place = OrderPlacer(run, lambda: unit_of_work(engine), 64, 256, 1, self.hold)
 
     def one_batch(self, calls: list[NewOrder]) -> list[tuple[Order, bool] | Exception]:
         """Runs the calls as one batch, in this arrival order; each call's answer or error."""
@@ -54,17 +54,17 @@ class Batches:
             return [f.exception() or f.result() for f in futures]  # type: ignore[misc]
 
     def customer(self) -> str:
-        return customers.create_customer(SqlUnitOfWork(self.engine), "c", cpf(), f"{unique()}@example.com", "", "").id
+        return customers.create_customer(unit_of_work(self.engine), "c", cpf(), f"{unique()}@example.com", "", "").id
 
     def product(self, stock: int) -> str:
-        uow = SqlUnitOfWork(self.engine)
+        uow = unit_of_work(self.engine)
         return products.create_product(uow, CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", stock).id
 
     def stock(self, product_id: str) -> int:
-        return products.get_product(SqlUnitOfWork(self.engine), product_id).stock_quantity
+        return products.get_product(unit_of_work(self.engine), product_id).stock_quantity
 
     def ledger(self, product_id: str) -> list[tuple[int, int]]:
-        with SqlUnitOfWork(self.engine) as uow:
+        with unit_of_work(self.engine) as uow:
             return [(m.delta, m.stock_after) for m in uow.ledger.list(product_id, Page(1000)).items]
 
 
@@ -134,9 +134,9 @@ def test_a_key_already_stored_replays_while_the_rest_of_its_batch_creates_orders
 
 def test_a_deleted_customer_an_inactive_product_and_an_unknown_product_refuse_only_their_own_order(batches: Batches) -> None:
     customer, gone = batches.customer(), batches.customer()
-    customers.delete_customer(SqlUnitOfWork(batches.engine), gone)
+    customers.delete_customer(unit_of_work(batches.engine), gone)
     pid, inactive = batches.product(stock=10), batches.product(stock=10)
-    products.update_product(SqlUnitOfWork(batches.engine), inactive, {"active": False})
+    products.update_product(unit_of_work(batches.engine), inactive, {"active": False})
     with batch_sizes() as seen:
         made = batches.one_batch([
             order(customer, (pid, 1)), order(gone, (pid, 1)), order(customer, (pid, 1), (inactive, 1)),

@@ -10,32 +10,32 @@ from sqlalchemy import Engine
 from service.domain.errors import AlreadyExists
 from service.domain.model import Caller, IdempotencyKey, OrderLine
 from service.handlers import customers, orders, products
-from storage.uow import SqlUnitOfWork
+from service.bootstrap import unit_of_work
 from tests.helpers import cpf, unique
 
 CALLER = Caller("backstop", "req")
 
 
 def test_keys_that_differ_only_in_case_are_different_keys(engine: Engine) -> None:
-    customer = customers.create_customer(SqlUnitOfWork(engine), "c", cpf(), f"{unique()}@example.com", "", "")
-    product = products.create_product(SqlUnitOfWork(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", 10)
+    customer = customers.create_customer(unit_of_work(engine), "c", cpf(), f"{unique()}@example.com", "", "")
+    product = products.create_product(unit_of_work(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", 10)
     lines = [OrderLine(product.id, 1)]
     made = [
-        orders.create_order(SqlUnitOfWork(engine), CALLER, customer.id, lines, "", "BRL", IdempotencyKey(who, key, "fp"))
+        orders.create_order(unit_of_work(engine), CALLER, customer.id, lines, "", "BRL", IdempotencyKey(who, key, "fp"))
         for who, key in (("Alice", "A1"), ("Alice", "a1"), ("alice", "A1"))
     ]
     assert [replayed for _, replayed in made] == [False, False, False]
     assert len({order.id for order, _ in made}) == 3
-    again, replayed = orders.create_order(SqlUnitOfWork(engine), CALLER, customer.id, lines, "", "BRL", IdempotencyKey("Alice", "a1", "fp"))
+    again, replayed = orders.create_order(unit_of_work(engine), CALLER, customer.id, lines, "", "BRL", IdempotencyKey("Alice", "a1", "fp"))
     assert (again.id, replayed) == (made[1][0].id, True)
 
 
 def test_keys_and_principals_that_differ_by_a_trailing_space_are_different_keys(engine: Engine) -> None:
-    customer = customers.create_customer(SqlUnitOfWork(engine), "c", cpf(), f"{unique()}@example.com", "", "")
-    product = products.create_product(SqlUnitOfWork(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", 10)
+    customer = customers.create_customer(unit_of_work(engine), "c", cpf(), f"{unique()}@example.com", "", "")
+    product = products.create_product(unit_of_work(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", 10)
     key = unique("pad-")
     made = [
-        orders.create_order(SqlUnitOfWork(engine), CALLER, customer.id, [OrderLine(product.id, 1)], "", "BRL", IdempotencyKey(who, k, "fp"))
+        orders.create_order(unit_of_work(engine), CALLER, customer.id, [OrderLine(product.id, 1)], "", "BRL", IdempotencyKey(who, k, "fp"))
         for who, k in (("carol", key), ("carol", f"{key} "), ("carol ", key))
     ]
     assert [replayed for _, replayed in made] == [False, False, False]
@@ -44,7 +44,7 @@ def test_keys_and_principals_that_differ_by_a_trailing_space_are_different_keys(
 
 def test_a_taken_email_is_reported_as_the_email_even_when_it_mentions_another_field(engine: Engine) -> None:
     email = f"a_document_{unique().lower()}@example.com"
-    customers.create_customer(SqlUnitOfWork(engine), "c", cpf(), email, "", "")
+    customers.create_customer(unit_of_work(engine), "c", cpf(), email, "", "")
     with pytest.raises(AlreadyExists) as caught:
-        customers.create_customer(SqlUnitOfWork(engine), "c", cpf(), email, "", "")
+        customers.create_customer(unit_of_work(engine), "c", cpf(), email, "", "")
     assert caught.value.field == "email"

@@ -24,7 +24,7 @@ from service.relay import Relay
 from service.settings import Settings
 from storage.leases import Leases
 from storage.schema import outbox_events, outbox_leases, outbox_relays
-from storage.uow import SqlUnitOfWork
+from service.bootstrap import unit_of_work
 from tests.events import event_settings, private_stream, read_stream, until_published
 from tests.helpers import cpf, unique, until
 
@@ -46,15 +46,15 @@ def running_relay(engine: Engine, settings: Settings, owner: str = "") -> Iterat
 
 
 def _order(engine: Engine, quantity: int = 1) -> tuple[str, str]:
-    customer = customers.create_customer(SqlUnitOfWork(engine), "c", cpf(), f"{unique()}@example.com", "", "").id
-    pid = products.create_product(SqlUnitOfWork(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", 10).id
-    order, _ = orders.create_order(SqlUnitOfWork(engine), CALLER, customer, [OrderLine(pid, quantity)], "", "BRL")
+    customer = customers.create_customer(unit_of_work(engine), "c", cpf(), f"{unique()}@example.com", "", "").id
+    pid = products.create_product(unit_of_work(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", 10).id
+    order, _ = orders.create_order(unit_of_work(engine), CALLER, customer, [OrderLine(pid, quantity)], "", "BRL")
     return order.id, pid
 
 
 def test_the_relay_publishes_each_event_with_its_id_and_cloudevents_headers_then_marks_it(mysql_url: str, engine: Engine) -> None:
     order_id, pid = _order(engine)
-    orders.update_order_status(SqlUnitOfWork(engine), CALLER, order_id, OrderStatus.CONFIRMED, "")
+    orders.update_order_status(unit_of_work(engine), CALLER, order_id, OrderStatus.CONFIRMED, "")
     with private_stream(event_settings(mysql_url)) as s, running_relay(engine, s):
         until_published(engine)
         stream = read_stream(s.nats_url, s.events_stream)

@@ -24,14 +24,14 @@ from service.handlers.runner import Runner
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.schema import Base, products
-from storage.uow import SqlUnitOfWork
+from service.bootstrap import unit_of_work
 from tests.helpers import lock_waits, unique, until
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _product(engine: Engine, stock: int = 5) -> str:
-    with SqlUnitOfWork(engine) as uow:
+    with unit_of_work(engine) as uow:
         p = uow.products.add(Product("", unique("SKU-"), "p", "", Decimal("1.00"), "BRL", stock, True, NOW, NOW))
         uow.commit()
     return p.id
@@ -53,16 +53,16 @@ def test_the_migrations_build_exactly_the_schema_the_models_describe(engine: Eng
 
 def test_lock_returns_rows_in_ascending_id_order_and_skips_missing_ids(engine: Engine) -> None:
     ids = [_product(engine) for _ in range(3)]
-    with SqlUnitOfWork(engine) as uow:
+    with unit_of_work(engine) as uow:
         locked = uow.products.lock([ids[2], "999999999", ids[0], ids[1], "junk"])
     assert list(locked) == sorted(ids, key=int)
 
 
 def test_a_second_locker_waits_and_gives_up_as_lock_contention(engine: Engine, impatient: Engine) -> None:
     pid = _product(engine)
-    with SqlUnitOfWork(engine) as holder:
+    with unit_of_work(engine) as holder:
         holder.products.lock([pid])
-        with pytest.raises(LockContention), SqlUnitOfWork(impatient) as waiter:
+        with pytest.raises(LockContention), unit_of_work(impatient) as waiter:
             waiter.products.lock([pid])
 
 
@@ -73,7 +73,7 @@ def test_a_real_deadlock_becomes_lock_contention_for_exactly_one_side(engine: En
 
     def worker(name: str, first: str, second: str) -> None:
         try:
-            with SqlUnitOfWork(engine) as uow:
+            with unit_of_work(engine) as uow:
                 uow.products.lock([first])
                 both_hold_one.wait()
                 if name == "late":
@@ -102,7 +102,7 @@ def test_the_database_itself_refuses_negative_stock(engine: Engine) -> None:
     pid = _product(engine, stock=1)
     with pytest.raises(exc.DBAPIError), engine.begin() as conn:
         conn.execute(update(products).where(products.c.id == int(pid)).values(stock_quantity=-1))
-    with SqlUnitOfWork(engine) as uow:
+    with unit_of_work(engine) as uow:
         assert uow.products.get(pid).stock_quantity == 1
 
 
@@ -125,7 +125,7 @@ def _waiting_connection(observer: Engine) -> int:
 
 def test_a_statement_stopped_by_kill_query_is_re_run_as_a_new_transaction(engine: Engine, observer: Engine) -> None:
     pid = _product(engine)
-    runner = Runner(lambda: SqlUnitOfWork(engine), RetryPolicy(attempts=3))
+    runner = Runner(lambda: unit_of_work(engine), RetryPolicy(attempts=3))
     attempts: list[int] = []
 
     def lock_and_read(uow: UnitOfWork) -> int:
@@ -133,7 +133,7 @@ def test_a_statement_stopped_by_kill_query_is_re_run_as_a_new_transaction(engine
             attempts.append(1)
             return uow.products.lock([pid])[pid].stock_quantity
 
-    with SqlUnitOfWork(engine) as holder:
+    with unit_of_work(engine) as holder:
         holder.products.lock([pid])
         with ThreadPoolExecutor(1) as pool:
             waiter = pool.submit(runner, lock_and_read)
@@ -149,7 +149,7 @@ def test_a_statement_over_max_statement_time_is_unavailable_and_not_re_run(mysql
     pid = _product(engine)
     limited = make_engine(mysql_url, pool_size=1, lock_wait_timeout_s=30)
     event.listen(limited, "connect", lambda dbapi, _: dbapi.query("SET SESSION max_statement_time = 0.5"))
-    runner = Runner(lambda: SqlUnitOfWork(limited), RetryPolicy(attempts=3))
+    runner = Runner(lambda: unit_of_work(limited), RetryPolicy(attempts=3))
     attempts: list[int] = []
 
     def lock(uow: UnitOfWork) -> None:
@@ -158,7 +158,7 @@ def test_a_statement_over_max_statement_time_is_unavailable_and_not_re_run(mysql
             uow.products.lock([pid])
 
     try:
-        with SqlUnitOfWork(engine) as holder:
+        with unit_of_work(engine) as holder:
             holder.products.lock([pid])
             with pytest.raises(StorageUnavailable):
                 runner(lock)

@@ -9,19 +9,19 @@ from sqlalchemy import Engine
 from service.domain.model import Caller, OrderLine
 from service.handlers import customers, orders, products
 from service.watch import Feed, Filter
-from storage.uow import SqlUnitOfWork
+from service.bootstrap import unit_of_work
 from tests.helpers import cpf, unique, until
 
 CALLER = Caller("feed-test", "req-feed")
 
 
 def test_a_watcher_that_reads_nothing_overflows_its_queue_and_keeps_only_the_events_before(engine: Engine) -> None:
-    customer = customers.create_customer(SqlUnitOfWork(engine), "c", cpf(), f"{unique()}@example.com", "", "").id
-    pid = products.create_product(SqlUnitOfWork(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", 10).id
+    customer = customers.create_customer(unit_of_work(engine), "c", cpf(), f"{unique()}@example.com", "", "").id
+    pid = products.create_product(unit_of_work(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", 10).id
     feed = Feed(engine, poll_interval_s=0.01, gap_grace_s=1.0, queue_size=2)
     try:
         slow, other = feed.subscribe(Filter(customer_id=int(customer))), feed.subscribe(Filter(customer_id=-1))
-        made = [orders.create_order(SqlUnitOfWork(engine), CALLER, customer, [OrderLine(pid, 1)], "", "BRL")[0].id for _ in range(4)]
+        made = [orders.create_order(unit_of_work(engine), CALLER, customer, [OrderLine(pid, 1)], "", "BRL")[0].id for _ in range(4)]
         until(lambda: slow.overflowed, "the slow watcher overflows", seconds=30, every=0.01)
     finally:
         feed.stop()

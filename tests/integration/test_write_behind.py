@@ -14,7 +14,7 @@ from service.domain.model import Caller, OrderLine, OrderStatus, Page, StatusCha
 from service.domain.ports import ProductFilter
 from service.handlers import customers, orders, products
 from storage.engine import make_engine
-from storage.uow import SqlUnitOfWork
+from service.bootstrap import unit_of_work
 from tests.helpers import cpf, record_calls, unique
 
 CALLER = Caller("write-behind", "req")
@@ -30,21 +30,21 @@ def one_connection(mysql_url: str, engine: Engine) -> Iterator[Engine]:
 
 
 def _product(engine: Engine, stock: int = 10) -> str:
-    return products.create_product(SqlUnitOfWork(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", stock).id
+    return products.create_product(unit_of_work(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", stock).id
 
 
 def _stock(engine: Engine, product_id: str) -> int:
-    with SqlUnitOfWork(engine) as uow:
+    with unit_of_work(engine) as uow:
         return uow.products.get(product_id).stock_quantity
 
 
 def test_an_order_sends_its_writes_in_one_round_trip_between_the_lock_and_the_commit(
     one_connection: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    customer = customers.create_customer(SqlUnitOfWork(one_connection), "c", cpf(), f"{unique()}@example.com", "", "")
+    customer = customers.create_customer(unit_of_work(one_connection), "c", cpf(), f"{unique()}@example.com", "", "")
     pid = _product(one_connection)
     sent = record_calls(one_connection, monkeypatch, queries=True)
-    orders.create_order(SqlUnitOfWork(one_connection), CALLER, customer.id, [OrderLine(pid, 3)], "", "BRL")
+    orders.create_order(unit_of_work(one_connection), CALLER, customer.id, [OrderLine(pid, 3)], "", "BRL")
     lock = next(i for i, q in enumerate(sent) if "FOR UPDATE" in q)
     after_lock = sent[lock + 1 :]
     # The order's id is the service's (storage/ids.py), so even the order row waits for the batch.
@@ -60,7 +60,7 @@ def test_an_order_sends_its_writes_in_one_round_trip_between_the_lock_and_the_co
 
 def test_a_failure_late_in_the_batch_rolls_back_the_whole_transaction(engine: Engine) -> None:
     pid = _product(engine)
-    with pytest.raises(exc.IntegrityError), SqlUnitOfWork(engine) as uow:
+    with pytest.raises(exc.IntegrityError), unit_of_work(engine) as uow:
         uow.products.lock([pid])
         uow.products.set_stock({pid: 1}, NOW, {pid: 2})  # sent first in the batch, and succeeds
         uow.history.add(StatusChange("", "999999999", None, OrderStatus.PENDING, "a", "no such order", "r", NOW))
@@ -70,9 +70,9 @@ def test_a_failure_late_in_the_batch_rolls_back_the_whole_transaction(engine: En
 
 def test_a_statement_through_sqlalchemy_sees_the_writes_queued_before_it(engine: Engine) -> None:
     pid = _product(engine)
-    with SqlUnitOfWork(engine) as uow:
+    with unit_of_work(engine) as uow:
         sku = uow.products.get(pid).sku
-    with SqlUnitOfWork(engine) as uow:
+    with unit_of_work(engine) as uow:
         uow.products.lock([pid])
         uow.products.set_stock({pid: 4}, NOW, {pid: 2})
         listed = uow.products.list(ProductFilter(sku=sku), Page(10, ""))  # a plain Connection.execute
@@ -81,23 +81,23 @@ def test_a_statement_through_sqlalchemy_sees_the_writes_queued_before_it(engine:
 
 def test_writes_of_a_rolled_back_unit_of_work_never_reach_the_next_one(one_connection: Engine) -> None:
     pid = _product(one_connection)
-    with pytest.raises(RuntimeError), SqlUnitOfWork(one_connection) as uow:
+    with pytest.raises(RuntimeError), unit_of_work(one_connection) as uow:
         uow.products.lock([pid])
         uow.products.set_stock({pid: 0}, NOW, {pid: 2})
         raise RuntimeError("the use case gives up before its commit")
-    with SqlUnitOfWork(one_connection) as uow:  # the same pooled connection
+    with unit_of_work(one_connection) as uow:  # the same pooled connection
         uow.commit()
     assert _stock(one_connection, pid) == 10
 
 
 def test_empty_stock_updates_and_ledger_batches_write_nothing(engine: Engine) -> None:
     product_id = _product(engine, stock=7)
-    with SqlUnitOfWork(engine) as uow:
+    with unit_of_work(engine) as uow:
         uow.products.lock([product_id])
         uow.products.set_stock({}, NOW, {})
         uow.ledger.add([])
         uow.products.set_stock({product_id: 6}, NOW, {product_id: 2})  # queued behind the empty ones, and still sent
         uow.commit()
     assert _stock(engine, product_id) == 6
-    with SqlUnitOfWork(engine) as uow:
+    with unit_of_work(engine) as uow:
         assert len(uow.ledger.list(product_id, Page(10, "")).items) == 1  # the initial stock only
