@@ -19,7 +19,8 @@ from bench.__main__ import DEFAULT_MYSQL
 from bench.database import private_database
 from service.domain.model import Caller, IdempotencyKey, OrderLine
 from service.handlers import customers, orders, products
-from storage.engine import make_engine
+from service.bootstrap import engine as make_engine
+from service.settings import Settings
 from service.bootstrap import unit_of_work
 
 CALLER = Caller("bench", "inprocess")
@@ -46,7 +47,7 @@ def main() -> None:
     p.add_argument("-n", type=int, default=2000, help="calls per measurement")
     args = p.parse_args()
     with private_database(args.mysql_url, "inproc") as url:
-        engine = make_engine(url)
+        engine = make_engine(Settings(database_url=url))
         try:
             customer = customers.create_customer(unit_of_work(engine), "c", "52998224725", "c@example.com", "", "")
             product = products.create_product(unit_of_work(engine), CALLER, "SKU-1", "p", "", Decimal("1.00"), "BRL", 10**9)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Engine
 
+from service import context as ctx
 from service import convert, metrics
+from service.domain.ports import UnitOfWork
+from service.handlers.retry import RetryPolicy
+from service.handlers.runner import Runner
+from service.settings import Settings
+from storage.engine import make_engine
 from storage.telemetry import StorageTelemetry
 from storage.uow import SqlUnitOfWork
 
@@ -16,7 +24,32 @@ STORAGE_TELEMETRY = StorageTelemetry(
 )
 
 
+def engine(
+    settings: Settings, pool_size: int | None = None, max_overflow: int | None = None, lock_wait_timeout_s: int | None = None
+) -> Engine:
+    """The engine of ORDERS_DATABASE_URL with the settings' pool and timeouts; a command that needs a
+    few connections (or a test) passes its own pool size or lock wait."""
+    return make_engine(
+        settings.database_url,
+        settings.db_pool_size if pool_size is None else pool_size,
+        settings.db_max_overflow if max_overflow is None else max_overflow,
+        settings.db_pool_timeout_s,
+        settings.db_lock_wait_timeout_s if lock_wait_timeout_s is None else lock_wait_timeout_s,
+    )
+
+
 def unit_of_work(engine: Engine, events: bool = True) -> SqlUnitOfWork:
     """A unit of work on `engine` that reports to the metrics; `events=False` (ORDERS_EVENTS_OUTBOX=false)
     writes no events."""
     return SqlUnitOfWork(engine, convert.event_payload if events else None, STORAGE_TELEMETRY)
+
+
+def units_of_work(settings: Settings, engine: Engine) -> Callable[[], SqlUnitOfWork]:
+    return lambda: unit_of_work(engine, settings.events_outbox)
+
+
+def runner(settings: Settings, units: Callable[[], UnitOfWork]) -> Runner:
+    """Runs use cases, each in a fresh unit of work, re-run on lock contention as ORDERS_RETRY_* say,
+    and never after the caller's deadline."""
+    policy = RetryPolicy(settings.retry_attempts, settings.retry_base_delay_ms / 1000)
+    return Runner(units, policy, metrics.LOCK_RETRIES.inc, ctx.deadline_passed)

@@ -14,11 +14,12 @@ from service import embedded, logs
 from service.domain.errors import AlreadyExists
 from service.methods import ALL_ROLES
 from service.settings import Settings, SettingsError
-from storage.engine import make_engine
 
 
 def _engine(settings: Settings) -> Engine:
-    return make_engine(settings.database_url, pool_size=2, max_overflow=0)
+    from service import bootstrap
+
+    return bootstrap.engine(settings, pool_size=2, max_overflow=0)
 
 
 def _where(settings: Settings) -> str:
@@ -58,7 +59,9 @@ def _relay(settings: Settings, args: argparse.Namespace) -> None:
         from prometheus_client import start_http_server
 
         start_http_server(args.metrics_port)
-    engine = make_engine(settings.database_url, pool_size=2, max_overflow=2)
+    from service import bootstrap
+
+    engine = bootstrap.engine(settings, pool_size=2, max_overflow=2)
     Relay(engine, settings).run(until_signalled())
 
 
@@ -72,15 +75,13 @@ def _gateway(settings: Settings, args: argparse.Namespace) -> None:
 def _seed(settings: Settings, args: argparse.Namespace | None = None) -> None:
     from service.domain.model import Caller
     from service.handlers import customers, products
-    from service.handlers.retry import RetryPolicy
-    from service.handlers.runner import Runner
-    from service.bootstrap import unit_of_work
+    from service import bootstrap
 
     database = embedded.database_file(settings)
     if database is not None and not database.exists():
         raise SettingsError(f"no database at {database}: run this where `erp-orders serve` runs, or `erp-orders migrate` first")
     engine = _engine(settings)
-    run = Runner(lambda: unit_of_work(engine), RetryPolicy())
+    run = bootstrap.runner(settings, bootstrap.units_of_work(settings, engine))
     caller = Caller("seed", "seed")
     demo = [
         ("PHONE-001", "Smartphone", "6.1 inch, 128 GB", "1999.90", 5),

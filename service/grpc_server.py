@@ -17,14 +17,11 @@ from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine, event
 
-from service import auth_setup, metrics, paging, redis_guard, request_checks, tls
+from service import auth_setup, bootstrap, metrics, paging, redis_guard, request_checks, tls
 from service.auth_throttle import FailureThrottle
-from service import context as ctx
 from service._gen.erp.orders.v1 import customer_pb2_grpc, events_pb2_grpc, order_pb2_grpc, product_pb2_grpc
 from service.contract import SERVICES
 from service.handlers.group_commit import Gate, OrderPlacer
-from service.handlers.retry import RetryPolicy
-from service.handlers.runner import Runner
 from service.idempotency_store import IdempotencyStore, MemoryStore, RedisStore
 from service.interceptors.access_log import AccessLogInterceptor
 from service.interceptors.auth import AuthInterceptor
@@ -35,7 +32,7 @@ from service.interceptors.rpc_metrics import MetricsInterceptor
 from service.interceptors.ratelimit import RateLimitInterceptor
 from service.interceptors.streams import StreamLimit
 from service.interceptors.validation import ValidationInterceptor
-from service.rate_limiter import Limiter, MemoryLimiter, Rate, RedisLimiter
+from service.rate_limiter import Limiter, MemoryLimiter, RedisLimiter
 from service.readiness import ReadinessProbe
 from service.redis_guard import RedisGuard
 from service.servicers.customers import CustomerServicer
@@ -45,7 +42,6 @@ from service.servicers.orders import OrderServicer
 from service.servicers.products import ProductServicer
 from service.settings import Settings
 from storage.engine import make_engine
-from service.bootstrap import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +75,8 @@ def interceptors(settings: Settings, guard: RedisGuard | None) -> Chain:
         ErrorBoundary(),
         MetricsInterceptor(),
         AccessLogInterceptor(),
-        AuthInterceptor(auth_setup.verifier(settings), FailureThrottle(limiter, Rate.parse(settings.rate_limit_auth_failures))),
-        RateLimitInterceptor(limiter, Rate.parse(settings.rate_limit_read), Rate.parse(settings.rate_limit_write)),
+        AuthInterceptor(auth_setup.verifier(settings), FailureThrottle(limiter, settings.auth_failure_rate)),
+        RateLimitInterceptor(limiter, settings.read_rate, settings.write_rate),
         ValidationInterceptor(),
         IdempotencyInterceptor(store, RESPONSES, settings.idempotency_lease_s, settings.idempotency_ttl_s),
         DomainErrors(),
@@ -95,15 +91,11 @@ def build_server(
     `gate` is a test hook of the CreateOrder combiner (service/combiner.py). `socket_dir` holds the
     private socket (a new temporary directory by default); it is removed when the server stops.
     """
-    engine = engine or make_engine(
-        settings.database_url, settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_s,
-        settings.db_lock_wait_timeout_s,
-    )
+    engine = engine or bootstrap.engine(settings)
     guard = redis_guard.connect(settings.redis_url) if settings.redis_url else None
-    policy = RetryPolicy(settings.retry_attempts, settings.retry_base_delay_ms / 1000)
-    uow_factory = lambda: unit_of_work(engine, settings.events_outbox)  # noqa: E731
-    run = Runner(uow_factory, policy, metrics.LOCK_RETRIES.inc, ctx.deadline_passed)
-    place = OrderPlacer(run, uow_factory, settings.batch_max_orders, settings.batch_max_lines, settings.batch_writers, gate)
+    units = bootstrap.units_of_work(settings, engine)
+    run = bootstrap.runner(settings, units)
+    place = OrderPlacer(run, units, settings.batch_max_orders, settings.batch_max_lines, settings.batch_writers, gate)
     # Counted on checkout and checkin, not read from the pool at scrape time: with several workers a
     # scrape reads every worker's values from files, and a function would run in one process only.
     for name, count in (("checkout", _checked_out), ("checkin", _checked_in)):
@@ -142,7 +134,10 @@ def build_server(
     server.add_insecure_port(local_target)
     request_checks.warm_up(message_factory.GetMessageClass(m.input_type)() for _, m in _RPCS)
     # Its own connection: under load the request pool may be busy, and that must not read as "down".
-    probe_engine = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0, pool_timeout=5)
+    probe_engine = make_engine(
+        engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0, pool_timeout=5,
+        lock_wait_timeout_s=settings.db_lock_wait_timeout_s,
+    )
     readiness = ReadinessProbe(probe_engine, health_servicer, SERVICE_NAMES, settings.readiness_interval_s, settings.grpc_processes)
     return Running(server, port, health_servicer, readiness, engine, guard, local_target, place, feed)
 

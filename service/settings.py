@@ -16,14 +16,23 @@ _PREFIX = "ORDERS_"
 _SECRETS = {"jwt_secret"}
 # scheme://user:password@…: a regex, not a URL parser, because a cluster URL lists several host:port seeds.
 _PASSWORD = re.compile(r"^([^:/]+://[^:@/]*:)[^@]*@")
+_RATES = {"rate_limit_read": "read_rate", "rate_limit_write": "write_rate", "rate_limit_auth_failures": "auth_failure_rate"}
 
 
 class SettingsError(ValueError):
     """A setting is unknown or cannot be parsed. The message says which and what was expected."""
 
 
+class _Parsed:
+    # What Settings parses out of its text fields, once, in __post_init__. Declared here, outside the
+    # dataclass, so that they are not fields: no ORDERS_* variable of their own.
+    read_rate: Rate | None
+    write_rate: Rate | None
+    auth_failure_rate: Rate | None
+
+
 @dataclass(frozen=True)
-class Settings:
+class Settings(_Parsed):
     # Storage
     database_url: str = "sqlite:///orders.db"
     db_pool_size: int = 16
@@ -186,9 +195,9 @@ class Settings:
             )
         if self.relay_partitions < 1 or self.relay_batch < 1 or self.outbox_prune_batch < 1:
             raise SettingsError("ORDERS_RELAY_PARTITIONS, ORDERS_RELAY_BATCH and ORDERS_OUTBOX_PRUNE_BATCH must be at least 1")
-        for name in ("rate_limit_read", "rate_limit_write", "rate_limit_auth_failures"):
+        for name, parsed in _RATES.items():
             try:
-                Rate.parse(getattr(self, name))
+                object.__setattr__(self, parsed, Rate.parse(getattr(self, name)))
             except ValueError as error:
                 raise SettingsError(f"{_PREFIX}{name.upper()}: {error}") from None
 

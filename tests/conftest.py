@@ -24,8 +24,8 @@ from sqlalchemy.engine import URL, make_url
 
 from service.gateway import http_server as rest
 from service.grpc_server import Running, build_server, start, stop
+from service import bootstrap
 from service.settings import Settings
-from storage.engine import make_engine
 from storage.migrate import upgrade
 from tests.helpers import TEST_SECRET, authorized_channel, token
 from tests.redis_cluster import RedisCluster, private_cluster
@@ -86,7 +86,7 @@ def redis_url() -> str:
 
 @pytest.fixture(scope="session")
 def engine(mysql_url: str) -> Iterator[Engine]:
-    engine = make_engine(mysql_url, pool_size=32, max_overflow=16)
+    engine = bootstrap.engine(Settings(database_url=mysql_url), pool_size=32, max_overflow=16)
     upgrade(engine)
     yield engine
     engine.dispose()
@@ -122,7 +122,9 @@ def server_settings(database_url: str, **overrides: object) -> Settings:
     }
     merged: dict[str, Any] = {**base, **overrides}
     # The lease must outlast the longest call these settings allow (the settings check it).
-    longest = merged["retry_attempts"] * (merged.get("db_pool_timeout_s", 10.0) + merged.get("db_lock_wait_timeout_s", 5))
+    longest = merged["retry_attempts"] * (
+        merged.get("db_pool_timeout_s", Settings.db_pool_timeout_s) + merged.get("db_lock_wait_timeout_s", Settings.db_lock_wait_timeout_s)
+    )
     merged.setdefault("idempotency_lease_s", max(120.0, longest))
     return Settings(**merged)
 
@@ -149,7 +151,7 @@ def channel(server: Running) -> Iterator[grpc.Channel]:
 def sqlite_channel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[grpc.Channel]:
     """The embedded default: the same server on a SQLite file."""
     url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'orders.db'}"
-    engine = make_engine(url)
+    engine = bootstrap.engine(Settings(database_url=url))
     upgrade(engine)
     with running_server(server_settings(url), engine) as running, authorized_channel(running.port, token("tester")) as channel:
         yield channel

@@ -15,9 +15,11 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 5
-    base_delay: float = 0.005
-    max_delay: float = 0.2
+    """`attempts` and `base_delay` come from ORDERS_RETRY_* (service/bootstrap.py)."""
+
+    attempts: int
+    base_delay: float
+    max_delay: float = 0.2  # the backoff's cap: not a setting
 
 
 def with_retry(

@@ -14,7 +14,8 @@ from sqlalchemy.engine import make_url
 
 from service.gateway import http_server as rest
 from service.grpc_server import build_server, start, stop
-from storage.engine import make_engine
+from service.bootstrap import engine as make_engine
+from service.settings import Settings
 from storage.migrate import head, upgrade
 from tests.conftest import fresh_database, running_server, server_settings
 from chaos.redis_server import private_redis
@@ -59,7 +60,7 @@ def test_readiness_follows_the_database_and_ignores_redis(mysql_url: str, engine
 
 def test_readiness_waits_for_the_schema_to_reach_the_migration_head(caplog: pytest.LogCaptureFixture) -> None:
     with fresh_database() as url:
-        engine = make_engine(url, pool_size=2, max_overflow=0)
+        engine = make_engine(Settings(database_url=url), pool_size=2, max_overflow=0)
         with running_server(server_settings(url, readiness_interval_s=3600), engine) as running:
             assert _status(running.port) == "NOT_SERVING"
             upgrade(engine, "0003")
@@ -77,7 +78,7 @@ def test_readiness_waits_for_the_schema_to_reach_the_migration_head(caplog: pyte
 
 def test_a_schema_migrated_by_a_later_release_keeps_this_one_ready() -> None:
     with fresh_database() as url:
-        engine = make_engine(url, pool_size=2, max_overflow=0)
+        engine = make_engine(Settings(database_url=url), pool_size=2, max_overflow=0)
         upgrade(engine)
         with engine.begin() as conn:
             conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))

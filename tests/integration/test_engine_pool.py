@@ -9,15 +9,16 @@ from sqlalchemy import Engine, text
 
 from service.domain.errors import StorageUnavailable
 from storage import engine as engine_module
-from storage.engine import make_engine
+from service.bootstrap import engine as make_engine
 from service.bootstrap import unit_of_work
+from service.settings import Settings
 from tests.helpers import record_calls
 
 
 @pytest.fixture
 def one_connection(mysql_url: str, engine: Engine) -> Iterator[Engine]:
     """A pool of exactly one connection to the migrated test database."""
-    pool = make_engine(mysql_url, pool_size=1, max_overflow=0)
+    pool = make_engine(Settings(database_url=mysql_url), pool_size=1, max_overflow=0)
     yield pool
     pool.dispose()
 

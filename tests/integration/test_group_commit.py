@@ -25,7 +25,8 @@ from service.handlers import customers, products
 from service.handlers.group_commit import OrderPlacer
 from service.handlers.retry import RetryPolicy
 from service.handlers.runner import Runner
-from storage.engine import make_engine
+from service.bootstrap import engine as make_engine
+from service.settings import Settings
 from storage.migrate import upgrade
 from service.bootstrap import unit_of_work
 from tests.helpers import Hold, cpf, unique, until
@@ -223,7 +224,7 @@ def test_a_connection_killed_in_the_batch_transaction_gives_every_caller_unavail
 
 @pytest.fixture
 def sqlite_engine(tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
-    engine = make_engine(f"sqlite:///{tmp_path / 'orders.db'}")
+    engine = make_engine(Settings(database_url=f"sqlite:///{tmp_path / 'orders.db'}"))
     upgrade(engine)
     yield engine
     engine.dispose()

@@ -84,12 +84,12 @@ _KILLED_RELAY = """
 import os, signal, sys, threading
 from service.relay import Relay
 from service.settings import Settings
-from storage.engine import make_engine
+from service.bootstrap import engine
 url, nats_url, stream, prefix = sys.argv[1:5]
 settings = Settings(database_url=url, nats_url=nats_url, events_stream=stream, events_subject_prefix=prefix,
                     relay_lease_s=1.0, events_duplicate_window_s=120.0)
 # The test hook: die the hard way after the PubAcks, before marking anything published.
-Relay(make_engine(url), settings, after_publish=lambda: os.kill(os.getpid(), signal.SIGKILL)).run(threading.Event())
+Relay(engine(settings), settings, after_publish=lambda: os.kill(os.getpid(), signal.SIGKILL)).run(threading.Event())
 """
 
 

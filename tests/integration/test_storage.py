@@ -21,9 +21,10 @@ from service.domain.model import Product
 from service.domain.ports import UnitOfWork
 from service.handlers.retry import RetryPolicy
 from service.handlers.runner import Runner
-from storage.engine import make_engine
+from service.settings import Settings
 from storage.migrate import upgrade
 from storage.schema import Base, products
+from service.bootstrap import engine as make_engine
 from service.bootstrap import unit_of_work
 from tests.helpers import lock_waits, unique, until
 
@@ -40,7 +41,7 @@ def _product(engine: Engine, stock: int = 5) -> str:
 @pytest.fixture
 def impatient(mysql_url: str, engine: Engine) -> Iterator[Engine]:
     """An engine whose lock waits give up after one second instead of fifty."""
-    quick = make_engine(mysql_url, pool_size=4, lock_wait_timeout_s=1)
+    quick = make_engine(Settings(database_url=mysql_url), pool_size=4, lock_wait_timeout_s=1)
     yield quick
     quick.dispose()
 
@@ -125,7 +126,7 @@ def _waiting_connection(observer: Engine) -> int:
 
 def test_a_statement_stopped_by_kill_query_is_re_run_as_a_new_transaction(engine: Engine, observer: Engine) -> None:
     pid = _product(engine)
-    runner = Runner(lambda: unit_of_work(engine), RetryPolicy(attempts=3))
+    runner = Runner(lambda: unit_of_work(engine), RetryPolicy(attempts=3, base_delay=Settings.retry_base_delay_ms / 1000))
     attempts: list[int] = []
 
     def lock_and_read(uow: UnitOfWork) -> int:
@@ -147,9 +148,9 @@ def test_a_statement_stopped_by_kill_query_is_re_run_as_a_new_transaction(engine
 
 def test_a_statement_over_max_statement_time_is_unavailable_and_not_re_run(mysql_url: str, engine: Engine) -> None:
     pid = _product(engine)
-    limited = make_engine(mysql_url, pool_size=1, lock_wait_timeout_s=30)
+    limited = make_engine(Settings(database_url=mysql_url), pool_size=1, lock_wait_timeout_s=30)
     event.listen(limited, "connect", lambda dbapi, _: dbapi.query("SET SESSION max_statement_time = 0.5"))
-    runner = Runner(lambda: unit_of_work(limited), RetryPolicy(attempts=3))
+    runner = Runner(lambda: unit_of_work(limited), RetryPolicy(attempts=3, base_delay=Settings.retry_base_delay_ms / 1000))
     attempts: list[int] = []
 
     def lock(uow: UnitOfWork) -> None:
@@ -174,7 +175,7 @@ def empty_database(mysql_url: str) -> Iterator[Engine]:
     admin = create_engine(make_url(mysql_url).set(database=None))
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    fresh = make_engine(make_url(mysql_url).set(database=name).render_as_string(hide_password=False), pool_size=1)
+    fresh = make_engine(Settings(database_url=make_url(mysql_url).set(database=name).render_as_string(hide_password=False)), pool_size=1)
     try:
         yield fresh
     finally:

@@ -13,8 +13,9 @@ from sqlalchemy import Engine, exc
 from service.domain.model import Caller, OrderLine, OrderStatus, Page, StatusChange
 from service.domain.ports import ProductFilter
 from service.handlers import customers, orders, products
-from storage.engine import make_engine
+from service.bootstrap import engine as make_engine
 from service.bootstrap import unit_of_work
+from service.settings import Settings
 from tests.helpers import cpf, record_calls, unique
 
 CALLER = Caller("write-behind", "req")
@@ -24,7 +25,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 @pytest.fixture
 def one_connection(mysql_url: str, engine: Engine) -> Iterator[Engine]:
     """A pool of exactly one connection to the migrated test database: every unit of work shares it."""
-    pool = make_engine(mysql_url, pool_size=1, max_overflow=0)
+    pool = make_engine(Settings(database_url=mysql_url), pool_size=1, max_overflow=0)
     yield pool
     pool.dispose()
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from service.rate_limiter import Rate
 from service.settings import Settings, SettingsError
 
 
@@ -75,3 +78,12 @@ def test_open_streams_leave_handler_threads_for_authenticated_calls() -> None:
         Settings(open_streams_max=32)
     with pytest.raises(SettingsError, match="ORDERS_OPEN_STREAMS_MAX=0"):
         Settings(open_streams_max=0)
+
+
+def test_rate_limits_are_parsed_once_into_rates_that_are_not_settings_of_their_own() -> None:
+    settings = Settings.from_env({"ORDERS_RATE_LIMIT_WRITE": "5/min", "ORDERS_RATE_LIMIT_READ": "off"})
+    assert (settings.write_rate, settings.read_rate, settings.auth_failure_rate) == (Rate(5, 60.0), None, Rate(10, 1.0))
+    assert dataclasses.replace(settings, rate_limit_write="7/s").write_rate == Rate(7, 1.0)
+    assert not {"ORDERS_WRITE_RATE", "ORDERS_READ_RATE", "ORDERS_AUTH_FAILURE_RATE"} & set(settings.public())
+    with pytest.raises(SettingsError, match="ORDERS_RATE_LIMIT_READ"):
+        Settings(rate_limit_read="5 per second")
