@@ -62,11 +62,7 @@ def seed_catalogue(engine: Engine, n_customers: int, n_products: int, stock: int
     """Customers and products with `stock` units each (by default a huge stock), each product with its INITIAL ledger row."""
     now = datetime.now(UTC)  # aware: UtcDateTime converts it
     with engine.begin() as conn:
-        conn.execute(insert(customers), [
-            {"name": f"Bench Buyer {i}", "document": f"B{i:013d}", "email": f"buyer{i}@bench.invalid", "phone": "",
-             "address": "", "active": True, "create_time": now, "update_time": now}
-            for i in range(n_customers)
-        ])
+        customer_ids = _add_customers(conn, n_customers, now)
         conn.execute(insert(products), [
             {"sku": f"BENCH-{i:05d}", "name": f"Bench product {i}", "description": "", "price_cents": 1000 + i,
              "currency": "BRL", "stock_quantity": stock, "active": True, "create_time": now, "update_time": now}
@@ -78,8 +74,22 @@ def seed_catalogue(engine: Engine, n_customers: int, n_products: int, stock: int
              "reason": "initial stock", "actor": "bench", "request_id": "", "create_time": now}
             for pid in product_ids
         ])
-        customer_ids: list[int] = list(conn.execute(select(customers.c.id).order_by(customers.c.id)).scalars())
     return Catalogue(customer_ids, product_ids)
+
+
+def seed_customers(engine: Engine, n: int) -> list[int]:
+    """Customers only, for a caller that creates its products through the service's own use case."""
+    with engine.begin() as conn:
+        return _add_customers(conn, n, datetime.now(UTC))
+
+
+def _add_customers(conn: Any, n: int, now: datetime) -> list[int]:
+    conn.execute(insert(customers), [
+        {"name": f"Bench Buyer {i}", "document": f"B{i:013d}", "email": f"buyer{i}@bench.invalid", "phone": "",
+         "address": "", "active": True, "create_time": now, "update_time": now}
+        for i in range(n)
+    ])
+    return list(conn.execute(select(customers.c.id).order_by(customers.c.id)).scalars())
 
 
 def count_orders(engine: Engine) -> int:

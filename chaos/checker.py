@@ -1,17 +1,20 @@
 """The invariants, checked over the history and the database after the run; each yields a verdict.
 
-Pure functions of (operations, DbState): the unit tests hand them broken histories and states.
+Pure functions of (operations, DbState), and the events invariant of (DbState, stream events): the
+unit tests hand them broken histories, states and streams.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from itertools import pairwise
 
 from chaos.dbstate import DbState, OrderState
+from chaos.events_invariant import events_published
 from chaos.history import FAIL, OK, Operation
+from chaos.stream import StreamEvent
+from chaos.verdict import Verdict
 from service.domain.errors import InvalidStatusTransition
 from service.domain.model import MovementKind, OrderStatus
 from service.domain.rules import ensure_cancelable, ensure_transition
@@ -20,19 +23,8 @@ from service.domain.rules import ensure_cancelable, ensure_transition
 DEFINITE_REFUSALS = frozenset({"FAILED_PRECONDITION", "NOT_FOUND", "INVALID_ARGUMENT", "ALREADY_EXISTS", "OUT_OF_RANGE"})
 
 
-@dataclass(frozen=True)
-class Verdict:
-    name: str
-    checked: int  # how many things the invariant looked at, so "0 violations" of nothing shows
-    violations: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.violations
-
-
-def check(ops: Sequence[Operation], db: DbState) -> list[Verdict]:
-    return [invariant(ops, db) for invariant in INVARIANTS]
+def check(ops: Sequence[Operation], db: DbState, stream: Sequence[StreamEvent]) -> list[Verdict]:
+    return [invariant(ops, db) for invariant in INVARIANTS] + [events_published(db, stream)]
 
 
 def stock_conserved(ops: Sequence[Operation], db: DbState) -> Verdict:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
 
+from storage import outbox
 from storage.schema import order_items, orders, products, status_history, stock_movements
 
 
@@ -17,6 +18,7 @@ class Movement:
     stock_after: int = 0
     order_id: str | None = None
     key: str | None = None  # the AdjustStock idempotency key on the ledger row
+    id: str = ""  # the ledger row's, which its product stock event names
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class DbState:
     stock: dict[str, int]  # product id -> stock_quantity
     movements: list[Movement]
     orders: dict[str, OrderState]
+    unpublished: int = 0  # outbox events the relay has not published (yet)
 
 
 def snapshot(engine: Engine) -> DbState:
@@ -40,9 +43,9 @@ def snapshot(engine: Engine) -> DbState:
     with engine.connect() as conn:
         stock = {str(pid): int(q) for pid, q in conn.execute(select(products.c.id, products.c.stock_quantity)).tuples()}
         movements = [
-            Movement(str(pid), int(kind), int(delta), int(after), None if oid is None else str(oid), key)
-            for pid, kind, delta, after, oid, key in conn.execute(
-                select(m.c.product_id, m.c.kind, m.c.delta, m.c.stock_after, m.c.order_id, m.c.idem_key).order_by(m.c.id)
+            Movement(str(pid), int(kind), int(delta), int(after), None if oid is None else str(oid), key, str(mid))
+            for mid, pid, kind, delta, after, oid, key in conn.execute(
+                select(m.c.id, m.c.product_id, m.c.kind, m.c.delta, m.c.stock_after, m.c.order_id, m.c.idem_key).order_by(m.c.id)
             ).tuples()
         ]
         items: dict[str, dict[str, int]] = {}
@@ -55,4 +58,4 @@ def snapshot(engine: Engine) -> DbState:
             str(oid): OrderState(int(status), key, items.get(str(oid), {}), paths.get(str(oid), []))
             for oid, status, key in conn.execute(select(orders.c.id, orders.c.status, orders.c.idem_key)).tuples()
         }
-    return DbState(stock, movements, found)
+    return DbState(stock, movements, found, outbox.backlog(engine)[0])

@@ -1,7 +1,8 @@
 """The faults, by name. Each breaks one thing the harness started, holds it a moment, and heals it before returning.
 
-Only the harness's own processes, proxies, Redis and database are touched: workers are found as
-descendants of the supervisor it spawned, and database connections by the private database's name.
+Only the harness's own processes, proxies, Redis, nats-server and database are touched: workers are
+found as descendants of the supervisor it spawned, the relay is the process it spawned, and
+database connections are found by the private database's name.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
+from chaos.nats_server import NatsProcess
 from chaos.proxy import TcpProxy
 from chaos.redis_server import RedisProcess
 from chaos.service import Service
+from chaos.supervised import Supervised
 
 
 @dataclass
@@ -33,6 +36,8 @@ class Targets:
     redis_workdir: Path
     admin: Engine  # a direct connection to the private database, not through the proxy
     database: str
+    relay: Supervised  # `erp-orders relay`, started again whenever it exits
+    nats: NatsProcess
     # Keeps a fault in place for its duration; tests pass a function that observes the fault instead.
     hold: Callable[[float], None] = time.sleep
 
@@ -130,6 +135,23 @@ def flush_redis(t: Targets, rng: random.Random) -> str:
     return f"FLUSHDB of the private Redis ({keys} keys)"
 
 
+def kill_relay(t: Targets, rng: random.Random) -> str:
+    pid, restarts = t.relay.current().pid, t.relay.restarts
+    os.kill(pid, signal.SIGKILL)
+    t.relay.wait_restarted(restarts)
+    return f"SIGKILL relay {pid}; the harness started it again"
+
+
+def stop_nats(t: Targets, rng: random.Random) -> str:
+    seconds = rng.uniform(2, 8)  # about the relay's 5 s publish timeout: some publishes outwait it, some time out
+    t.nats.stop()
+    try:
+        t.hold(seconds)
+    finally:
+        t.nats.start()  # the same port and store: the stream and its duplicate window survive
+    return f"nats-server stopped for {seconds:.1f} s, started again on its port and store"
+
+
 FAULTS: dict[str, Fault] = {
     "kill-worker": kill_worker,
     "kill-service": kill_service,
@@ -141,6 +163,8 @@ FAULTS: dict[str, Fault] = {
     "slow-redis": slow_link("redis"),
     "restart-redis": restart_redis,
     "flush-redis": flush_redis,
+    "kill-relay": kill_relay,
+    "stop-nats": stop_nats,
 }
 
 
@@ -152,7 +176,7 @@ class Nemesis:
         if unknown:
             raise ValueError(f"unknown faults {sorted(unknown)}; known: {sorted(FAULTS)}")
         self.targets, self.faults, self.interval_s = targets, faults, interval_s
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter(dict.fromkeys(faults, 0))  # a kind never drawn still shows, as 0
         self._rng = random.Random(seed)
         self._record = record
 

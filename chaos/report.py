@@ -6,11 +6,12 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from chaos.checker import Verdict
+from chaos.verdict import Verdict
 from chaos.history import FAIL, INFO, OK, Operation
 
 
-def summary(ops: Sequence[Operation], faults: Mapping[str, int], verdicts: Sequence[Verdict], restarts: int) -> dict[str, Any]:
+def summary(ops: Sequence[Operation], faults: Mapping[str, int], verdicts: Sequence[Verdict], restarts: Mapping[str, int]) -> dict[str, Any]:
+    """`restarts`: how many times the harness started each process again after it died (service, relay)."""
     by_outcome = Counter((op.f, op.type) for op in ops)
     retried = [op for op in ops if op.had_indeterminate_attempt]
     return {
@@ -21,7 +22,7 @@ def summary(ops: Sequence[Operation], faults: Mapping[str, int], verdicts: Seque
         "indeterminate_resolved": sum(op.type != INFO for op in retried),
         "indeterminate_unresolved": sum(op.type == INFO for op in ops),
         "faults": dict(sorted(faults.items())),
-        "service_restarts": restarts,
+        "restarts": dict(restarts),
         "invariants": [{"name": v.name, "checked": v.checked, "ok": v.ok, "violations": v.violations} for v in verdicts],
         "violations": sum(len(v.violations) for v in verdicts),
     }
@@ -36,7 +37,8 @@ def render(s: Mapping[str, Any]) -> str:
               "codes: " + ", ".join(f"{c} {n}" for c, n in s["codes"].items()), "",
               "| fault | injected |", "|---|---|"]
     lines += [f"| {name} | {n} |" for name, n in s["faults"].items()]
-    lines += [f"| (service restarts) | {s['service_restarts']} |", "", "| invariant | checked | verdict |", "|---|---|---|"]
+    lines += [f"| ({process} restarts) | {n} |" for process, n in s["restarts"].items()]
+    lines += ["", "| invariant | checked | verdict |", "|---|---|---|"]
     for v in s["invariants"]:
         verdict = "ok" if v["ok"] else f"VIOLATED ({len(v['violations'])})"
         lines.append(f"| {v['name']} | {v['checked']} | {verdict} |")

@@ -7,8 +7,6 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
 
 import nats
 from sqlalchemy import Engine, func, select
@@ -19,32 +17,6 @@ from tests.conftest import server_settings
 from tests.helpers import until
 
 NATS_URL = os.environ.get("ORDERS_TEST_NATS_URL", "nats://127.0.0.1:4222")
-
-
-@dataclass(frozen=True)
-class Published:
-    subject: str
-    headers: dict[str, str]
-    data: bytes
-
-
-async def _read(url: str, stream: str) -> list[Published]:
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        state = (await js.stream_info(stream)).state
-        out = []
-        for seq in range(state.first_seq, state.last_seq + 1) if state.messages else ():
-            msg: Any = await js.get_msg(stream, seq)
-            out.append(Published(msg.subject, dict(msg.headers or {}), msg.data or b""))
-        return out
-    finally:
-        await nc.close()
-
-
-def read_stream(url: str, stream: str) -> list[Published]:
-    """Every message the stream holds, in stream order."""
-    return asyncio.run(_read(url, stream))
 
 
 async def _delete(url: str, stream: str) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,8 +19,14 @@ from sqlalchemy.exc import OperationalError
 
 from bench.database import private_database
 from chaos.nemesis import FAULTS, Targets
-from chaos.run import start_targets
+from chaos.run import STREAM, start_targets
+from chaos.stream import read_stream
+from service.bootstrap import unit_of_work
+from service.domain.model import Caller
+from service.handlers.products import create_product
+from storage import outbox
 from tests.conftest import MYSQL_URL
+from tests.helpers import unique, until
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +175,41 @@ def test_flush_redis_empties_the_private_redis(targets: Targets) -> None:
     targets.redis.client.set("chaos-test-key", "1")
     _inject(targets, "flush-redis")
     assert targets.redis.client.dbsize() == 0
+
+
+def _product_event(targets: Targets) -> str:
+    """A new product: its initial stock row is an event for the relay; returns that event's id."""
+    product = create_product(unit_of_work(targets.admin), Caller("nemesis-test", ""), unique("SKU-"), "p", "", Decimal("1.00"), "BRL", 5)
+    return f"product-{product.id}-1"
+
+
+def _published(targets: Targets) -> set[str]:
+    until(lambda: outbox.backlog(targets.admin)[0] == 0, "the relay has published the whole outbox", 60)
+    return {m.headers["Nats-Msg-Id"] for m in read_stream(targets.nats.url, STREAM)}
+
+
+def test_kill_relay_sigkills_it_and_the_harness_starts_a_relay_that_publishes(targets: Targets) -> None:
+    before, restarts = targets.relay.current().pid, targets.relay.restarts
+    _inject(targets, "kill-relay")
+    assert targets.relay.restarts == restarts + 1 and targets.relay.current().pid != before
+    assert not Path(f"/proc/{before}").exists() or _state(before) == "Z"
+    assert _product_event(targets) in _published(targets)
+
+
+def test_stop_nats_stops_the_broker_while_it_holds_and_restarts_it_with_its_stream(targets: Targets) -> None:
+    first = _product_event(targets)
+    assert first in _published(targets)
+    during: list[tuple[bool, str]] = []
+
+    def while_down() -> None:
+        try:
+            socket.create_connection(("127.0.0.1", targets.nats.port), timeout=1).close()
+            refused = False
+        except OSError:
+            refused = True
+        during.append((refused, _product_event(targets)))
+
+    _inject(targets, "stop-nats", while_down)
+    [(refused, second)] = during
+    assert refused
+    assert {first, second} <= _published(targets)  # the stream survived, and the relay caught up

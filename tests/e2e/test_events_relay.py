@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import Engine, delete, func, select
 
 from bench.server import running_service
+from chaos.stream import read_stream
 from service._gen.erp.orders.v1 import events_pb2, order_pb2
 from service.settings import Settings
 from storage.schema import outbox_relays
-from tests.events import event_settings, private_stream, read_stream, until_published
+from tests.events import event_settings, private_stream, until_published
 from tests.helpers import TEST_SECRET, Stubs, authorized_channel, outcome, token
 
 MOVES = (order_pb2.ORDER_STATUS_CONFIRMED, order_pb2.ORDER_STATUS_PICKED, order_pb2.ORDER_STATUS_SHIPPED)

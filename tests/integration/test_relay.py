@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, select, update
 
 from chaos.nats_server import NatsProcess
+from chaos.stream import read_stream
 from service import metrics
 from service._gen.erp.orders.v1 import events_pb2
 from service.domain.model import Caller, OrderLine, OrderStatus
@@ -25,7 +26,7 @@ from service.settings import Settings
 from storage.leases import Leases
 from storage.schema import outbox_events, outbox_leases, outbox_relays
 from service.bootstrap import unit_of_work
-from tests.events import event_settings, private_stream, read_stream, until_published
+from tests.events import event_settings, private_stream, until_published
 from tests.helpers import cpf, unique, until
 
 CALLER = Caller("relay-test", "req-relay")

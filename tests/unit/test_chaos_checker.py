@@ -1,4 +1,4 @@
-"""The chaos checker flags each kind of broken history or database, and passes a sound one."""
+"""The chaos checker flags each kind of broken history, database or event stream, and passes a sound one."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from dataclasses import replace
 
 from chaos.checker import check
 from chaos.dbstate import DbState, Movement, OrderState
+from chaos.events_invariant import NAME as EVENTS
 from chaos.history import FAIL, INFO, OK, Attempt, Operation
+from chaos.stream import StreamEvent
 from service.domain.model import MovementKind as K
 from service.domain.model import OrderStatus as S
 
@@ -16,7 +18,7 @@ def _op(f: str, type_: str, key: str, request: dict, response: dict | None = Non
     return Operation(1, f, key, request, type_, 0.0, 1.0, response or {}, (attempt,))
 
 
-def _sound() -> tuple[list[Operation], DbState]:
+def _sound() -> tuple[list[Operation], DbState, list[StreamEvent]]:
     """Product 1 starts at 5: order 10 takes 2 and is canceled, order 11 takes 1, an adjustment adds 3."""
     ops = [
         _op("create", OK, "k1", {"customer_id": "1", "items": [["1", 2]]}, {"order_id": "10"}),
@@ -31,22 +33,35 @@ def _sound() -> tuple[list[Operation], DbState]:
     db = DbState(
         stock={"1": 7},
         movements=[
-            Movement("1", K.INITIAL, 5, 5),
-            Movement("1", K.ORDER, -2, 3, "10"),
-            Movement("1", K.ORDER, -1, 2, "11"),
-            Movement("1", K.CANCEL, 2, 4, "10"),
-            Movement("1", K.ADJUSTMENT, 3, 7, key="k7"),
+            Movement("1", K.INITIAL, 5, 5, id="100"),
+            Movement("1", K.ORDER, -2, 3, "10", id="101"),
+            Movement("1", K.ORDER, -1, 2, "11", id="102"),
+            Movement("1", K.CANCEL, 2, 4, "10", id="103"),
+            Movement("1", K.ADJUSTMENT, 3, 7, key="k7", id="104"),
         ],
         orders={
             "10": OrderState(S.CANCELED, "k1", {"1": 2}, [(None, S.PENDING), (S.PENDING, S.CANCELED)]),
             "11": OrderState(S.CONFIRMED, "k2", {"1": 1}, [(None, S.PENDING), (S.PENDING, S.CONFIRMED)]),
         },
     )
-    return ops, db
+    stream = [  # as the relay publishes it: each aggregate's events in sequence, aggregates interleaved
+        _order_event("10", 1, 1, S.PENDING), _stock_event(1, db.movements[0]), _stock_event(2, db.movements[1]),
+        _order_event("11", 1, 1, S.PENDING), _stock_event(3, db.movements[2]), _order_event("10", 2, 3, S.CANCELED),
+        _stock_event(4, db.movements[3]), _order_event("11", 2, 2, S.CONFIRMED), _stock_event(5, db.movements[4]),
+    ]
+    return ops, db, stream
 
 
-def _violated(ops: list[Operation], db: DbState) -> dict[str, list[str]]:
-    return {v.name: v.violations for v in check(ops, db) if not v.ok}
+def _order_event(oid: str, seq: int, type_: int, status: int) -> StreamEvent:
+    return StreamEvent(f"order-{oid}-{seq}", "order", oid, seq, type_, status)
+
+
+def _stock_event(seq: int, m: Movement) -> StreamEvent:
+    return StreamEvent(f"product-{m.product_id}-{seq}", "product", m.product_id, seq, movement=replace(m, key=None))
+
+
+def _violated(ops: list[Operation], db: DbState, stream: list[StreamEvent] | None = None) -> dict[str, list[str]]:
+    return {v.name: v.violations for v in check(ops, db, _sound()[2] if stream is None else stream) if not v.ok}
 
 
 def test_a_sound_history_and_database_pass_every_invariant() -> None:
@@ -56,7 +71,7 @@ def test_a_sound_history_and_database_pass_every_invariant() -> None:
 
 
 def test_a_lost_acknowledged_order_is_flagged() -> None:
-    ops, db = _sound()
+    ops, db, _ = _sound()
     orders = dict(db.orders)
     del orders["11"]
     movements = [m for m in db.movements if m.order_id != "11"]
@@ -65,7 +80,7 @@ def test_a_lost_acknowledged_order_is_flagged() -> None:
 
 
 def test_a_second_order_for_one_key_is_flagged() -> None:
-    ops, db = _sound()
+    ops, db, _ = _sound()
     orders = db.orders | {"12": OrderState(S.PENDING, "k2", {}, [(None, S.PENDING)])}
     broken = _violated(ops, replace(db, orders=orders))
     assert "key k2: orders ['11', '12']" in broken["a key maps to at most one order, all acks agree"]
@@ -73,19 +88,19 @@ def test_a_second_order_for_one_key_is_flagged() -> None:
 
 
 def test_acknowledgements_of_one_key_naming_different_orders_are_flagged() -> None:
-    ops, db = _sound()
+    ops, db, _ = _sound()
     ops.append(_op("create", OK, "k2", {"customer_id": "1", "items": [["1", 1]]}, {"order_id": "10"}))
     assert "key k2: acknowledgements name orders ['10', '11']" in _violated(ops, db)["a key maps to at most one order, all acks agree"]
 
 
 def test_an_order_behind_a_definite_refusal_is_flagged() -> None:
-    ops, db = _sound()
+    ops, db, _ = _sound()
     orders = db.orders | {"13": replace(db.orders["11"], key="k3")}
     assert any("k3: refused with FAILED_PRECONDITION" in v for v in _violated(ops, replace(db, orders=orders))["a definite refusal created nothing"])
 
 
 def test_a_negative_stock_is_flagged() -> None:
-    ops, db = _sound()
+    ops, db, _ = _sound()
     movements = db.movements + [Movement("1", K.ADJUSTMENT, -8, -1, key="k8")]
     broken = _violated(ops, replace(db, stock={"1": -1}, movements=movements))
     assert "product 1: stock -1 is negative" in broken["stock conserved, never negative, ledger sums to it"]
@@ -93,33 +108,95 @@ def test_a_negative_stock_is_flagged() -> None:
 
 
 def test_stock_that_drifts_from_its_ledger_is_flagged() -> None:
-    ops, db = _sound()
+    ops, db, _ = _sound()
     broken = _violated(ops, replace(db, stock={"1": 6}))
     assert "product 1: ledger sums to 7 != stock 6" in broken["stock conserved, never negative, ledger sums to it"]
 
 
 def test_a_double_restore_is_flagged() -> None:
-    ops, db = _sound()
+    ops, db, _ = _sound()
     movements = db.movements + [Movement("1", K.CANCEL, 2, 9, "10")]
     broken = _violated(ops, replace(db, movements=movements, stock={"1": 9}))
     assert any("order 10 (CANCELED): restore rows {'1': 2}" in v for v in broken["status history is a valid path, each cancel restored stock once"])
 
 
 def test_an_illegal_transition_is_flagged() -> None:
-    ops, db = _sound()
+    ops, db, _ = _sound()
     shipped = replace(db.orders["11"], status=S.SHIPPED, path=[(None, S.PENDING), (S.PENDING, S.SHIPPED)])
     broken = _violated(ops, replace(db, orders=db.orders | {"11": shipped}))
     assert "order 11: illegal move PENDING -> SHIPPED" in broken["status history is a valid path, each cancel restored stock once"]
 
 
 def test_an_acknowledged_adjustment_missing_from_the_ledger_is_flagged() -> None:
-    ops, db = _sound()
+    ops, db, _ = _sound()
     movements = [m for m in db.movements if m.key != "k7"]
     broken = _violated(ops, replace(db, movements=movements, stock={"1": 4}))
     assert "key k7: acknowledged adjustment is in the ledger 0 times" in broken["acknowledged create or adjustment exists exactly once"]
 
 
 def test_an_acknowledged_order_read_as_not_found_is_flagged() -> None:
-    ops, db = _sound()
+    ops, db, _ = _sound()
     ops.append(_op("read", FAIL, "", {"order_id": "11"}, code="NOT_FOUND"))
     assert "order 11: acknowledged, then read as NOT_FOUND" in _violated(ops, db)["acknowledged create or adjustment exists exactly once"]
+
+
+def test_a_change_without_its_event_is_flagged() -> None:
+    ops, db, stream = _sound()
+    broken = _violated(ops, db, [e for e in stream if e.id != "order-11-2"])[EVENTS]
+    assert "order 11: change 2 (PENDING -> CONFIRMED) has no event" in broken
+    assert "order 11: the stream ends at PENDING, the database holds CONFIRMED" in broken
+
+
+def test_a_ledger_row_without_its_stock_event_is_flagged() -> None:
+    ops, db, stream = _sound()
+    broken = _violated(ops, db, [e for e in stream if e.id != "product-1-5"])[EVENTS]
+    assert "product 1: ledger row 104 (ADJUSTMENT +3) has no event" in broken
+    assert "product 1: the stream ends at stock 4, the database holds 7" in broken
+
+
+def test_a_gap_in_a_sequence_is_flagged() -> None:
+    ops, db, stream = _sound()
+    broken = _violated(ops, db, [e for e in stream if e.id != "product-1-3"])[EVENTS]
+    assert "product 1: sequences [1, 2, 4, 5] in stream order, not 1..4" in broken
+
+
+def test_events_of_one_aggregate_out_of_sequence_are_flagged() -> None:
+    ops, db, stream = _sound()
+    first, second = stream.index(_order_event("10", 1, 1, S.PENDING)), stream.index(_order_event("10", 2, 3, S.CANCELED))
+    stream[first], stream[second] = stream[second], stream[first]
+    assert "order 10: sequences [2, 1] in stream order, not 1..2" in _violated(ops, db, stream)[EVENTS]
+
+
+def test_a_duplicate_event_is_flagged() -> None:
+    ops, db, stream = _sound()
+    broken = _violated(ops, db, stream + [stream[0]])[EVENTS]
+    assert broken == ["event order-10-1 is in the stream 2 times"]
+
+
+def test_an_event_that_disagrees_with_its_change_is_flagged() -> None:
+    ops, db, stream = _sound()
+    wrong = [_order_event("11", 2, 3, S.CANCELED) if e.id == "order-11-2" else e for e in stream]
+    broken = _violated(ops, db, wrong)[EVENTS]
+    assert "order 11: change 2 (PENDING -> CONFIRMED) has event type 3 with status CANCELED" in broken
+    moved = [replace(e, movement=replace(e.movement, delta=4)) if e.id == "product-1-5" and e.movement else e for e in stream]
+    assert any(v.startswith("product 1: event 5 says") for v in _violated(ops, db, moved)[EVENTS])
+
+
+def test_an_event_of_a_change_the_database_does_not_have_is_flagged() -> None:
+    ops, db, stream = _sound()
+    broken = _violated(ops, db, stream + [_order_event("12", 1, 1, S.PENDING), _order_event("11", 3, 2, S.PICKED)])[EVENTS]
+    assert "order 12: in the stream, not in the database" in broken
+    assert "order 11: event 3 has no change in the database" in broken
+
+
+def test_events_left_unpublished_are_flagged() -> None:
+    ops, db, stream = _sound()
+    assert _violated(ops, replace(db, unpublished=3), stream)[EVENTS] == ["3 outbox events were still unpublished when the run ended"]
+
+
+def test_a_product_event_beyond_the_ledger_is_flagged() -> None:
+    ops, db, stream = _sound()
+    extra = _stock_event(6, Movement("1", K.ADJUSTMENT, 1, 8))
+    broken = _violated(ops, db, stream + [extra])[EVENTS]
+    assert "product 1: event 6 has no ledger row" in broken
+    assert "product 1: the stream ends at stock 8, the database holds 7" in broken

@@ -1,0 +1,100 @@
+"""The events invariant: the stream, read back whole after the run, holds every committed change's
+event exactly once, each order's and product's in sequence 1..n, and agrees with the database.
+
+A pure function of (DbState, stream events): the unit tests hand it streams with events missing,
+repeated or out of sequence.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from chaos.dbstate import DbState, Movement, OrderState
+from chaos.stream import StreamEvent
+from chaos.verdict import Verdict
+from service.domain.model import MovementKind, OrderStatus
+
+_CREATED, _STATUS_CHANGED, _CANCELED = 1, 2, 3  # erp.orders.v1.OrderEventType
+
+_NAMES = {s.value: s.name for s in OrderStatus}
+NAME = "every committed change has its event, once, in sequence"
+Aggregates = dict[tuple[str, str], dict[int, StreamEvent]]  # (aggregate, id) -> sequence -> its first copy
+
+
+def events_published(db: DbState, stream: Sequence[StreamEvent]) -> Verdict:
+    found = [f"{db.unpublished} outbox events were still unpublished when the run ended"] if db.unpublished else []
+    copies = Counter(e.id for e in stream)
+    found += [f"event {eid} is in the stream {n} times" for eid, n in sorted(copies.items()) if n > 1]
+    in_order: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+    aggregates: Aggregates = defaultdict(dict)
+    for e in stream:
+        if e.sequence not in aggregates[(e.aggregate, e.aggregate_id)]:
+            in_order[(e.aggregate, e.aggregate_id)].append(e.sequence)
+            aggregates[(e.aggregate, e.aggregate_id)][e.sequence] = e
+    for (aggregate, aid), seqs in sorted(in_order.items()):
+        if seqs != list(range(1, len(seqs) + 1)):
+            found.append(f"{aggregate} {aid}: sequences {_brief(seqs)} in stream order, not 1..{len(seqs)}")
+    found += _order_errors(db, aggregates)
+    found += _product_errors(db, aggregates)
+    changes = sum(len(o.path) for o in db.orders.values()) + len(db.movements)
+    return Verdict(NAME, changes, found)
+
+
+def _order_errors(db: DbState, aggregates: Aggregates) -> Iterable[str]:
+    yield from (f"order {aid}: in the stream, not in the database" for kind, aid in aggregates if kind == "order" and aid not in db.orders)
+    for oid, order in sorted(db.orders.items()):
+        events = aggregates.get(("order", oid), {})
+        for n, (frm, to) in enumerate(order.path, start=1):
+            e = events.get(n)
+            change = f"change {n} ({_status(frm)} -> {_status(to)})"
+            if e is None:
+                yield f"order {oid}: {change} has no event"
+            elif (e.order_type, e.status) != (_expected_type(frm, to), to):
+                yield f"order {oid}: {change} has event type {e.order_type} with status {_status(e.status)}"
+        yield from (f"order {oid}: event {n} has no change in the database" for n in sorted(events) if n > len(order.path))
+        yield from _final_status(oid, order, events)
+
+
+def _final_status(oid: str, order: OrderState, events: dict[int, StreamEvent]) -> Iterable[str]:
+    if events and (last := events[max(events)]).status != order.status:
+        yield f"order {oid}: the stream ends at {_status(last.status)}, the database holds {_status(order.status)}"
+
+
+def _product_errors(db: DbState, aggregates: Aggregates) -> Iterable[str]:
+    # The k-th ledger row of a product, by id, is its k-th event: rows are written under the
+    # product's row lock, which also numbers its events. Events do not name the row (its id is
+    # assigned by the same INSERT), nor carry the AdjustStock key, so rows are compared without them.
+    ledger: defaultdict[str, list[Movement]] = defaultdict(list)
+    for m in db.movements:
+        ledger[m.product_id].append(m)
+    for pid in sorted(set(db.stock) | {aid for kind, aid in aggregates if kind == "product"}):
+        events = aggregates.get(("product", pid), {})
+        for n, row in enumerate(ledger[pid], start=1):
+            e = events.get(n)
+            if e is None:
+                yield f"product {pid}: ledger row {row.id} ({MovementKind(row.kind).name} {row.delta:+d}) has no event"
+            elif e.movement is None or _bare(e.movement) != _bare(row):
+                yield f"product {pid}: event {n} says {e.movement}, ledger row {row.id} is {row}"
+        yield from (f"product {pid}: event {n} has no ledger row" for n in sorted(events) if n > len(ledger[pid]))
+        if events and (last := events[max(events)].movement) is not None and last.stock_after != db.stock.get(pid):
+            yield f"product {pid}: the stream ends at stock {last.stock_after}, the database holds {db.stock.get(pid)}"
+
+
+def _bare(m: Movement) -> Movement:
+    return replace(m, key=None, id="")
+
+
+def _expected_type(frm: int | None, to: int) -> int:
+    if frm is None:
+        return _CREATED
+    return _CANCELED if to == OrderStatus.CANCELED else _STATUS_CHANGED
+
+
+def _status(value: int | None) -> str:
+    return "none" if value is None else _NAMES.get(value, str(value))
+
+
+def _brief(seqs: list[int]) -> str:
+    return str(seqs) if len(seqs) <= 12 else f"[{', '.join(map(str, seqs[:10]))}, … {seqs[-1]}] ({len(seqs)})"
