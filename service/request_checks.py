@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ import protovalidate
 from google.protobuf import descriptor_pool
 from google.protobuf.message import DecodeError, Message
 
+from service.buf_validate import FILE_NAME as VALIDATE_PROTO
 from service.domain.errors import FieldViolation, InvalidArgument, MalformedRequest
 from service.violation_text import describe, field_at
 
@@ -46,9 +48,18 @@ def validate(request: Message | Malformed) -> None:
     """Raises InvalidArgument naming every violated field (as a BadRequest field path)."""
     if isinstance(request, Malformed):
         raise MalformedRequest(request.message_type)
+    if not _may_have_rules(request.DESCRIPTOR.file):
+        return  # grpc.health.v1 and the like: nothing to check, and the check costs ~5 % of such a call
     violations = _validator.collect_violations(request)
     if violations:
         raise InvalidArgument([_violation(request, v) for v in violations])
+
+
+@functools.cache
+def _may_have_rules(file: Any) -> bool:
+    """Whether a message of this file can carry buf.validate rules: only if the file, or a file it
+    imports (whose messages its fields may hold), imports validate.proto."""
+    return any(dep.name == VALIDATE_PROTO or _may_have_rules(dep) for dep in file.dependencies)
 
 
 def _violation(request: Message, violation: Any) -> FieldViolation:

@@ -13,12 +13,23 @@ from service.interceptors.error_boundary import observed
 
 
 class MetricsInterceptor(UnaryInterceptor):
+    def __init__(self) -> None:
+        # Each labelled child, looked up once: labels() validates, builds a key and takes a lock per call.
+        self._counts: dict[tuple[str, grpc.StatusCode], Any] = {}
+        self._durations: dict[str, Any] = {}
+
     def handle(self, method: str, request: Any, context: grpc.ServicerContext, proceed: Behaviour) -> Any:
         started = time.perf_counter()
 
         def finish(code: grpc.StatusCode) -> None:
-            metrics.RPCS.labels(method, code.name).inc()
-            metrics.RPC_SECONDS.labels(method).observe(time.perf_counter() - started)
+            count = self._counts.get((method, code))
+            if count is None:
+                count = self._counts.setdefault((method, code), metrics.RPCS.labels(method, code.name))
+            duration = self._durations.get(method)
+            if duration is None:
+                duration = self._durations.setdefault(method, metrics.RPC_SECONDS.labels(method))
+            count.inc()
+            duration.observe(time.perf_counter() - started)
 
         metrics.IN_FLIGHT.inc()
         try:
