@@ -25,7 +25,10 @@ class _Slot(Generic[T, R]):
     def __init__(self, item: T, weight: int) -> None:
         self.item = item
         self.weight = weight
-        self.done = threading.Event()
+        # Held from the start and released once, by the writer that has this slot's answer (or hands it
+        # a batch): a bare lock costs a fraction of a threading.Event (a Condition, its lock and a deque).
+        self.done = threading.Lock()
+        self.done.acquire()
         self.batch: list[_Slot[T, R]] | None = None  # set when this caller is to write a batch
         self.outcome: R | None = None
         self.error: BaseException | None = None
@@ -75,7 +78,7 @@ class Combiner(Generic[T, R]):
             with self._lock:
                 slot.batch = self._take()
         if not writer:
-            slot.done.wait()
+            slot.done.acquire()
         if slot.batch is not None:  # this caller writes a batch, its own call first in it
             self._write(slot.batch)
         if slot.error is not None:
@@ -103,8 +106,8 @@ class Combiner(Generic[T, R]):
             if self._queue:
                 following = self._take()
                 following[0].batch = following
-                following[0].done.set()
+                following[0].done.release()
             else:
                 self._free += 1
-        for s in batch:
-            s.done.set()
+        for s in batch[1:]:  # the first is this writer's own slot, which waits no more
+            s.done.release()
