@@ -41,7 +41,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace | None = None) -> None:
-    from service.grpc_server import serve
+    from service.lifecycle import serve
 
     if make_url(settings.database_url).get_backend_name() == "sqlite":
         # The embedded default must work with one command; MySQL is migrated by an explicit job.
@@ -53,7 +53,7 @@ def _serve(settings: Settings, args: argparse.Namespace | None = None) -> None:
 
 def _relay(settings: Settings, args: argparse.Namespace) -> None:
     from service.relay import Relay
-    from service.grpc_server import until_signalled
+    from service.lifecycle import until_signalled
 
     if args.metrics_port:
         from prometheus_client import start_http_server
@@ -66,10 +66,9 @@ def _relay(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _gateway(settings: Settings, args: argparse.Namespace) -> None:
-    from service.gateway import http_server
+    from service.lifecycle import serve_gateway
 
-    target = args.grpc_target or settings.gateway_target or f"127.0.0.1:{settings.grpc_port}"
-    http_server.serve(settings, target)
+    serve_gateway(settings, args.grpc_target or settings.gateway_target or f"127.0.0.1:{settings.grpc_port}")
 
 
 def _seed(settings: Settings, args: argparse.Namespace | None = None) -> None:

@@ -1,12 +1,9 @@
-"""Builds and runs the gRPC server: servicers, interceptors (in order), health and reflection."""
+"""Builds, starts and stops the gRPC server: servicers, interceptors (in order), health and reflection."""
 
 from __future__ import annotations
 
-import logging
 import shutil
-import signal
 import tempfile
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,14 +12,13 @@ import grpc
 from google.protobuf import message_factory
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
-from service import auth_setup, bootstrap, metrics, paging, redis_guard, request_checks, tls
+from service import auth_setup, bootstrap, paging, request_checks, tls
 from service.auth_throttle import FailureThrottle
 from service._gen.erp.orders.v1 import customer_pb2_grpc, events_pb2_grpc, order_pb2_grpc, product_pb2_grpc
-from service.contract import SERVICES
+from service.contract import RESPONSES, RPCS, SERVICE_NAMES
 from service.handlers.group_commit import Gate, OrderPlacer
-from service.idempotency_store import IdempotencyStore, MemoryStore, RedisStore
 from service.interceptors.access_log import AccessLogInterceptor
 from service.interceptors.auth import AuthInterceptor
 from service.interceptors.chain import Chain
@@ -32,7 +28,6 @@ from service.interceptors.rpc_metrics import MetricsInterceptor
 from service.interceptors.ratelimit import RateLimitInterceptor
 from service.interceptors.streams import StreamLimit
 from service.interceptors.validation import ValidationInterceptor
-from service.rate_limiter import Limiter, MemoryLimiter, RedisLimiter
 from service.readiness import ReadinessProbe
 from service.redis_guard import RedisGuard
 from service.servicers.customers import CustomerServicer
@@ -41,13 +36,6 @@ from service.watch import Feed
 from service.servicers.orders import OrderServicer
 from service.servicers.products import ProductServicer
 from service.settings import Settings
-from storage.engine import make_engine
-
-log = logging.getLogger(__name__)
-
-SERVICE_NAMES = tuple(s.full_name for s in SERVICES)
-_RPCS = [(f"/{s.full_name}/{m.name}", m) for s in SERVICES for m in s.methods]
-RESPONSES = {name: message_factory.GetMessageClass(m.output_type) for name, m in _RPCS}
 
 
 @dataclass
@@ -66,11 +54,7 @@ class Running:
 def interceptors(settings: Settings, guard: RedisGuard | None) -> Chain:
     """The chain, outermost first. The error boundary encloses every other step, so nothing escapes as
     UNKNOWN; validation runs before idempotency, so bad input never holds a key."""
-    if guard is not None:
-        limiter: Limiter = RedisLimiter(guard, settings.redis_key_prefix)
-        store: IdempotencyStore = RedisStore(guard, settings.redis_key_prefix)
-    else:
-        limiter, store = MemoryLimiter(), MemoryStore()
+    limiter, store = bootstrap.limiter(settings, guard), bootstrap.idempotency_store(settings, guard)
     return Chain([
         ErrorBoundary(),
         MetricsInterceptor(),
@@ -92,15 +76,11 @@ def build_server(
     private socket (a new temporary directory by default); it is removed when the server stops.
     """
     engine = engine or bootstrap.engine(settings)
-    guard = redis_guard.connect(settings.redis_url) if settings.redis_url else None
+    guard = bootstrap.redis(settings)
     units = bootstrap.units_of_work(settings, engine)
     run = bootstrap.runner(settings, units)
     place = OrderPlacer(run, units, settings.batch_max_orders, settings.batch_max_lines, settings.batch_writers, gate)
-    # Counted on checkout and checkin, not read from the pool at scrape time: with several workers a
-    # scrape reads every worker's values from files, and a function would run in one process only.
-    for name, count in (("checkout", _checked_out), ("checkin", _checked_in)):
-        if not event.contains(engine, name, count):
-            event.listen(engine, name, count)
+    bootstrap.count_pool(engine)
     server = grpc.server(
         ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="rpc"),
         interceptors=[StreamLimit(settings.open_streams_max), interceptors(settings, guard)],
@@ -132,22 +112,9 @@ def build_server(
     # several processes on one port, the shared port could hand all its calls to another process.
     local_target = f"unix:{(socket_dir or Path(tempfile.mkdtemp(prefix='erp-orders-'))) / 'grpc.sock'}"
     server.add_insecure_port(local_target)
-    request_checks.warm_up(message_factory.GetMessageClass(m.input_type)() for _, m in _RPCS)
-    # Its own connection: under load the request pool may be busy, and that must not read as "down".
-    probe_engine = make_engine(
-        engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0, pool_timeout=5,
-        lock_wait_timeout_s=settings.db_lock_wait_timeout_s,
-    )
-    readiness = ReadinessProbe(probe_engine, health_servicer, SERVICE_NAMES, settings.readiness_interval_s, settings.grpc_processes)
+    request_checks.warm_up(message_factory.GetMessageClass(m.input_type)() for _, m in RPCS)
+    readiness = ReadinessProbe(bootstrap.probe_engine(settings, engine), health_servicer, SERVICE_NAMES, settings.readiness_interval_s, settings.grpc_processes)
     return Running(server, port, health_servicer, readiness, engine, guard, local_target, place, feed)
-
-
-def _checked_out(*_: object) -> None:
-    metrics.DB_POOL_IN_USE.inc()
-
-
-def _checked_in(*_: object) -> None:
-    metrics.DB_POOL_IN_USE.dec()
 
 
 def start(running: Running) -> None:
@@ -171,54 +138,3 @@ def stop(running: Running, grace: float) -> None:
     shutil.rmtree(Path(running.local_target.removeprefix("unix:")).parent, ignore_errors=True)
     if running.redis is not None:
         running.redis.close()
-
-
-def serve(settings: Settings) -> None:
-    """Serves until SIGTERM or SIGINT; with grpc_processes > 1, through that many worker processes."""
-    if settings.grpc_processes > 1:
-        from service.workers import supervise
-
-        if not settings.redis_url:
-            log.warning("ORDERS_GRPC_PROCESSES > 1 without ORDERS_REDIS_URL: each process keeps its own rate limits and "
-                        "idempotency records (the database still keeps creates exactly-once)")
-        supervise(settings)
-    else:
-        serve_one(settings)
-
-
-def serve_one(settings: Settings, done: threading.Event | None = None, socket_dir: Path | None = None) -> None:
-    """gRPC, and the REST gateway on its own thread calling it over a private socket (in `socket_dir`),
-    until `done` is set (by default by SIGTERM or SIGINT)."""
-    from service.gateway import http_server as rest  # imported here: the gateway imports this module
-
-    if done is None:
-        # Handlers first: a SIGTERM that arrives while the server is still starting must end in
-        # a graceful stop, not in the default kill.
-        done = until_signalled()
-    running = build_server(settings, socket_dir=socket_dir)
-    start(running)
-    log.info("gRPC listening on %s:%d", settings.grpc_host, running.port)
-    gateway = rest.start(settings, running.local_target, local=True)
-    relay_stop = threading.Event()
-    relay: threading.Thread | None = None
-    if settings.relay_in_serve:
-        from service.relay import Relay
-
-        relay = threading.Thread(target=Relay(running.engine, settings).run, args=(relay_stop,), name="relay", daemon=True)
-        relay.start()
-    done.wait()
-    relay_stop.set()
-    if relay is not None:
-        relay.join(settings.shutdown_grace_s)  # it lets its leases go, so another relay takes over at once
-    log.info("shutting down; in-flight calls have %.0f s", settings.shutdown_grace_s)
-    not_ready(running)  # at once, for gRPC health and /readyz alike
-    rest.stop(gateway)  # then HTTP: its in-flight requests still need the gRPC server
-    stop(running, settings.shutdown_grace_s)
-
-
-def until_signalled() -> threading.Event:
-    """An event that SIGTERM and SIGINT set."""
-    done = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: done.set())
-    return done

@@ -1,4 +1,4 @@
-"""Runs the gateway under uvicorn: on its own thread and event loop next to the gRPC server, or standalone."""
+"""Runs the gateway under uvicorn on its own thread and event loop, next to the gRPC server or alone (service/lifecycle.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from service import tls
 from service.contract import FILES
 from service.gateway import docs, openapi, routes
 from service.gateway.app import Gateway
-from service.grpc_server import until_signalled
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,14 +77,6 @@ def stop(running: RunningGateway) -> None:
     """Stops accepting, lets in-flight requests finish, and closes the channel."""
     running.server.should_exit = True
     running.thread.join()
-
-
-def serve(settings: Settings, target: str) -> None:
-    """Standalone: serves until SIGTERM or SIGINT, exactly as it runs next to the gRPC server."""
-    done = until_signalled()
-    running = start(settings, target)
-    done.wait()
-    stop(running)
 
 
 def _config(settings: Settings, target: str, local: bool) -> uvicorn.Config:

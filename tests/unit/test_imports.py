@@ -57,3 +57,9 @@ def test_layers_group_subpackages_and_storage() -> None:
     assert imports.layer("service.handlers.orders") == "service.handlers"
     assert imports.layer("service.settings") == "service.settings"
     assert imports.layer("storage.uow") == "storage"
+
+
+def test_the_service_and_storage_have_no_cycle_and_no_upward_arrow() -> None:
+    graph = imports.build()
+    assert {"service.bootstrap", "service.lifecycle", "storage.uow"} <= set(graph)
+    assert imports.cycles(graph) == [] and imports.upward(graph) == []

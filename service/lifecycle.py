@@ -1,7 +1,8 @@
-"""Runs the server as N worker processes on one port (SO_REUSEPORT), restarting a crashed one.
+"""The process lifecycle: the serve commands, their signals, and the worker processes.
 
-A Python gRPC server is GIL-bound at about one core; separate processes are the way past that.
-Workers are spawned, not forked: gRPC's threads and the database pool must not cross a fork.
+`serve` runs gRPC and the REST gateway in this process, or as N worker processes on one port
+(SO_REUSEPORT), restarting a crashed one. A Python gRPC server is GIL-bound at about one core;
+separate processes are the way past that. Workers are spawned, not forked: gRPC's threads and the database pool must not cross a fork.
 A worker that dies is restarted after a backoff while the others keep serving (service/restarts.py);
 only a crash loop stops the service, with exit code 1. SIGTERM/SIGINT stop every worker gracefully.
 """
@@ -28,13 +29,73 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def _worker(settings: Settings, index: int, socket_dir: Path) -> None:
-    # The handlers go in before the slow imports, so a stop during start-up is graceful too.
+def until_signalled() -> threading.Event:
+    """An event that SIGTERM and SIGINT set."""
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
+    return done
+
+
+def serve(settings: Settings) -> None:
+    """Serves until SIGTERM or SIGINT; with grpc_processes > 1, through that many worker processes."""
+    if settings.grpc_processes > 1:
+        if not settings.redis_url:
+            log.warning("ORDERS_GRPC_PROCESSES > 1 without ORDERS_REDIS_URL: each process keeps its own rate limits and "
+                        "idempotency records (the database still keeps creates exactly-once)")
+        supervise(settings)
+    else:
+        serve_one(settings)
+
+
+def serve_one(settings: Settings, done: threading.Event | None = None, socket_dir: Path | None = None) -> None:
+    """gRPC, and the REST gateway on its own thread calling it over a private socket (in `socket_dir`),
+    until `done` is set (by default by SIGTERM or SIGINT)."""
+    if done is None:
+        # Handlers first: a SIGTERM that arrives while the server is still starting must end in
+        # a graceful stop, not in the default kill.
+        done = until_signalled()
+    # Imported here, after the signal handlers went in: they take seconds.
+    from service.gateway import http_server as rest
+    from service.grpc_server import build_server, not_ready, start, stop
+
+    running = build_server(settings, socket_dir=socket_dir)
+    start(running)
+    log.info("gRPC listening on %s:%d", settings.grpc_host, running.port)
+    gateway = rest.start(settings, running.local_target, local=True)
+    relay_stop = threading.Event()
+    relay: threading.Thread | None = None
+    if settings.relay_in_serve:
+        from service.relay import Relay
+
+        relay = threading.Thread(target=Relay(running.engine, settings).run, args=(relay_stop,), name="relay", daemon=True)
+        relay.start()
+    done.wait()
+    relay_stop.set()
+    if relay is not None:
+        relay.join(settings.shutdown_grace_s)  # it lets its leases go, so another relay takes over at once
+    log.info("shutting down; in-flight calls have %.0f s", settings.shutdown_grace_s)
+    not_ready(running)  # at once, for gRPC health and /readyz alike
+    rest.stop(gateway)  # then HTTP: its in-flight requests still need the gRPC server
+    stop(running, settings.shutdown_grace_s)
+
+
+def serve_gateway(settings: Settings, target: str) -> None:
+    """The REST gateway alone, in front of the gRPC server at `target`, until SIGTERM or SIGINT:
+    exactly as it runs next to the gRPC server."""
+    done = until_signalled()
+    from service.gateway import http_server
+
+    running = http_server.start(settings, target)
+    done.wait()
+    http_server.stop(running)
+
+
+def _worker(settings: Settings, index: int, socket_dir: Path) -> None:
+    # The handlers go in before the slow imports (this module imports little), so a stop during
+    # start-up is graceful too.
+    done = until_signalled()
     from service import logs
-    from service.grpc_server import serve_one
 
     logs.configure(settings.log_level, settings.log_json)
     serve_one(settings, done, socket_dir)
@@ -109,9 +170,7 @@ def supervise(settings: Settings) -> None:
     """Starts the workers and keeps them running until SIGTERM/SIGINT, or a crash loop (exit code 1)."""
     if settings.grpc_port == 0:
         raise ValueError("ORDERS_GRPC_PROCESSES > 1 needs a fixed ORDERS_GRPC_PORT: each worker binds it")
-    stopping = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stopping.set())
+    stopping = until_signalled()
     workers = _Workers(settings)
     policy = RestartPolicy(settings.worker_crash_limit, settings.worker_crash_window_s)
     restart_at: dict[int, float] = {}  # worker index → time.monotonic() of its restart
