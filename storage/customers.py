@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, exc, insert, select, update
+from sqlalchemy import Row, bindparam, exc, insert, select, update
 
 from service.domain.errors import NotFound
 from service.domain.model import Customer, Page, PageResult
@@ -14,7 +14,7 @@ from service.domain.ports import CustomerFilter, CustomerRepository
 from storage.driver_errors import duplicate
 from storage.keyset import new_id, paged, parse_id, split_page
 from storage.locks import lock_rows
-from storage.prepared import Prepared
+from storage.prepared import Prepared, StatementQueue
 from storage.schema import customers as t
 
 _UNIQUE = ("document", "email")
@@ -42,12 +42,12 @@ def _values(c: Customer) -> dict[str, Any]:
 
 
 class SqlCustomerRepository(CustomerRepository):
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    def __init__(self, sql: StatementQueue) -> None:
+        self._sql = sql
 
     def add(self, customer: Customer) -> Customer:
         try:
-            result = self._conn.execute(insert(t).values(**_values(customer)))
+            result = self._sql.execute(insert(t).values(**_values(customer)))
         except exc.IntegrityError as e:
             raise duplicate(e, "customer", _UNIQUE, _values(customer)) or e from None
         customer.id = new_id(result)
@@ -55,19 +55,19 @@ class SqlCustomerRepository(CustomerRepository):
 
     def get(self, customer_id: str) -> Customer:
         key = parse_id(customer_id)
-        row = None if key is None else _GET.first(self._conn, {"id": key})
+        row = None if key is None else self._sql.first(_GET, {"id": key})
         if row is None:
             raise NotFound("customer", customer_id)
         return _from_row(row)
 
     def get_many(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
         keys = sorted({k for k in map(parse_id, customer_ids) if k is not None})
-        rows = _get_many(len(keys)).rows(self._conn, {f"id{i}": k for i, k in enumerate(keys)}) if keys else []
+        rows = self._sql.rows(_get_many(len(keys)), {f"id{i}": k for i, k in enumerate(keys)}) if keys else []
         return {str(row.id): _from_row(row) for row in rows}
 
     def lock(self, customer_id: str) -> Customer:
         key = parse_id(customer_id)
-        rows = [] if key is None else lock_rows(self._conn, t, [key])
+        rows = [] if key is None else lock_rows(self._sql, t, [key])
         if not rows:
             raise NotFound("customer", customer_id)
         return _from_row(rows[0])
@@ -75,7 +75,7 @@ class SqlCustomerRepository(CustomerRepository):
     def save(self, customer: Customer) -> None:
         values = _values(customer)
         try:
-            self._conn.execute(update(t).where(t.c.id == int(customer.id)).values(**values))
+            self._sql.execute(update(t).where(t.c.id == int(customer.id)).values(**values))
         except exc.IntegrityError as e:
             raise duplicate(e, "customer", _UNIQUE, values) or e from None
 
@@ -87,5 +87,5 @@ class SqlCustomerRepository(CustomerRepository):
             stmt = stmt.where(t.c.document == flt.document)
         if flt.email:
             stmt = stmt.where(t.c.email == flt.email.lower())
-        rows, next_after = split_page(self._conn.execute(paged(stmt, t.c.id, page)).all(), page)
+        rows, next_after = split_page(self._sql.execute(paged(stmt, t.c.id, page)).all(), page)
         return PageResult([_from_row(r) for r in rows], next_after)

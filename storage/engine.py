@@ -9,8 +9,6 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import PoolResetState
 
-from storage import prepared
-
 # A pooled connection idle for longer than this is pinged before use; one in steady use is not.
 PING_AFTER_IDLE_S = 1.0
 _IDLE_SINCE = "orders_idle_since"
@@ -62,7 +60,6 @@ def make_engine(url: str, pool_size: int, max_overflow: int, pool_timeout: float
     event.listen(engine, "checkout", _ping_if_idle)
     event.listen(engine, "checkin", _mark_idle)
     event.listen(engine, "reset", _reset)
-    prepared.install(engine)
     return engine
 
 
@@ -113,5 +110,4 @@ def _sqlite_engine(url: str) -> Engine:
         # write lock up front, so writers run one at a time and the same invariants hold.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
-    prepared.install(engine)
     return engine

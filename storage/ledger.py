@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Row, bindparam, insert, select
 
 from service.domain.model import IdempotencyKey, MovementKind, OrderStatus, Page, PageResult, StatusChange, StockMovement
 from service.domain.ports import HistoryRepository, LedgerRepository
 from storage.driver_errors import IDEMPOTENCY_COLUMNS, key_columns
 from storage.keyset import paged, split_page
-from storage.prepared import Prepared
+from storage.prepared import Prepared, StatementQueue
 from storage.schema import status_history, stock_movements
 
 
@@ -22,6 +22,11 @@ _INSERT_MOVEMENT = Prepared(insert(stock_movements), _MOVEMENT_COLUMNS)
 _INSERT_MOVEMENT_WITH_KEY = Prepared(insert(stock_movements), (*_MOVEMENT_COLUMNS, *IDEMPOTENCY_COLUMNS))
 _INSERT_CHANGE = Prepared(
     insert(status_history), ("order_id", "from_status", "to_status", "actor", "reason", "request_id", "create_time")
+)
+_BY_KEY = Prepared(
+    select(stock_movements).where(
+        stock_movements.c.idem_principal == bindparam("principal"), stock_movements.c.idem_key == bindparam("key")
+    )
 )
 
 
@@ -48,44 +53,43 @@ def _change(row: Row[Any]) -> StatusChange:
 
 
 class SqlLedgerRepository(LedgerRepository):
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    def __init__(self, sql: StatementQueue) -> None:
+        self._sql = sql
         self.appended: list[MovementKind] = []  # for the unit of work's metrics, once committed
 
     def add(self, movements: Sequence[StockMovement]) -> None:
         # One multi-row INSERT, queued for the commit's round trip.
-        _INSERT_MOVEMENT.defer_rows(self._conn, [_movement_values(m) for m in movements])
+        self._sql.defer_rows(_INSERT_MOVEMENT, [_movement_values(m) for m in movements])
         self.appended += [m.kind for m in movements]
 
     def add_one(self, movement: StockMovement, key: IdempotencyKey | None) -> StockMovement:
         # A taken key fails this INSERT; the unit of work translates that into KeyTaken.
-        row_id = _INSERT_MOVEMENT_WITH_KEY.execute(self._conn, {**_movement_values(movement), **key_columns(key)})
+        row_id = self._sql.insert(_INSERT_MOVEMENT_WITH_KEY, {**_movement_values(movement), **key_columns(key)})
         self.appended.append(movement.kind)
         return replace(movement, id=str(row_id))
 
     def find_by_key(self, key: IdempotencyKey) -> tuple[StockMovement, str] | None:
-        t = stock_movements
-        row = self._conn.execute(select(t).where(t.c.idem_principal == key.principal, t.c.idem_key == key.key)).first()
+        row = self._sql.first(_BY_KEY, {"principal": key.principal, "key": key.key})
         return None if row is None else (_movement(row), row.idem_fingerprint)
 
     def list(self, product_id: str, page: Page) -> PageResult[StockMovement]:
         t = stock_movements
         stmt = paged(select(t).where(t.c.product_id == int(product_id)), t.c.id, page)
-        rows, next_after = split_page(self._conn.execute(stmt).all(), page)
+        rows, next_after = split_page(self._sql.execute(stmt).all(), page)
         return PageResult([_movement(r) for r in rows], next_after)
 
 
 class SqlHistoryRepository(HistoryRepository):
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    def __init__(self, sql: StatementQueue) -> None:
+        self._sql = sql
 
     def add(self, change: StatusChange) -> None:
         self.add_many([change])
 
     def add_many(self, changes: Sequence[StatusChange]) -> None:
         # One multi-row INSERT, queued for the commit's round trip.
-        _INSERT_CHANGE.defer_rows(
-            self._conn,
+        self._sql.defer_rows(
+            _INSERT_CHANGE,
             [
                 {
                     "order_id": int(c.order_id), "from_status": int(c.from_status) if c.from_status else None,
@@ -99,5 +103,5 @@ class SqlHistoryRepository(HistoryRepository):
     def list(self, order_id: str, page: Page) -> PageResult[StatusChange]:
         t = status_history
         stmt = paged(select(t).where(t.c.order_id == int(order_id)), t.c.id, page)
-        rows, next_after = split_page(self._conn.execute(stmt).all(), page)
+        rows, next_after = split_page(self._sql.execute(stmt).all(), page)
         return PageResult([_change(r) for r in rows], next_after)

@@ -34,9 +34,9 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import Table, bindparam, select
 
-from storage.prepared import Prepared
+from storage.prepared import Prepared, StatementQueue
 
 
 @lru_cache(maxsize=512)
@@ -47,9 +47,9 @@ def _lock(table: Table, n: int) -> Prepared:
     return Prepared(select(table).where(where).order_by(table.c.id).with_for_update())
 
 
-def lock_rows(conn: Connection, table: Table, ids: Iterable[int]) -> list[Any]:
+def lock_rows(sql: StatementQueue, table: Table, ids: Iterable[int]) -> list[Any]:
     """Locks the rows with these ids, ascending, until the transaction ends. Missing ids are skipped."""
     keys = sorted(set(ids))
     if not keys:
         return []
-    return _lock(table, len(keys)).rows(conn, {f"id{i}": key for i, key in enumerate(keys)})
+    return sql.rows(_lock(table, len(keys)), {f"id{i}": key for i, key in enumerate(keys)})

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 
 from service.domain.errors import NotFound
 from service.domain.model import IdempotencyKey, Order, OrderItem, OrderStatus, Page, PageResult
@@ -17,7 +17,7 @@ from storage.driver_errors import IDEMPOTENCY_COLUMNS, key_columns
 from storage.ids import new_ids
 from storage.keyset import paged, parse_id, split_page
 from storage.locks import lock_rows
-from storage.prepared import Prepared
+from storage.prepared import Prepared, StatementQueue
 from storage.products import from_cents, to_cents
 from storage.schema import order_items, orders
 
@@ -63,8 +63,8 @@ def _order_values(order: Order, key: IdempotencyKey | None) -> dict[str, Any]:
 
 
 class SqlOrderRepository(OrderRepository):
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    def __init__(self, sql: StatementQueue) -> None:
+        self._sql = sql
 
     def add(self, order: Order, key: IdempotencyKey | None) -> Order:
         self.add_many([(order, key)])
@@ -76,9 +76,9 @@ class SqlOrderRepository(OrderRepository):
         # the commit. A taken key or id fails that round trip, and the unit of work translates it.
         for (order, _), order_id in zip(orders, new_ids(len(orders)), strict=True):
             order.id = str(order_id)
-        _INSERT.defer_rows(self._conn, [_order_values(order, key) for order, key in orders])
-        _INSERT_ITEMS.defer_rows(
-            self._conn,
+        self._sql.defer_rows(_INSERT, [_order_values(order, key) for order, key in orders])
+        self._sql.defer_rows(
+            _INSERT_ITEMS,
             [
                 {
                     "order_id": int(order.id), "product_id": int(i.product_id), "line": line, "sku": i.sku,
@@ -90,25 +90,25 @@ class SqlOrderRepository(OrderRepository):
         )
 
     def find_by_key(self, key: IdempotencyKey) -> tuple[Order, str] | None:
-        row = _BY_KEY.first(self._conn, {"principal": key.principal, "key": key.key})
+        row = self._sql.first(_BY_KEY, {"principal": key.principal, "key": key.key})
         return None if row is None else (self._with_items([row])[0], row.idem_fingerprint)
 
     def get(self, order_id: str) -> Order:
         key = parse_id(order_id)
-        rows = [] if key is None else _GET.rows(self._conn, {"id": key})
+        rows = [] if key is None else self._sql.rows(_GET, {"id": key})
         if not rows:
             raise NotFound("order", order_id)
         return _order(rows[0], [_item(r) for r in rows if r.product_id is not None])
 
     def lock(self, order_id: str) -> Order:
         key = parse_id(order_id)
-        rows = [] if key is None else lock_rows(self._conn, orders, [key])
+        rows = [] if key is None else lock_rows(self._sql, orders, [key])
         if not rows:
             raise NotFound("order", order_id)
         return self._with_items(rows)[0]
 
     def set_status(self, order_id: str, status: OrderStatus, when: datetime) -> None:
-        self._conn.execute(update(orders).where(orders.c.id == int(order_id)).values(status=int(status), update_time=when))
+        self._sql.execute(update(orders).where(orders.c.id == int(order_id)).values(status=int(status), update_time=when))
 
     def list(self, flt: OrderFilter, page: Page) -> PageResult[Order]:
         stmt = select(orders)
@@ -121,7 +121,7 @@ class SqlOrderRepository(OrderRepository):
             stmt = stmt.where(orders.c.create_time >= flt.create_time_from)
         if flt.create_time_to is not None:
             stmt = stmt.where(orders.c.create_time < flt.create_time_to)
-        rows, next_after = split_page(self._conn.execute(paged(stmt, orders.c.id, page, newest_first=True)).all(), page)
+        rows, next_after = split_page(self._sql.execute(paged(stmt, orders.c.id, page, newest_first=True)).all(), page)
         return PageResult(self._with_items(rows), next_after)
 
     def _with_items(self, rows: Sequence[Row[Any]]) -> builtins.list[Order]:
@@ -130,9 +130,9 @@ class SqlOrderRepository(OrderRepository):
             return []
         items: defaultdict[int, list[OrderItem]] = defaultdict(list)
         found = (
-            _ITEMS_OF_ONE.rows(self._conn, {"id": rows[0].id})
+            self._sql.rows(_ITEMS_OF_ONE, {"id": rows[0].id})
             if len(rows) == 1
-            else self._conn.execute(_ITEMS_OF, {"ids": [r.id for r in rows]})
+            else self._sql.execute(_ITEMS_OF, {"ids": [r.id for r in rows]})
         )
         for item in found:
             items[item.order_id].append(_item(item))

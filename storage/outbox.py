@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from service.domain.events import Event, OrderEvent
 from service.domain.ports import EventOutbox
-from storage.prepared import Prepared
+from storage.prepared import Prepared, StatementQueue
 from storage.schema import outbox_events
 
 _INSERT = Prepared(
@@ -43,8 +43,8 @@ def _values(e: Event, encode: EventEncoder) -> dict[str, Any]:
 
 
 class SqlEventOutbox(EventOutbox):
-    def __init__(self, conn: Connection, encode: EventEncoder) -> None:
-        self._conn = conn
+    def __init__(self, sql: StatementQueue, encode: EventEncoder) -> None:
+        self._sql = sql
         self._encode = encode
 
     def add(self, events: Sequence[Event]) -> None:
@@ -52,7 +52,7 @@ class SqlEventOutbox(EventOutbox):
         # statement of that batch that fails (a taken idempotency key) stops it before this one, so a
         # refused change does not even use up outbox ids (WatchOrderEvents waits at id gaps).
         if events:
-            _INSERT.defer_rows(self._conn, [_values(e, self._encode) for e in events])
+            self._sql.defer_rows(_INSERT, [_values(e, self._encode) for e in events])
 
 
 class DiscardingOutbox(EventOutbox):

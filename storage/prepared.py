@@ -13,8 +13,11 @@ Write-behind: writes whose result nobody reads (an order's items, the stock upda
 history rows) are `defer`red and sent together, just before the next statement or the COMMIT. On
 MySQL that is one multi-statement round trip instead of four, and all of them happen while the
 product rows are locked: on a hot product the time between lock and commit is the throughput.
-Program order is kept: any other statement on the connection, ours or SQLAlchemy's, sends the
-queue first (see `install`).
+The unit of work's `StatementQueue` holds them and is the only way its repositories reach the
+connection, so every statement, hot or plain, goes after the writes queued before it.
+
+A hot statement is one edit: a module-level `Prepared(...)` beside its repository, run through the
+queue (`rows`, `first`, `insert`, `defer`, `defer_rows`).
 
 Driver errors are wrapped the way SQLAlchemy wraps them, so `storage.driver_errors` keeps translating
 every error in one place.
@@ -29,12 +32,11 @@ from contextlib import suppress
 from operator import methodcaller
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, Select, event, exc
+from sqlalchemy import Connection, CursorResult, Insert, RootTransaction, Select, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import Executable
 
 Processor = Callable[[Any], Any] | None
-_PENDING = "orders_pending_writes"  # in Connection.info: [(sql, args)] not yet sent
 _VALUES = re.compile(r"(.*\bVALUES\s*)(\(.*\))\s*$", re.S | re.I)
 # Dialects whose connections accept several statements in one round trip (storage.engine sets
 # CLIENT_MULTI_STATEMENTS on them). The others get the queue one statement at a time.
@@ -72,76 +74,103 @@ class _Compiled:
 
 
 class Prepared:
-    """A Core statement for the hot path. `keys` names the columns an INSERT or UPDATE binds."""
+    """A Core statement for the hot path. `keys` names the columns an INSERT or UPDATE binds. It runs
+    only through a unit of work's StatementQueue."""
 
     def __init__(self, stmt: Executable, keys: Sequence[str] | None = None) -> None:
         self._stmt = stmt
         self._keys = keys
         self._by_dialect: dict[str, _Compiled] = {}
 
-    def _compiled(self, conn: Connection) -> _Compiled:
-        dialect = conn.dialect
+    def compiled(self, dialect: Dialect) -> _Compiled:
         compiled = self._by_dialect.get(dialect.name)
         if compiled is None:
             compiled = self._by_dialect[dialect.name] = _Compiled(self._stmt, dialect, self._keys)
         return compiled
 
-    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
+
+class QueueClosed(RuntimeError):
+    """A statement after its unit of work committed or rolled back: a bug in the caller."""
+
+
+class StatementQueue:
+    """A unit of work's one way to run SQL on its connection, hot (`Prepared`) or plain, with the
+    writes it holds back.
+
+    What it guarantees, in code: every statement it runs sends the queued writes first (program
+    order); commit() sends them before the COMMIT; close() drops them with their transaction; and
+    after either, every call raises QueueClosed, so nothing runs on the connection after its COMMIT
+    (which the pool's reset shortcut, storage.engine.mark_committed, relies on).
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn: Connection | None = conn
+        self._pending: list[tuple[str, tuple[Any, ...]]] = []
+
+    def _open(self) -> Connection:
+        if self._conn is None:
+            raise QueueClosed("a statement after its unit of work ended")
+        return self._conn
+
+    def rows(self, stmt: Prepared, params: Mapping[str, Any]) -> list[Any]:
         """The rows a SELECT returns, as named tuples."""
-        c = self._compiled(conn)
-        raw = _run(conn, c.sql, lambda cur: cur.execute(c.sql, c.args(params)), fetch=True)
+        c = stmt.compiled(self._open().dialect)
+        raw = self._run(c.sql, lambda cur: cur.execute(c.sql, c.args(params)), fetch=True)
         return [c.convert(r) for r in raw]
 
-    def first(self, conn: Connection, params: Mapping[str, Any]) -> Any | None:
-        found = self.rows(conn, params)
+    def first(self, stmt: Prepared, params: Mapping[str, Any]) -> Any | None:
+        found = self.rows(stmt, params)
         return found[0] if found else None
 
-    def execute(self, conn: Connection, params: Mapping[str, Any]) -> int:
-        """Runs an INSERT or UPDATE now; returns the id the database gave an inserted row (lastrowid)."""
-        c = self._compiled(conn)
-        return int(_run(conn, c.sql, lambda cur: cur.execute(c.sql, c.args(params))) or 0)
+    def insert(self, stmt: Prepared, params: Mapping[str, Any]) -> int:
+        """Runs an INSERT now; returns the id the database gave the row (lastrowid)."""
+        c = stmt.compiled(self._open().dialect)
+        return int(self._run(c.sql, lambda cur: cur.execute(c.sql, c.args(params))) or 0)
 
-    def defer(self, conn: Connection, params: Mapping[str, Any]) -> None:
-        """Queues this write, with its parameters converted now, for the next flush."""
-        c = self._compiled(conn)
-        conn.info.setdefault(_PENDING, []).append((c.sql, c.args(params)))
+    def defer(self, stmt: Prepared, params: Mapping[str, Any]) -> None:
+        """Queues this write, with its parameters converted now, for the next statement or the commit."""
+        c = stmt.compiled(self._open().dialect)
+        self._pending.append((c.sql, c.args(params)))
 
-    def defer_rows(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    def defer_rows(self, stmt: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
         """Queues this INSERT for all of `rows` as one multi-row statement; no rows, no statement."""
         if not rows:
             return
-        c = self._compiled(conn)
-        conn.info.setdefault(_PENDING, []).append((c.rows_sql(len(rows)), tuple(a for r in rows for a in c.args(r))))
+        c = stmt.compiled(self._open().dialect)
+        self._pending.append((c.rows_sql(len(rows)), tuple(a for r in rows for a in c.args(r))))
 
+    def execute(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> CursorResult[Any]:
+        """A plain SQLAlchemy statement (listings, catalogue edits), after the queued writes."""
+        conn = self._open()
+        self._flush(conn)
+        return conn.execute(stmt, params)
 
-def flush(conn: Connection) -> None:
-    """Sends the queued writes: in one round trip where the dialect allows several statements."""
-    pending: list[tuple[str, tuple[Any, ...]]] | None = conn.info.pop(_PENDING, None)
-    if not pending:
-        return
-    if len(pending) > 1 and conn.dialect.name in _MULTI_STATEMENT_DIALECTS:
-        sql = ";\n".join(s for s, _ in pending)
-        args = tuple(a for _, params in pending for a in params)
-        _run(conn, sql, lambda cur: _all_results(cur, sql, args))
-    else:
-        for sql, params in pending:
-            _run(conn, sql, methodcaller("execute", sql, params))
+    def commit(self, tx: RootTransaction) -> None:
+        """Sends the queued writes (one round trip where the dialect allows several statements), then
+        the COMMIT, and closes the queue."""
+        self._flush(self._open())
+        tx.commit()
+        self._conn = None
 
+    def close(self) -> None:
+        """Drops the queued writes (their transaction is being rolled back) and closes the queue."""
+        self._pending.clear()
+        self._conn = None
 
-def discard(conn: Connection) -> None:
-    """Forgets queued writes: their transaction is being rolled back."""
-    with suppress(exc.SQLAlchemyError):  # an invalidated connection has nothing left to forget
-        conn.info.pop(_PENDING, None)
+    def _flush(self, conn: Connection) -> None:
+        pending, self._pending = self._pending, []
+        if len(pending) > 1 and conn.dialect.name in _MULTI_STATEMENT_DIALECTS:
+            sql = ";\n".join(s for s, _ in pending)
+            args = tuple(a for _, params in pending for a in params)
+            _run(conn, sql, lambda cur: _all_results(cur, sql, args))
+        else:
+            for sql, params in pending:
+                _run(conn, sql, methodcaller("execute", sql, params))
 
-
-def install(engine: Engine) -> None:
-    """Makes every SQLAlchemy statement on this engine's connections send the queue first."""
-
-    def _flush_first(conn: Connection, *_: Any) -> None:
-        if conn.info.get(_PENDING):
-            flush(conn)
-
-    event.listen(engine, "before_cursor_execute", _flush_first)
+    def _run(self, sql: str, call: Callable[[Any], object], fetch: bool = False) -> Any:
+        conn = self._open()
+        self._flush(conn)  # whatever was queued before this statement goes first
+        return _run(conn, sql, call, fetch)
 
 
 def _all_results(cursor: Any, sql: str, args: tuple[Any, ...]) -> None:
@@ -153,8 +182,6 @@ def _all_results(cursor: Any, sql: str, args: tuple[Any, ...]) -> None:
 
 
 def _run(conn: Connection, sql: str, call: Callable[[Any], object], fetch: bool = False) -> Any:
-    if conn.info.get(_PENDING):
-        flush(conn)  # whatever was queued before this statement goes first
     dialect = conn.dialect
     dbapi_conn = conn.connection.dbapi_connection
     assert dbapi_conn is not None

@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Row, bindparam, case, exc, insert, select, update
+from sqlalchemy import BigInteger, Row, bindparam, case, exc, insert, select, update
 
 from service.domain.errors import NotFound
 from service.domain.model import Page, PageResult, Product
@@ -16,7 +16,7 @@ from service.domain.ports import ProductFilter, ProductRepository
 from storage.driver_errors import duplicate
 from storage.keyset import new_id, paged, parse_id, split_page
 from storage.locks import lock_rows
-from storage.prepared import Prepared
+from storage.prepared import Prepared, StatementQueue
 from storage.schema import products as t
 
 
@@ -64,8 +64,8 @@ def _catalogue_values(p: Product) -> dict[str, Any]:
 
 
 class SqlProductRepository(ProductRepository):
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    def __init__(self, sql: StatementQueue) -> None:
+        self._sql = sql
 
     def add(self, product: Product) -> Product:
         values = _catalogue_values(product) | {
@@ -73,7 +73,7 @@ class SqlProductRepository(ProductRepository):
             "stock_sequence": product.stock_sequence, "create_time": product.create_time,
         }
         try:
-            result = self._conn.execute(insert(t).values(**values))
+            result = self._sql.execute(insert(t).values(**values))
         except exc.IntegrityError as e:
             raise duplicate(e, "product", ("sku",), {"sku": product.sku}) or e from None
         product.id = new_id(result)
@@ -81,17 +81,17 @@ class SqlProductRepository(ProductRepository):
 
     def get(self, product_id: str) -> Product:
         key = parse_id(product_id)
-        row = None if key is None else _GET.first(self._conn, {"id": key})
+        row = None if key is None else self._sql.first(_GET, {"id": key})
         if row is None:
             raise NotFound("product", product_id)
         return _from_row(row)
 
     def lock(self, product_ids: Sequence[str]) -> dict[str, Product]:
         keys = [k for k in map(parse_id, product_ids) if k is not None]
-        return {str(row.id): _from_row(row) for row in lock_rows(self._conn, t, keys)} if keys else {}
+        return {str(row.id): _from_row(row) for row in lock_rows(self._sql, t, keys)} if keys else {}
 
     def save(self, product: Product) -> None:
-        self._conn.execute(update(t).where(t.c.id == int(product.id)).values(**_catalogue_values(product)))
+        self._sql.execute(update(t).where(t.c.id == int(product.id)).values(**_catalogue_values(product)))
 
     def set_stock(self, stock: Mapping[str, int], when: datetime, sequences: Mapping[str, int]) -> None:
         # One UPDATE ... CASE for every product of an order, queued for the commit's round trip.
@@ -100,7 +100,7 @@ class SqlProductRepository(ProductRepository):
         params: dict[str, Any] = {"now": when}
         for i, (pid, qty) in enumerate(stock.items()):
             params[f"id{i}"], params[f"q{i}"], params[f"s{i}"] = int(pid), qty, sequences[pid]
-        _set_stock(len(stock)).defer(self._conn, params)
+        self._sql.defer(_set_stock(len(stock)), params)
 
     def list(self, flt: ProductFilter, page: Page) -> PageResult[Product]:
         stmt = select(t)
@@ -113,5 +113,5 @@ class SqlProductRepository(ProductRepository):
             stmt = stmt.where(t.c.name.ilike(pattern, escape="\\"))
         if flt.active is not None:
             stmt = stmt.where(t.c.active.is_(flt.active))
-        rows, next_after = split_page(self._conn.execute(paged(stmt, t.c.id, page)).all(), page)
+        rows, next_after = split_page(self._sql.execute(paged(stmt, t.c.id, page)).all(), page)
         return PageResult([_from_row(r) for r in rows], next_after)

@@ -8,13 +8,13 @@ from sqlalchemy import Connection, Engine, RootTransaction, exc
 
 from service.domain.errors import StorageUnavailable
 from service.domain.ports import UnitOfWork
-from storage import prepared
 from storage.customers import SqlCustomerRepository
 from storage.engine import mark_committed
 from storage.driver_errors import translate
 from storage.ledger import SqlHistoryRepository, SqlLedgerRepository
 from storage.orders import SqlOrderRepository
 from storage.outbox import DiscardingOutbox, EventEncoder, SqlEventOutbox
+from storage.prepared import StatementQueue
 from storage.products import SqlProductRepository
 from storage.telemetry import SILENT, StorageTelemetry
 
@@ -27,6 +27,7 @@ class SqlUnitOfWork(UnitOfWork):
         self._telemetry = telemetry
         self._conn: Connection | None = None
         self._tx: RootTransaction | None = None
+        self._sql: StatementQueue | None = None
 
     def __enter__(self) -> SqlUnitOfWork:
         try:
@@ -39,12 +40,14 @@ class SqlUnitOfWork(UnitOfWork):
         except exc.DBAPIError as e:
             self._close()
             raise translate(e, self._telemetry.lock_error) or e from e
-        self.customers = SqlCustomerRepository(self._conn)
-        self.products = SqlProductRepository(self._conn)
-        self.orders = SqlOrderRepository(self._conn)
-        self.ledger = SqlLedgerRepository(self._conn)  # records the kinds it appends, counted on commit
-        self.history = SqlHistoryRepository(self._conn)
-        self.events = SqlEventOutbox(self._conn, self._events) if self._events else DiscardingOutbox()
+        # The repositories reach the connection only through the queue.
+        sql = self._sql = StatementQueue(self._conn)
+        self.customers = SqlCustomerRepository(sql)
+        self.products = SqlProductRepository(sql)
+        self.orders = SqlOrderRepository(sql)
+        self.ledger = SqlLedgerRepository(sql)  # records the kinds it appends, counted on commit
+        self.history = SqlHistoryRepository(sql)
+        self.events = SqlEventOutbox(sql, self._events) if self._events else DiscardingOutbox()
         return self
 
     def __exit__(
@@ -55,9 +58,8 @@ class SqlUnitOfWork(UnitOfWork):
             raise domain from error
 
     def commit(self) -> None:
-        assert self._tx is not None and self._conn is not None, "commit() outside `with`"
-        prepared.flush(self._conn)  # the queued writes, in one round trip before the COMMIT
-        self._tx.commit()
+        assert self._tx is not None and self._conn is not None and self._sql is not None, "commit() outside `with`"
+        self._sql.commit(self._tx)  # the queued writes, in one round trip, then the COMMIT; nothing after
         for kind in self.ledger.appended:
             self._telemetry.stock_movement(kind.name.lower())
         mark_committed(self._conn)
@@ -66,10 +68,11 @@ class SqlUnitOfWork(UnitOfWork):
         # Connection.close() rolls back a transaction still open (one ROLLBACK, and the pool then
         # skips its own); a broken connection is discarded by the pool.
         try:
+            if self._sql is not None:
+                self._sql.close()  # writes of a transaction that is being rolled back
             if self._conn is not None:
-                prepared.discard(self._conn)  # writes of a transaction that is being rolled back
                 self._conn.close()
         except exc.DBAPIError:
             pass
         finally:
-            self._conn = self._tx = None
+            self._conn = self._tx = self._sql = None

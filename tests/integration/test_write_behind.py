@@ -16,6 +16,7 @@ from service.handlers import customers, orders, products
 from service.bootstrap import engine as make_engine
 from service.bootstrap import unit_of_work
 from service.settings import Settings
+from storage.prepared import QueueClosed
 from tests.helpers import cpf, record_calls, unique
 
 CALLER = Caller("write-behind", "req")
@@ -102,3 +103,17 @@ def test_empty_stock_updates_and_ledger_batches_write_nothing(engine: Engine) ->
     assert _stock(engine, product_id) == 6
     with unit_of_work(engine) as uow:
         assert len(uow.ledger.list(product_id, Page(10, "")).items) == 1  # the initial stock only
+
+
+def test_nothing_runs_on_a_unit_of_work_after_its_commit(engine: Engine) -> None:
+    pid = _product(engine)
+    with unit_of_work(engine) as uow:
+        sku = uow.products.get(pid).sku
+        uow.commit()
+        with pytest.raises(QueueClosed):
+            uow.products.get(pid)  # a hot statement
+        with pytest.raises(QueueClosed):
+            uow.products.list(ProductFilter(sku=sku), Page(10, ""))  # a plain one
+        with pytest.raises(QueueClosed):
+            uow.products.set_stock({pid: 1}, NOW, {pid: 2})  # a deferred write
+    assert _stock(engine, pid) == 10
