@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from service._gen.erp.orders.v1 import order_pb2
-from service.gateway import server as rest
+from service.gateway import http_server as rest
 from service.settings import Settings
 from tests.conftest import running_server
 from tests.e2e.test_watch import _expired_token, _settings
