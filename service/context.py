@@ -21,8 +21,10 @@ from service.tokens import Identity
 
 ANONYMOUS = Identity("anonymous", ALL_ROLES)
 # The HTTP client's address, which this process's own gateway adds to each call it makes on the
-# client's behalf (trusted only on the private socket; a client cannot set it, see the gateway).
+# client's behalf (trusted only on the private socket and in-process; a client cannot set it, see the gateway).
 CLIENT_ADDRESS_KEY = "x-orders-client-address"
+# The peer of a call made inside this process (service/dispatch.py), which only its own gateway makes.
+IN_PROCESS_PEER = "in-process"
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
@@ -91,7 +93,7 @@ def peer_address(context: grpc.ServicerContext) -> str:
     """Who is calling, without the port: ipv4:127.0.0.1:5555 → ipv4:127.0.0.1, ipv6:[::1]:5555 →
     ipv6:[::1]; for a call of this process's gateway, the HTTP client's address it forwarded."""
     peer: str = context.peer()
-    if peer.startswith("unix:"):
+    if peer.startswith("unix:") or peer == IN_PROCESS_PEER:
         forwarded = metadata_value(context, CLIENT_ADDRESS_KEY)
         if forwarded:
             return forwarded

@@ -18,6 +18,7 @@ from service import auth_setup, bootstrap, paging, request_checks, tls
 from service.auth_throttle import FailureThrottle
 from service._gen.erp.orders.v1 import customer_pb2_grpc, events_pb2_grpc, order_pb2_grpc, product_pb2_grpc
 from service.contract import RESPONSES, RPCS, SERVICE_NAMES
+from service.dispatch import Dispatcher, MethodHandlers
 from service.handlers.group_commit import Gate, OrderPlacer
 from service.interceptors.access_log import AccessLogInterceptor
 from service.interceptors.auth import AuthInterceptor
@@ -49,6 +50,7 @@ class Running:
     local_target: str  # a private unix socket of this process, for its own gateway
     place_order: OrderPlacer  # CreateOrder's group commit (its combiner, for tests)
     feed: Feed  # WatchOrderEvents' outbox reader
+    dispatcher: Dispatcher  # the same handlers, called in-process (this process's gateway)
 
 
 def interceptors(settings: Settings, guard: RedisGuard | None) -> Chain:
@@ -81,9 +83,11 @@ def build_server(
     run = bootstrap.runner(settings, units)
     place = OrderPlacer(run, units, settings.batch_max_orders, settings.batch_max_lines, settings.batch_writers, gate)
     bootstrap.count_pool(engine)
+    executor = ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="rpc")
+    server_interceptors = [StreamLimit(settings.open_streams_max), interceptors(settings, guard)]
     server = grpc.server(
-        ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="rpc"),
-        interceptors=[StreamLimit(settings.open_streams_max), interceptors(settings, guard)],
+        executor,
+        interceptors=server_interceptors,
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -94,13 +98,15 @@ def build_server(
         maximum_concurrent_rpcs=settings.grpc_max_concurrent_rpcs,
     )
     pager = paging.Pager(settings.max_message_bytes)  # list pages stay within what the server may send
-    customer_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(run, pager), server)
-    product_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(run, settings.currency, pager), server)
-    order_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(run, place, settings.currency, pager), server)
+    ours = MethodHandlers(server)
+    customer_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(run, pager), ours)
+    product_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(run, settings.currency, pager), ours)
+    order_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(run, place, settings.currency, pager), ours)
     feed = Feed(engine, settings.watch_poll_interval_s, settings.watch_gap_grace_s, settings.watch_queue_size)
     events_pb2_grpc.add_OrderEventServiceServicer_to_server(
-        OrderEventServicer(feed, settings.outbox_retention_s, settings.watch_max_streams), server
+        OrderEventServicer(feed, settings.outbox_retention_s, settings.watch_max_streams), ours
     )
+    dispatcher = Dispatcher(ours, server_interceptors, executor, settings.grpc_max_concurrent_rpcs)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if settings.reflection:
@@ -114,7 +120,7 @@ def build_server(
     server.add_insecure_port(local_target)
     request_checks.warm_up(message_factory.GetMessageClass(m.input_type)() for _, m in RPCS)
     readiness = ReadinessProbe(bootstrap.probe_engine(settings, engine), health_servicer, SERVICE_NAMES, settings.readiness_interval_s, settings.grpc_processes)
-    return Running(server, port, health_servicer, readiness, engine, guard, local_target, place, feed)
+    return Running(server, port, health_servicer, readiness, engine, guard, local_target, place, feed, dispatcher)
 
 
 def start(running: Running) -> None:

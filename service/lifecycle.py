@@ -49,8 +49,8 @@ def serve(settings: Settings) -> None:
 
 
 def serve_one(settings: Settings, done: threading.Event | None = None, socket_dir: Path | None = None) -> None:
-    """gRPC, and the REST gateway on its own thread calling it over a private socket (in `socket_dir`),
-    until `done` is set (by default by SIGTERM or SIGINT)."""
+    """gRPC, and the REST gateway on its own thread calling its handlers in-process (and its stream
+    over a private socket in `socket_dir`), until `done` is set (by default by SIGTERM or SIGINT)."""
     if done is None:
         # Handlers first: a SIGTERM that arrives while the server is still starting must end in
         # a graceful stop, not in the default kill.
@@ -62,7 +62,7 @@ def serve_one(settings: Settings, done: threading.Event | None = None, socket_di
     running = build_server(settings, socket_dir=socket_dir)
     start(running)
     log.info("gRPC listening on %s:%d", settings.grpc_host, running.port)
-    gateway = rest.start(settings, running.local_target, local=True)
+    gateway = rest.start(settings, rest.in_process(settings, running.dispatcher, running.local_target))
     relay_stop = threading.Event()
     relay: threading.Thread | None = None
     if settings.relay_in_serve:
@@ -82,11 +82,11 @@ def serve_one(settings: Settings, done: threading.Event | None = None, socket_di
 
 def serve_gateway(settings: Settings, target: str) -> None:
     """The REST gateway alone, in front of the gRPC server at `target`, until SIGTERM or SIGINT:
-    exactly as it runs next to the gRPC server."""
+    exactly as it runs next to the gRPC server, but calling over a gRPC channel."""
     done = until_signalled()
     from service.gateway import http_server
 
-    running = http_server.start(settings, target)
+    running = http_server.start(settings, http_server.channel(settings, target))
     done.wait()
     http_server.stop(running)
 

@@ -161,11 +161,31 @@ def sqlite_channel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[grpc.Ch
 GATEWAY_MAX_BODY_BYTES = 64 * 1024
 
 
+# The two ways the gateway calls: `serve`'s gateway dispatches to its own handlers in-process,
+# `erp-orders gateway` calls a server over a gRPC channel. A test module that checks what they must
+# agree on (errors, metadata, replay headers, deadlines, rate limits, auth) sets
+# GATEWAY_BACKENDS = BOTH_BACKENDS; the others run in-process, as `serve` does.
+IN_PROCESS, CHANNEL = "in-process", "channel"
+BOTH_BACKENDS = (IN_PROCESS, CHANNEL)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "gateway" in metafunc.fixturenames:
+        backends = getattr(metafunc.module, "GATEWAY_BACKENDS", (IN_PROCESS,))
+        metafunc.parametrize("gateway", backends, indirect=True, scope="session")
+
+
+def gateway_backend(kind: str, settings: Settings, running: Running) -> rest.Backend:
+    if kind == IN_PROCESS:
+        return rest.in_process(settings, running.dispatcher, running.local_target)
+    return rest.channel(settings, f"127.0.0.1:{running.port}")
+
+
 @pytest.fixture(scope="session")
-def gateway(settings: Settings, server: Running) -> Iterator[rest.RunningGateway]:
-    """The REST gateway on a free port, calling the session's gRPC server."""
+def gateway(request: pytest.FixtureRequest, settings: Settings, server: Running) -> Iterator[rest.RunningGateway]:
+    """The REST gateway on a free port, calling the session's gRPC server in-process or over a channel."""
     gateway_settings = dataclasses.replace(settings, http_host="127.0.0.1", http_port=0, http_max_body_bytes=GATEWAY_MAX_BODY_BYTES)
-    running = rest.start(gateway_settings, f"127.0.0.1:{server.port}")
+    running = rest.start(gateway_settings, gateway_backend(request.param, gateway_settings, server))
     yield running
     rest.stop(running)
 

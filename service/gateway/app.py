@@ -1,4 +1,4 @@
-"""The ASGI application: serves the documents, turns API routes into gRPC calls, and renders every failure."""
+"""The ASGI application: serves the documents, turns API routes into calls of its backend, and renders every failure."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import grpc
 from google.protobuf.message import Message
 from google.rpc import code_pb2
 
 from service.gateway import headers, http_errors, ops, sse, transcode
+from service.gateway.backends import Backend
 from service.gateway.http_errors import GatewayError, refuse
 from service.gateway.router import Router
 from service.gateway.routes import Route
@@ -29,28 +29,21 @@ _INTERNAL = refuse(code_pb2.INTERNAL, "INTERNAL", "internal error")
 
 
 class Gateway:
-    """One instance per process. The gRPC channel opens at ASGI startup, on the loop that serves requests."""
+    """One instance per process. Its backend opens at ASGI startup, on the loop that serves requests."""
 
     def __init__(
         self,
         routes: list[Route],
-        target: str,
+        backend: Backend,
         documents: Mapping[str, Document],
         max_body_bytes: int,
         default_timeout_s: float,
-        channel_options: list[tuple[str, Any]],
-        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
         self.router = Router(routes)
-        self._target = target
+        self._backend = backend
         self._documents = dict(documents)
         self._max_body_bytes = max_body_bytes
         self._default_timeout_s = default_timeout_s
-        self._channel_options = channel_options
-        self._credentials = credentials
-        self._channel: grpc.aio.Channel | None = None
-        self._calls: dict[str, grpc.aio.UnaryUnaryMultiCallable] = {}
-        self._streams: dict[str, grpc.aio.UnaryStreamMultiCallable] = {}
         self._endpoints: dict[str, ops.Endpoint] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -63,29 +56,13 @@ class Gateway:
         while True:
             event = await receive()
             if event["type"] == "lifespan.startup":
-                self._open()
+                self._backend.open(self.router.routes)
+                self._endpoints = self._backend.endpoints()
                 await send({"type": "lifespan.startup.complete"})
             elif event["type"] == "lifespan.shutdown":
-                if self._channel is not None:
-                    await self._channel.close()
+                await self._backend.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-    def _open(self) -> None:
-        if self._credentials is None:
-            channel = grpc.aio.insecure_channel(self._target, options=self._channel_options)
-        else:
-            channel = grpc.aio.secure_channel(self._target, self._credentials, options=self._channel_options)
-        for route in self.router.routes:
-            kind = channel.unary_stream if route.streaming else channel.unary_unary
-            callable_ = kind(
-                route.grpc_path,
-                request_serializer=route.request_class.SerializeToString,
-                response_deserializer=route.response_class.FromString,
-            )
-            (self._streams if route.streaming else self._calls)[route.grpc_path] = callable_  # type: ignore[index]
-        self._channel = channel
-        self._endpoints = ops.endpoints(channel)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = ""
@@ -131,8 +108,7 @@ class Gateway:
         request = transcode.request(route, values, scope["query_string"], body)
         if route.streaming:
             sse.resume_from(request, scope["headers"])
-            # No deadline: a watch lasts until its client goes away.
-            call = self._streams[route.grpc_path](request, metadata=incoming.metadata)
+            call = self._backend.watch(route, request, incoming)
             await sse.started(call)
             return _Stream(route, call)
         return await self._call(route, request, incoming)
@@ -163,13 +139,7 @@ class Gateway:
         return body
 
     async def _call(self, route: Route, request: Message, incoming: headers.Incoming) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        call = self._calls[route.grpc_path](request, timeout=incoming.timeout_s, metadata=incoming.metadata)
-        try:
-            reply = await call
-        except grpc.aio.AioRpcError as error:
-            replayed = headers.outgoing(error.initial_metadata(), error.trailing_metadata())
-            raise GatewayError(http_errors.status_of(error), headers=replayed) from None
-        extra = headers.outgoing(await call.initial_metadata(), await call.trailing_metadata())
+        reply, extra = await self._backend.call(route, request, incoming)
         if route.success_status == 204:
             return 204, extra, b""
         extra.append(_JSON)

@@ -78,12 +78,18 @@ def refuse(
     return GatewayError(status, http_status, headers)
 
 
-def status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
+def status_of(
+    code: grpc.StatusCode, details: str, trailing_metadata: Iterable[tuple[str, str | bytes]] | None
+) -> status_pb2.Status:
     """The google.rpc.Status of a failed call: the rich one from grpc-status-details-bin when the server sent it."""
-    for key, value in error.trailing_metadata() or ():
+    for key, value in trailing_metadata or ():
         if key == _STATUS_DETAILS and isinstance(value, bytes):
             return status_pb2.Status.FromString(value)
-    return status_pb2.Status(code=error.code().value[0], message=error.details() or "")
+    return status_pb2.Status(code=code.value[0], message=details)
+
+
+def status_of_error(error: grpc.aio.AioRpcError) -> status_pb2.Status:
+    return status_of(error.code(), error.details() or "", error.trailing_metadata())
 
 
 def http_status(code: int, reason: str) -> int:

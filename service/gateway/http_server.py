@@ -14,7 +14,9 @@ import uvicorn
 from service import tls
 from service.contract import FILES
 from service.gateway import docs, openapi, routes
+from service.dispatch import Dispatcher
 from service.gateway.app import Gateway
+from service.gateway.backends import Backend, ChannelBackend, InProcessBackend
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,23 +45,33 @@ class RunningGateway:
     port: int
 
 
-def build(settings: Settings, target: str, local: bool = False) -> Gateway:
-    """The app for every annotated RPC of our services, calling `target` (HOST:PORT); `local`: the
-    private socket of this process's own server, which needs no TLS."""
-    table = routes.build(s for f in FILES for s in f.services_by_name.values())
-    documents = {**openapi.documents(table), **docs.documents()}
+def channel(settings: Settings, target: str, local: bool = False) -> ChannelBackend:
+    """Calls over gRPC to `target` (HOST:PORT); `local`: the private socket of this process's own
+    server, which needs no TLS."""
     options = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
     ]
     options += [] if local else tls.channel_options(settings)
-    credentials = None if local else tls.channel_credentials(settings)
-    return Gateway(table, target, documents, settings.http_max_body_bytes, settings.http_timeout_s, options, credentials)
+    return ChannelBackend(target, options, None if local else tls.channel_credentials(settings))
 
 
-def start(settings: Settings, target: str, local: bool = False) -> RunningGateway:
+def in_process(settings: Settings, dispatcher: Dispatcher, local_target: str) -> InProcessBackend:
+    """Calls this process's own handlers through `dispatcher`; the stream and readiness go to its
+    server on the private socket `local_target`."""
+    return InProcessBackend(dispatcher, channel(settings, local_target, local=True))
+
+
+def build(settings: Settings, backend: Backend) -> Gateway:
+    """The app for every annotated RPC of our services, calling `backend`."""
+    table = routes.build(s for f in FILES for s in f.services_by_name.values())
+    documents = {**openapi.documents(table), **docs.documents()}
+    return Gateway(table, backend, documents, settings.http_max_body_bytes, settings.http_timeout_s)
+
+
+def start(settings: Settings, backend: Backend) -> RunningGateway:
     """Starts serving on settings.http_host:http_port (0: a free port) and returns once it listens."""
-    config = _config(settings, target, local)
+    config = _config(settings, backend)
     sock = _reusable_socket(settings) if settings.grpc_processes > 1 else config.bind_socket()
     server = _Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), name="gateway", daemon=True)
@@ -69,7 +81,7 @@ def start(settings: Settings, target: str, local: bool = False) -> RunningGatewa
         raise RuntimeError("the REST gateway did not start; see the log")
     port: int = sock.getsockname()[1]
     scheme = "https" if tls.enabled(settings) else "http"
-    log.info("REST gateway on %s:%d calling %s (%s)", settings.http_host, port, target, scheme)
+    log.info("REST gateway on %s:%d calling %s (%s)", settings.http_host, port, backend.target, scheme)
     return RunningGateway(server, thread, port)
 
 
@@ -79,10 +91,10 @@ def stop(running: RunningGateway) -> None:
     running.thread.join()
 
 
-def _config(settings: Settings, target: str, local: bool) -> uvicorn.Config:
+def _config(settings: Settings, backend: Backend) -> uvicorn.Config:
     # httptools and a bare ASGI app keep the per-request cost low; logging stays the process's own.
     return uvicorn.Config(
-        build(settings, target, local),
+        build(settings, backend),
         host=settings.http_host,
         port=settings.http_port,
         http="httptools",

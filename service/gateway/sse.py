@@ -54,7 +54,7 @@ async def started(call: Any) -> None:
     try:
         await call.read()  # a refused stream ends with its status
     except grpc.aio.AioRpcError as error:
-        raise GatewayError(http_errors.status_of(error)) from None
+        raise GatewayError(http_errors.status_of_error(error)) from None
     raise refuse(code_pb2.INTERNAL, "INTERNAL", "internal error")  # a stream that neither started nor failed
 
 
@@ -69,7 +69,7 @@ async def relay(route: Route, call: Any, send: Send, receive: Receive, extra: li
             await send({"type": "http.response.body", "body": body, "more_body": True})
     except grpc.aio.AioRpcError as error:
         if not gone.done():
-            body = http_errors.render(http_errors.status_of(error)).body
+            body = http_errors.render(http_errors.status_of_error(error)).body
             await send({"type": "http.response.body", "body": frame(body, event="error"), "more_body": True})
     except asyncio.CancelledError:
         if not gone.done():

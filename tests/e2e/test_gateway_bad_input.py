@@ -5,8 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import GATEWAY_MAX_BODY_BYTES
+from tests.conftest import BOTH_BACKENDS, GATEWAY_MAX_BODY_BYTES
 from tests.helpers import cpf, unique
+
+GATEWAY_BACKENDS = BOTH_BACKENDS
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,10 @@ from grpc_status import rpc_status
 from service.gateway import http_server as rest
 from service.gateway.http_errors import HTTP_STATUS
 from service.settings import Settings
+from tests.conftest import BOTH_BACKENDS
 from tests.helpers import cpf, token, unique
+
+GATEWAY_BACKENDS = BOTH_BACKENDS  # the real-server tests at the end
 
 
 class ScriptedBackend(grpc.GenericRpcHandler):
@@ -71,7 +74,8 @@ def backend() -> Iterator[tuple[ScriptedBackend, int]]:
 
 
 def _gateway_to(settings: Settings, target: str) -> Iterator[httpx.Client]:
-    running = rest.start(dataclasses.replace(settings, http_host="127.0.0.1", http_port=0), target)
+    gateway_settings = dataclasses.replace(settings, http_host="127.0.0.1", http_port=0)
+    running = rest.start(gateway_settings, rest.channel(gateway_settings, target))
     with httpx.Client(base_url=f"http://127.0.0.1:{running.port}", timeout=30) as client:
         yield client
     rest.stop(running)

@@ -13,9 +13,11 @@ from sqlalchemy import Engine, text
 from service.gateway import http_server as rest
 from service.methods import ORDERS_READ
 from service.settings import Settings
-from tests.conftest import running_server
+from tests.conftest import BOTH_BACKENDS, gateway_backend, running_server
 from tests.e2e.test_gateway_rest import _customer, _product
 from tests.helpers import lock_waits, token, until
+
+GATEWAY_BACKENDS = BOTH_BACKENDS
 
 
 def _reason(reply: httpx.Response) -> str:
@@ -65,12 +67,12 @@ def test_no_token_is_401_and_a_missing_role_is_403(http: httpx.Client) -> None:
     assert (denied.status_code, _reason(denied)) == (403, "PERMISSION_DENIED")
 
 
-@pytest.fixture
-def limited_http(settings: Settings, engine: Engine) -> Iterator[httpx.Client]:
+@pytest.fixture(params=BOTH_BACKENDS)
+def limited_http(settings: Settings, engine: Engine, request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
     limited = dataclasses.replace(settings, rate_limit_write="1/min", http_host="127.0.0.1", http_port=0)
     with running_server(limited, engine) as running:
-        gateway = rest.start(limited, f"127.0.0.1:{running.port}")
-        headers = {"Authorization": f"Bearer {token('rest-limited')}"}
+        gateway = rest.start(limited, gateway_backend(request.param, limited, running))
+        headers = {"Authorization": f"Bearer {token(f'rest-limited-{request.param}')}"}  # a bucket per backend
         with httpx.Client(base_url=f"http://127.0.0.1:{gateway.port}", timeout=30, headers=headers) as client:
             yield client
         rest.stop(gateway)

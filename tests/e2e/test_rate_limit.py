@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from service._gen.erp.orders.v1 import customer_pb2
 from service.gateway import http_server as rest
 from service.tokens import TokenVerifier
-from tests.conftest import running_server, server_settings
+from tests.conftest import IN_PROCESS, running_server, server_settings
 from tests.helpers import Stubs, authorized_channel, rich, token
 
 
@@ -73,14 +73,20 @@ def rich_outcome(call: Callable[[], object]) -> tuple[grpc.StatusCode, str]:
         return error.code(), rich(error).reason  # type: ignore[attr-defined]
 
 
+# `serve`'s gateway calls in-process; before, it called over its private socket, which is trusted too.
+@pytest.mark.parametrize("calls", [IN_PROCESS, "private socket"])
 def test_over_rest_failed_authentications_are_throttled_per_http_client_not_for_the_gateway(
-    mysql_url: str, engine: Engine, redis_url: str
+    mysql_url: str, engine: Engine, redis_url: str, calls: str
 ) -> None:
     settings = server_settings(
         mysql_url, redis_url=redis_url, rate_limit_auth_failures="5/min", http_host="127.0.0.1", http_port=0
     )
     with running_server(settings, engine) as running:
-        gateway = rest.start(settings, running.local_target, local=True)
+        if calls == IN_PROCESS:
+            backend: rest.Backend = rest.in_process(settings, running.dispatcher, running.local_target)
+        else:
+            backend = rest.channel(settings, running.local_target, local=True)
+        gateway = rest.start(settings, backend)
         base, bad = f"http://127.0.0.1:{gateway.port}", {"Authorization": f"Bearer {token('x', secret='wrong' * 8)}"}
         try:
             with httpx.Client(base_url=base, transport=httpx.HTTPTransport(local_address="127.0.0.2")) as attacker:

@@ -39,7 +39,7 @@ def test_readiness_follows_the_database_and_ignores_redis(mysql_url: str, engine
         )
         running = build_server(settings)
         start(running)
-        gateway = rest.start(settings, f"127.0.0.1:{running.port}")
+        gateway = rest.start(settings, rest.channel(settings, f"127.0.0.1:{running.port}"))
         readyz = f"http://127.0.0.1:{gateway.port}/readyz"
         try:
             assert (_status(running.port), httpx.get(readyz).status_code) == ("SERVING", 200)

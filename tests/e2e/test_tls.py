@@ -53,7 +53,7 @@ def tls_stack(
         gateway_tls_server_name="localhost", http_host="127.0.0.1", http_port=0,
     )
     with running_server(settings, engine) as running:
-        gateway = rest.start(settings, f"127.0.0.1:{running.port}")
+        gateway = rest.start(settings, rest.channel(settings, f"127.0.0.1:{running.port}"))
         yield running, gateway, client
         rest.stop(gateway)
 

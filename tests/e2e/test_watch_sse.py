@@ -63,7 +63,8 @@ def test_an_event_stream_resumes_exactly_after_its_last_event_id(gateway: Any, s
 def _event_stream(settings: Settings, **params: str) -> Iterator[Iterator[str]]:
     """A server of its own with its gateway, and an open event stream through it (its lines)."""
     with running_server(settings, None) as server:
-        gateway = rest.start(dataclasses.replace(settings, http_host="127.0.0.1", http_port=0), f"127.0.0.1:{server.port}")
+        gateway_settings = dataclasses.replace(settings, http_host="127.0.0.1", http_port=0)
+        gateway = rest.start(gateway_settings, rest.channel(gateway_settings, f"127.0.0.1:{server.port}"))
         headers = {"Authorization": f"Bearer {token('sse-watcher')}"}
         if "last_event_id" in params:
             headers["Last-Event-ID"] = params.pop("last_event_id")

@@ -11,6 +11,7 @@ import pytest
 from service.gateway import app as app_module
 from service.gateway import routes
 from service.gateway.app import Gateway
+from service.gateway.backends import ChannelBackend
 from tests.unit import shelves
 
 
@@ -32,7 +33,7 @@ def _run(gateway: Gateway, method: str, path: str, body: bytes = b"", headers: l
 @pytest.fixture
 def gateway() -> Gateway:
     # No lifespan: these requests fail before any call, so no channel is needed.
-    return Gateway(routes.build([shelves.service()]), "127.0.0.1:1", {"/doc": (b"text/plain", b"hi")}, 1024, 5.0, [])
+    return Gateway(routes.build([shelves.service()]), ChannelBackend("127.0.0.1:1", [], None), {"/doc": (b"text/plain", b"hi")}, 1024, 5.0)
 
 
 def test_an_unexpected_failure_is_a_500_without_trace_and_is_logged_with_the_request_id(
