@@ -95,7 +95,7 @@ class ChannelBackend:
 class InProcessBackend:
     dispatcher: Dispatcher
     own_server: ChannelBackend  # this process's server, for the stream and readiness
-    target = "this process's handlers, in-process"
+    target = "in-process"
 
     def open(self, routes: list[Route]) -> None:
         self.own_server.open(routes)
