@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"chaos: seed {args.seed}, {args.duration:g} s, {args.clients} clients, faults {','.join(faults)}; writing {out}", flush=True)
     result = run(Config(args.duration, args.seed, args.clients, faults, args.interval, args.mysql_url, out))
     print(render(result))
+    print(f"\n{result['events']} events in the stream; the outbox was drained {result['drain_s']:g} s after the service stopped")
     print(f"\n{result['violations']} violations; history {result['history']}")
     return 1 if result["violations"] else 0
 
