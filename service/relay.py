@@ -24,7 +24,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 from nats.js.errors import BadRequestError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, exc
 
 from service import metrics
 from service._gen.erp.orders.v1 import events_pb2
@@ -39,6 +39,8 @@ _CONTENT_TYPES = {"protobuf": "application/protobuf", "json": "application/json"
 _PUBLISH_TIMEOUT_S = 5.0
 _BACKLOG_EVERY_S = 1.0
 _PRUNE_EVERY_S = 30.0
+_DATABASE_RETRY_S = 1.0
+_DATABASE_DOWN = (exc.DBAPIError, exc.TimeoutError)
 
 
 def headers(event: outbox.StoredEvent, settings: Settings) -> dict[str, str]:
@@ -91,18 +93,38 @@ class Relay:
         asyncio.run(self._run(stop))
 
     async def _run(self, stop: threading.Event) -> None:
-        await asyncio.to_thread(self.leases.ensure_rows)
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self.leases.ensure_rows)
+                break
+            except _DATABASE_DOWN as error:
+                self._lost_database(error)
+                await asyncio.to_thread(stop.wait, _DATABASE_RETRY_S)
         nc = await self._connect(stop) if self._settings.nats_url else None
         js = nc.jetstream(timeout=_PUBLISH_TIMEOUT_S) if nc is not None else None
         try:
             while not stop.is_set():
-                busy = await self.step(js)
+                try:
+                    busy = await self.step(js)
+                except _DATABASE_DOWN as error:
+                    self._lost_database(error)
+                    await asyncio.to_thread(stop.wait, _DATABASE_RETRY_S)
+                    continue
                 if not busy:
                     await asyncio.to_thread(stop.wait, self._settings.relay_poll_interval_s)
         finally:
-            await asyncio.to_thread(self.leases.release_all)
+            try:
+                await asyncio.to_thread(self.leases.release_all)
+            except _DATABASE_DOWN as error:
+                log.warning("relay: leases not released (%s); they expire by themselves", error)
             if nc is not None:
                 await nc.close()
+
+    def _lost_database(self, error: Exception) -> None:
+        """The database went away (or the pool stayed busy): events wait in the outbox meanwhile. The
+        leases are claimed afresh before anything more is published: another relay may hold them now."""
+        log.warning("relay: the database is unavailable (%s); retrying in %g s", error, _DATABASE_RETRY_S)
+        self._held, self._next_claim = set(), 0.0
 
     async def _connect(self, stop: threading.Event) -> Client | None:
         """Connects and makes sure of the stream, waiting for the broker as long as it takes; orders do not wait meanwhile."""

@@ -13,11 +13,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.engine import make_url
 
 from chaos.nats_server import NatsProcess
+from chaos.proxy import TcpProxy
 from chaos.stream import read_stream
-from service import metrics
+from service import bootstrap, metrics
 from service._gen.erp.orders.v1 import events_pb2
 from service.domain.model import Caller, OrderLine, OrderStatus
 from service.handlers import customers, orders, products
@@ -173,3 +176,28 @@ def test_published_events_past_the_retention_are_pruned_in_small_batches(mysql_u
         left = conn.execute(select(outbox_events.c.aggregate_type, outbox_events.c.aggregate_id, outbox_events.c.publish_time)).all()
     assert not [r for r in left if r.publish_time is not None and r.publish_time <= old]
     assert ("order", int(made[0]), None) in [tuple(r) for r in left]  # unpublished: kept, however old
+
+
+def test_a_relay_that_loses_its_database_waits_and_publishes_once_it_returns(
+    mysql_url: str, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = make_url(mysql_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 3306)
+    proxy.start()
+    settings = event_settings(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+    proxied = bootstrap.engine(settings, pool_size=2, max_overflow=0)
+    try:
+        with private_stream(settings) as s, running_relay(proxied, s):
+            first, _ = _order(engine)
+            until_published(engine)
+            proxy.cut()
+            second, _ = _order(engine)  # committed straight to the database, while the relay cannot reach it
+            until(lambda: any("the database is unavailable" in r.getMessage() for r in caplog.records), "the relay noticed")
+            proxy.start()
+            until_published(engine)
+            stream = read_stream(s.nats_url, s.events_stream)
+    finally:
+        proxy.cut()
+        proxied.dispose()
+    ids = [m.headers["Nats-Msg-Id"] for m in stream]
+    assert {f"order-{first}-1", f"order-{second}-1"} <= set(ids) and len(ids) == len(set(ids))
