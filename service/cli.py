@@ -130,7 +130,7 @@ def _health(settings: Settings, args: argparse.Namespace) -> None:
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=args.timeout)
         status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
     except grpc.RpcError as error:
-        status = f"unreachable ({error.code().name})"  # type: ignore[attr-defined]
+        status = f"unreachable ({error.code().name})"
     print(f"{target}: {status}")
     if status != "SERVING":
         raise SystemExit(1)

@@ -67,7 +67,7 @@ def respond_with(context: grpc.ServicerContext, pairs: list[tuple[str, str]]) ->
     interceptor collects it and sends it with the response."""
     current = call.get()
     if current is None:
-        context.send_initial_metadata(pairs)
+        context.send_initial_metadata(tuple(pairs))
     else:
         current.response_metadata += pairs
 

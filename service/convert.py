@@ -32,7 +32,8 @@ def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
 
 def datetime_of(ts: timestamp_pb2.Timestamp, field: str) -> datetime:
     try:
-        return ts.ToDatetime(tzinfo=UTC)
+        value: datetime = ts.ToDatetime(tzinfo=UTC)
+        return value
     except (ValueError, OverflowError):
         raise InvalidArgument([FieldViolation(field, "is not a valid timestamp (year 1 to 9999)", "INVALID_TIMESTAMP")]) from None
 
@@ -107,7 +108,9 @@ def stock_event_message(e: StockEvent) -> events_pb2.ProductStockEvent:
 
 def event_payload(e: Event) -> bytes:
     """An outbox row's payload: the event as its contract message."""
-    return (order_event_message(e) if isinstance(e, OrderEvent) else stock_event_message(e)).SerializeToString()
+    message = order_event_message(e) if isinstance(e, OrderEvent) else stock_event_message(e)
+    payload: bytes = message.SerializeToString()
+    return payload
 
 
 def order_statuses(status: int, statuses: Iterable[int]) -> frozenset[OrderStatus]:

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import grpc
 
@@ -46,13 +46,13 @@ class MethodHandlers:
 
     def __init__(self, server: grpc.Server) -> None:
         self._server = server
-        self.by_path: dict[str, grpc.RpcMethodHandler] = {}
+        self.by_path: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
         self._server.add_generic_rpc_handlers(handlers)
 
-    def add_registered_method_handlers(self, service: str, handlers: Mapping[str, grpc.RpcMethodHandler]) -> None:
-        self._server.add_registered_method_handlers(service, handlers)  # type: ignore[attr-defined]
+    def add_registered_method_handlers(self, service: str, handlers: Mapping[str, grpc.RpcMethodHandler[Any, Any]]) -> None:
+        self._server.add_registered_method_handlers(service, handlers)
         self.by_path.update((f"/{service}/{name}", handler) for name, handler in handlers.items())
 
 
@@ -94,7 +94,7 @@ class Dispatcher:
         future.add_done_callback(self._completed)  # also when a queued call is cancelled
         return future
 
-    def _resolve(self, details: _CallDetails, at: int = 0) -> grpc.RpcMethodHandler | None:
+    def _resolve(self, details: grpc.HandlerCallDetails, at: int = 0) -> grpc.RpcMethodHandler[Any, Any] | None:
         # The server's interceptor pipeline: each one gets the rest of the pipeline as its continuation.
         if at == len(self._interceptors):
             return self._handlers.get(details.method)
@@ -105,12 +105,14 @@ class Dispatcher:
             self._active -= 1
 
 
-def _run(method: str, handler: grpc.RpcMethodHandler, request: Any, context: InProcessContext) -> Outcome:
+def _run(method: str, handler: grpc.RpcMethodHandler[Any, Any], request: Any, context: InProcessContext) -> Outcome:
     if not context.is_active():
         return DEADLINE_EXCEEDED  # it waited for a thread past its deadline: grpcio never starts such a call
     response = None
     try:
-        response = handler.unary_unary(request, context)
+        assert handler.unary_unary is not None, "submit() refuses the others"
+        # The in-process context stands in for grpcio's ServicerContext: the handlers use only what it has.
+        response = handler.unary_unary(request, cast(grpc.ServicerContext, context))
     except Exception as error:  # noqa: BLE001 - every failure becomes the call's status, as in grpcio
         if context.code() is None:
             log.exception("in-process call of %s failed", method)

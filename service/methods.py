@@ -47,7 +47,8 @@ def table(services: Iterable[ServiceDescriptor]) -> dict[str, Method]:
 
 
 def _policy(rpc: MethodDescriptor) -> policy_pb2.MethodPolicy:
-    return rpc.GetOptions().Extensions[policy_pb2.policy]
+    policy: policy_pb2.MethodPolicy = rpc.GetOptions().Extensions[policy_pb2.policy]
+    return policy
 
 
 def _complete(policy: policy_pb2.MethodPolicy) -> bool:

@@ -62,7 +62,8 @@ def body(event: outbox.StoredEvent, settings: Settings) -> bytes:
     if settings.events_format == "protobuf":
         return event.payload
     message = _PAYLOADS[event.aggregate_type].FromString(event.payload)
-    return json_format.MessageToJson(message, indent=None).encode()
+    text: str = json_format.MessageToJson(message, indent=None)
+    return text.encode()
 
 
 def waves(events: Sequence[outbox.StoredEvent]) -> list[list[outbox.StoredEvent]]:

@@ -26,4 +26,4 @@ class RestartPolicy:
             self._crashes.popleft()
         if len(self._crashes) >= self._limit:
             return None
-        return min(_FIRST_BACKOFF_S * 2 ** (len(self._crashes) - 1), _MAX_BACKOFF_S)
+        return min(_FIRST_BACKOFF_S * 2.0 ** (len(self._crashes) - 1), _MAX_BACKOFF_S)

@@ -51,8 +51,8 @@ class ChannelBackend:
         self._options = options
         self._credentials = credentials
         self._channel: grpc.aio.Channel | None = None
-        self._calls: dict[str, grpc.aio.UnaryUnaryMultiCallable] = {}
-        self._streams: dict[str, grpc.aio.UnaryStreamMultiCallable] = {}
+        self._calls: dict[str, grpc.aio.UnaryUnaryMultiCallable[Any, Any]] = {}
+        self._streams: dict[str, grpc.aio.UnaryStreamMultiCallable[Any, Any]] = {}
 
     def open(self, routes: list[Route]) -> None:
         if self._credentials is None:
@@ -60,13 +60,14 @@ class ChannelBackend:
         else:
             channel = grpc.aio.secure_channel(self.target, self._credentials, options=self._options)
         for route in routes:
-            kind = channel.unary_stream if route.streaming else channel.unary_unary
-            callable_ = kind(
-                route.grpc_path,
-                request_serializer=route.request_class.SerializeToString,
-                response_deserializer=route.response_class.FromString,
-            )
-            (self._streams if route.streaming else self._calls)[route.grpc_path] = callable_  # type: ignore[index]
+            codec: dict[str, Any] = {
+                "request_serializer": route.request_class.SerializeToString,
+                "response_deserializer": route.response_class.FromString,
+            }
+            if route.streaming:
+                self._streams[route.grpc_path] = channel.unary_stream(route.grpc_path, **codec)
+            else:
+                self._calls[route.grpc_path] = channel.unary_unary(route.grpc_path, **codec)
         self._channel = channel
 
     async def close(self) -> None:

@@ -126,14 +126,15 @@ def _pack(detail: Message) -> any_pb2.Any:
 
 
 def _unpack(detail: any_pb2.Any, cls: type[_M]) -> _M:
-    message = cls()
+    message: _M = cls()
     detail.Unpack(message)
     return message
 
 
 def _to_json(detail: any_pb2.Any) -> dict[str, object]:
     try:
-        return json_format.MessageToDict(detail)
+        fields: dict[str, object] = json_format.MessageToDict(detail)
+        return fields
     except (TypeError, KeyError, json_format.Error):
         # A detail type this process does not know: name it rather than drop it or fail.
         return {"@type": detail.type_url}

@@ -78,7 +78,8 @@ def tag(route: Route) -> str:
     Products, Orders (`stockMovements` would read Stock movements); the service's name otherwise."""
     name = collection(route.template.source)
     if name is None:
-        return route.rpc.containing_service.name
+        service: str = route.rpc.containing_service.name
+        return service
     words = re.findall(r"[A-Za-z][a-z0-9]*", name)
     return " ".join([words[0].capitalize(), *(w.lower() for w in words[1:])])
 

@@ -29,7 +29,7 @@ def readiness(channel: grpc.aio.Channel, timeout_s: float = 2.0) -> Endpoint:
             reply = await check(health_pb2.HealthCheckRequest(), timeout=timeout_s)
             status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
         except grpc.RpcError as error:
-            status = f"UNREACHABLE ({error.code().name})"  # type: ignore[attr-defined]
+            status = f"UNREACHABLE ({error.code().name})"
         return (200 if status == "SERVING" else 503), [_TEXT], (status + "\n").encode()
 
     return readyz

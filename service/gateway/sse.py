@@ -43,7 +43,7 @@ def resume_from(request: Message, raw_headers: list[tuple[bytes, bytes]]) -> Non
         return
     for name, value in raw_headers:
         if name.lower() == b"last-event-id" and value:
-            request.resume_token = value.decode("latin-1")  # type: ignore[attr-defined]
+            request.resume_token = value.decode("latin-1")
 
 
 async def started(call: Any) -> None:

@@ -51,7 +51,7 @@ def request(route: Route, path_values: dict[str, str], query_string: bytes, body
         _parse(params, bound)
         message.MergeFrom(bound)
     if implied is not None and not message.HasField(_MASK):
-        message.update_mask.paths.extend(implied)  # type: ignore[attr-defined]
+        message.update_mask.paths.extend(implied)
     return message
 
 

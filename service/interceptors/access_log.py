@@ -26,7 +26,7 @@ class AccessLogInterceptor(UnaryInterceptor):
             # unless the client has gone (deadline, cancel): grpc raises on a finished call, and the
             # late call must still be logged rather than reported as an unhandled error.
             if context.is_active():
-                context.send_initial_metadata([("x-request-id", call.request_id), *call.response_metadata])
+                context.send_initial_metadata((("x-request-id", call.request_id), *call.response_metadata))
             # No request bodies, no tokens: only what an on-call engineer needs to find the call.
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
             log.info("rpc", extra={"rpc": {"method": method, "code": code.name, "duration_ms": duration_ms, **call.log_fields()}})

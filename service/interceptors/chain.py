@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import grpc
 
+from service.grpc_types import replace_handler
 from service.interceptors._unary import Behaviour, UnaryInterceptor
 from service.methods import METHODS
 from service.request_checks import tolerant
 
-Continuation = Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None]
+Continuation = Callable[[grpc.HandlerCallDetails], "grpc.RpcMethodHandler[Any, Any] | None"]
 
 
 class Chain(grpc.ServerInterceptor):
@@ -28,10 +30,10 @@ class Chain(grpc.ServerInterceptor):
 
     def __init__(self, steps: Sequence[UnaryInterceptor]) -> None:
         self._steps = list(steps)
-        self._composed: dict[str, grpc.RpcMethodHandler] = {}
+        self._composed: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
-    def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
-        method: str = details.method  # type: ignore[attr-defined]
+    def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler[Any, Any] | None:
+        method: str = details.method
         composed = self._composed.get(method)
         if composed is not None:
             return composed
@@ -47,7 +49,7 @@ class Chain(grpc.ServerInterceptor):
         for step in reversed(self._steps):
             if step.applies(method):
                 behaviour = step.wrap(method, behaviour)
-        composed = self._composed[method] = handler._replace(  # type: ignore[attr-defined]
-            **{kind: behaviour}, request_deserializer=tolerant(handler.request_deserializer, method)
+        composed = self._composed[method] = replace_handler(
+            handler, **{kind: behaviour}, request_deserializer=tolerant(handler.request_deserializer, method)
         )
         return composed

@@ -17,6 +17,7 @@ import grpc
 
 from service import context as ctx
 from service import status
+from service.grpc_types import status_code
 from service.interceptors._unary import Behaviour, UnaryInterceptor
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ class ErrorBoundary(UnaryInterceptor):
         try:
             return proceed(request, context)
         except Exception:
-            if context.code() is not None:  # type: ignore[attr-defined]
+            if status_code(context) is not None:
                 raise  # an abort() from further in: its status is already set
             # The fields go on the record itself: a handler may format it after the call has ended.
             log.exception("unhandled error in %s", method, extra={"rpc": {"method": method, **call.log_fields()}})
@@ -49,7 +50,7 @@ def observed(proceed: Behaviour, request: Any, context: grpc.ServicerContext, fi
     try:
         response = proceed(request, context)
     except Exception:
-        finish(context.code() or grpc.StatusCode.INTERNAL)  # type: ignore[attr-defined]
+        finish(status_code(context) or grpc.StatusCode.INTERNAL)
         raise
-    finish(context.code() or grpc.StatusCode.OK)  # type: ignore[attr-defined]
+    finish(status_code(context) or grpc.StatusCode.OK)
     return response

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import grpc
 from google.protobuf.message import Message
 
 from service import context as ctx
-from service import metrics
+from service import metrics, status
 from service import idempotency_store as idem
 from service.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidIdempotencyKey
 from service.domain.model import IdempotencyKey
+from service.grpc_types import status_code, status_details
 from service.interceptors._unary import Behaviour, UnaryInterceptor
 from service.methods import METHODS
 
@@ -30,12 +31,6 @@ _STORED = {
     grpc.StatusCode.OUT_OF_RANGE,
 }
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
-
-
-class _Status(NamedTuple):
-    code: grpc.StatusCode
-    details: str
-    trailing_metadata: tuple[tuple[str, Any], ...]
 
 
 class IdempotencyInterceptor(UnaryInterceptor):
@@ -80,14 +75,14 @@ class IdempotencyInterceptor(UnaryInterceptor):
         return response
 
     def _settle(self, scope: str, mine: idem.Record, context: grpc.ServicerContext) -> None:
-        code = context.code()  # type: ignore[attr-defined]
+        code = status_code(context)
         if code not in _STORED:
             self._store.release(scope, mine.owner)
             return
-        trailing = dict(context.trailing_metadata() or ())  # type: ignore[attr-defined]
-        message = context.details() or b""  # type: ignore[attr-defined]
-        message = message.decode() if isinstance(message, bytes) else message  # grpc keeps it encoded
-        outcome = idem.Outcome(code.value[0], b"", message, trailing.get("grpc-status-details-bin", b""))
+        trailing = dict(context.trailing_metadata() or ())
+        details = trailing.get("grpc-status-details-bin", b"")
+        assert isinstance(details, bytes), "-bin metadata is bytes"
+        outcome = idem.Outcome(code.value[0], b"", status_details(context), details)
         self._store.complete(scope, idem.Record(mine.owner, mine.fingerprint, outcome), self._ttl_s)
 
     def _replay(self, method: str, outcome: idem.Outcome, context: grpc.ServicerContext) -> Any:
@@ -95,4 +90,4 @@ class IdempotencyInterceptor(UnaryInterceptor):
         if outcome.code == 0:
             return self._responses[method].FromString(outcome.response)
         trailing = (("grpc-status-details-bin", outcome.details),) if outcome.details else ()
-        context.abort_with_status(_Status(_CODES[outcome.code], outcome.message, trailing))
+        context.abort_with_status(status.CallStatus(_CODES[outcome.code], outcome.message, trailing))

@@ -10,9 +10,10 @@ import grpc
 
 from service import status
 from service.domain.errors import TooManyStreams
+from service.grpc_types import replace_handler
 from service.methods import METHODS
 
-Continuation = Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None]
+Continuation = Callable[[grpc.HandlerCallDetails], "grpc.RpcMethodHandler[Any, Any] | None"]
 
 
 class StreamLimit(grpc.ServerInterceptor):
@@ -26,15 +27,15 @@ class StreamLimit(grpc.ServerInterceptor):
     def __init__(self, limit: int) -> None:
         self._slots = threading.BoundedSemaphore(limit)
 
-    def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+    def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = continuation(details)
-        method: str = details.method  # type: ignore[attr-defined]
+        method: str = details.method
         if handler is None or method in METHODS:
             return handler
         if handler.stream_stream is not None:
-            return handler._replace(stream_stream=self._bounded(handler.stream_stream))  # type: ignore[attr-defined]
+            return replace_handler(handler, stream_stream=self._bounded(handler.stream_stream))
         if handler.unary_stream is not None:
-            return handler._replace(unary_stream=self._bounded(handler.unary_stream))  # type: ignore[attr-defined]
+            return replace_handler(handler, unary_stream=self._bounded(handler.unary_stream))
         return handler
 
     def _bounded(self, behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:

@@ -32,7 +32,7 @@ def _id(value: str) -> int | None:
 
 
 def _message(row: StoredEvent) -> events_pb2.OrderEvent:
-    event = events_pb2.OrderEvent.FromString(row.payload)
+    event: events_pb2.OrderEvent = events_pb2.OrderEvent.FromString(row.payload)
     event.resume_token = watch.token(row)
     return event
 
