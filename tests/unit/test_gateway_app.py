@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from service.gateway import app as app_module
+from service.gateway import http_server
 from service.gateway import routes
 from service.gateway.app import Gateway
 from service.gateway.backends import ChannelBackend
+from service.settings import Settings
 from tests.unit import shelves
 
 
@@ -59,3 +61,10 @@ def test_documents_are_served_with_their_content_type_and_length(gateway: Gatewa
 def test_a_declared_length_over_the_limit_is_refused_before_reading(gateway: Gateway) -> None:
     reply = _run(gateway, "POST", "/v1/shelves", b"{}", headers=[(b"content-length", b"999999"), (b"content-type", b"application/json")])
     assert reply["status"] == 413
+
+
+def test_no_body_above_the_grpc_message_limit_reaches_a_handler() -> None:
+    # In-process calls skip gRPC's own size check, so the body limit never exceeds the message limit.
+    app = http_server.build(Settings(http_max_body_bytes=1024 * 1024, max_message_bytes=4096), ChannelBackend("127.0.0.1:1", [], None))
+    reply = _run(app, "POST", "/v1/orders", b"{}", [(b"content-length", b"4097"), (b"content-type", b"application/json")])
+    assert (reply["status"], json.loads(reply["body"])["error"]["message"]) == (413, "the body is larger than 4096 bytes")
