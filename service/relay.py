@@ -28,8 +28,10 @@ from sqlalchemy import Engine, exc
 
 from service import metrics
 from service._gen.erp.orders.v1 import events_pb2
+from service.domain.errors import LockContention, StorageUnavailable
 from service.settings import Settings
 from storage import outbox
+from storage.driver_errors import translate
 from storage.leases import Leases
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ _PUBLISH_TIMEOUT_S = 5.0
 _BACKLOG_EVERY_S = 1.0
 _PRUNE_EVERY_S = 30.0
 _DATABASE_RETRY_S = 1.0
-_DATABASE_DOWN = (exc.DBAPIError, exc.TimeoutError)
+_DATABASE_ERRORS = (exc.DBAPIError, exc.TimeoutError)
 
 
 def headers(event: outbox.StoredEvent, settings: Settings) -> dict[str, str]:
@@ -98,7 +100,7 @@ class Relay:
             try:
                 await asyncio.to_thread(self.leases.ensure_rows)
                 break
-            except _DATABASE_DOWN as error:
+            except _DATABASE_ERRORS as error:
                 self._lost_database(error)
                 await asyncio.to_thread(stop.wait, _DATABASE_RETRY_S)
         nc = await self._connect(stop) if self._settings.nats_url else None
@@ -107,7 +109,7 @@ class Relay:
             while not stop.is_set():
                 try:
                     busy = await self.step(js)
-                except _DATABASE_DOWN as error:
+                except _DATABASE_ERRORS as error:
                     self._lost_database(error)
                     await asyncio.to_thread(stop.wait, _DATABASE_RETRY_S)
                     continue
@@ -116,14 +118,18 @@ class Relay:
         finally:
             try:
                 await asyncio.to_thread(self.leases.release_all)
-            except _DATABASE_DOWN as error:
+            except _DATABASE_ERRORS as error:
                 log.warning("relay: leases not released (%s); they expire by themselves", error)
             if nc is not None:
                 await nc.close()
 
-    def _lost_database(self, error: Exception) -> None:
-        """The database went away (or the pool stayed busy): events wait in the outbox meanwhile. The
-        leases are claimed afresh before anything more is published: another relay may hold them now."""
+    def _lost_database(self, error: exc.DBAPIError | exc.TimeoutError) -> None:
+        """The database went away (or the pool stayed busy, or a lock wait timed out): events wait in the
+        outbox meanwhile. The leases are claimed afresh before anything more is published: another relay
+        may hold them now. Any other database error (a missing table, a denied grant, a bug) is raised:
+        retrying would hide it, and the relay exits for its supervisor to see."""
+        if isinstance(error, exc.DBAPIError) and not isinstance(translate(error, _ignore), (StorageUnavailable, LockContention)):
+            raise error
         log.warning("relay: the database is unavailable (%s); retrying in %g s", error, _DATABASE_RETRY_S)
         self._held, self._next_claim = set(), 0.0
 
@@ -218,3 +224,7 @@ class Relay:
             if n < s.outbox_prune_batch:
                 break
         return total
+
+
+def _ignore(_kind: str) -> None:
+    """Lock conflicts are counted where requests run; the relay's retry is its own."""

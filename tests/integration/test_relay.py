@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, exc, select, update
 from sqlalchemy.engine import make_url
 
 from chaos.nats_server import NatsProcess
@@ -29,6 +29,7 @@ from service.settings import Settings
 from storage.leases import Leases
 from storage.schema import outbox_events, outbox_leases, outbox_relays
 from service.bootstrap import unit_of_work
+from tests.conftest import fresh_database
 from tests.events import event_settings, private_stream, until_published
 from tests.helpers import cpf, unique, until
 
@@ -201,3 +202,18 @@ def test_a_relay_that_loses_its_database_waits_and_publishes_once_it_returns(
         proxied.dispose()
     ids = [m.headers["Nats-Msg-Id"] for m in stream]
     assert {f"order-{first}-1", f"order-{second}-1"} <= set(ids) and len(ids) == len(set(ids))
+
+
+def test_a_database_error_that_waiting_cannot_fix_ends_the_relay_instead_of_retrying() -> None:
+    with fresh_database() as url:  # no migrations: the outbox tables do not exist
+        settings = event_settings(url)
+        unmigrated = bootstrap.engine(settings, pool_size=1, max_overflow=0)
+        stop = threading.Event()
+        try:
+            with ThreadPoolExecutor(1) as pool:
+                running = pool.submit(Relay(unmigrated, settings).run, stop)
+                with pytest.raises(exc.ProgrammingError, match="doesn't exist"):
+                    running.result(timeout=60)
+        finally:
+            stop.set()
+            unmigrated.dispose()
