@@ -9,6 +9,7 @@ refusals (unknown method, over the concurrent-call limit, the deadline passed) i
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -90,7 +91,9 @@ class Dispatcher:
             if self._max_concurrent is not None and self._active >= self._max_concurrent:
                 return _finished(OVERLOADED)
             self._active += 1
-        future = self._executor.submit(_run, method, handler, request, context)
+        # A fresh context per call, as grpcio gives each of its own: no context variable a step sets
+        # can outlive its call on the shared pool thread.
+        future = self._executor.submit(contextvars.Context().run, _run, method, handler, request, context)
         future.add_done_callback(self._completed)  # also when a queued call is cancelled
         return future
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -148,3 +149,19 @@ def test_the_context_keeps_grpcios_rules() -> None:
     context.send_initial_metadata([("a", "1")])
     with pytest.raises(ValueError):
         context.send_initial_metadata([("b", "2")])  # initial metadata goes once
+
+
+_LEFT_BEHIND: contextvars.ContextVar[str] = contextvars.ContextVar("left_behind", default="")
+
+
+def test_a_context_variable_set_by_one_call_is_not_seen_by_the_next_on_the_same_thread() -> None:
+    def behaviour(request: Any, context: Any) -> Any:
+        seen = _LEFT_BEHIND.get()
+        _LEFT_BEHIND.set(request)  # never reset, as a careless step might
+        return seen
+
+    with ThreadPoolExecutor(1) as one_thread:
+        dispatcher = _dispatcher(behaviour, one_thread)[0]
+        first = dispatcher.submit(METHOD, "first", InProcessContext((), time.monotonic() + 5)).result(timeout=10)
+        second = dispatcher.submit(METHOD, "second", InProcessContext((), time.monotonic() + 5)).result(timeout=10)
+    assert (first.response, second.response) == ("", "")
