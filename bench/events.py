@@ -16,10 +16,10 @@ from pathlib import Path
 
 import nats
 from nats.js import api
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from bench.server import ROOT, free_port, service_env, stop
-from storage.schema import outbox_events
+from storage import outbox
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def running_relay(database_url: str, nats_url: str, extra_env: Mapping[str, str]
         yield stream
     finally:
         stop(proc)
-        asyncio.run(_delete(stream))
+        delete_stream(stream.nats_url, stream.name)
 
 
 def last_sequence(stream: Stream) -> int:
@@ -58,9 +58,8 @@ def caught_up(engine: Engine, timeout_s: float = 120) -> bool:
     """Waits until the relay has published the whole outbox; False if it had not within `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            if not conn.execute(select(func.count()).where(outbox_events.c.publish_time.is_(None))).scalar():
-                return True
+        if outbox.backlog(engine)[0] == 0:
+            return True
         time.sleep(0.2)
     return False
 
@@ -104,10 +103,15 @@ async def _lags(stream: Stream, after: int) -> list[float]:
         await nc.close()
 
 
-async def _delete(stream: Stream) -> None:
-    nc = await nats.connect(stream.nats_url)
+def delete_stream(nats_url: str, name: str) -> None:
+    """Deletes the stream if it exists (a run's own, never another's)."""
+    asyncio.run(_delete(nats_url, name))
+
+
+async def _delete(nats_url: str, name: str) -> None:
+    nc = await nats.connect(nats_url)
     try:
-        await nc.jetstream().delete_stream(stream.name)
+        await nc.jetstream().delete_stream(name)
     except nats.js.errors.NotFoundError:
         pass
     finally:

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import nats
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
+from bench.events import delete_stream
 from service.settings import Settings
-from storage.schema import outbox_events
+from storage import outbox
 from tests.conftest import server_settings
 from tests.helpers import until
 
 NATS_URL = os.environ.get("ORDERS_TEST_NATS_URL", "nats://127.0.0.1:4222")
-
-
-async def _delete(url: str, stream: str) -> None:
-    nc = await nats.connect(url)
-    try:
-        await nc.jetstream().delete_stream(stream)
-    except nats.js.errors.NotFoundError:
-        pass
-    finally:
-        await nc.close()
 
 
 def event_settings(database_url: str, nats_url: str = NATS_URL, **overrides: object) -> Settings:
@@ -44,13 +33,8 @@ def private_stream(settings: Settings) -> Iterator[Settings]:
     try:
         yield settings
     finally:
-        asyncio.run(_delete(settings.nats_url, settings.events_stream))
-
-
-def unpublished(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).where(outbox_events.c.publish_time.is_(None))).scalar() or 0)
+        delete_stream(settings.nats_url, settings.events_stream)
 
 
 def until_published(engine: Engine, seconds: float = 60) -> None:
-    until(lambda: unpublished(engine) == 0, "the relay has published the whole outbox", seconds)
+    until(lambda: outbox.backlog(engine)[0] == 0, "the relay has published the whole outbox", seconds)
