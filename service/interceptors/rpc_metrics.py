@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -15,21 +16,15 @@ from service.interceptors.error_boundary import observed
 class MetricsInterceptor(UnaryInterceptor):
     def __init__(self) -> None:
         # Each labelled child, looked up once: labels() validates, builds a key and takes a lock per call.
-        self._counts: dict[tuple[str, grpc.StatusCode], Any] = {}
-        self._durations: dict[str, Any] = {}
+        self._count = functools.cache(lambda method, code: metrics.RPCS.labels(method, code.name))
+        self._duration = functools.cache(metrics.RPC_SECONDS.labels)
 
     def handle(self, method: str, request: Any, context: grpc.ServicerContext, proceed: Behaviour) -> Any:
         started = time.perf_counter()
 
         def finish(code: grpc.StatusCode) -> None:
-            count = self._counts.get((method, code))
-            if count is None:
-                count = self._counts.setdefault((method, code), metrics.RPCS.labels(method, code.name))
-            duration = self._durations.get(method)
-            if duration is None:
-                duration = self._durations.setdefault(method, metrics.RPC_SECONDS.labels(method))
-            count.inc()
-            duration.observe(time.perf_counter() - started)
+            self._count(method, code).inc()
+            self._duration(method).observe(time.perf_counter() - started)
 
         metrics.IN_FLIGHT.inc()
         try:
