@@ -27,12 +27,13 @@ class Stream:
     nats_url: str
     name: str
 
+    @property
+    def subject_prefix(self) -> str:
+        return f"{self.name.lower()}.erp.orders.v1"  # subjects no one else uses
+
     def env(self) -> dict[str, str]:
-        """The settings that point a relay at this stream (and at subjects no one else uses)."""
-        return {
-            "ORDERS_NATS_URL": self.nats_url, "ORDERS_EVENTS_STREAM": self.name,
-            "ORDERS_EVENTS_SUBJECT_PREFIX": f"{self.name.lower()}.erp.orders.v1",
-        }
+        """The settings that point a relay at this stream."""
+        return {"ORDERS_NATS_URL": self.nats_url, "ORDERS_EVENTS_STREAM": self.name, "ORDERS_EVENTS_SUBJECT_PREFIX": self.subject_prefix}
 
 
 @contextmanager
@@ -89,7 +90,7 @@ async def _lags(stream: Stream, after: int) -> list[float]:
         config = api.ConsumerConfig(
             deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1, ack_policy=api.AckPolicy.NONE,
         )
-        sub = await js.pull_subscribe(f"{stream.env()['ORDERS_EVENTS_SUBJECT_PREFIX']}.>", stream=stream.name, config=config)
+        sub = await js.pull_subscribe(f"{stream.subject_prefix}.>", stream=stream.name, config=config)
         lags: list[float] = []
         seq = after
         while seq < last:
