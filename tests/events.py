@@ -1,4 +1,4 @@
-"""Test helpers for order events: a private JetStream stream per test, and reading it back whole."""
+"""Test helpers for order events: a private JetStream stream per test, and waiting for the relay to publish the outbox."""
 
 from __future__ import annotations
 
