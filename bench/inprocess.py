@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from bench.__main__ import DEFAULT_MYSQL
 from bench.database import private_database
+from service.domain.allocation import NewOrder
 from service.domain.model import Caller, IdempotencyKey, OrderLine
 from service.handlers import customers, orders, products
 from service.bootstrap import engine as make_engine
@@ -52,11 +53,11 @@ def main() -> None:
             customer = customers.create_customer(unit_of_work(engine), "c", "52998224725", "c@example.com", "", "")
             product = products.create_product(unit_of_work(engine), CALLER, "SKU-1", "p", "", Decimal("1.00"), "BRL", 10**9)
             lines = [OrderLine(product.id, 1)]
-            placed, _ = orders.create_order(unit_of_work(engine), CALLER, customer.id, lines, "", "BRL")
+            placed, _ = orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer.id, lines, "", "BRL"))
 
             def create() -> object:
                 key = IdempotencyKey("bench", uuid.uuid4().hex, "fingerprint")
-                return orders.create_order(unit_of_work(engine), CALLER, customer.id, lines, "", "BRL", key)
+                return orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer.id, lines, "", "BRL", key))
 
             def empty_unit_of_work() -> None:
                 with unit_of_work(engine):

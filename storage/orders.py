@@ -66,10 +66,6 @@ class SqlOrderRepository(OrderRepository):
     def __init__(self, sql: StatementQueue) -> None:
         self._sql = sql
 
-    def add(self, order: Order, key: IdempotencyKey | None) -> Order:
-        self.add_many([(order, key)])
-        return order
-
     def add_many(self, orders: Sequence[tuple[Order, IdempotencyKey | None]]) -> None:
         # The ids are the service's (storage/ids.py), so nothing here waits for the database: the
         # rows are written behind, with the stock, ledger and history rows, in one round trip at

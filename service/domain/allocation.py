@@ -1,8 +1,8 @@
 """Stock allocation for a batch of orders: each judged alone, in arrival order, against what is left.
 
-Pure: the caller has read the customers and locked the products; nothing here does I/O. Every
-order gets exactly the answer create_order would have given it had it run alone at that point
-of the sequence, including its own InsufficientStock violations.
+Pure: the caller has read the customers and locked the products; nothing here does I/O. This is
+the one judgement of an order (a single order is a batch of one): every order gets the answer it
+would have had alone at that point of the sequence, including its own InsufficientStock violations.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from service.domain.model import Caller, Customer, IdempotencyKey, OrderItem, Or
 
 @dataclass(frozen=True)
 class NewOrder:
-    """A CreateOrder request, its lines already merged per product."""
+    """A CreateOrder request. Its lines are merged per product here, the one place they are: a
+    product asked for twice is judged once, against its stock, for the sum."""
 
     caller: Caller
     customer_id: str
@@ -25,6 +26,9 @@ class NewOrder:
     note: str
     currency: str
     key: IdempotencyKey | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lines", rules.merge_lines(self.lines))
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ def allocate(
 
 
 def _judge(order: NewOrder, customers: Mapping[str, Customer], products: Mapping[str, Product], stock: Mapping[str, int]) -> Placed:
-    # The checks of create_order, in its order: customer, unknown products, then price_lines.
+    # Customer first, then unknown products, then price_lines (stock and orderability).
     customer = customers.get(order.customer_id)
     if customer is None:
         raise NotFound("customer", order.customer_id)

@@ -101,16 +101,12 @@ class ProductRepository(ABC):
 
 class OrderRepository(ABC):
     @abstractmethod
-    def add(self, order: Order, key: IdempotencyKey | None) -> Order:
-        """Inserts the order and its items; returns it with its id.
+    def add_many(self, orders: Sequence[tuple[Order, IdempotencyKey | None]]) -> None:
+        """Inserts the orders and all their items in one statement each; sets each order's id.
 
-        If another transaction committed an order with the same key first, the unit of work raises
+        If another transaction committed an order with one of the keys first, the unit of work raises
         KeyTaken (at the latest on commit): create_order then finds that order by its key and replays it.
         """
-
-    @abstractmethod
-    def add_many(self, orders: Sequence[tuple[Order, IdempotencyKey | None]]) -> None:
-        """Inserts the orders and all their items in one statement each; sets each order's id."""
 
     @abstractmethod
     def find_by_key(self, key: IdempotencyKey) -> tuple[Order, str] | None:

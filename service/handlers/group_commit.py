@@ -1,14 +1,15 @@
 """CreateOrder through the combiner: concurrent orders of this process share one transaction.
 
-`OrderPlacer` is what the servicer calls. With a batch cap of 1 it is the single-order path and
-nothing else. Otherwise each call goes through the process's Combiner (service/combiner.py):
-
-- a batch of one order runs create_order, the single-order path, with its retries;
-- a larger batch runs create_orders, one transaction for all;
+`OrderPlacer` is what the servicer calls. Every order takes one path, orders.create_orders (a
+single order is a batch of one), and every caller's answer is settled the same way (orders.settle):
+- with a batch cap of 1 (no combiner) each order runs alone: orders.create_order, with its retries;
+- otherwise each call goes through the process's Combiner (service/combiner.py); a batch of one
+  runs alone in the same way, on its writer's thread; a larger batch is one transaction for all,
+  and each caller settles its own outcome (a refusal its key explains replays the stored order);
 - a batch whose transaction fails as a whole, for a reason no single order explains (a deadlock,
   a lock wait timeout, a taken idempotency key or id, anything unexpected), was rolled back
-  entirely; each of its callers then runs its own order alone on the single-order path, on its own
-  thread, so each gets its own answer;
+  entirely; each of its callers then runs its own order alone, on its own thread, so each gets its
+  own answer;
 - a lost connection (StorageUnavailable) is every caller's answer: nothing of the batch was
   committed, and a retry with the same key makes exactly one order.
 
@@ -22,7 +23,6 @@ from typing import Final
 
 from service import metrics
 from service.combiner import Combiner
-from service.domain import rules
 from service.domain.allocation import NewOrder
 from service.domain.errors import KeyTaken, LockContention, OrdersError, StorageUnavailable
 from service.domain.model import Order
@@ -32,18 +32,11 @@ from service.handlers.runner import Runner
 
 
 class _Alone:
-    """This order is to run alone, on the single-order path."""
-
-
-class _Refused:
-    """The batch refused this order; its caller still looks its key up, as create_order does."""
-
-    def __init__(self, refusal: OrdersError) -> None:
-        self.refusal = refusal
+    """The batch failed as a whole: this order is to run alone, on its caller's thread."""
 
 
 _ALONE: Final = _Alone()
-Outcome = tuple[Order, bool] | OrdersError | _Refused | _Alone
+Outcome = orders.Outcome | _Alone
 Gate = Callable[[Combiner[NewOrder, Outcome]], None]
 
 
@@ -65,37 +58,24 @@ class OrderPlacer:
             self.combiner = Combiner(self._batch, max_orders, max_lines, lambda o: len(o.lines), writers, gate)
 
     def __call__(self, order: NewOrder) -> tuple[Order, bool]:
-        """The order and whether it replays an earlier call with its key, as create_order answers."""
-        order = NewOrder(order.caller, order.customer_id, rules.merge_lines(order.lines), order.note, order.currency, order.key)
-        if self.combiner is None:
-            return self._alone(order)
-        outcome = self.combiner.submit(order)
+        """The order and whether it replays an earlier call with its key."""
+        outcome = _ALONE if self.combiner is None else self.combiner.submit(order)
         if isinstance(outcome, _Alone):
-            return self._alone(order)
-        if isinstance(outcome, _Refused):
-            if order.key is None:
-                raise outcome.refusal
-            return self._run(orders.replay, order.key, outcome.refusal)
+            return self._run(orders.create_order, order)
         if isinstance(outcome, OrdersError):
-            raise outcome
+            return self._run(orders.settle, order.key, outcome)
         return outcome
-
-    def _alone(self, order: NewOrder) -> tuple[Order, bool]:
-        return self._run(orders.create_order, order.caller, order.customer_id, order.lines, order.note, order.currency, order.key)
 
     def _batch(self, batch: list[NewOrder]) -> list[Outcome]:
         metrics.ORDER_BATCH_SIZE.observe(len(batch))
         if len(batch) == 1:
-            # The writer's own call (a batch's first is always its writer's): today's path and latency.
-            try:
-                return [self._alone(batch[0])]
-            except OrdersError as error:
-                return [error]
+            # The writer's own call (a batch's first is always its writer's): alone, with its retries,
+            # while it holds the writer; what it raises reaches its caller through the combiner.
+            return [self._run(orders.create_order, batch[0])]
         try:
-            outcomes = orders.create_orders(self._uow_factory(), batch)
+            return list(orders.create_orders(self._uow_factory(), batch))
         except StorageUnavailable:
             return [StorageUnavailable() for _ in batch]  # one each: an exception is raised in one thread
         except Exception as error:  # noqa: BLE001 - whatever failed the batch, each order gets its own answer
             metrics.ORDER_BATCH_FALLBACKS.labels(_fallback_reason(error)).inc()
             return [_ALONE] * len(batch)
-        return [_Refused(o) if isinstance(o, orders.REFUSALS) else o for o in outcomes]

@@ -15,7 +15,6 @@ from service.domain.model import (
     IdempotencyKey,
     MovementKind,
     Order,
-    OrderLine,
     OrderStatus,
     Page,
     PageResult,
@@ -29,25 +28,31 @@ from service.domain.ports import OrderFilter, UnitOfWork
 # StorageUnavailable: a lookup would only wait for the database a second time.
 REFUSALS = (FailedPrecondition, NotFound, LockContention)
 
+Outcome = tuple[Order, bool] | OrdersError  # an order and whether it replays its key, or its refusal
 
-def create_order(
-    uow: UnitOfWork,
-    caller: Caller,
-    customer_id: str,
-    lines: list[OrderLine],
-    note: str,
-    currency: str,
-    key: IdempotencyKey | None = None,
-) -> tuple[Order, bool]:
-    """Reserves every line or none; returns the order and whether it was a replay of `key`.
 
-    Stock changes only under the product row locks taken here. The key is stored on the order
-    row in the same transaction, so a retry finds the order even if the fast store lost the key.
+def create_order(uow: UnitOfWork, order: NewOrder) -> tuple[Order, bool]:
+    """Places one order, as a batch of one; returns it and whether it was a replay of its key.
+
+    The same transaction and judgement as a batch (create_orders). A refusal, or a transaction that
+    failed on a taken key or lock contention, is then explained by the key if an earlier call stored
+    an order with it (`settle`); otherwise it is raised, and the runner re-runs contention.
     """
     try:
-        return _place(uow, caller, rules.merge_lines(lines), customer_id, note, currency, key), False
+        outcome = create_orders(uow, [order])[0]
     except REFUSALS as refusal:
-        return replay(uow, key, refusal)
+        outcome = refusal
+    return settle(uow, order.key, outcome)
+
+
+def settle(uow: UnitOfWork, key: IdempotencyKey | None, outcome: Outcome) -> tuple[Order, bool]:
+    """The answer to a caller: its order, or the order stored with its key when that explains its
+    refusal, or the refusal raised."""
+    if not isinstance(outcome, OrdersError):
+        return outcome
+    if isinstance(outcome, REFUSALS):
+        return replay(uow, key, outcome)
+    raise outcome
 
 
 def replay(uow: UnitOfWork, key: IdempotencyKey | None, refusal: OrdersError) -> tuple[Order, bool]:
@@ -64,45 +69,15 @@ def replay(uow: UnitOfWork, key: IdempotencyKey | None, refusal: OrdersError) ->
     raise refusal
 
 
-def _place(
-    uow: UnitOfWork, caller: Caller, lines: list[OrderLine], customer_id: str, note: str, currency: str,
-    key: IdempotencyKey | None,
-) -> Order:
-    with uow:
-        # The customer is read before the product locks are taken: time under the locks is what
-        # limits throughput on a hot product.
-        rules.ensure_customer_can_order(uow.customers.get(customer_id))
-        products = uow.products.lock([line.product_id for line in lines])
-        for line in lines:
-            if line.product_id not in products:
-                raise NotFound("product", line.product_id)
-        items = rules.price_lines(lines, products)
-        now = datetime.now(UTC)
-        order = uow.orders.add(Order("", customer_id, OrderStatus.PENDING, items, currency, note, now, now), key)
-        after = {item.product_id: products[item.product_id].stock_quantity - item.quantity for item in items}
-        movements = [
-            StockMovement.new(item.product_id, MovementKind.ORDER, -item.quantity, after[item.product_id], order.id, "order", caller, now)
-            for item in items
-        ]
-        stock_events, sequences = events.stock_events(movements, products)
-        uow.products.set_stock(after, now, sequences)
-        uow.ledger.add(movements)
-        uow.history.add(StatusChange("", order.id, None, OrderStatus.PENDING, caller.actor, "order placed", caller.request_id, now))
-        uow.events.add([events.order_created(order, caller, now), *stock_events])
-        uow.commit()
-    return order
-
-
-Outcome = tuple[Order, bool] | OrdersError
-
-
 def create_orders(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[Outcome]:
-    """Places many orders in one transaction (group commit); one outcome per order, in batch order.
+    """Places orders in one transaction (group commit); one outcome per order, in batch order.
 
-    Each order is judged alone, as create_order would judge it, in arrival order against the stock
-    the earlier ones left (service.domain.allocation). A refusal is that order's outcome and does not
-    touch the others; a refused order with a key is looked up by its caller afterwards (`replay`).
-    Anything that fails the transaction itself is raised, and nothing of the batch is written.
+    The customers are read before the product locks are taken (time under the locks is what limits
+    throughput on a hot product), then the products are locked in ascending id order. Each order is
+    judged alone, in arrival order, against the stock the earlier ones left
+    (service.domain.allocation). A refusal is that order's outcome and does not touch the others;
+    its caller settles it (`settle`). Anything that fails the transaction itself is raised, and
+    nothing of the batch is written.
     """
     with uow:
         customers = uow.customers.get_many({o.customer_id for o in batch})

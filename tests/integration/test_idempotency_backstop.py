@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 
+from service.domain.allocation import NewOrder
 from service.domain.errors import AlreadyExists
 from service.domain.model import Caller, IdempotencyKey, OrderLine
 from service.handlers import customers, orders, products
@@ -21,12 +22,12 @@ def test_keys_that_differ_only_in_case_are_different_keys(engine: Engine) -> Non
     product = products.create_product(unit_of_work(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", 10)
     lines = [OrderLine(product.id, 1)]
     made = [
-        orders.create_order(unit_of_work(engine), CALLER, customer.id, lines, "", "BRL", IdempotencyKey(who, key, "fp"))
+        orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer.id, lines, "", "BRL", IdempotencyKey(who, key, "fp")))
         for who, key in (("Alice", "A1"), ("Alice", "a1"), ("alice", "A1"))
     ]
     assert [replayed for _, replayed in made] == [False, False, False]
     assert len({order.id for order, _ in made}) == 3
-    again, replayed = orders.create_order(unit_of_work(engine), CALLER, customer.id, lines, "", "BRL", IdempotencyKey("Alice", "a1", "fp"))
+    again, replayed = orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer.id, lines, "", "BRL", IdempotencyKey("Alice", "a1", "fp")))
     assert (again.id, replayed) == (made[1][0].id, True)
 
 
@@ -35,7 +36,7 @@ def test_keys_and_principals_that_differ_by_a_trailing_space_are_different_keys(
     product = products.create_product(unit_of_work(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", 10)
     key = unique("pad-")
     made = [
-        orders.create_order(unit_of_work(engine), CALLER, customer.id, [OrderLine(product.id, 1)], "", "BRL", IdempotencyKey(who, k, "fp"))
+        orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer.id, [OrderLine(product.id, 1)], "", "BRL", IdempotencyKey(who, k, "fp")))
         for who, k in (("carol", key), ("carol", f"{key} "), ("carol ", key))
     ]
     assert [replayed for _, replayed in made] == [False, False, False]

@@ -48,7 +48,7 @@ def _product(engine: Engine, stock: int) -> str:
 
 def test_an_order_s_life_is_numbered_1_2_3_with_the_order_as_it_is_after_each_change(engine: Engine) -> None:
     customer, pid = _customer(engine), _product(engine, 10)
-    order, _ = orders.create_order(unit_of_work(engine), CALLER, customer, [OrderLine(pid, 3)], "note", "BRL")
+    order, _ = orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer, [OrderLine(pid, 3)], "note", "BRL"))
     orders.update_order_status(unit_of_work(engine), CALLER, order.id, OrderStatus.CONFIRMED, "ok")
     orders.update_order_status(unit_of_work(engine), CALLER, order.id, OrderStatus.CONFIRMED, "repeat")  # a no-op
     orders.cancel_order(unit_of_work(engine), CALLER, order.id, "changed mind")
@@ -71,7 +71,7 @@ def test_an_order_s_life_is_numbered_1_2_3_with_the_order_as_it_is_after_each_ch
 
 def test_every_stock_change_is_a_product_event_numbered_like_its_ledger(engine: Engine) -> None:
     customer, pid = _customer(engine), _product(engine, 10)
-    order, _ = orders.create_order(unit_of_work(engine), CALLER, customer, [OrderLine(pid, 4)], "", "BRL")
+    order, _ = orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer, [OrderLine(pid, 4)], "", "BRL"))
     products.adjust_stock(unit_of_work(engine), CALLER, pid, 5, "restock")
     orders.cancel_order(unit_of_work(engine), CALLER, order.id, "")
 
@@ -87,8 +87,8 @@ def test_every_stock_change_is_a_product_event_numbered_like_its_ledger(engine: 
 def test_a_refused_change_leaves_no_event(engine: Engine) -> None:
     customer, short, plenty = _customer(engine), _product(engine, 1), _product(engine, 10)
     with pytest.raises(InsufficientStock):
-        orders.create_order(unit_of_work(engine), CALLER, customer, [OrderLine(plenty, 1), OrderLine(short, 2)], "", "BRL")
-    order, _ = orders.create_order(unit_of_work(engine), CALLER, customer, [OrderLine(plenty, 1)], "", "BRL")
+        orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer, [OrderLine(plenty, 1), OrderLine(short, 2)], "", "BRL"))
+    order, _ = orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer, [OrderLine(plenty, 1)], "", "BRL"))
     with pytest.raises(InvalidStatusTransition):
         orders.update_order_status(unit_of_work(engine), CALLER, order.id, OrderStatus.SHIPPED, "skips steps")
     assert [e.sequence for e in _stock_events(engine, plenty)] == [1, 2]  # the initial stock, then the one order
@@ -99,8 +99,8 @@ def test_a_refused_change_leaves_no_event(engine: Engine) -> None:
 def test_a_replayed_create_writes_no_second_event(engine: Engine) -> None:
     customer, pid = _customer(engine), _product(engine, 10)
     key = IdempotencyKey("outbox-test", unique("key-"), "fingerprint")
-    first, replayed = orders.create_order(unit_of_work(engine), CALLER, customer, [OrderLine(pid, 1)], "", "BRL", key)
-    again, replayed = orders.create_order(unit_of_work(engine), CALLER, customer, [OrderLine(pid, 1)], "", "BRL", key)
+    first, replayed = orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer, [OrderLine(pid, 1)], "", "BRL", key))
+    again, replayed = orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer, [OrderLine(pid, 1)], "", "BRL", key))
     assert replayed and again.id == first.id
     assert [e.sequence for e in _order_events(engine, first.id)] == [1]
     assert [e.sequence for e in _stock_events(engine, pid)] == [1, 2]
@@ -125,7 +125,7 @@ def test_a_batch_of_orders_writes_every_order_s_event_and_numbers_a_shared_produ
 def test_with_the_outbox_off_changes_commit_and_write_no_event(engine: Engine) -> None:
     customer, pid = _customer(engine), _product(engine, 10)
     quiet = lambda: unit_of_work(engine, events=False)  # noqa: E731  ORDERS_EVENTS_OUTBOX=false
-    order, _ = orders.create_order(quiet(), CALLER, customer, [OrderLine(pid, 2)], "", "BRL")
+    order, _ = orders.create_order(quiet(), NewOrder(CALLER, customer, [OrderLine(pid, 2)], "", "BRL"))
     orders.cancel_order(quiet(), CALLER, order.id, "")
     products.adjust_stock(quiet(), CALLER, pid, 3, "restock")
     with unit_of_work(engine) as uow:

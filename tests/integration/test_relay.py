@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from chaos.nats_server import NatsProcess
 from chaos.proxy import TcpProxy
 from chaos.stream import read_stream
+from service.domain.allocation import NewOrder
 from service import bootstrap, metrics
 from service._gen.erp.orders.v1 import events_pb2
 from service.domain.model import Caller, OrderLine, OrderStatus
@@ -53,7 +54,7 @@ def running_relay(engine: Engine, settings: Settings, owner: str = "") -> Iterat
 def _order(engine: Engine, quantity: int = 1) -> tuple[str, str]:
     customer = customers.create_customer(unit_of_work(engine), "c", cpf(), f"{unique()}@example.com", "", "").id
     pid = products.create_product(unit_of_work(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", 10).id
-    order, _ = orders.create_order(unit_of_work(engine), CALLER, customer, [OrderLine(pid, quantity)], "", "BRL")
+    order, _ = orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer, [OrderLine(pid, quantity)], "", "BRL"))
     return order.id, pid
 
 

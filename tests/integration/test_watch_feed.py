@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine
 
+from service.domain.allocation import NewOrder
 from service.domain.model import Caller, OrderLine
 from service.handlers import customers, orders, products
 from service.watch import Feed, Filter
@@ -21,7 +22,7 @@ def test_a_watcher_that_reads_nothing_overflows_its_queue_and_keeps_only_the_eve
     feed = Feed(engine, poll_interval_s=0.01, gap_grace_s=1.0, queue_size=2)
     try:
         slow, other = feed.subscribe(Filter(customer_id=int(customer))), feed.subscribe(Filter(customer_id=-1))
-        made = [orders.create_order(unit_of_work(engine), CALLER, customer, [OrderLine(pid, 1)], "", "BRL")[0].id for _ in range(4)]
+        made = [orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer, [OrderLine(pid, 1)], "", "BRL"))[0].id for _ in range(4)]
         until(lambda: slow.overflowed, "the slow watcher overflows", seconds=30, every=0.01)
     finally:
         feed.stop()

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine, exc
 
+from service.domain.allocation import NewOrder
 from service.domain.model import Caller, OrderLine, OrderStatus, Page, StatusChange
 from service.domain.ports import ProductFilter
 from service.handlers import customers, orders, products
@@ -46,7 +47,7 @@ def test_an_order_sends_its_writes_in_one_round_trip_between_the_lock_and_the_co
     customer = customers.create_customer(unit_of_work(one_connection), "c", cpf(), f"{unique()}@example.com", "", "")
     pid = _product(one_connection)
     sent = record_calls(one_connection, monkeypatch, queries=True)
-    orders.create_order(unit_of_work(one_connection), CALLER, customer.id, [OrderLine(pid, 3)], "", "BRL")
+    orders.create_order(unit_of_work(one_connection), NewOrder(CALLER, customer.id, [OrderLine(pid, 3)], "", "BRL"))
     lock = next(i for i, q in enumerate(sent) if "FOR UPDATE" in q)
     after_lock = sent[lock + 1 :]
     # The order's id is the service's (storage/ids.py), so even the order row waits for the batch.

@@ -126,18 +126,14 @@ class FakeProducts(_Repository, ProductRepository):
 
 
 class FakeOrders(_Repository, OrderRepository):
-    def add(self, order: Order, key: IdempotencyKey | None) -> Order:
-        if key is not None and (key.principal, key.key) in self._t.order_keys:
-            raise KeyTaken()
-        order.id = self._t.next_id()  # as storage does: the caller's Order gets its id
-        self._t.orders[order.id] = replace(order)
-        if key is not None:
-            self._t.order_keys[(key.principal, key.key)] = (order.id, key.fingerprint)
-        return order
-
     def add_many(self, orders: Sequence[tuple[Order, IdempotencyKey | None]]) -> None:
         for order, key in orders:
-            self.add(order, key)
+            if key is not None and (key.principal, key.key) in self._t.order_keys:
+                raise KeyTaken()
+            order.id = self._t.next_id()  # as storage does: the caller's Order gets its id
+            self._t.orders[order.id] = replace(order)
+            if key is not None:
+                self._t.order_keys[(key.principal, key.key)] = (order.id, key.fingerprint)
 
     def find_by_key(self, key: IdempotencyKey) -> tuple[Order, str] | None:
         found = self._t.order_keys.get((key.principal, key.key))

@@ -35,7 +35,7 @@ def _key(key: str, fingerprint: str = "fp") -> IdempotencyKey:
 
 
 def _create(tables: Tables, *lines: tuple[str, int], key: IdempotencyKey | None = None) -> tuple[object, bool]:
-    return orders.create_order(FakeUnitOfWork(tables), CALLER, "c1", [OrderLine(p, q) for p, q in lines], "", "BRL", key)
+    return orders.create_order(FakeUnitOfWork(tables), NewOrder(CALLER, "c1", [OrderLine(p, q) for p, q in lines], "", "BRL", key))
 
 
 def test_a_create_refused_for_stock_its_first_call_took_replays_that_order(tables: Tables) -> None:
