@@ -1,6 +1,7 @@
-"""The README stays true: its checked command block runs as documented, the quickstart works, and its
-walkthrough (the gRPC block, then the REST block) runs top to bottom, as written, in the quickstart's
-directory (where `.venv` is the running interpreter's)."""
+"""The front door stays true: the README's quickstart works and its tour runs; the walkthrough of
+docs/getting-started.md (the gRPC block, then the REST block) runs top to bottom, as written, in the
+quickstart's directory (where `.venv` is the running interpreter's); and the checked command block of
+docs/operations.md says what it runs."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ from service._gen.erp.orders.v1 import order_pb2
 from service.grpc_server import Running
 from tests.helpers import Stubs, authorized_channel, until
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+GETTING_STARTED = ROOT / "docs" / "getting-started.md"
+OPERATIONS = ROOT / "docs" / "operations.md"
 BIN = Path(sys.executable).parent
 
 
@@ -30,17 +34,17 @@ def _in_a_clone(folder: Path) -> Path:
     return folder
 
 
-def _block_after(marker: str) -> str:
-    found = re.search(re.escape(marker) + r".*?```sh\n(.*?)```", README.read_text(), re.S)
-    assert found, f"the README lost the command block after {marker!r}"
+def _block_after(page: Path, marker: str) -> str:
+    found = re.search(re.escape(marker) + r".*?```sh\n(.*?)```", page.read_text(), re.S)
+    assert found, f"{page.name} lost the command block after {marker!r}"
     return found[1]
 
 
 def _checked_block() -> list[tuple[str, str]]:
     """(command, expected text) for each line of the code block after the test's marker comment."""
-    text = README.read_text()
+    text = OPERATIONS.read_text()
     block = re.search(r"<!-- tests/e2e/test_readme.py .*?-->\n```sh\n(.*?)```", text, re.S)
-    assert block, "the README lost its checked command block"
+    assert block, f"{OPERATIONS.name} lost its checked command block"
     lines = [line.split("# →") for line in block[1].splitlines() if line.strip()]
     return [(command.strip(), expected.strip()) for command, expected in lines]
 
@@ -50,7 +54,7 @@ def _env(**extra: str) -> dict[str, str]:
     return {**clean, "PATH": f"{BIN}:{clean.get('PATH', '')}", **extra}
 
 
-def test_the_documented_configuration_commands_say_what_the_readme_says(server: Running, tmp_path: Path) -> None:
+def test_the_documented_configuration_commands_say_what_the_page_says(server: Running, tmp_path: Path) -> None:
     commands = _checked_block()
     assert len(commands) >= 3
     folder = _in_a_clone(tmp_path)
@@ -100,18 +104,37 @@ def test_the_quickstart_serves_on_the_embedded_defaults_with_no_configuration(tm
     assert "alembic" not in (tmp_path / "serve.log").read_text(), "a normal start logs no Alembic setup lines"
 
 
-def test_the_walkthrough_runs_top_to_bottom(tmp_path: Path) -> None:
+def _run(script: str, folder: Path, grpc_port: int, http_port: int) -> subprocess.CompletedProcess[str]:
+    """Runs a documented block with `set -euo pipefail`: every command must succeed (curl -f turns an
+    HTTP error into a failed command)."""
+    script = script.replace("localhost:50051", f"localhost:{grpc_port}").replace("localhost:8080", f"localhost:{http_port}")
+    script = script.replace("curl -s", "curl -sf")
+    return subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + script], env=_env(), cwd=folder, capture_output=True, text=True, timeout=240
+    )
+
+
+def test_the_readme_tour_runs(tmp_path: Path) -> None:
     folder = _in_a_clone(tmp_path)
     with _quickstart(folder) as (grpc_port, http_port):
-        script = _block_after("With the server running, in another terminal:") + _block_after("## REST gateway")
-        # Every command must succeed: curl -f turns an HTTP error into a failed command.
-        script = script.replace("localhost:50051", f"localhost:{grpc_port}").replace("localhost:8080", f"localhost:{http_port}")
-        script = script.replace("curl -s", "curl -sf")
-        result = subprocess.run(
-            ["bash", "-c", "set -euo pipefail\n" + script], env=_env(), cwd=folder, capture_output=True, text=True, timeout=240
-        )
+        tour = _block_after(README, "## A ten-line tour")
+        assert len([line for line in tour.splitlines() if line.strip()]) <= 10
+        result = _run(tour, folder, grpc_port, http_port)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert '"status": "ORDER_STATUS_PENDING"' in result.stdout, "grpcurl printed the new order"
+        assert '"orders":' in result.stdout, "curl listed the customer's orders"
+
+
+def test_the_walkthrough_runs_top_to_bottom(tmp_path: Path) -> None:
+    folder = _in_a_clone(tmp_path)
+    before = set(folder.iterdir())
+    with _quickstart(folder) as (grpc_port, http_port):
+        script = _block_after(GETTING_STARTED, "## Walkthrough") + _block_after(GETTING_STARTED, "goes on over REST")
+        result = _run(script, folder, grpc_port, http_port)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "idempotent-replayed: true" in result.stdout
         assert "HTTP/1.1 201 Created" in result.stdout and "location: /v1/orders/" in result.stdout.lower()
         canceled = re.findall(r'"status": ?"ORDER_STATUS_CANCELED"', result.stdout)
         assert len(canceled) == 2, "the gRPC order and the REST order are canceled"
+    scratch = {p.name for p in set(folder.iterdir()) - before if not p.name.startswith(("orders.", "serve.log"))}
+    assert not scratch, f"the walkthrough left scratch files in the clone: {sorted(scratch)}"
