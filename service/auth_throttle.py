@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from service.domain.errors import RateLimited
+from service.edge_errors import RateLimited
 from service.rate_limiter import Limiter, Rate
 
 KIND = "unauthenticated"

@@ -23,7 +23,7 @@ from service.handlers.group_commit import Gate, OrderPlacer
 from service.interceptors.access_log import AccessLogInterceptor
 from service.interceptors.auth import AuthInterceptor
 from service.interceptors.chain import Chain
-from service.interceptors.error_boundary import DomainErrors, ErrorBoundary
+from service.interceptors.error_boundary import ErrorBoundary
 from service.interceptors.idempotency import IdempotencyInterceptor
 from service.interceptors.rpc_metrics import MetricsInterceptor
 from service.interceptors.ratelimit import RateLimitInterceptor
@@ -65,7 +65,6 @@ def interceptors(settings: Settings, guard: RedisGuard | None) -> Chain:
         RateLimitInterceptor(limiter, settings.read_rate, settings.write_rate),
         ValidationInterceptor(),
         IdempotencyInterceptor(store, RESPONSES, settings.idempotency_lease_s, settings.idempotency_ttl_s),
-        DomainErrors(),
     ])
 
 

@@ -12,7 +12,8 @@ from google.protobuf import descriptor_pool
 from google.protobuf.message import DecodeError, Message
 
 from service.buf_validate import FILE_NAME as VALIDATE_PROTO
-from service.domain.errors import FieldViolation, InvalidArgument, MalformedRequest
+from service.domain.errors import FieldViolation, InvalidArgument
+from service.edge_errors import MalformedRequest
 from service.violation_text import describe, field_at
 
 _validator = protovalidate.Validator()

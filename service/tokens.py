@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from service.domain.errors import Unauthenticated
+from service.edge_errors import Unauthenticated
 
 _LEEWAY_S = 30  # tolerated clock skew between the token issuer and this server
 MAX_SUBJECT_CHARS = 255  # the actor columns of the history and the ledger

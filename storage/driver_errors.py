@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from sqlalchemy import exc
 
-from service.domain.errors import AlreadyExists, KeyTaken, LockContention, OrdersError, StorageUnavailable
+from service.domain.errors import AlreadyExists, KeyTaken, LockContention, OrdersError, Rerun, StorageUnavailable
 from service.domain.model import IdempotencyKey
 
 # MySQL/MariaDB server error codes. Each becomes a re-run of the whole use case (LockContention) or
@@ -74,7 +74,7 @@ def key_columns(key: IdempotencyKey | None) -> dict[str, str | None]:
     return dict(zip(IDEMPOTENCY_COLUMNS, (key.principal, key.key, key.fingerprint), strict=True))
 
 
-def _taken(error: exc.IntegrityError) -> LockContention | None:
+def _taken(error: exc.IntegrityError) -> Rerun | None:
     """A unique value a re-run will not collide on again.
 
     A taken idempotency key: a concurrent call with the same key committed first, and a re-run finds

@@ -1,45 +1,56 @@
-"""Every error the service raises on purpose, with the data a client needs to act on it.
+"""Every error the domain and its adapters raise on purpose, with the data a client needs to act on it.
 
-The tree (the gRPC code each maps to is decided once, in service/status.py):
+Each class declares its status once, as python-api-core's exceptions do: `code` (google.rpc.Code,
+as `Code` here: the domain imports no grpc), `reason` (the stable ErrorInfo reason) and, for errors
+worth retrying, `retry_after_s`. A subclass inherits them or declares its own; service/status.py
+turns any of them into a gRPC status, and the gateway maps that status to HTTP, for REST and SSE alike.
+The errors of the edge (authentication, policy, rate limits, idempotency-key transport, streams)
+live at the edge: service/edge_errors.py.
 
-    OrdersError
+    OrdersError                    INTERNAL          (base)
     ├── InvalidArgument            INVALID_ARGUMENT  bad input, with field violations
+    │   └── IdempotencyKeyReused                     same key, different request
     ├── NotFound                   NOT_FOUND         no such resource (or already deleted, for Delete)
     ├── AlreadyExists              ALREADY_EXISTS    a unique value is taken
     │   └── NotDeleted                               Undelete of a live resource (AIP-164)
     ├── FailedPrecondition         FAILED_PRECONDITION  the state forbids it; don't retry until it changes
     │   ├── InsufficientStock                        one entry per short product
     │   ├── InvalidStatusTransition
-    │   ├── NotOrderable                             customer or product deleted or inactive
-    │   └── ResumeTokenExpired                       a watch token older than the event retention
-    ├── LockContention             ABORTED           deadlock or lock wait; retry the whole call
-    │   ├── KeyTaken                                 a concurrent call stored the idempotency key first
-    │   └── WatchTooSlow                             a watcher overflowed its queue; resume from its token
-    ├── StorageUnavailable         UNAVAILABLE       the database is unreachable; retry later
-    │
-    │   raised by the interceptors, before or around a use case:
-    ├── Unauthenticated            UNAUTHENTICATED   no, expired or badly signed token
-    ├── PermissionDenied           PERMISSION_DENIED the token lacks the method's role
-    │   └── NoPolicy                                 the method declares no policy: denied by default
-    ├── RateLimited                RESOURCE_EXHAUSTED  over the limit; RetryInfo says when to retry
-    │   ├── TooManyStreams                           every slot for streams that need no token is taken
-    │   └── TooManyWatchers                          every WatchOrderEvents slot of this process is taken
-    ├── IdempotencyKeyInUse        ABORTED           the first call with this key is still running
-    └── (InvalidArgument)
-        ├── MalformedRequest                         the bytes do not parse as the request message
-        ├── InvalidIdempotencyKey                    not 1-255 printable ASCII characters
-        └── IdempotencyKeyReused                     same key, different request
+    │   └── NotOrderable                             customer or product deleted or inactive
+    ├── Rerun                      ABORTED           a concurrent change; re-running the whole use case settles it
+    │   ├── LockContention                           deadlock or lock wait (what a client sees once re-runs run out)
+    │   └── KeyTaken                                 a concurrent call stored the idempotency key first
+    └── StorageUnavailable         UNAVAILABLE       the database is unreachable; retry later
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
+from typing import ClassVar
+
+
+class Code(IntEnum):
+    """The google.rpc.Code values the service answers with."""
+
+    INVALID_ARGUMENT = 3
+    NOT_FOUND = 5
+    ALREADY_EXISTS = 6
+    PERMISSION_DENIED = 7
+    RESOURCE_EXHAUSTED = 8
+    FAILED_PRECONDITION = 9
+    ABORTED = 10
+    INTERNAL = 13
+    UNAVAILABLE = 14
+    UNAUTHENTICATED = 16
 
 
 class OrdersError(Exception):
-    """Base class. `reason` is the stable, machine-readable ErrorInfo reason."""
+    """Base class. `code` and `reason` say what the client gets; `retry_after_s`, when to try again."""
 
+    code: ClassVar[Code] = Code.INTERNAL
     reason = "ERROR"
+    retry_after_s: float | None = None
 
     def __init__(self, message: str, **metadata: str) -> None:
         super().__init__(message)
@@ -55,6 +66,7 @@ class FieldViolation:
 
 
 class InvalidArgument(OrdersError):
+    code = Code.INVALID_ARGUMENT
     reason = "INVALID_ARGUMENT"
 
     def __init__(self, violations: list[FieldViolation], reason: str | None = None) -> None:
@@ -66,6 +78,7 @@ class InvalidArgument(OrdersError):
 
 
 class NotFound(OrdersError):
+    code = Code.NOT_FOUND
     reason = "NOT_FOUND"
 
     def __init__(self, resource: str, resource_id: str) -> None:
@@ -75,6 +88,7 @@ class NotFound(OrdersError):
 
 
 class AlreadyExists(OrdersError):
+    code = Code.ALREADY_EXISTS
     reason = "ALREADY_EXISTS"
 
     def __init__(self, resource: str, field: str, value: str) -> None:
@@ -108,6 +122,7 @@ class PreconditionViolation:
 
 
 class FailedPrecondition(OrdersError):
+    code = Code.FAILED_PRECONDITION
     reason = "FAILED_PRECONDITION"
     violations: list[PreconditionViolation] = []
 
@@ -173,111 +188,38 @@ class NotOrderable(FailedPrecondition):
         self.violations = [PreconditionViolation(why.upper(), f"{resource}s/{resource_id}", f"{resource} is {why}")]
 
 
-class LockContention(OrdersError):
-    reason = "LOCK_CONTENTION"
+class Rerun(OrdersError):
+    """A concurrent change got in the way: re-running the whole use case, in a fresh transaction,
+    settles it (service/handlers/retry.py re-runs it, up to its attempts)."""
 
+    code = Code.ABORTED
+    reason = "LOCK_CONTENTION"
+    retry_after_s = 0.05
+
+
+class LockContention(Rerun):
     def __init__(self, attempts: int) -> None:
         super().__init__(f"gave up after {attempts} attempts on lock contention; retry the call", attempts=str(attempts))
         self.attempts = attempts
 
 
-class KeyTaken(LockContention):
+class KeyTaken(Rerun):
     """The INSERT of a row met its idempotency key already stored: a re-run replays that row."""
 
     def __init__(self) -> None:
-        super().__init__(1)
+        super().__init__("a concurrent call stored this idempotency key first")
 
 
 class StorageUnavailable(OrdersError):
+    code = Code.UNAVAILABLE
     reason = "STORAGE_UNAVAILABLE"
+    retry_after_s = 1.0
 
     def __init__(self) -> None:
         super().__init__("the database is unavailable; retry later")
-
-
-class Unauthenticated(OrdersError):
-    reason = "UNAUTHENTICATED"
-
-    def __init__(self, why: str) -> None:
-        super().__init__(f"authentication failed: {why}")
-
-
-class PermissionDenied(OrdersError):
-    reason = "PERMISSION_DENIED"
-
-    def __init__(self, principal: str, role: str) -> None:
-        super().__init__(f"{principal!r} lacks the role {role!r}", principal=principal, role=role)
-
-
-class NoPolicy(PermissionDenied):
-    reason = "NO_POLICY"
-
-    def __init__(self, method: str) -> None:
-        OrdersError.__init__(self, f"{method} declares no policy, so nobody may call it", method=method)
-
-
-class RateLimited(OrdersError):
-    reason = "RATE_LIMITED"
-
-    def __init__(self, method_class: str, retry_after_s: float) -> None:
-        super().__init__(f"too many {method_class} calls; retry in {retry_after_s:.3f} s", method_class=method_class)
-        self.retry_after_s = retry_after_s
-
-
-class TooManyStreams(RateLimited):
-    reason = "TOO_MANY_STREAMS"
-
-    def __init__(self) -> None:
-        super().__init__("unauthenticated stream (reflection, health Watch)", 1.0)
-
-
-class IdempotencyKeyInUse(OrdersError):
-    reason = "IDEMPOTENCY_KEY_IN_USE"
-
-    def __init__(self) -> None:
-        super().__init__("a request with this idempotency key is still in progress; retry shortly")
-
-
-class MalformedRequest(InvalidArgument):
-    def __init__(self, message_type: str) -> None:
-        violation = FieldViolation("", f"the request is not a serialized {message_type}", "MALFORMED_REQUEST")
-        super().__init__([violation], reason="MALFORMED_REQUEST")
-
-
-class InvalidIdempotencyKey(InvalidArgument):
-    def __init__(self) -> None:
-        violation = FieldViolation("idempotency-key", "must be 1 to 255 printable ASCII characters", "INVALID_IDEMPOTENCY_KEY")
-        super().__init__([violation], reason="INVALID_IDEMPOTENCY_KEY")
 
 
 class IdempotencyKeyReused(InvalidArgument):
     def __init__(self) -> None:
         violation = FieldViolation("idempotency-key", "was already used with a different request", "IDEMPOTENCY_KEY_REUSED")
         super().__init__([violation], reason="IDEMPOTENCY_KEY_REUSED")
-
-
-class ResumeTokenExpired(FailedPrecondition):
-    reason = "RESUME_TOKEN_EXPIRED"
-
-    def __init__(self, retention_s: float) -> None:
-        super().__init__(
-            f"the resume token is older than the event retention ({retention_s:g} s); watch from now and re-read state",
-            retention_s=f"{retention_s:g}",
-        )
-
-
-class WatchTooSlow(LockContention):
-    """A watcher read more slowly than events arrived and overflowed its queue: ABORTED, resume from the token."""
-
-    reason = "WATCH_TOO_SLOW"
-
-    def __init__(self, resume_token: str) -> None:
-        OrdersError.__init__(self, "the stream fell too far behind; reconnect with resume_token", resume_token=resume_token)
-        self.attempts = 0
-
-
-class TooManyWatchers(RateLimited):
-    reason = "TOO_MANY_WATCHERS"
-
-    def __init__(self) -> None:
-        super().__init__("WatchOrderEvents stream", 1.0)

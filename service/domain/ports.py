@@ -135,7 +135,7 @@ class LedgerRepository(ABC):
 
     @abstractmethod
     def add_one(self, movement: StockMovement, key: IdempotencyKey | None) -> StockMovement:
-        """Appends one movement; returns it with its id. A duplicate key raises LockContention, as for orders."""
+        """Appends one movement; returns it with its id. A duplicate key raises KeyTaken (a Rerun), as for orders."""
 
     @abstractmethod
     def find_by_key(self, key: IdempotencyKey) -> tuple[StockMovement, str] | None:

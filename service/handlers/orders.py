@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from service.domain import events, rules
 from service.domain.allocation import NewOrder, Placed, SameKey, allocate
-from service.domain.errors import FailedPrecondition, LockContention, NotFound, OrdersError
+from service.domain.errors import FailedPrecondition, NotFound, OrdersError, Rerun
 from service.domain.model import (
     Caller,
     IdempotencyKey,
@@ -26,7 +26,7 @@ from service.domain.ports import OrderFilter, UnitOfWork
 
 # What a create refused for may be explained by an earlier call with the same key. Not
 # StorageUnavailable: a lookup would only wait for the database a second time.
-REFUSALS = (FailedPrecondition, NotFound, LockContention)
+REFUSALS = (FailedPrecondition, NotFound, Rerun)
 
 Outcome = tuple[Order, bool] | OrdersError  # an order and whether it replays its key, or its refusal
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from service.domain.errors import LockContention
+from service.domain.errors import LockContention, Rerun
 
 T = TypeVar("T")
 
@@ -28,8 +28,8 @@ def with_retry(
     on_retry: Callable[[], None] | None = None,
     expired: Callable[[], bool] | None = None,
 ) -> T:
-    """Runs `use_case` until it stops raising LockContention, at most `policy.attempts` times, and
-    never once `expired()` says the caller has stopped waiting.
+    """Runs `use_case` until it stops raising Rerun (lock contention, a key a concurrent call took), at
+    most `policy.attempts` times, and never once `expired()` says the caller has stopped waiting.
 
     Each attempt is a fresh transaction: a deadlock victim's work was rolled back, so only the whole
     read-lock-decide-write sequence can be repeated safely. Full jitter keeps racing clients from
@@ -38,7 +38,7 @@ def with_retry(
     for attempt in range(1, policy.attempts + 1):
         try:
             return use_case()
-        except LockContention:
+        except Rerun:
             if attempt == policy.attempts or (expired is not None and expired()):
                 raise LockContention(attempt) from None
             if on_retry:

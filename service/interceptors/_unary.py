@@ -27,10 +27,17 @@ class UnaryInterceptor(ABC):
     def handle(self, method: str, request: Any, context: grpc.ServicerContext, proceed: Behaviour) -> Any: ...
 
     def wrap(self, method: str, proceed: Behaviour) -> Behaviour:
-        def intercepted(request: Any, context: grpc.ServicerContext) -> Any:
-            try:
-                return self.handle(method, request, context, proceed)
-            except OrdersError as error:
-                context.abort_with_status(status.to_status(error))
+        handle = self.handle
+        return with_statuses(lambda request, context: handle(method, request, context, proceed))
 
-        return intercepted
+
+def with_statuses(call: Behaviour) -> Behaviour:
+    """`call`, with an error of ours that it raises ending the call with that error's status."""
+
+    def mapped(request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return call(request, context)
+        except OrdersError as error:
+            status.abort(context, error)
+
+    return mapped

@@ -11,7 +11,7 @@ from grpc_health.v1 import health
 from service import context as ctx
 from service import metrics
 from service.auth_throttle import KIND, FailureThrottle
-from service.domain.errors import NoPolicy, PermissionDenied, RateLimited, Unauthenticated
+from service.edge_errors import NoPolicy, PermissionDenied, RateLimited, Unauthenticated
 from service.interceptors._unary import Behaviour, UnaryInterceptor
 from service.methods import METHODS
 from service.tokens import Identity, TokenVerifier

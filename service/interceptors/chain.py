@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 
 from service.grpc_types import replace_handler
-from service.interceptors._unary import Behaviour, UnaryInterceptor
+from service.interceptors._unary import Behaviour, UnaryInterceptor, with_statuses
 from service.methods import METHODS
 from service.request_checks import tolerant
 
@@ -45,7 +45,8 @@ class Chain(grpc.ServerInterceptor):
         kind = "unary_unary" if handler.unary_unary is not None else "unary_stream" if method in METHODS else None
         if kind is None:
             return handler  # unknown methods and other streams (health Watch, reflection) pass through
-        behaviour: Behaviour = getattr(handler, kind)
+        # Innermost, the servicer's own errors become their statuses, so every step reads the call's real code.
+        behaviour: Behaviour = with_statuses(getattr(handler, kind))
         for step in reversed(self._steps):
             if step.applies(method):
                 behaviour = step.wrap(method, behaviour)

@@ -1,10 +1,9 @@
-"""The first and the last word on a call's status: one boundary around every step, and the servicer's domain errors.
+"""The last word on a call's status: one boundary around every step.
 
 `ErrorBoundary` is the outermost step. It gives the call its context (request id, trace id,
 deadline) for every step inside it, and turns anything unexpected, raised in any step or in the
 servicer, into INTERNAL without a word of the exception's text, logged with the request id.
-`DomainErrors` is the innermost step: the servicer's domain errors become their statuses there (in
-the base class), so that the steps around it read the call's real code.
+(The servicer's own errors become their statuses innermost, in service/interceptors/chain.py.)
 """
 
 from __future__ import annotations
@@ -37,11 +36,6 @@ class ErrorBoundary(UnaryInterceptor):
             context.abort_with_status(status.INTERNAL)
         finally:
             ctx.call.reset(token)
-
-
-class DomainErrors(UnaryInterceptor):
-    def handle(self, method: str, request: Any, context: grpc.ServicerContext, proceed: Behaviour) -> Any:
-        return proceed(request, context)
 
 
 def observed(proceed: Behaviour, request: Any, context: grpc.ServicerContext, finish: Callable[[grpc.StatusCode], None]) -> Any:

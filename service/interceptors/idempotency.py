@@ -19,7 +19,8 @@ from google.protobuf.message import Message
 from service import context as ctx
 from service import metrics, status
 from service import idempotency_store as idem
-from service.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidIdempotencyKey
+from service.domain.errors import IdempotencyKeyReused
+from service.edge_errors import IdempotencyKeyInUse, InvalidIdempotencyKey
 from service.domain.model import IdempotencyKey
 from service.grpc_types import status_code, status_details
 from service.interceptors._unary import Behaviour, UnaryInterceptor

@@ -8,7 +8,7 @@ import grpc
 
 from service import context as ctx
 from service import metrics
-from service.domain.errors import RateLimited
+from service.edge_errors import RateLimited
 from service.interceptors._unary import Behaviour, UnaryInterceptor
 from service.methods import METHODS
 from service.rate_limiter import Limiter, Rate

@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 
 from service import status
-from service.domain.errors import TooManyStreams
+from service.edge_errors import TooManyStreams
 from service.grpc_types import replace_handler
 from service.methods import METHODS
 
@@ -41,7 +41,7 @@ class StreamLimit(grpc.ServerInterceptor):
     def _bounded(self, behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
         def bounded(request: Any, context: grpc.ServicerContext) -> Any:
             if not self._slots.acquire(blocking=False):
-                context.abort_with_status(status.to_status(TooManyStreams()))
+                status.abort(context, TooManyStreams())
             # Released when the call ends however it ends (done, cancelled, deadline), exactly once.
             if not context.add_callback(self._slots.release):
                 self._slots.release()

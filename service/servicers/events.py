@@ -12,14 +12,8 @@ import grpc
 from service import context as ctx
 from service import status, watch
 from service._gen.erp.orders.v1 import events_pb2, events_pb2_grpc
-from service.domain.errors import (
-    FieldViolation,
-    InvalidArgument,
-    OrdersError,
-    ResumeTokenExpired,
-    TooManyWatchers,
-    WatchTooSlow,
-)
+from service.domain.errors import FieldViolation, InvalidArgument, OrdersError
+from service.edge_errors import ResumeTokenExpired, TooManyWatchers, WatchTooSlow
 from storage.keyset import parse_id
 from storage.outbox import StoredEvent
 
@@ -92,4 +86,4 @@ class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
                 yield (event := _message(row))
                 last_token = event.resume_token
         except OrdersError as error:
-            context.abort_with_status(status.to_status(error))
+            status.abort(context, error)

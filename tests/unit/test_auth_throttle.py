@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.auth_throttle import FailureThrottle
-from service.domain.errors import RateLimited
+from service.edge_errors import RateLimited
 from service.rate_limiter import MemoryLimiter, Rate
 
 

@@ -1,11 +1,14 @@
-"""The one table from domain errors to gRPC codes and google.rpc details."""
+"""Errors as gRPC statuses: the code and reason each error declares, and the google.rpc details of its kind."""
 
 from __future__ import annotations
+
+import inspect
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 
-from service import status
+from service import edge_errors, status
+from service.domain import errors
 from service.domain.errors import (
     AlreadyExists,
     FieldViolation,
@@ -63,3 +66,22 @@ def test_retryable_errors_say_when_to_retry() -> None:
 def test_not_found_and_already_exists_name_the_resource() -> None:
     assert _details(NotFound("order", "9"))[1]["ResourceInfo"].resource_type == "order"  # type: ignore[attr-defined]
     assert _details(AlreadyExists("customer", "email", "a@b.c"))[0] == grpc.StatusCode.ALREADY_EXISTS
+
+
+def test_every_error_the_service_raises_declares_a_code_and_a_reason_of_its_own_kind() -> None:
+    raised = [
+        cls for module in (errors, edge_errors) for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, errors.OrdersError) and cls is not errors.OrdersError
+    ]
+    assert len(raised) > 20
+    for cls in raised:
+        assert cls.code != errors.Code.INTERNAL, cls  # INTERNAL is for what nobody raised on purpose
+        assert grpc.StatusCode[cls.code.name].value[0] == cls.code.value, cls
+
+
+def test_edge_errors_map_without_borrowing_a_parent_code() -> None:
+    code, details = _details(edge_errors.WatchTooSlow("token"))
+    assert code == grpc.StatusCode.ABORTED and details["ErrorInfo"].reason == "WATCH_TOO_SLOW"  # type: ignore[attr-defined]
+    assert not issubclass(edge_errors.WatchTooSlow, LockContention)
+    assert status.code_of(edge_errors.TooManyWatchers()) == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert status.code_of(edge_errors.IdempotencyKeyInUse()) == grpc.StatusCode.ABORTED

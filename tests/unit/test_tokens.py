@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from service import auth_setup
-from service.domain.errors import Unauthenticated
+from service.edge_errors import Unauthenticated
 from service.settings import Settings, SettingsError
 from service.tokens import Identity, TokenVerifier, mint
 
