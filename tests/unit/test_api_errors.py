@@ -130,16 +130,6 @@ def test_adjusting_stock_below_zero_is_refused(stubs: Stubs) -> None:
     assert [m.delta for m in stubs.movements(product.id)] == [3, -3]
 
 
-def test_a_status_move_the_rules_forbid_is_a_failed_precondition(stubs: Stubs) -> None:
-    order = stubs.order(stubs.customer().id, (stubs.product(stock=2).id, 1))
-    ship = opb.UpdateOrderStatusRequest(id=order.id, status=opb.ORDER_STATUS_SHIPPED)
-    error = _refused(lambda: stubs.orders.UpdateOrderStatus(ship))
-    assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "INVALID_STATUS_TRANSITION")
-    stubs.orders.CancelOrder(opb.CancelOrderRequest(id=order.id, reason="changed mind"))
-    again = _refused(lambda: stubs.orders.CancelOrder(opb.CancelOrderRequest(id=order.id, reason="again")))
-    assert (again.code, again.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "INVALID_STATUS_TRANSITION")
-
-
 def test_a_deleted_product_is_not_found_for_delete_and_a_live_one_already_exists_for_undelete(stubs: Stubs) -> None:
     product = stubs.product(stock=3)
     assert stubs.products.DeleteProduct(ppb.DeleteProductRequest(id=product.id)).HasField("delete_time")
