@@ -9,6 +9,7 @@ against a real server. The idempotency store and the rate limiter are the in-mem
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -172,12 +173,30 @@ class _Method:
         return self.with_call(request, metadata, timeout)[0]
 
     def with_call(self, request: Any, metadata: Sequence[tuple[str, str]] = (), timeout: float | None = None) -> tuple[Any, Failed]:
-        rpc = self.server.invoke_unary_unary(self.descriptor, (*self.metadata, *metadata), request, timeout)
+        rpc = self.start(request, metadata, timeout)
         response, trailing, code, details = rpc.termination()
         call = Failed(code, details, tuple(rpc.initial_metadata()), tuple(trailing))
         if code != grpc.StatusCode.OK:
             raise call
         return response, call
+
+    def start(self, request: Any, metadata: Sequence[tuple[str, str]] = (), timeout: float | None = None) -> Any:
+        """Starts the call and returns grpc_testing's handle on it, whose termination() waits for its end."""
+        return self.server.invoke_unary_unary(self.descriptor, (*self.metadata, *metadata), request, timeout)
+
+
+class Held:
+    """Stands in for a use case: each call waits at its start until `release` is set, then runs the real
+    one; `entered` is set once one waits. For calls that overlap (grpc_testing runs each on a thread)."""
+
+    def __init__(self, real: Callable[..., Any]) -> None:
+        self._real = real
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, *args: Any) -> Any:
+        self.entered.set()
+        assert self.release.wait(10), "never released"
+        return self._real(*args)
 
 
 class Api:

@@ -3,8 +3,6 @@ stored (tests/unit/api.py). The e2e suite runs the same contract on Redis and un
 
 from __future__ import annotations
 
-import threading
-from typing import Any
 
 import grpc
 import pytest
@@ -12,7 +10,7 @@ import pytest
 from service._gen.erp.orders.v1 import order_pb2, product_pb2
 from service.handlers import products
 from tests.helpers import Stubs, rich, token
-from tests.unit.api import SERVICES, Api
+from tests.unit.api import Api, Held
 
 Item = order_pb2.CreateOrderRequest.Item
 REPLAYED = ("idempotent-replayed", "true")
@@ -100,26 +98,16 @@ def test_adjust_stock_with_a_key_moves_stock_once_and_says_it_replayed(stubs: St
     assert stubs.stock(product.id) == 6
 
 
-def test_a_repeat_while_the_first_call_runs_is_aborted_with_retry_info(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    stubs = api.stubs(token("tester"))
+def test_a_repeat_while_the_first_call_runs_is_aborted_with_retry_info(stubs: Stubs, monkeypatch: pytest.MonkeyPatch) -> None:
     product = stubs.product(stock=10)
-    entered, release = threading.Event(), threading.Event()
-    real = products.adjust_stock
-
-    def held(*args: Any) -> Any:
-        entered.set()
-        release.wait(10)
-        return real(*args)
-
+    held = Held(products.adjust_stock)
     monkeypatch.setattr(products, "adjust_stock", held)
     request = product_pb2.AdjustStockRequest(id=product.id, delta=1, reason="recount")
-    metadata = (("authorization", f"Bearer {token('tester')}"), ("idempotency-key", "a1"))
-    adjust = SERVICES[1].methods_by_name["AdjustStock"]
-    first = api.server.invoke_unary_unary(adjust, metadata, request, None)  # runs on grpc_testing's thread
-    assert entered.wait(10)
+    first = stubs.products.AdjustStock.start(request, metadata=[("idempotency-key", "a1")])  # runs on grpc_testing's thread
+    assert held.entered.wait(10)
     with pytest.raises(grpc.RpcError) as caught:
         stubs.products.AdjustStock(request, metadata=[("idempotency-key", "a1")])
-    release.set()
+    held.release.set()
     error = rich(caught.value)
     assert (error.code, error.reason, error.has_retry_info) == (grpc.StatusCode.ABORTED, "IDEMPOTENCY_KEY_IN_USE", True)
     assert first.termination()[2] == grpc.StatusCode.OK
