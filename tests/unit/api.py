@@ -133,8 +133,9 @@ class _NoServer:
     def add_registered_method_handlers(self, service: str, handlers: object) -> None: ...
 
 
-class Failed(grpc.RpcError):
-    """A call that ended with another code than OK, as a grpcio client raises it."""
+class Ended(grpc.RpcError):
+    """How a call ended, as a grpcio client sees it: what `with_call` returns with the response, and
+    what a call raises when its code is not OK."""
 
     def __init__(self, code: grpc.StatusCode, details: str, initial: Metadata, trailing: Metadata) -> None:
         self._code, self._details, self._initial, self._trailing = code, details, initial, trailing
@@ -172,10 +173,10 @@ class _Method:
     def __call__(self, request: Any, metadata: Sequence[tuple[str, str]] = (), timeout: float | None = None) -> Any:
         return self.with_call(request, metadata, timeout)[0]
 
-    def with_call(self, request: Any, metadata: Sequence[tuple[str, str]] = (), timeout: float | None = None) -> tuple[Any, Failed]:
+    def with_call(self, request: Any, metadata: Sequence[tuple[str, str]] = (), timeout: float | None = None) -> tuple[Any, Ended]:
         rpc = self.start(request, metadata, timeout)
         response, trailing, code, details = rpc.termination()
-        call = Failed(code, details, tuple(rpc.initial_metadata()), tuple(trailing))
+        call = Ended(code, details, tuple(rpc.initial_metadata()), tuple(trailing))
         if code != grpc.StatusCode.OK:
             raise call
         return response, call
