@@ -18,13 +18,11 @@ import grpc
 import grpc_testing
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
-from service import paging
+from service import bootstrap, paging
 from service._gen.erp.orders.v1 import customer_pb2, customer_pb2_grpc, order_pb2, order_pb2_grpc, product_pb2, product_pb2_grpc
 from service.dispatch import MethodHandlers
 from service.grpc_server import interceptors
 from service.handlers.group_commit import OrderPlacer
-from service.handlers.retry import RetryPolicy
-from service.handlers.runner import Runner
 from service.interceptors.chain import Chain
 from service.servicers.customers import CustomerServicer
 from service.servicers.orders import OrderServicer
@@ -212,7 +210,7 @@ class Api:
             self.units += 1
             return FakeUnitOfWork(self.tables)
 
-        run = Runner(unit, RetryPolicy(attempts=3, base_delay=0, max_delay=0))
+        run = bootstrap.runner(self.settings, unit)  # as the server's: retries, metrics, the caller's deadline
         place = OrderPlacer(run, unit, 1, 1, 1)  # no combiner: one order, one transaction
         pager = paging.Pager(self.settings.max_message_bytes)
         handlers = MethodHandlers(_NoServer())  # type: ignore[arg-type]
