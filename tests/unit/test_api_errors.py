@@ -14,6 +14,7 @@ from google.type import money_pb2
 from service._gen.erp.orders.v1 import customer_pb2 as cpb
 from service._gen.erp.orders.v1 import order_pb2 as opb
 from service._gen.erp.orders.v1 import product_pb2 as ppb
+from service.domain.errors import LockContention, OrdersError, StorageUnavailable
 from tests.helpers import RichError, Stubs, cpf, rich, unique
 from tests.unit.api import Api
 
@@ -186,3 +187,24 @@ def test_an_unexpected_error_is_internal_without_its_text(api: Api, stubs: Stubs
     monkeypatch.setattr("service.handlers.customers.get_customer", broken)
     error = _refused(lambda: stubs.customers.GetCustomer(cpb.GetCustomerRequest(id=customer.id)))
     assert (error.code, error.message) == (grpc.StatusCode.INTERNAL, "internal error")
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "reason"),
+    [(LockContention(1), grpc.StatusCode.ABORTED, "LOCK_CONTENTION"), (StorageUnavailable(), grpc.StatusCode.UNAVAILABLE, "STORAGE_UNAVAILABLE")],
+    ids=["contention past the retries", "storage unavailable"],
+)
+def test_storage_trouble_is_retryable_with_retry_info(
+    api: Api, stubs: Stubs, monkeypatch: pytest.MonkeyPatch, error: OrdersError, code: grpc.StatusCode, reason: str
+) -> None:
+    customer = stubs.customer()
+    attempts: list[object] = []
+
+    def failing(*args: object) -> object:
+        attempts.append(args)
+        raise error
+
+    monkeypatch.setattr("service.handlers.customers.get_customer", failing)
+    refused = _refused(lambda: stubs.customers.GetCustomer(cpb.GetCustomerRequest(id=customer.id)))
+    assert (refused.code, refused.reason, refused.has_retry_info) == (code, reason, True)
+    assert len(attempts) == (api.settings.retry_attempts if isinstance(error, LockContention) else 1)  # only contention is re-run
