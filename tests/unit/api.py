@@ -19,12 +19,22 @@ import grpc_testing
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
 from service import bootstrap, paging
-from service._gen.erp.orders.v1 import customer_pb2, customer_pb2_grpc, order_pb2, order_pb2_grpc, product_pb2, product_pb2_grpc
+from service._gen.erp.orders.v1 import (
+    customer_pb2,
+    customer_pb2_grpc,
+    events_pb2,
+    events_pb2_grpc,
+    order_pb2,
+    order_pb2_grpc,
+    product_pb2,
+    product_pb2_grpc,
+)
 from service.dispatch import MethodHandlers
 from service.grpc_server import interceptors
 from service.handlers.group_commit import OrderPlacer
 from service.interceptors.chain import Chain
 from service.servicers.customers import CustomerServicer
+from service.servicers.events import OrderEventServicer
 from service.servicers.orders import OrderServicer
 from service.servicers.products import ProductServicer
 from service.settings import Settings
@@ -37,6 +47,7 @@ SERVICES: tuple[ServiceDescriptor, ...] = tuple(
     module.DESCRIPTOR.services_by_name[name]
     for module, name in ((customer_pb2, "CustomerService"), (product_pb2, "ProductService"), (order_pb2, "OrderService"))
 )
+EVENTS = events_pb2.DESCRIPTOR.services_by_name["OrderEventService"]
 
 
 def settings(**overrides: object) -> Settings:
@@ -117,13 +128,22 @@ class _Intercepted:
         def method(request: Any, testing: grpc.ServicerContext) -> Any:
             details = _CallDetails(path, tuple(testing.invocation_metadata()))
             handler = self._chain.intercept_service(lambda d: self._handlers.by_path.get(d.method), details)
-            assert handler is not None and handler.unary_unary is not None, path
-            context = _Context(testing)
+            assert handler is not None, path
+            behaviour = handler.unary_unary or handler.unary_stream
+            assert behaviour is not None, path
             try:
-                return handler.unary_unary(request, context)  # type: ignore[arg-type]
+                return behaviour(request, _Context(testing))  # type: ignore[arg-type]
             except _Aborted:
-                return None  # grpc_testing ends the call with the code, details and trailing metadata set
+                # grpc_testing ends the call with the code, details and trailing metadata set
+                return None if handler.unary_unary else iter(())
         return method
+
+
+class _NoFeed:
+    """The outbox feed of WatchOrderEvents: not here. Watches that start are e2e tests (tests/e2e/test_watch.py)."""
+
+    def subscribe(self, flt: object) -> None:
+        raise AssertionError("the unit API has no outbox feed: only refused watches can be tested here")
 
 
 class _NoServer:
@@ -218,12 +238,22 @@ class Api:
         customer_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(run, pager), handlers)
         product_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(run, currency, pager), handlers)
         order_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(run, place, currency, pager), handlers)
+        events = OrderEventServicer(_NoFeed(), self.settings.outbox_retention_s, self.settings.watch_max_streams)  # type: ignore[arg-type]
+        events_pb2_grpc.add_OrderEventServiceServicer_to_server(events, handlers)
         chain = interceptors(self.settings, None)
         self.server = grpc_testing.server_from_dictionary(
-            {service: _Intercepted(service.full_name, chain, handlers) for service in SERVICES}, grpc_testing.strict_real_time()
+            {service: _Intercepted(service.full_name, chain, handlers) for service in (*SERVICES, EVENTS)},
+            grpc_testing.strict_real_time(),
         )
 
     def stubs(self, bearer: str | None, *metadata: tuple[str, str]) -> Stubs:
         """Stubs whose every call sends `authorization: Bearer <bearer>` (none without one) and `metadata`."""
         sent = (*((("authorization", f"Bearer {bearer}"),) if bearer else ()), *metadata)
         return Stubs(*(_Stub(self.server, service, sent) for service in SERVICES))  # type: ignore[arg-type]
+
+    def refused_watch(self, bearer: str, request: events_pb2.WatchOrderEventsRequest) -> Ended:
+        """How a WatchOrderEvents call that must be refused before it streams ended."""
+        watch = EVENTS.methods_by_name["WatchOrderEvents"]
+        rpc = self.server.invoke_unary_stream(watch, (("authorization", f"Bearer {bearer}"),), request, None)
+        trailing, code, details = rpc.termination()
+        return Ended(code, details, tuple(rpc.initial_metadata()), tuple(trailing))
