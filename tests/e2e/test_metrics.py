@@ -1,4 +1,5 @@
-"""Each Prometheus metric moves when its event happens (deltas on the process registry)."""
+"""Each Prometheus metric of a real server moves when its event happens (deltas on the process registry):
+locks, pools, stock movements, /metrics. The chain's own counters are tested in tests/unit/test_api_metrics.py."""
 
 from __future__ import annotations
 
@@ -38,14 +39,6 @@ def _hold(engine: Engine, product_id: str):  # type: ignore[no-untyped-def]
     holder = engine.connect()
     holder.execute(text("SELECT id FROM products WHERE id = :id FOR UPDATE"), {"id": int(product_id)})
     return holder
-
-
-def test_rpcs_are_counted_by_method_and_code_and_timed(stubs: Stubs) -> None:
-    method = "/erp.orders.v1.OrderService/GetOrder"
-    before = value("orders_rpcs_total", method=method, code="NOT_FOUND"), value("orders_rpc_duration_seconds_count", method=method)
-    assert outcome(lambda: stubs.orders.GetOrder(order_pb2.GetOrderRequest(id="987654321"))) == "NOT_FOUND"
-    after = value("orders_rpcs_total", method=method, code="NOT_FOUND"), value("orders_rpc_duration_seconds_count", method=method)
-    assert (after[0] - before[0], after[1] - before[1]) == (1, 1)
 
 
 def test_in_flight_calls_and_pooled_connections_show_while_a_call_waits_for_a_lock(
@@ -90,35 +83,6 @@ def test_calls_waiting_for_a_pooled_connection_are_shown(
             holder.rollback()
         assert blocked.result(timeout=60).items[0].quantity == 1
         assert starved.result(timeout=60).id == product.id
-
-
-def test_idempotency_replays_conflicts_and_reuse_are_counted(stubs: Stubs, engine: Engine, observer: Engine) -> None:
-    customer, product = stubs.customer(), stubs.product(stock=5)
-    events = ("replay", "in_use", "reused")
-    before = [value("orders_idempotency_events_total", event=e) for e in events]
-    key = [("idempotency-key", f"metrics-{product.id}")]
-    request = order_pb2.CreateOrderRequest(customer_id=customer.id, items=[order_pb2.CreateOrderRequest.Item(product_id=product.id, quantity=1)])
-    with _hold(engine, product.id) as holder, ThreadPoolExecutor(1) as pool:
-        first = pool.submit(lambda: stubs.orders.CreateOrder(request, metadata=key))
-        until(lambda: lock_waits(observer) > 0, "the first call runs")
-        assert outcome(lambda: stubs.orders.CreateOrder(request, metadata=key)) == "IDEMPOTENCY_KEY_IN_USE"
-        holder.rollback()
-        first.result(timeout=30)
-    stubs.orders.CreateOrder(request, metadata=key)
-    other = order_pb2.CreateOrderRequest(customer_id=customer.id, items=[order_pb2.CreateOrderRequest.Item(product_id=product.id, quantity=2)])
-    assert outcome(lambda: stubs.orders.CreateOrder(other, metadata=key)) == "IDEMPOTENCY_KEY_REUSED"
-    after = [value("orders_idempotency_events_total", event=e) for e in events]
-    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1]
-
-
-def test_rate_limit_rejections_are_counted(start: Callable[..., Running]) -> None:
-    running = start(rate_limit_write="3/min")
-    before = value("orders_rate_limited_total", method_class="write")
-    with authorized_channel(running.port, token("rate-limited-writer")) as channel:
-        client = Stubs.on(channel)
-        outcomes = [outcome(lambda: client.product(stock=1)) for _ in range(5)]
-    assert outcomes == ["OK"] * 3 + ["RATE_LIMITED"] * 2
-    assert value("orders_rate_limited_total", method_class="write") - before == 2
 
 
 def test_committed_stock_movements_are_counted_by_kind(stubs: Stubs) -> None:
