@@ -104,9 +104,10 @@ class Settings(_Parsed):
     # Failed authentications per peer address; beyond it the peer's calls are refused before their
     # token is checked.
     rate_limit_auth_failures: str = "10/s"
-    # Idempotency keys: how long an outcome is kept, and how long a running call holds its key.
+    # Idempotency keys: how long an outcome is kept, and the lease of a running call's key, renewed
+    # every third of it while the call runs: a crashed process's keys are free within one lease.
     idempotency_ttl_s: float = 86400.0
-    idempotency_lease_s: float = 120.0
+    idempotency_lease_s: float = 10.0
     # Order events. The relay publishes the outbox to NATS JetStream (empty URL: it only prunes).
     # false: changes write no events at all (nothing for a relay or WatchOrderEvents), for a deployment
     # that has no consumer; `python -m bench` runs scenario a both ways to price the outbox.
@@ -158,13 +159,12 @@ class Settings(_Parsed):
             )
         if self.tls_client_ca_file and not self.tls_cert_file:
             raise SettingsError("ORDERS_TLS_CLIENT_CA_FILE (mTLS) needs ORDERS_TLS_CERT_FILE and ORDERS_TLS_KEY_FILE")
-        # A running call must hold its key until it has certainly finished, or a retry could run
-        # beside it and store a different outcome.
-        worst_call_s = self.retry_attempts * (self.db_pool_timeout_s + self.db_lock_wait_timeout_s)
-        if self.idempotency_lease_s < worst_call_s:
+        # A renewal is one Redis round trip (its timeout is 0.25 s), sent a third of a lease before the
+        # lease ends: a shorter lease would let a slow renewal lose the key of a running call.
+        if not 1 <= self.idempotency_lease_s <= self.idempotency_ttl_s:
             raise SettingsError(
-                f"ORDERS_IDEMPOTENCY_LEASE_S={self.idempotency_lease_s:g} is shorter than the longest call "
-                f"({worst_call_s:g} s = retry attempts × (pool timeout + lock wait timeout))"
+                f"ORDERS_IDEMPOTENCY_LEASE_S={self.idempotency_lease_s:g} must be at least 1 and at most "
+                f"ORDERS_IDEMPOTENCY_TTL_S={self.idempotency_ttl_s:g}"
             )
         if not 1 <= self.open_streams_max < self.grpc_workers:
             raise SettingsError(

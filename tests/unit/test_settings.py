@@ -67,10 +67,12 @@ def test_a_redis_cluster_url_names_host_port_seeds_and_the_prefix_no_hash_tag() 
         Settings(redis_key_prefix="erp-{orders}:")
 
 
-def test_the_idempotency_lease_must_outlast_the_longest_call() -> None:
-    with pytest.raises(SettingsError, match="shorter than the longest call"):
-        Settings(idempotency_lease_s=30, retry_attempts=5, db_pool_timeout_s=10, db_lock_wait_timeout_s=5)
-    Settings(idempotency_lease_s=75, retry_attempts=5, db_pool_timeout_s=10, db_lock_wait_timeout_s=5)
+def test_the_idempotency_lease_is_renewed_so_it_need_not_outlast_the_longest_call() -> None:
+    Settings(idempotency_lease_s=10, retry_attempts=5, db_pool_timeout_s=10, db_lock_wait_timeout_s=5)
+    with pytest.raises(SettingsError, match="ORDERS_IDEMPOTENCY_LEASE_S=0.5 must be at least 1"):
+        Settings(idempotency_lease_s=0.5)
+    with pytest.raises(SettingsError, match="at most ORDERS_IDEMPOTENCY_TTL_S=5"):
+        Settings(idempotency_lease_s=10, idempotency_ttl_s=5)
 
 
 def test_open_streams_leave_handler_threads_for_authenticated_calls() -> None:
