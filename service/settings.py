@@ -77,6 +77,19 @@ class Settings(_Parsed):
     http_max_body_bytes: int = 1024 * 1024
     # The deadline of a call whose request has no Grpc-Timeout header.
     http_timeout_s: float = 30.0
+    # Slow or numerous clients: a request's headers must arrive within this of the connection's start
+    # (or of the request's first byte), its body within this of its headers, or the connection is
+    # closed; an idle kept-alive connection is closed after http_keep_alive_s. Past http_max_connections
+    # open connections per process (never more than half its file-descriptor limit), new ones are
+    # closed at once, so gRPC, the database and Redis keep their descriptors.
+    http_header_timeout_s: float = 10.0
+    http_body_timeout_s: float = 30.0
+    http_keep_alive_s: float = 5.0
+    http_max_connections: int = 1000
+    # The HTTP server's own error logs (asyncio's and uvicorn's: failed accepts, broken connections)
+    # write at most this many lines per interval, then one line saying how many were suppressed.
+    http_error_log_lines: int = 20
+    http_error_log_interval_s: float = 10.0
     # HOST:PORT the standalone gateway calls; empty means 127.0.0.1:grpc_port. `serve` always calls itself.
     gateway_target: str = ""
     # TLS for gRPC and the gateway (PEM files). A client CA turns on mTLS: clients must present a
@@ -171,7 +184,12 @@ class Settings(_Parsed):
                 f"ORDERS_OPEN_STREAMS_MAX={self.open_streams_max} must be at least 1 and below "
                 f"ORDERS_GRPC_WORKERS={self.grpc_workers}: the other threads serve authenticated calls"
             )
-        for name in ("batch_max_orders", "batch_max_lines", "batch_writers", "worker_crash_limit"):
+        for name in ("http_header_timeout_s", "http_body_timeout_s", "http_keep_alive_s", "http_error_log_interval_s"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{_PREFIX}{name.upper()}={getattr(self, name):g} must be above 0")
+        for name in (
+            "batch_max_orders", "batch_max_lines", "batch_writers", "worker_crash_limit", "http_max_connections", "http_error_log_lines",
+        ):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{_PREFIX}{name.upper()}={getattr(self, name)} must be at least 1")
         if "{" in self.redis_key_prefix or "}" in self.redis_key_prefix:

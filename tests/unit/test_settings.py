@@ -89,3 +89,12 @@ def test_rate_limits_are_parsed_once_into_rates_that_are_not_settings_of_their_o
     assert not {"ORDERS_WRITE_RATE", "ORDERS_READ_RATE", "ORDERS_AUTH_FAILURE_RATE"} & set(settings.public())
     with pytest.raises(SettingsError, match="ORDERS_RATE_LIMIT_READ"):
         Settings(rate_limit_read="5 per second")
+
+
+def test_the_http_edge_limits_must_be_positive() -> None:
+    for name in ("HTTP_HEADER_TIMEOUT_S", "HTTP_BODY_TIMEOUT_S", "HTTP_KEEP_ALIVE_S", "HTTP_ERROR_LOG_INTERVAL_S"):
+        with pytest.raises(SettingsError, match=f"ORDERS_{name}=0 must be above 0"):
+            Settings.from_env({f"ORDERS_{name}": "0"})
+    for name in ("HTTP_MAX_CONNECTIONS", "HTTP_ERROR_LOG_LINES"):
+        with pytest.raises(SettingsError, match=f"ORDERS_{name}=0 must be at least 1"):
+            Settings.from_env({f"ORDERS_{name}": "0"})
