@@ -19,7 +19,7 @@ from service._gen.erp.orders.v1 import order_pb2, product_pb2
 from service.grpc_server import Running
 from service.settings import Settings
 from tests.conftest import running_server, server_settings
-from tests.helpers import Stubs, authorized_channel, lock_waits, rich, token, until
+from tests.helpers import Stubs, authorized_channel, lock_waits, retry_while_key_in_use, rich, token, until
 
 Item = order_pb2.CreateOrderRequest.Item
 
@@ -154,25 +154,12 @@ def _claim_for_a_dead_owner(settings: Settings, k: str, request: order_pb2.Creat
     guard.close()
 
 
-def _retry_until_the_key_is_free(stubs: Stubs, k: str, request: order_pb2.CreateOrderRequest) -> tuple[order_pb2.Order, bool, float]:
-    """Retries as a client does while the key is in use; the order, whether it was replayed, and the wait."""
-    started = time.monotonic()
-    while True:
-        try:
-            order, call = stubs.orders.CreateOrder.with_call(request, metadata=[("idempotency-key", k)])
-            return order, _replayed(call), time.monotonic() - started
-        except grpc.RpcError as error:
-            assert rich(error).reason == "IDEMPOTENCY_KEY_IN_USE"
-            assert time.monotonic() - started < 60, "the key stayed in use"
-            time.sleep(0.2)  # a client's retry backoff
-
-
 def test_a_key_held_by_a_dead_process_is_taken_over_within_a_lease_and_makes_one_order(settings: Settings, channel: grpc.Channel) -> None:
     stubs = Stubs.on(channel)
     customer, product, k = stubs.customer(), stubs.product(stock=10), key()
     request = order_pb2.CreateOrderRequest(customer_id=customer.id, items=[Item(product_id=product.id, quantity=2)])
     _claim_for_a_dead_owner(settings, k, request)
-    order, replayed, waited = _retry_until_the_key_is_free(stubs, k, request)
+    (order, replayed), waited = retry_while_key_in_use(lambda: create(stubs, k, customer.id, product.id, 2))
     assert (replayed, waited < settings.idempotency_lease_s + 5) == (False, True)
     assert [o.id for o in stubs.orders.ListOrders(order_pb2.ListOrdersRequest(customer_id=customer.id)).orders] == [order.id]
     assert stubs.stock(product.id) == 8
@@ -189,7 +176,7 @@ def test_a_key_whose_dead_owner_committed_is_taken_over_and_replays_that_order(
     with running_server(server_settings(settings.database_url), engine) as other, authorized_channel(other.port, token("tester")) as ch:
         committed, _ = create(Stubs.on(ch), k, customer.id, product.id, 2)
     _claim_for_a_dead_owner(settings, k, request)
-    order, replayed, waited = _retry_until_the_key_is_free(stubs, k, request)
+    (order, replayed), waited = retry_while_key_in_use(lambda: create(stubs, k, customer.id, product.id, 2))
     assert (order, replayed, waited < settings.idempotency_lease_s + 5) == (committed, True, True)
     assert stubs.stock(product.id) == 8
 
