@@ -122,6 +122,16 @@ def test_connections_over_the_cap_are_closed_at_once_while_grpc_serves(gateway_w
     until(lambda: _answered(port), "the port serves again once the held connections closed")
 
 
+def test_a_flood_of_bad_requests_writes_only_the_allowed_error_lines(
+    gateway_with: Callable[..., tuple[int, Stubs]], caplog: pytest.LogCaptureFixture
+) -> None:
+    port, _ = gateway_with(http_error_log_lines=5, http_error_log_interval_s=3600.0)
+    for _ in range(50):
+        with _connect(port, b"NOT HTTP AT ALL\r\n\r\n") as sock:
+            assert _until_closed(sock, within_s=5)[0].startswith(b"HTTP/1.1 400 ")
+    assert [r.getMessage() for r in caplog.records if r.name == "uvicorn.error"] == ["Invalid HTTP request received."] * 5
+
+
 @contextmanager
 def _serve_with_512_descriptors(mysql_url: str, redis_url: str, prefix: str, log: Path) -> Iterator[tuple[int, int]]:
     """`erp-orders serve` as one process limited to 512 file descriptors; its gRPC and HTTP ports."""
