@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import random
 import signal
+import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,6 +154,22 @@ def stop_nats(t: Targets, rng: random.Random) -> str:
     return f"nats-server stopped for {seconds:.1f} s, started again on its port and store"
 
 
+_HALF_HEADERS = b"GET /readyz HTTP/1.1\r\nHost: orders\r\n"
+_HALF_BODY = b"POST /v1/customers HTTP/1.1\r\nHost: orders\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+
+
+def slow_http_clients(t: Targets, rng: random.Random) -> str:
+    """Slowloris on the REST port: connections that never finish their headers or their bodies, held
+    and then closed by the harness (within the service's own header timeout, or past it)."""
+    headers, bodies, seconds = rng.randint(100, 300), rng.randint(5, 20), rng.uniform(2, 12)
+    with ExitStack() as held:
+        for first in [_HALF_HEADERS] * headers + [_HALF_BODY] * bodies:
+            sock = held.enter_context(socket.create_connection(("127.0.0.1", t.service.http_port), timeout=5))
+            sock.sendall(first)
+        t.hold(seconds)
+    return f"{headers} connections with half their headers and {bodies} with half their body held for {seconds:.1f} s"
+
+
 FAULTS: dict[str, Fault] = {
     "kill-worker": kill_worker,
     "kill-service": kill_service,
@@ -165,6 +183,7 @@ FAULTS: dict[str, Fault] = {
     "flush-redis": flush_redis,
     "kill-relay": kill_relay,
     "stop-nats": stop_nats,
+    "slow-http-clients": slow_http_clients,
 }
 
 

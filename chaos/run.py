@@ -126,11 +126,11 @@ def start_targets(stack: ExitStack, url: str, admin: Any, workdir: Path, out: Pa
         "ORDERS_RATE_LIMIT_READ": "5000/s",
         "ORDERS_RATE_LIMIT_WRITE": "5000/s",
         "ORDERS_SHUTDOWN_GRACE_S": "2",
-        # A worker killed while it held a key keeps it for the lease: shorter timeouts allow a 30 s
-        # lease (the settings refuse one shorter than the longest call), within the clients' retry budget.
+        # Short database waits: a call stuck behind a cut link fails, and is retried, within the clients' retry budget.
         "ORDERS_DB_POOL_TIMEOUT_S": "3",
         "ORDERS_DB_LOCK_WAIT_TIMEOUT_S": "2",
-        "ORDERS_IDEMPOTENCY_LEASE_S": "30",
+        # A slow-http-clients fault that holds its connections past this sees them closed by the service.
+        "ORDERS_HTTP_HEADER_TIMEOUT_S": "5",
         "ORDERS_LOG_LEVEL": "WARNING",
     }
     service_url = db_url.set(port=db_proxy.port).render_as_string(hide_password=False)

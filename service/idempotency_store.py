@@ -3,6 +3,9 @@
 The fast store is Redis (or process memory for the embedded default). It is not the guarantee:
 creates also write their key on the row, in their own transaction (see handlers), so a lost
 record can never lead to a second order.
+
+A running call holds its key for a short lease that a `Renewer` extends while the call runs, so
+the keys of a process that died are free again within one lease, however long calls may take.
 """
 
 from __future__ import annotations
@@ -23,6 +26,15 @@ _COMPLETE = Script("""
 local current = redis.call('GET', KEYS[1])
 if current and cjson.decode(current)['o'] == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+""")
+# Extend-if-owner-and-running: a renewal racing the call's own completion must not cut the
+# stored outcome's time to live down to a lease.
+_RENEW = Script("""
+local current = redis.call('GET', KEYS[1])
+if current then
+  local record = cjson.decode(current)
+  if record['o'] == ARGV[1] and record['c'] == nil then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 end
 """)
 _RELEASE = Script("""
@@ -85,6 +97,10 @@ class IdempotencyStore(ABC):
         """Stores the outcome, if `record.owner` still holds the key."""
 
     @abstractmethod
+    def renew(self, scope: str, owner: str, lease_s: float) -> None:
+        """Holds the key `lease_s` from now, if `owner` still holds it and has stored no outcome."""
+
+    @abstractmethod
     def release(self, scope: str, owner: str) -> None:
         """Forgets the key, if `owner` still holds it, so that a retry runs again."""
 
@@ -103,6 +119,9 @@ class RedisStore(IdempotencyStore):
     def complete(self, scope: str, record: Record, ttl_s: float) -> None:
         args: list[str | int] = [record.owner, record.dumps(), int(ttl_s * 1000)]
         self._guard.script("idempotency store", None, _COMPLETE, [self._key(scope)], args)
+
+    def renew(self, scope: str, owner: str, lease_s: float) -> None:
+        self._guard.script("idempotency renew", None, _RENEW, [self._key(scope)], [owner, int(lease_s * 1000)])
 
     def release(self, scope: str, owner: str) -> None:
         self._guard.script("idempotency release", None, _RELEASE, [self._key(scope)], [owner])
@@ -139,8 +158,53 @@ class MemoryStore(IdempotencyStore):
             if held is not None and held[0].owner == record.owner:
                 self._records[scope] = (record, time.monotonic() + ttl_s)
 
+    def renew(self, scope: str, owner: str, lease_s: float) -> None:
+        with self._lock:
+            held = self._records.get(scope)
+            if held is not None and held[0].owner == owner and held[0].outcome is None:
+                self._records[scope] = (held[0], time.monotonic() + lease_s)
+
     def release(self, scope: str, owner: str) -> None:
         with self._lock:
             held = self._records.get(scope)
             if held is not None and held[0].owner == owner:
                 del self._records[scope]
+
+
+class Renewer:
+    """Renews the keys of the calls running in this process, each a third of a lease before it ends.
+
+    One thread for all of them, running only while some call holds a key. A call that outlives its
+    lease keeps its key; a process that dies stops renewing, and its keys are free within a lease.
+    A renewal that fails (Redis unreachable) lets the key expire: a retry may then run beside the
+    call, and the database's unique index on the key still lets only one of them commit.
+    """
+
+    def __init__(self, store: IdempotencyStore, lease_s: float) -> None:
+        self._store = store
+        self._lease_s = lease_s
+        self._held: set[tuple[str, str]] = set()  # (scope, owner)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, scope: str, owner: str) -> None:
+        with self._lock:
+            self._held.add((scope, owner))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="idempotency-renewer", daemon=True)
+                self._thread.start()
+
+    def drop(self, scope: str, owner: str) -> None:
+        with self._lock:
+            self._held.discard((scope, owner))
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self._lease_s / 3)
+            with self._lock:
+                if not self._held:
+                    self._thread = None  # the next hold() starts another
+                    return
+                held = list(self._held)
+            for scope, owner in held:
+                self._store.renew(scope, owner, self._lease_s)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
+from collections.abc import Callable
 
 from service import context as ctx
 
@@ -56,3 +58,46 @@ def configure(level: str = "INFO", json_lines: bool = True) -> None:
     # Alembic's INFO lines are its own setup chatter (plugins, DDL mode) on every start; the CLI says
     # what a migration changed.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+
+
+class RateLimit(logging.Filter):
+    """Lets at most `lines` records of a logger through per `interval_s`. The first record let
+    through after an interval that dropped some is preceded by one warning saying how many: a flood
+    of connection errors costs a few lines, not megabytes."""
+
+    def __init__(self, lines: int, interval_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._lines = lines
+        self._interval_s = interval_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._until = 0.0  # the end of the current interval, on `clock`
+        self._passed = self._dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "suppressed", None) is not None:
+            return True  # our own summary line
+        with self._lock:
+            now = self._clock()
+            dropped = 0
+            if now >= self._until:
+                dropped, self._until, self._passed, self._dropped = self._dropped, now + self._interval_s, 0, 0
+            if self._passed >= self._lines:
+                self._dropped += 1
+                return False
+            self._passed += 1
+        if dropped:
+            logging.getLogger(record.name).warning(
+                "suppressed %d log lines of %s (at most %d per %g s)", dropped, record.name, self._lines, self._interval_s,
+                extra={"suppressed": dropped},
+            )
+        return True
+
+
+def rate_limit(names: tuple[str, ...], lines: int, interval_s: float) -> None:
+    """Puts a RateLimit on each named logger, in place of one put there before."""
+    for name in names:
+        logger = logging.getLogger(name)
+        for old in [f for f in logger.filters if isinstance(f, RateLimit)]:
+            logger.removeFilter(old)
+        logger.addFilter(RateLimit(lines, interval_s))

@@ -41,6 +41,11 @@ IDEMPOTENCY = Counter(
     "orders_idempotency_events_total", "Idempotency-key outcomes other than a first run.", ["event"]  # replay, in_use, reused
 )
 RATE_LIMITED = Counter("orders_rate_limited_total", "Calls rejected by the rate limit, by method class.", ["method_class"])
+HTTP_CONNECTIONS_CLOSED = Counter(
+    "orders_http_connections_closed_total",
+    "REST connections the gateway closed: header_timeout, body_timeout, or over_capacity (refused at once).",
+    ["reason"],
+)
 REDIS_FAILURES = Counter("orders_redis_failures_total", "Redis calls that failed open.", ["operation"])
 STOCK_MOVEMENTS = Counter("orders_stock_movements_total", "Committed stock-ledger entries, by kind.", ["kind"])
 

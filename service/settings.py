@@ -77,6 +77,19 @@ class Settings(_Parsed):
     http_max_body_bytes: int = 1024 * 1024
     # The deadline of a call whose request has no Grpc-Timeout header.
     http_timeout_s: float = 30.0
+    # Slow or numerous clients: a request's headers must arrive within this of the connection's start
+    # (or of the request's first byte), its body within this of its headers, or the connection is
+    # closed; an idle kept-alive connection is closed after http_keep_alive_s. Past http_max_connections
+    # open connections per process (never more than half its file-descriptor limit), new ones are
+    # closed at once, so gRPC, the database and Redis keep their descriptors.
+    http_header_timeout_s: float = 10.0
+    http_body_timeout_s: float = 30.0
+    http_keep_alive_s: float = 5.0
+    http_max_connections: int = 1000
+    # The HTTP server's own error logs (asyncio's and uvicorn's: failed accepts, broken connections)
+    # write at most this many lines per interval, then one line saying how many were suppressed.
+    http_error_log_lines: int = 20
+    http_error_log_interval_s: float = 10.0
     # HOST:PORT the standalone gateway calls; empty means 127.0.0.1:grpc_port. `serve` always calls itself.
     gateway_target: str = ""
     # TLS for gRPC and the gateway (PEM files). A client CA turns on mTLS: clients must present a
@@ -104,9 +117,10 @@ class Settings(_Parsed):
     # Failed authentications per peer address; beyond it the peer's calls are refused before their
     # token is checked.
     rate_limit_auth_failures: str = "10/s"
-    # Idempotency keys: how long an outcome is kept, and how long a running call holds its key.
+    # Idempotency keys: how long an outcome is kept, and the lease of a running call's key, renewed
+    # every third of it while the call runs: a crashed process's keys are free within one lease.
     idempotency_ttl_s: float = 86400.0
-    idempotency_lease_s: float = 120.0
+    idempotency_lease_s: float = 10.0
     # Order events. The relay publishes the outbox to NATS JetStream (empty URL: it only prunes).
     # false: changes write no events at all (nothing for a relay or WatchOrderEvents), for a deployment
     # that has no consumer; `python -m bench` runs scenario a both ways to price the outbox.
@@ -158,20 +172,24 @@ class Settings(_Parsed):
             )
         if self.tls_client_ca_file and not self.tls_cert_file:
             raise SettingsError("ORDERS_TLS_CLIENT_CA_FILE (mTLS) needs ORDERS_TLS_CERT_FILE and ORDERS_TLS_KEY_FILE")
-        # A running call must hold its key until it has certainly finished, or a retry could run
-        # beside it and store a different outcome.
-        worst_call_s = self.retry_attempts * (self.db_pool_timeout_s + self.db_lock_wait_timeout_s)
-        if self.idempotency_lease_s < worst_call_s:
+        # A renewal is one Redis round trip (its timeout is 0.25 s), sent a third of a lease before the
+        # lease ends: a shorter lease would let a slow renewal lose the key of a running call.
+        if not 1 <= self.idempotency_lease_s <= self.idempotency_ttl_s:
             raise SettingsError(
-                f"ORDERS_IDEMPOTENCY_LEASE_S={self.idempotency_lease_s:g} is shorter than the longest call "
-                f"({worst_call_s:g} s = retry attempts × (pool timeout + lock wait timeout))"
+                f"ORDERS_IDEMPOTENCY_LEASE_S={self.idempotency_lease_s:g} must be at least 1 and at most "
+                f"ORDERS_IDEMPOTENCY_TTL_S={self.idempotency_ttl_s:g}"
             )
         if not 1 <= self.open_streams_max < self.grpc_workers:
             raise SettingsError(
                 f"ORDERS_OPEN_STREAMS_MAX={self.open_streams_max} must be at least 1 and below "
                 f"ORDERS_GRPC_WORKERS={self.grpc_workers}: the other threads serve authenticated calls"
             )
-        for name in ("batch_max_orders", "batch_max_lines", "batch_writers", "worker_crash_limit"):
+        for name in ("http_header_timeout_s", "http_body_timeout_s", "http_keep_alive_s", "http_error_log_interval_s"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{_PREFIX}{name.upper()}={getattr(self, name):g} must be above 0")
+        for name in (
+            "batch_max_orders", "batch_max_lines", "batch_writers", "worker_crash_limit", "http_max_connections", "http_error_log_lines",
+        ):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{_PREFIX}{name.upper()}={getattr(self, name)} must be at least 1")
         if "{" in self.redis_key_prefix or "}" in self.redis_key_prefix:

@@ -121,11 +121,6 @@ def server_settings(database_url: str, **overrides: object) -> Settings:
         "redis_key_prefix": f"erp-orders-test-{uuid.uuid4().hex[:8]}:",
     }
     merged: dict[str, Any] = {**base, **overrides}
-    # The lease must outlast the longest call these settings allow (the settings check it).
-    longest = merged["retry_attempts"] * (
-        merged.get("db_pool_timeout_s", Settings.db_pool_timeout_s) + merged.get("db_lock_wait_timeout_s", Settings.db_lock_wait_timeout_s)
-    )
-    merged.setdefault("idempotency_lease_s", max(120.0, longest))
     return Settings(**merged)
 
 

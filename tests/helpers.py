@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import pytest
@@ -25,7 +25,7 @@ from service import tokens
 from service.combiner import Combiner
 from service.methods import ALL_ROLES
 
-
+T = TypeVar("T")
 TEST_SECRET = "test-secret-of-thirty-two-bytes!!"
 
 
@@ -217,3 +217,17 @@ class Hold:
         if self.n:
             n, self.n = self.n, 0
             until(lambda: combiner.waiting() >= n, f"{n} calls are queued", every=0.005)
+
+
+def retry_while_key_in_use(call: Callable[[], T], bound_s: float = 60) -> tuple[T, float]:
+    """Retries `call` as a client does while its idempotency key is IDEMPOTENCY_KEY_IN_USE (or the
+    server it reached is UNAVAILABLE); its result and how long until it went through."""
+    started = time.monotonic()
+    while True:
+        try:
+            return call(), time.monotonic() - started
+        except grpc.RpcError as error:
+            retryable = error.code() == grpc.StatusCode.UNAVAILABLE or rich(error).reason == "IDEMPOTENCY_KEY_IN_USE"  # type: ignore[attr-defined]
+            assert retryable, error
+            assert time.monotonic() - started < bound_s, "the key stayed in use"
+            time.sleep(0.2)  # a client's retry backoff

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import resource
 import socket
 import threading
 from dataclasses import dataclass
 
 import uvicorn
 
-from service import tls
+from service import logs, tls
 from service.contract import FILES
 from service.gateway import docs, openapi, protocol, routes
 from service.dispatch import Dispatcher
@@ -76,6 +77,8 @@ def build(settings: Settings, backend: Backend) -> Gateway:
 def start(settings: Settings, backend: Backend) -> RunningGateway:
     """Starts serving on settings.http_host:http_port (0: a free port) and returns once it listens."""
     config = _config(settings, backend)
+    # A flood of failed accepts or broken connections must not flood the log (asyncio logs each one).
+    logs.rate_limit(("asyncio", "uvicorn.error"), settings.http_error_log_lines, settings.http_error_log_interval_s)
     sock = listening_socket(settings)
     server = _Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), name="gateway", daemon=True)
@@ -97,18 +100,33 @@ def stop(running: RunningGateway) -> None:
 
 def _config(settings: Settings, backend: Backend) -> uvicorn.Config:
     # httptools and a bare ASGI app keep the per-request cost low; logging stays the process's own.
+    limits = protocol.Limits(settings.http_header_timeout_s, settings.http_body_timeout_s, max_connections(settings))
     return uvicorn.Config(
         build(settings, backend),
         host=settings.http_host,
         port=settings.http_port,
-        http=protocol.GatewayProtocol,
+        http=protocol.limited(limits),
         loop="asyncio",
         lifespan="on",
         access_log=False,
         log_config=None,
+        timeout_keep_alive=settings.http_keep_alive_s,  # type: ignore[arg-type]  # uvicorn uses it as call_later's delay
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
         **tls.uvicorn_options(settings),
     )
+
+
+def max_connections(settings: Settings) -> int:
+    """ORDERS_HTTP_MAX_CONNECTIONS, but at most half the process's file-descriptor limit: the other
+    half stays for gRPC, the database pool, Redis, NATS and the files a process opens."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or settings.http_max_connections <= soft // 2:
+        return settings.http_max_connections
+    log.warning(
+        "ORDERS_HTTP_MAX_CONNECTIONS=%d lowered to %d, half the file-descriptor limit (ulimit -n %d)",
+        settings.http_max_connections, soft // 2, soft,
+    )
+    return soft // 2
 
 
 def listening_socket(settings: Settings) -> socket.socket:

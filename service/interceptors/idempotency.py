@@ -2,7 +2,8 @@
 
 First call: runs, and its final outcome is stored. A repeat with the same request: the stored
 outcome, marked `idempotent-replayed: true`, without running. A repeat while the first still runs:
-ABORTED / IDEMPOTENCY_KEY_IN_USE. The same key with another request: INVALID_ARGUMENT /
+ABORTED / IDEMPOTENCY_KEY_IN_USE, for as long as it runs (its lease is renewed) and at most a
+lease after its process died. The same key with another request: INVALID_ARGUMENT /
 IDEMPOTENCY_KEY_REUSED. Outcomes that a retry could change (transient errors, bad input) are not
 stored: the key is released and a retry runs again.
 """
@@ -41,6 +42,7 @@ class IdempotencyInterceptor(UnaryInterceptor):
         self._store = store
         self._responses = responses
         self._lease_s = lease_s
+        self._renewer = idem.Renewer(store, lease_s)
         self._ttl_s = ttl_s
 
     def applies(self, method: str) -> bool:
@@ -65,12 +67,14 @@ class IdempotencyInterceptor(UnaryInterceptor):
                 raise IdempotencyKeyInUse()
             return self._replay(method, held.outcome, context)
         token = ctx.idempotency.set(IdempotencyKey(principal, key, mine.fingerprint))
+        self._renewer.hold(scope, mine.owner)
         try:
             response = proceed(request, context)
         except Exception:
             self._settle(scope, mine, context)
             raise
         finally:
+            self._renewer.drop(scope, mine.owner)
             ctx.idempotency.reset(token)
         self._store.complete(scope, idem.Record(mine.owner, mine.fingerprint, idem.Outcome(0, response.SerializeToString())), self._ttl_s)
         return response

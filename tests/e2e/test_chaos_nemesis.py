@@ -11,8 +11,11 @@ from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
 
+import grpc
+import httpx
 import pytest
 import redis
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -222,3 +225,32 @@ def test_stop_nats_stops_the_broker_while_it_holds_and_restarts_it_with_its_stre
     [(refused, second)] = during
     assert refused
     assert {first, second} <= _published(targets)  # the stream survived, and the relay caught up
+
+
+def _established(port: int) -> int:
+    """Open TCP connections whose server side is `port` on 127.0.0.1 (from /proc/net/tcp: state 01)."""
+    rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for row in rows if row[1] == f"0100007F:{port:04X}" and row[3] == "01")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, headers={"Connection": "close"}, timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def test_slow_http_clients_hold_connections_on_the_rest_port_while_rest_and_grpc_still_serve(targets: Targets) -> None:
+    outcomes: list[tuple[int, int, str]] = []
+
+    def during() -> None:
+        status = httpx.get(f"{targets.service.base_url}/readyz", headers={"Connection": "close"}, timeout=5).status_code
+        with grpc.insecure_channel(targets.service.target) as channel:
+            health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        outcomes.append((_established(targets.service.http_port), status, health_pb2.HealthCheckResponse.ServingStatus.Name(health.status)))
+
+    until(lambda: _answers(f"{targets.service.base_url}/readyz"), "the gateway listens (it starts after gRPC)")
+    description = _inject(targets, "slow-http-clients", during)
+    [(held, status, health)] = outcomes
+    assert held >= 105 and (status, health) == (200, "SERVING"), (description, outcomes)
+    until(lambda: _established(targets.service.http_port) < 5, "the slow connections are closed")

@@ -3,6 +3,7 @@ Malformed keys, and the same contract on the in-memory store, are in tests/unit/
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -11,10 +12,15 @@ from typing import Any
 
 import grpc
 import pytest
+from sqlalchemy import Engine, text
 
+from service import idempotency_store as idem
+from service import redis_guard
 from service._gen.erp.orders.v1 import order_pb2, product_pb2
 from service.grpc_server import Running
-from tests.helpers import Stubs, authorized_channel, rich, token
+from service.settings import Settings
+from tests.conftest import running_server, server_settings
+from tests.helpers import Stubs, authorized_channel, lock_waits, retry_while_key_in_use, rich, token, until
 
 Item = order_pb2.CreateOrderRequest.Item
 
@@ -123,3 +129,62 @@ def test_adjust_stock_with_a_key_moves_stock_once(stubs: Stubs) -> None:
     again = stubs.products.AdjustStock(request, metadata=[("idempotency-key", k)])
     assert again.movement == first.movement
     assert stubs.stock(product.id) == 6
+
+
+_CREATE = "/erp.orders.v1.OrderService/CreateOrder"
+
+
+def _claim_for_a_dead_owner(settings: Settings, k: str, request: order_pb2.CreateOrderRequest) -> None:
+    """Claims `k` for `tester` as a call of a process that died would have: with a lease nobody renews."""
+    guard = redis_guard.connect(settings.redis_url)
+    fingerprint = idem.fingerprint(_CREATE, request.SerializeToString(deterministic=True))
+    scope = idem.scope("tester", _CREATE, k)
+    assert idem.RedisStore(guard, settings.redis_key_prefix).claim(scope, idem.Record("dead", fingerprint, None), settings.idempotency_lease_s) is None
+    guard.close()
+
+
+def test_a_key_held_by_a_dead_process_is_taken_over_within_a_lease_and_makes_one_order(settings: Settings, channel: grpc.Channel) -> None:
+    stubs = Stubs.on(channel)
+    customer, product, k = stubs.customer(), stubs.product(stock=10), key()
+    request = order_pb2.CreateOrderRequest(customer_id=customer.id, items=[Item(product_id=product.id, quantity=2)])
+    _claim_for_a_dead_owner(settings, k, request)
+    (order, replayed), waited = retry_while_key_in_use(lambda: create(stubs, k, customer.id, product.id, 2))
+    assert (replayed, waited < settings.idempotency_lease_s + 5) == (False, True)
+    assert [o.id for o in stubs.orders.ListOrders(order_pb2.ListOrdersRequest(customer_id=customer.id)).orders] == [order.id]
+    assert stubs.stock(product.id) == 8
+
+
+def test_a_key_whose_dead_owner_committed_is_taken_over_and_replays_that_order(
+    settings: Settings, channel: grpc.Channel, engine: Engine
+) -> None:
+    stubs = Stubs.on(channel)
+    customer, product, k = stubs.customer(), stubs.product(stock=10), key()
+    request = order_pb2.CreateOrderRequest(customer_id=customer.id, items=[Item(product_id=product.id, quantity=2)])
+    # The dead process committed the order, then died before storing the outcome in Redis: here the
+    # order is made through a server that keeps its keys in memory, on the same database.
+    with running_server(server_settings(settings.database_url), engine) as other, authorized_channel(other.port, token("tester")) as ch:
+        committed, _ = create(Stubs.on(ch), k, customer.id, product.id, 2)
+    _claim_for_a_dead_owner(settings, k, request)
+    (order, replayed), waited = retry_while_key_in_use(lambda: create(stubs, k, customer.id, product.id, 2))
+    assert (order, replayed, waited < settings.idempotency_lease_s + 5) == (committed, True, True)
+    assert stubs.stock(product.id) == 8
+
+
+def test_a_call_that_outlives_its_lease_keeps_its_key_while_it_runs(mysql_url: str, redis_url: str, engine: Engine, observer: Engine) -> None:
+    lease_s = 1.0
+    with running_server(server_settings(mysql_url, redis_url=redis_url, idempotency_lease_s=lease_s, db_lock_wait_timeout_s=60), engine) as running, \
+            authorized_channel(running.port, token("tester")) as channel, engine.connect() as holder, ThreadPoolExecutor(1) as pool:
+        stubs = Stubs.on(channel)
+        customer, product, k = stubs.customer(), stubs.product(stock=10), key()
+        holder.execute(text("SELECT id FROM products WHERE id = :id FOR UPDATE"), {"id": int(product.id)})
+        first = pool.submit(create, stubs, k, customer.id, product.id, 2)
+        until(lambda: lock_waits(observer) > 0, "the first call waits for the lock")
+        outlived = time.monotonic() + 3 * lease_s
+        until(lambda: time.monotonic() > outlived, "the call has run for three leases")
+        with pytest.raises(grpc.RpcError) as caught:
+            create(stubs, k, customer.id, product.id, 2)
+        assert rich(caught.value).reason == "IDEMPOTENCY_KEY_IN_USE"
+        holder.rollback()
+        order, replayed = first.result(timeout=60)
+        assert create(stubs, k, customer.id, product.id, 2) == (order, True)
+        assert stubs.stock(product.id) == 8

@@ -9,18 +9,23 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
 import httpx
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from bench.processes import tree
 from bench.server import ROOT, free_port, service_env
-from service._gen.erp.orders.v1 import product_pb2, product_pb2_grpc
-from tests.helpers import TEST_SECRET, token, until
+from service._gen.erp.orders.v1 import order_pb2, order_pb2_grpc, product_pb2, product_pb2_grpc
+from tests.helpers import TEST_SECRET, Stubs, authorized_channel, lock_waits, retry_while_key_in_use, token, until
 
 
 def _cmdline(pid: int) -> str:
@@ -79,6 +84,19 @@ def _list_products(target: str, timeout_s: float = 2) -> str:
         return "OK"
     except grpc.RpcError as error:
         return error.code().name  # type: ignore[attr-defined]
+
+
+@contextmanager
+def _stopped_cleanly(proc: subprocess.Popen[bytes], log: Path) -> Iterator[None]:
+    """The block, then SIGTERM and exit code 0; a block that failed leaves the service killed."""
+    try:
+        yield
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def _two_workers(mysql_url: str, tmp_path: Path, **extra: str) -> tuple[subprocess.Popen[bytes], int, Path]:
@@ -179,7 +197,7 @@ def test_with_two_workers_each_scrape_is_the_whole_service_and_counters_only_gro
 ) -> None:
     proc, port, http_port, log = _two_workers_http(mysql_url, tmp_path, ORDERS_READINESS_INTERVAL_S="0.2")
     method = "/erp.orders.v1.ProductService/ListProducts"
-    try:
+    with _stopped_cleanly(proc, log):
         until(lambda: log.read_text().count("REST gateway on") >= 2, "both workers serve gRPC and REST", 60)
         until(lambda: _readyz(http_port) == 200, "the service is ready")
         scrapes: list[float] = []
@@ -192,9 +210,35 @@ def test_with_two_workers_each_scrape_is_the_whole_service_and_counters_only_gro
         until(lambda: _readyz(http_port) == 503, "readiness answers for the service: one worker is missing", 30, every=0.05)
         until(lambda: _readyz(http_port) == 200, "the restarted worker is ready", 60)
         assert [_scrape(http_port, method) for _ in range(6)] == [40] * 6  # the dead worker's counts are kept
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0, log.read_text()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+
+
+def test_a_key_held_by_a_killed_worker_is_free_within_a_lease_and_the_retry_makes_one_order(
+    mysql_url: str, redis_url: str, engine: Engine, observer: Engine, tmp_path: Path
+) -> None:
+    prefix = f"erp-orders-test-{uuid.uuid4().hex[:8]}:"
+    proc, port, log = _two_workers(
+        mysql_url, tmp_path, ORDERS_REDIS_URL=redis_url, ORDERS_REDIS_KEY_PREFIX=prefix, ORDERS_DB_LOCK_WAIT_TIMEOUT_S="60"
+    )
+    bearer = ("authorization", f"Bearer {token('w')}")
+    with _stopped_cleanly(proc, log):
+        until(lambda: log.read_text().count("REST gateway on") >= 2, "both workers serve gRPC and REST", 60)
+        [(_, victim, victim_dir), *_] = _started(log)
+        with authorized_channel(port, token("w")) as channel:
+            stubs = Stubs.on(channel)
+            customer, product, k = stubs.customer(), stubs.product(stock=10), f"key-{uuid.uuid4()}"
+            item = order_pb2.CreateOrderRequest.Item(product_id=product.id, quantity=2)
+            request = order_pb2.CreateOrderRequest(customer_id=customer.id, items=[item])
+            with engine.connect() as holder, ThreadPoolExecutor(1) as pool, grpc.insecure_channel(f"unix:{victim_dir / 'grpc.sock'}") as to_victim:
+                holder.execute(text("SELECT id FROM products WHERE id = :id FOR UPDATE"), {"id": int(product.id)})
+                on_victim = order_pb2_grpc.OrderServiceStub(to_victim).CreateOrder
+                first = pool.submit(on_victim, request, metadata=[("idempotency-key", k), bearer], timeout=60)
+                until(lambda: lock_waits(observer) > 0, "the victim's call waits for the lock, holding the key")
+                os.kill(victim, signal.SIGKILL)
+                with pytest.raises(grpc.RpcError):
+                    first.result(timeout=30)
+                holder.rollback()
+            retry = lambda: stubs.orders.CreateOrder(request, metadata=[("idempotency-key", k)], timeout=30)  # noqa: E731
+            order, waited = retry_while_key_in_use(retry)
+            assert waited < 10 + 5, "the dead worker's key was free within its 10 s lease"
+            assert [o.id for o in stubs.orders.ListOrders(order_pb2.ListOrdersRequest(customer_id=customer.id)).orders] == [order.id]
+            assert stubs.stock(product.id) == 8

@@ -11,7 +11,7 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 
-from service.idempotency_store import Outcome, Record, RedisStore
+from service.idempotency_store import MemoryStore, Outcome, Record, RedisStore
 from service.rate_limiter import MemoryLimiter, Rate, RedisLimiter
 from service.redis_guard import RedisGuard, connect, is_cluster
 from tests.helpers import until
@@ -87,6 +87,20 @@ def test_a_key_is_claimed_once_and_only_its_owner_stores_the_outcome(guard: Redi
     done = Record("me", "fp", Outcome(9, b"", "short", b"\x00details"))
     store.complete("scope", done, ttl_s=60)
     assert store.claim("scope", theirs, lease_s=30) == done
+
+
+@pytest.mark.parametrize("make", ["redis", "memory"])
+def test_only_the_owner_of_a_running_call_renews_its_lease_and_never_an_outcome(guard: RedisGuard, prefix: str, make: str) -> None:
+    store = RedisStore(guard, prefix) if make == "redis" else MemoryStore()
+    free = lambda: store.claim("scope", Record("next", "fp", None), lease_s=30) is None  # noqa: E731
+    store.claim("scope", Record("me", "fp", None), lease_s=1)
+    store.renew("scope", "them", lease_s=3600)  # not theirs: no effect
+    until(lambda: store.claim("scope", Record("them", "fp", None), lease_s=30) is None, "the lease ends", 10, 0.05)
+    store.renew("scope", "them", lease_s=1)  # the owner's renewal counts from now: 1 s, not the 30 of its claim
+    until(free, "the renewed lease ends", 10, 0.05)
+    store.complete("scope", Record("next", "fp", Outcome(0, b"r")), ttl_s=1)
+    store.renew("scope", "next", lease_s=3600)  # raced the completion: the outcome keeps its own expiry
+    until(free, "the outcome expires", 10, 0.05)
 
 
 def test_a_released_key_can_be_claimed_again(guard: RedisGuard, prefix: str) -> None:

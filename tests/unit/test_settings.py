@@ -67,10 +67,12 @@ def test_a_redis_cluster_url_names_host_port_seeds_and_the_prefix_no_hash_tag() 
         Settings(redis_key_prefix="erp-{orders}:")
 
 
-def test_the_idempotency_lease_must_outlast_the_longest_call() -> None:
-    with pytest.raises(SettingsError, match="shorter than the longest call"):
-        Settings(idempotency_lease_s=30, retry_attempts=5, db_pool_timeout_s=10, db_lock_wait_timeout_s=5)
-    Settings(idempotency_lease_s=75, retry_attempts=5, db_pool_timeout_s=10, db_lock_wait_timeout_s=5)
+def test_the_idempotency_lease_is_renewed_so_it_need_not_outlast_the_longest_call() -> None:
+    Settings(idempotency_lease_s=10, retry_attempts=5, db_pool_timeout_s=10, db_lock_wait_timeout_s=5)
+    with pytest.raises(SettingsError, match="ORDERS_IDEMPOTENCY_LEASE_S=0.5 must be at least 1"):
+        Settings(idempotency_lease_s=0.5)
+    with pytest.raises(SettingsError, match="at most ORDERS_IDEMPOTENCY_TTL_S=5"):
+        Settings(idempotency_lease_s=10, idempotency_ttl_s=5)
 
 
 def test_open_streams_leave_handler_threads_for_authenticated_calls() -> None:
@@ -87,3 +89,12 @@ def test_rate_limits_are_parsed_once_into_rates_that_are_not_settings_of_their_o
     assert not {"ORDERS_WRITE_RATE", "ORDERS_READ_RATE", "ORDERS_AUTH_FAILURE_RATE"} & set(settings.public())
     with pytest.raises(SettingsError, match="ORDERS_RATE_LIMIT_READ"):
         Settings(rate_limit_read="5 per second")
+
+
+def test_the_http_edge_limits_must_be_positive() -> None:
+    for name in ("HTTP_HEADER_TIMEOUT_S", "HTTP_BODY_TIMEOUT_S", "HTTP_KEEP_ALIVE_S", "HTTP_ERROR_LOG_INTERVAL_S"):
+        with pytest.raises(SettingsError, match=f"ORDERS_{name}=0 must be above 0"):
+            Settings.from_env({f"ORDERS_{name}": "0"})
+    for name in ("HTTP_MAX_CONNECTIONS", "HTTP_ERROR_LOG_LINES"):
+        with pytest.raises(SettingsError, match=f"ORDERS_{name}=0 must be at least 1"):
+            Settings.from_env({f"ORDERS_{name}": "0"})
