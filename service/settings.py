@@ -123,6 +123,7 @@ class Settings(_Parsed):
     relay_lease_s: float = 10.0
     relay_batch: int = 500
     relay_poll_interval_s: float = 0.05
+    relay_log_interval_s: float = 60.0  # the relay logs what it published once per this many seconds
     # Published events are deleted after this, in small batches (also the resume tokens' lifetime).
     outbox_retention_s: float = 7 * 86400.0
     outbox_prune_batch: int = 500
@@ -195,6 +196,8 @@ class Settings(_Parsed):
             )
         if self.relay_partitions < 1 or self.relay_batch < 1 or self.outbox_prune_batch < 1:
             raise SettingsError("ORDERS_RELAY_PARTITIONS, ORDERS_RELAY_BATCH and ORDERS_OUTBOX_PRUNE_BATCH must be at least 1")
+        if self.relay_log_interval_s <= 0:
+            raise SettingsError(f"ORDERS_RELAY_LOG_INTERVAL_S={self.relay_log_interval_s:g} must be above 0")
         for name, parsed in _RATES.items():
             try:
                 object.__setattr__(self, parsed, Rate.parse(getattr(self, name)))
