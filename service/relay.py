@@ -37,7 +37,7 @@ from storage.leases import Leases
 
 log = logging.getLogger(__name__)
 
-_PAYLOADS: dict[str, Any] = {"order": events_pb2.OrderEvent, "product": events_pb2.ProductStockEvent}
+PAYLOADS: dict[str, Any] = {"order": events_pb2.OrderEvent, "product": events_pb2.ProductStockEvent}
 _CONTENT_TYPES = {"protobuf": "application/protobuf", "json": "application/json"}
 _PUBLISH_TIMEOUT_S = 5.0
 _BACKLOG_EVERY_S = 1.0
@@ -64,7 +64,7 @@ def headers(event: outbox.StoredEvent, settings: Settings) -> dict[str, str]:
 def body(event: outbox.StoredEvent, settings: Settings) -> bytes:
     if settings.events_format == "protobuf":
         return event.payload
-    message = _PAYLOADS[event.aggregate_type].FromString(event.payload)
+    message = PAYLOADS[event.aggregate_type].FromString(event.payload)
     text: str = json_format.MessageToJson(message, indent=None)
     return text.encode()
 
