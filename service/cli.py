@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        logs.configure(settings.log_level, settings.log_json)
+        logs.configure(settings.log_level, settings.log_format)
         args.run(settings, args)
     except SettingsError as e:
         print(f"erp-orders: {e}", file=sys.stderr)

@@ -97,7 +97,7 @@ def _worker(settings: Settings, index: int, socket_dir: Path) -> None:
     done = until_signalled()
     from service import logs
 
-    logs.configure(settings.log_level, settings.log_json)
+    logs.configure(settings.log_level, settings.log_format)
     serve_one(settings, done, socket_dir)
 
 

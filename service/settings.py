@@ -68,9 +68,10 @@ class Settings(_Parsed):
     # Streams that need no token (reflection, health Watch) open at once; each holds a handler
     # thread, so more are refused and the other grpc_workers threads stay for authenticated calls.
     open_streams_max: int = 4
-    # Logs: one JSON object per line, or plain text for a terminal.
+    # Logs: `auto` writes readable text on a terminal and one JSON object per line elsewhere; `json`, `text` choose.
     log_level: str = "INFO"
-    log_json: bool = True
+    log_format: str = "auto"
+    access_log_probes: bool = False  # the access log also has a line per health check (probes, /readyz)
     # REST gateway: started by `serve` next to gRPC, or alone by `gateway`.
     http_host: str = "0.0.0.0"
     http_port: int = 8080
@@ -185,6 +186,8 @@ class Settings(_Parsed):
                 cluster_seeds(self.redis_url)
             except ValueError as error:
                 raise SettingsError(f"ORDERS_REDIS_URL: {error}") from None
+        if self.log_format not in ("auto", "json", "text"):
+            raise SettingsError(f"ORDERS_LOG_FORMAT={self.log_format!r} must be 'auto', 'json' or 'text'")
         if self.events_format not in ("protobuf", "json"):
             raise SettingsError(f"ORDERS_EVENTS_FORMAT={self.events_format!r} must be 'protobuf' or 'json'")
         # A relay that published and died before marking is retried by another one after its lease
