@@ -14,8 +14,10 @@ from service.redis_guard import cluster_seeds, is_cluster
 
 _PREFIX = "ORDERS_"
 _SECRETS = {"jwt_secret"}
+# What .env.example holds where a secret goes: refused, so that a copied example never runs as it is.
+PLACEHOLDER = "change-me"
 # scheme://user:password@…: a regex, not a URL parser, because a cluster URL lists several host:port seeds.
-_PASSWORD = re.compile(r"^([^:/]+://[^:@/]*:)[^@]*@")
+_PASSWORD = re.compile(r"^([^:/]+://[^:@/]*:)([^@]*)@")  # a URL's password, the second group
 _RATES = {"rate_limit_read": "read_rate", "rate_limit_write": "write_rate", "rate_limit_auth_failures": "auth_failure_rate"}
 
 
@@ -148,6 +150,7 @@ class Settings(_Parsed):
         return shown
 
     def __post_init__(self) -> None:
+        self._refuse_placeholders()
         if self.auth not in ("jwt", "disabled"):
             raise SettingsError(f"ORDERS_AUTH={self.auth!r} must be 'jwt' or 'disabled'")
         if self.jwt_secret and self.jwt_public_key:
@@ -206,6 +209,21 @@ class Settings(_Parsed):
                 object.__setattr__(self, parsed, Rate.parse(getattr(self, name)))
             except ValueError as error:
                 raise SettingsError(f"{_PREFIX}{name.upper()}: {error}") from None
+
+    def _refuse_placeholders(self) -> None:
+        for name in _SECRETS:
+            if str(getattr(self, name)).startswith(PLACEHOLDER):
+                raise SettingsError(
+                    f"{_PREFIX}{name.upper()} is still the placeholder of .env.example ({PLACEHOLDER}…): "
+                    "set a secret of your own, e.g. the output of `openssl rand -hex 32`"
+                )
+        for name in ("database_url", "redis_url"):
+            password = _PASSWORD.match(getattr(self, name))
+            if password and password.group(2).startswith(PLACEHOLDER):
+                raise SettingsError(
+                    f"the password in {_PREFIX}{name.upper()} is still the placeholder of .env.example ({PLACEHOLDER}…): "
+                    "set one of your own (with compose, MYSQL_PASSWORD in .env)"
+                )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -87,3 +87,14 @@ def test_rate_limits_are_parsed_once_into_rates_that_are_not_settings_of_their_o
     assert not {"ORDERS_WRITE_RATE", "ORDERS_READ_RATE", "ORDERS_AUTH_FAILURE_RATE"} & set(settings.public())
     with pytest.raises(SettingsError, match="ORDERS_RATE_LIMIT_READ"):
         Settings(rate_limit_read="5 per second")
+
+
+@pytest.mark.parametrize(("values", "named"), [
+    ({"ORDERS_JWT_SECRET": "change-me-to-32-random-bytes-or-more"}, "ORDERS_JWT_SECRET is still the placeholder"),
+    ({"ORDERS_DATABASE_URL": "mysql+mysqldb://orders:change-me@mysql:3306/orders"}, "the password in ORDERS_DATABASE_URL"),
+    ({"ORDERS_REDIS_URL": "redis://:change-me-too@redis:6379/0"}, "the password in ORDERS_REDIS_URL"),
+])
+def test_a_placeholder_from_the_example_is_refused_where_a_secret_goes(values: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(values)
+    assert Settings.from_env({"ORDERS_JWT_SECRET": "not-a-placeholder-change-me"}).jwt_secret  # only as the start
