@@ -8,7 +8,7 @@ from typing import Any
 from google.api import field_behavior_pb2
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
-from service.gateway import schema_keywords
+from service.gateway import examples, schema_keywords
 
 REF = "#/components/schemas/"
 _REQUIRED = field_behavior_pb2.FieldBehavior.REQUIRED
@@ -112,6 +112,8 @@ class Schemas:
         else:
             constraints = schema_keywords.of(field)
             value = self._value(field, constraints)
+            if field.name in examples.BY_FIELD_NAME and "$ref" not in value:
+                value = {**value, "example": examples.BY_FIELD_NAME[field.name]}
             schema = {"type": "array", "items": value, **constraints.array} if field.is_repeated else value
         if documented:
             if _OUTPUT_ONLY in _behaviour(field):

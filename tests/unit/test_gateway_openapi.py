@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
+import jsonschema
 import pytest
-from openapi_spec_validator import validate
-
 from google.rpc import code_pb2
+from openapi_spec_validator import validate
 
 from service.gateway import http_errors, openapi, routes
 from service.gateway.http_server import FILES
@@ -171,7 +172,7 @@ def test_schema_names_have_no_dots_and_say_the_type(ours: dict[str, Any]) -> Non
 @pytest.mark.parametrize(("value", "passes"), [("", True), ("12345678901", True), ("12345678901234", True), ("123", False)])
 def test_empty_or_a_pattern_is_one_pattern_generators_can_type(ours: dict[str, Any], value: str, passes: bool) -> None:
     document = ours["components"]["schemas"]["Customer"]["properties"]["document"]
-    assert set(document) - {"description", "readOnly"} == {"type", "pattern"}
+    assert set(document) - {"description", "readOnly", "example"} == {"type", "pattern"}
     assert (re.search(document["pattern"], value) is not None) == passes
 
 
@@ -180,3 +181,19 @@ def test_an_email_that_may_be_empty_is_the_html_email_pattern_or_empty(ours: dic
     email = ours["components"]["schemas"]["Customer"]["properties"]["email"]
     assert "anyOf" not in email and "format" not in email and email["maxLength"] == 254
     assert (re.search(email["pattern"], value) is not None) == passes
+
+
+def _properties(schema: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, value in schema.get("properties", {}).items():
+        yield name, value.get("items", value)
+
+
+def test_every_example_passes_the_schema_it_illustrates(ours: dict[str, Any]) -> None:
+    illustrated = []
+    for component, schema in ours["components"]["schemas"].items():
+        for name, value in _properties(schema):
+            if "example" in value:
+                checked = {k: v for k, v in value.items() if k not in ("example", "description", "readOnly")}
+                jsonschema.Draft202012Validator(checked, format_checker=jsonschema.FormatChecker()).validate(value["example"])
+                illustrated.append(f"{component}.{name}")
+    assert {"CreateCustomerRequest.document", "Customer.email", "CreateProductRequest.sku", "CreateOrderRequestItem.quantity"} <= set(illustrated)
