@@ -1,4 +1,5 @@
-"""`python -m bench`: runs the benchmark (or `--smoke`, the cheap CI guard) and writes results under bench/results/."""
+"""`python -m bench`: runs the benchmark (or `--smoke`, the cheap CI guard) and writes results under build/bench/
+(bench/results/, the files kept in git, only with --update-results)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,15 @@ import platform
 import shlex
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from bench import report, scenarios
+from bench import chart, report, scenarios
 from bench.run import Config, InvariantViolation, execute
 from bench.server import ROOT
 
 DEFAULT_MYSQL = os.environ.get("BENCH_MYSQL_URL", "mysql+mysqldb://root@127.0.0.1:3306")
+BUILD, COMMITTED = ROOT / "build" / "bench", ROOT / "bench" / "results"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,9 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     # server processes, and with 4 connections one process got 3 or all 4 of them in half the runs.
     p.add_argument("--channels", type=int, default=16, help="gRPC channels (TCP connections) per load-generator process")
     p.add_argument("--client-procs", type=int, default=1, help="load-generator processes")
-    p.add_argument("--out", type=Path, default=None, help="results folder (default bench/results, smoke: a temp folder)")
+    p.add_argument("--out", type=Path, default=None, help=f"results folder (default {BUILD.relative_to(ROOT)})")
+    p.add_argument("--update-results", action="store_true", help=f"write the committed summary and chart in {COMMITTED.relative_to(ROOT)}")
     p.add_argument("--profile", action="store_true", help="py-spy the server in each service window (profile-<key>.txt)")
-    p.add_argument("--no-chart", action="store_true", help="skip the PNG (matplotlib not needed then)")
+    p.add_argument("--no-chart", action="store_true", help="skip the PNG (drawn only where matplotlib is installed: the bench extra)")
     return p
 
 
@@ -70,8 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.smoke:
         args.scenarios, args.warmup, args.duration, args.ceiling_duration, args.rounds = "a", 1.0, 10.0, 2.0, 1
-        args.no_chart = True
-    out: Path = args.out or (Path(tempfile.mkdtemp(prefix="bench-smoke-")) if args.smoke else ROOT / "bench" / "results")
+    try:
+        out = results_folder(args.out, args.update_results)
+    except ValueError as error:
+        print(f"python -m bench: {error}", file=sys.stderr)
+        return 2
+    drawing = not args.no_chart and chart.available()
+    if not args.no_chart and not drawing:
+        print(f"[bench] {chart.NOT_INSTALLED}", file=sys.stderr, flush=True)
     cfg = Config(
         scenarios=scenarios.select(args.scenarios.split(",")), mysql_url=args.mysql_url, warmup_s=args.warmup,
         duration_s=args.duration, rounds=args.rounds, ceiling_duration_s=args.ceiling_duration, channels=args.channels,
@@ -92,15 +100,25 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
         "warmup_s": cfg.warmup_s, "duration_s": cfg.duration_s, "rounds": cfg.rounds, "server_env": cfg.server_env, "client_procs": cfg.client_procs,
     }
-    paths = report.write(outcomes, meta, out, stamp, summary=not args.smoke)
-    if not args.no_chart:
-        from bench.chart import draw
-
-        paths.append(draw(outcomes, out / "chart.png"))
+    paths = report.write(outcomes, meta, out, stamp)
+    paths += [chart.draw(outcomes, out / "chart.png")] if drawing else []
     print("\n" + report.markdown(outcomes))
     print("invariants: OK (stock never negative; initial + adjustments − sold = stock = Σ ledger)")
     print("written: " + ", ".join(str(p) for p in paths))
+    if not args.no_chart and not drawing:
+        print(chart.NOT_INSTALLED)
     return 0
+
+
+def results_folder(out: Path | None, update_results: bool) -> Path:
+    """Where a run writes: --out, or build/bench/; the committed bench/results/ only when asked to update them."""
+    if out is not None and update_results:
+        raise ValueError("--update-results writes bench/results; it takes no --out")
+    if update_results:
+        return COMMITTED
+    if out is not None and out.resolve() == COMMITTED.resolve():
+        raise ValueError("bench/results holds the committed results: pass --update-results to replace them")
+    return out or BUILD
 
 
 if __name__ == "__main__":

@@ -1,10 +1,21 @@
-"""A PNG of throughput and p99 per scenario, the service beside the raw ceiling (needs the `bench` extra)."""
+"""A PNG of throughput and p99 per scenario, the service beside the raw ceiling (where matplotlib is: the `bench` extra)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from bench.report import Outcome
+
+
+NOT_INSTALLED = "no chart: matplotlib is not installed (pip install -e '.[bench]' draws chart.png); the numbers are in the summary"
+
+
+def available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def draw(outcomes: list[Outcome], path: Path) -> Path:

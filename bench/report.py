@@ -177,18 +177,15 @@ def to_json(outcomes: list[Outcome], meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def write(outcomes: list[Outcome], meta: dict[str, Any], out: Path, stamp: str, summary: bool) -> list[Path]:
-    """Writes run-<stamp>.json (full); with `summary`, also summary.json and summary.md (the files kept in git)."""
+def write(outcomes: list[Outcome], meta: dict[str, Any], out: Path, stamp: str) -> list[Path]:
+    """Writes run-<stamp>.json (full), summary.json and summary.md (in bench/results, the files kept in git)."""
     out.mkdir(parents=True, exist_ok=True)
     data = to_json(outcomes, meta)
-    paths = [out / f"run-{stamp}.json"]
+    paths = [out / f"run-{stamp}.json", out / "summary.json", out / "summary.md"]
     paths[0].write_text(json.dumps(data, indent=1, ensure_ascii=False))
-    if summary:
-        (out / "summary.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
-        md = f"# Benchmark summary ({meta.get('started', stamp)})\n\nCommand: `{meta.get('command', '')}`\n\n"
-        md += _meta_lines(meta) + "\n" + markdown(outcomes)
-        (out / "summary.md").write_text(md)
-        paths += [out / "summary.json", out / "summary.md"]
+    paths[1].write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    md = f"# Benchmark summary ({meta.get('started', stamp)})\n\nCommand: `{meta.get('command', '')}`\n\n"
+    paths[2].write_text(md + _meta_lines(meta) + "\n" + markdown(outcomes))
     return paths
 
 

@@ -42,9 +42,24 @@ class Targets:
     nats: NatsProcess
     # Keeps a fault in place for its duration; tests pass a function that observes the fault instead.
     hold: Callable[[float], None] = time.sleep
+    # Scales how long faults hold: faults spaced closer than DEFAULT_INTERVAL_S are held shorter, so they fit between each other.
+    pace: float = 1.0
 
 
 Fault = Callable[[Targets, random.Random], str]
+DEFAULT_INTERVAL_S = 5.0
+# A run shorter than this many default intervals gets its faults closer together: a 10 s run still sees several.
+_FAULTS_AT_LEAST = 8
+
+
+def spacing(duration_s: float) -> float:
+    """The mean seconds between faults for a run of `duration_s`: DEFAULT_INTERVAL_S, or less for a short run."""
+    return min(DEFAULT_INTERVAL_S, duration_s / _FAULTS_AT_LEAST)
+
+
+def _seconds(t: Targets, rng: random.Random, low: float, high: float) -> float:
+    """How long to hold a fault: between low and high seconds at the default pace."""
+    return rng.uniform(low, high) * t.pace
 _UNKNOWN_THREAD = 1094  # MariaDB/MySQL: KILL of a connection that has already gone
 
 
@@ -66,7 +81,7 @@ def kill_service(t: Targets, rng: random.Random) -> str:
 
 def pause_worker(t: Targets, rng: random.Random) -> str:
     pid = rng.choice(t.service.workers())
-    seconds = rng.uniform(2, 6)  # mostly longer than a client's deadline
+    seconds = _seconds(t, rng, 2, 6)  # at the default pace, mostly longer than a client's deadline
     os.kill(pid, signal.SIGSTOP)
     try:
         t.hold(seconds)
@@ -97,7 +112,7 @@ def _kill(conn: Connection, connection_id: int) -> bool:
 def cut_link(which: str) -> Fault:
     def fault(t: Targets, rng: random.Random) -> str:
         proxy = t.db_proxy if which == "db" else t.redis_proxy
-        seconds = rng.uniform(1, 4)
+        seconds = _seconds(t, rng, 1, 4)
         proxy.cut()
         try:
             t.hold(seconds)
@@ -111,7 +126,7 @@ def cut_link(which: str) -> Fault:
 def slow_link(which: str) -> Fault:
     def fault(t: Targets, rng: random.Random) -> str:
         proxy = t.db_proxy if which == "db" else t.redis_proxy
-        delay, seconds = rng.uniform(0.02, 0.3), rng.uniform(2, 5)
+        delay, seconds = rng.uniform(0.02, 0.3), _seconds(t, rng, 2, 5)
         proxy.delay_s = delay
         try:
             t.hold(seconds)
@@ -123,7 +138,7 @@ def slow_link(which: str) -> Fault:
 
 
 def restart_redis(t: Targets, rng: random.Random) -> str:
-    seconds = rng.uniform(0.5, 3)
+    seconds = _seconds(t, rng, 0.5, 3)
     port = t.redis.port
     t.redis.stop()
     t.hold(seconds)
@@ -145,7 +160,8 @@ def kill_relay(t: Targets, rng: random.Random) -> str:
 
 
 def stop_nats(t: Targets, rng: random.Random) -> str:
-    seconds = rng.uniform(2, 8)  # about the relay's 5 s publish timeout: some publishes outwait it, some time out
+    # At the default pace, about the relay's 5 s publish timeout: some publishes outwait it, some time out.
+    seconds = _seconds(t, rng, 2, 8)
     t.nats.stop()
     try:
         t.hold(seconds)
@@ -187,6 +203,14 @@ FAULTS: dict[str, Fault] = {
 }
 
 
+NOT_INJECTED = " (not injected)"  # the suffix of a count of attempts that failed
+
+
+def injected(counts: dict[str, int]) -> int:
+    """How many faults a run really injected, from its counts by kind."""
+    return sum(n for name, n in counts.items() if not name.endswith(NOT_INJECTED))
+
+
 class Nemesis:
     """Injects one fault at a time, at random intervals, until stopped; counts each kind."""
 
@@ -195,6 +219,7 @@ class Nemesis:
         if unknown:
             raise ValueError(f"unknown faults {sorted(unknown)}; known: {sorted(FAULTS)}")
         self.targets, self.faults, self.interval_s = targets, faults, interval_s
+        targets.pace = min(1.0, interval_s / DEFAULT_INTERVAL_S)
         self.counts: Counter[str] = Counter(dict.fromkeys(faults, 0))  # a kind never drawn still shows, as 0
         self._rng = random.Random(seed)
         self._record = record
@@ -208,4 +233,4 @@ class Nemesis:
                 self.counts[name] += 1
             except Exception as error:  # noqa: BLE001 - a fault that could not be injected is reported, and the run goes on
                 self._record(name, f"not injected: {error!r}")
-                self.counts[f"{name} (not injected)"] += 1
+                self.counts[f"{name}{NOT_INJECTED}"] += 1

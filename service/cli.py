@@ -1,4 +1,4 @@
-"""The erp-orders command: serve, gateway, relay, migrate, seed, version."""
+"""The erp-orders command: serve, gateway, relay, events tail, migrate, seed, version."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from service import embedded, logs
 from service.domain.errors import AlreadyExists
 from service.methods import ALL_ROLES
 from service.settings import Settings, SettingsError
+
+
+_LOCAL_NATS = "nats://127.0.0.1:4222"  # a development machine's nats-server, for `events tail` without ORDERS_NATS_URL
 
 
 def _engine(settings: Settings) -> Engine:
@@ -63,6 +66,15 @@ def _relay(settings: Settings, args: argparse.Namespace) -> None:
 
     engine = bootstrap.engine(settings, pool_size=2, max_overflow=2)
     Relay(engine, settings).run(until_signalled())
+
+
+def _events_tail(settings: Settings, args: argparse.Namespace) -> None:
+    from service.events_tail import tail
+
+    try:
+        tail(settings, args.nats_url or settings.nats_url or _LOCAL_NATS, args.subjects, args.from_start, args.count)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a tail ends
 
 
 def _gateway(settings: Settings, args: argparse.Namespace) -> None:
@@ -152,6 +164,13 @@ def _parser() -> argparse.ArgumentParser:
     relay = commands.add_parser("relay", help="publish the order-event outbox to NATS JetStream, and prune it")
     relay.add_argument("--metrics-port", type=int, default=0, help="serve /metrics on this port (default: off)")
     relay.set_defaults(run=_relay)
+    events = commands.add_parser("events", help="the order events on NATS JetStream").add_subparsers(dest="events", required=True)
+    tail = events.add_parser("tail", help="follow the event stream, one JSON line per event")
+    tail.add_argument("subjects", nargs="?", default=">", help="below ORDERS_EVENTS_SUBJECT_PREFIX, e.g. 'order.>' (default: every event)")
+    tail.add_argument("--from-start", action="store_true", help="print the events the stream holds first (default: only new ones)")
+    tail.add_argument("--count", type=int, default=0, help="stop after this many events (default: follow until Ctrl-C)")
+    tail.add_argument("--nats-url", default="", help=f"default: ORDERS_NATS_URL, else {_LOCAL_NATS}")
+    tail.set_defaults(run=_events_tail)
     commands.add_parser("migrate", help="upgrade the database schema to the latest version").set_defaults(run=_migrate)
     commands.add_parser("seed", help="add a demo customer and products").set_defaults(run=_seed)
     commands.add_parser("version", help="print the version").set_defaults(run=_version)
@@ -172,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        logs.configure(settings.log_level, settings.log_json)
+        logs.configure(settings.log_level, settings.log_format)
         args.run(settings, args)
     except SettingsError as e:
         print(f"erp-orders: {e}", file=sys.stderr)

@@ -60,7 +60,7 @@ def interceptors(settings: Settings, guard: RedisGuard | None) -> Chain:
     return Chain([
         ErrorBoundary(),
         MetricsInterceptor(),
-        AccessLogInterceptor(),
+        AccessLogInterceptor(settings.access_log_probes),
         AuthInterceptor(auth_setup.verifier(settings), FailureThrottle(limiter, settings.auth_failure_rate)),
         RateLimitInterceptor(limiter, settings.read_rate, settings.write_rate),
         ValidationInterceptor(),

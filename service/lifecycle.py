@@ -23,6 +23,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from service import metrics
+from service.announce import addresses
 from service.restarts import RestartPolicy
 from service.settings import Settings
 
@@ -45,12 +46,13 @@ def serve(settings: Settings) -> None:
                         "idempotency records (the database still keeps creates exactly-once)")
         supervise(settings)
     else:
-        serve_one(settings)
+        serve_one(settings, announce=True)
 
 
-def serve_one(settings: Settings, done: threading.Event | None = None, socket_dir: Path | None = None) -> None:
+def serve_one(settings: Settings, done: threading.Event | None = None, socket_dir: Path | None = None, announce: bool = False) -> None:
     """gRPC, and the REST gateway on its own thread calling its handlers in-process (and its stream
-    over a private socket in `socket_dir`), until `done` is set (by default by SIGTERM or SIGINT)."""
+    over a private socket in `socket_dir`), until `done` is set (by default by SIGTERM or SIGINT).
+    `announce` prints the addresses once both listen (the supervisor of several workers prints them instead)."""
     if done is None:
         # Handlers first: a SIGTERM that arrives while the server is still starting must end in
         # a graceful stop, not in the default kill.
@@ -63,6 +65,8 @@ def serve_one(settings: Settings, done: threading.Event | None = None, socket_di
     start(running)
     log.info("gRPC listening on %s:%d", settings.grpc_host, running.port)
     gateway = rest.start(settings, rest.in_process(settings, running.dispatcher, running.local_target))
+    if announce:
+        print(addresses(settings, running.port, gateway.port), flush=True)
     relay_stop = threading.Event()
     relay: threading.Thread | None = None
     if settings.relay_in_serve:
@@ -97,7 +101,7 @@ def _worker(settings: Settings, index: int, socket_dir: Path) -> None:
     done = until_signalled()
     from service import logs
 
-    logs.configure(settings.log_level, settings.log_json)
+    logs.configure(settings.log_level, settings.log_format)
     serve_one(settings, done, socket_dir)
 
 
@@ -177,6 +181,7 @@ def supervise(settings: Settings) -> None:
     for index in range(settings.grpc_processes):
         workers.start(index)
     log.info("started %d worker processes on port %d", settings.grpc_processes, settings.grpc_port)
+    print(addresses(settings, settings.grpc_port, settings.http_port), flush=True)
     crash_loop = False
     # Bounded waits, so a signal is noticed within a second even while every worker is healthy.
     while not stopping.is_set() and not crash_loop:

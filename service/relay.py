@@ -29,6 +29,7 @@ from sqlalchemy import Engine, exc
 from service import metrics
 from service._gen.erp.orders.v1 import events_pb2
 from service.domain.errors import LockContention, StorageUnavailable
+from service.relay_log import RelayLife
 from service.settings import Settings
 from storage import outbox
 from storage.driver_errors import translate
@@ -36,7 +37,7 @@ from storage.leases import Leases
 
 log = logging.getLogger(__name__)
 
-_PAYLOADS: dict[str, Any] = {"order": events_pb2.OrderEvent, "product": events_pb2.ProductStockEvent}
+PAYLOADS: dict[str, Any] = {"order": events_pb2.OrderEvent, "product": events_pb2.ProductStockEvent}
 _CONTENT_TYPES = {"protobuf": "application/protobuf", "json": "application/json"}
 _PUBLISH_TIMEOUT_S = 5.0
 _BACKLOG_EVERY_S = 1.0
@@ -63,7 +64,7 @@ def headers(event: outbox.StoredEvent, settings: Settings) -> dict[str, str]:
 def body(event: outbox.StoredEvent, settings: Settings) -> bytes:
     if settings.events_format == "protobuf":
         return event.payload
-    message = _PAYLOADS[event.aggregate_type].FromString(event.payload)
+    message = PAYLOADS[event.aggregate_type].FromString(event.payload)
     text: str = json_format.MessageToJson(message, indent=None)
     return text.encode()
 
@@ -90,12 +91,14 @@ class Relay:
         self._after_publish = after_publish  # a test hook: runs between the PubAcks and the marking
         self._next_backlog = self._next_prune = self._next_claim = 0.0
         self._held: set[int] = set()
+        self._life = RelayLife(settings.relay_log_interval_s, time.monotonic())
 
     def run(self, stop: threading.Event) -> None:
         """Publishes (or, without ORDERS_NATS_URL, only prunes) until `stop` is set."""
         asyncio.run(self._run(stop))
 
     async def _run(self, stop: threading.Event) -> None:
+        self._life.started(self.leases.owner, self._settings.nats_url, self._settings.events_stream)
         while not stop.is_set():
             try:
                 await asyncio.to_thread(self.leases.ensure_rows)
@@ -113,9 +116,11 @@ class Relay:
                     self._lost_database(error)
                     await asyncio.to_thread(stop.wait, _DATABASE_RETRY_S)
                     continue
+                self._life.database_ok()
                 if not busy:
                     await asyncio.to_thread(stop.wait, self._settings.relay_poll_interval_s)
         finally:
+            self._life.stopping()
             try:
                 await asyncio.to_thread(self.leases.release_all)
             except _DATABASE_ERRORS as error:
@@ -130,7 +135,7 @@ class Relay:
         retrying would hide it, and the relay exits for its supervisor to see."""
         if isinstance(error, exc.DBAPIError) and not isinstance(translate(error, _ignore), (StorageUnavailable, LockContention)):
             raise error
-        log.warning("relay: the database is unavailable (%s); retrying in %g s", error, _DATABASE_RETRY_S)
+        self._life.database_lost(getattr(error, "orig", None) or error, _DATABASE_RETRY_S)  # the driver's words, not the SQL
         self._held, self._next_claim = set(), 0.0
 
     async def _connect(self, stop: threading.Event) -> Client | None:
@@ -140,15 +145,27 @@ class Relay:
             try:
                 await nc.connect(
                     self._settings.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=1, connect_timeout=2,
-                    allow_reconnect=True,
+                    allow_reconnect=True, disconnected_cb=self._nats_lost, reconnected_cb=self._nats_regained, error_cb=self._nats_error,
                 )
                 await self._ensure_stream(nc.jetstream(timeout=_PUBLISH_TIMEOUT_S))
+                self._life.connected(self._settings.nats_url, self._settings.events_stream)
                 return nc
             except Exception as error:  # noqa: BLE001 - any failure to reach the broker means: try again
-                log.warning("relay: NATS at %s unavailable (%s); events wait in the outbox", self._settings.nats_url, error)
+                self._life.nats_unavailable(self._settings.nats_url, error)
                 await nc.close()
                 await asyncio.to_thread(stop.wait, 1.0)
         return None
+
+    async def _nats_lost(self) -> None:
+        self._life.nats_lost()
+
+    async def _nats_regained(self) -> None:
+        self._life.nats_regained()
+
+    async def _nats_error(self, error: Exception) -> None:
+        # nats-py's default logs a traceback per failed reconnect, every second of an outage; the
+        # lost and regained lines say what an operator needs.
+        log.debug("relay: NATS client error: %r", error)
 
     async def _ensure_stream(self, js: JetStreamContext) -> None:
         s = self._settings
@@ -164,6 +181,7 @@ class Relay:
         """One round: leases, one batch published and marked, and the periodic backlog and pruning.
         Returns whether it found a full batch (so the next round should not wait)."""
         now = time.monotonic()
+        self._life.tick(now)
         if now >= self._next_backlog:
             self._next_backlog = now + _BACKLOG_EVERY_S
             await asyncio.to_thread(self._measure_backlog)
@@ -206,11 +224,14 @@ class Relay:
         s = self._settings
         ack: Any = await js.publish(f"{s.events_subject_prefix}.{e.type}", body(e, s), headers=headers(e, s))
         metrics.EVENTS_PUBLISHED.labels("duplicate" if ack.duplicate else "stored").inc()
-        metrics.EVENT_PUBLISH_LAG.observe((datetime.now(UTC) - e.create_time).total_seconds())
+        lag = (datetime.now(UTC) - e.create_time).total_seconds()
+        metrics.EVENT_PUBLISH_LAG.observe(lag)
+        self._life.published(lag)
 
     def _measure_backlog(self) -> None:
         count, oldest = outbox.backlog(self._engine)
         metrics.OUTBOX_BACKLOG.set(count)
+        self._life.backlog(count)
         metrics.OUTBOX_LAG.set(0 if oldest is None else max(0.0, (datetime.now(UTC) - oldest).total_seconds()))
 
     def prune(self) -> int:

@@ -14,8 +14,10 @@ from service.redis_guard import cluster_seeds, is_cluster
 
 _PREFIX = "ORDERS_"
 _SECRETS = {"jwt_secret"}
+# What .env.example holds where a secret goes: refused, so that a copied example never runs as it is.
+PLACEHOLDER = "change-me"
 # scheme://user:password@…: a regex, not a URL parser, because a cluster URL lists several host:port seeds.
-_PASSWORD = re.compile(r"^([^:/]+://[^:@/]*:)[^@]*@")
+_PASSWORD = re.compile(r"^([^:/]+://[^:@/]*:)([^@]*)@")  # a URL's password, the second group
 _RATES = {"rate_limit_read": "read_rate", "rate_limit_write": "write_rate", "rate_limit_auth_failures": "auth_failure_rate"}
 
 
@@ -68,9 +70,10 @@ class Settings(_Parsed):
     # Streams that need no token (reflection, health Watch) open at once; each holds a handler
     # thread, so more are refused and the other grpc_workers threads stay for authenticated calls.
     open_streams_max: int = 4
-    # Logs: one JSON object per line, or plain text for a terminal.
+    # Logs: `auto` writes readable text on a terminal and one JSON object per line elsewhere; `json`, `text` choose.
     log_level: str = "INFO"
-    log_json: bool = True
+    log_format: str = "auto"
+    access_log_probes: bool = False  # the access log also has a line per health check (probes, /readyz)
     # REST gateway: started by `serve` next to gRPC, or alone by `gateway`.
     http_host: str = "0.0.0.0"
     http_port: int = 8080
@@ -137,6 +140,7 @@ class Settings(_Parsed):
     relay_lease_s: float = 10.0
     relay_batch: int = 500
     relay_poll_interval_s: float = 0.05
+    relay_log_interval_s: float = 60.0  # the relay logs what it published once per this many seconds
     # Published events are deleted after this, in small batches (also the resume tokens' lifetime).
     outbox_retention_s: float = 7 * 86400.0
     outbox_prune_batch: int = 500
@@ -160,6 +164,7 @@ class Settings(_Parsed):
         return shown
 
     def __post_init__(self) -> None:
+        self._refuse_placeholders()
         if self.auth not in ("jwt", "disabled"):
             raise SettingsError(f"ORDERS_AUTH={self.auth!r} must be 'jwt' or 'disabled'")
         if self.jwt_secret and self.jwt_public_key:
@@ -202,6 +207,8 @@ class Settings(_Parsed):
                 cluster_seeds(self.redis_url)
             except ValueError as error:
                 raise SettingsError(f"ORDERS_REDIS_URL: {error}") from None
+        if self.log_format not in ("auto", "json", "text"):
+            raise SettingsError(f"ORDERS_LOG_FORMAT={self.log_format!r} must be 'auto', 'json' or 'text'")
         if self.events_format not in ("protobuf", "json"):
             raise SettingsError(f"ORDERS_EVENTS_FORMAT={self.events_format!r} must be 'protobuf' or 'json'")
         # A relay that published and died before marking is retried by another one after its lease
@@ -213,11 +220,28 @@ class Settings(_Parsed):
             )
         if self.relay_partitions < 1 or self.relay_batch < 1 or self.outbox_prune_batch < 1:
             raise SettingsError("ORDERS_RELAY_PARTITIONS, ORDERS_RELAY_BATCH and ORDERS_OUTBOX_PRUNE_BATCH must be at least 1")
+        if self.relay_log_interval_s <= 0:
+            raise SettingsError(f"ORDERS_RELAY_LOG_INTERVAL_S={self.relay_log_interval_s:g} must be above 0")
         for name, parsed in _RATES.items():
             try:
                 object.__setattr__(self, parsed, Rate.parse(getattr(self, name)))
             except ValueError as error:
                 raise SettingsError(f"{_PREFIX}{name.upper()}: {error}") from None
+
+    def _refuse_placeholders(self) -> None:
+        for name in _SECRETS:
+            if str(getattr(self, name)).startswith(PLACEHOLDER):
+                raise SettingsError(
+                    f"{_PREFIX}{name.upper()} is still the placeholder of .env.example ({PLACEHOLDER}…): "
+                    "set a secret of your own, e.g. the output of `openssl rand -hex 32`"
+                )
+        for name in ("database_url", "redis_url"):
+            password = _PASSWORD.match(getattr(self, name))
+            if password and password.group(2).startswith(PLACEHOLDER):
+                raise SettingsError(
+                    f"the password in {_PREFIX}{name.upper()} is still the placeholder of .env.example ({PLACEHOLDER}…): "
+                    "set one of your own (with compose, MYSQL_PASSWORD in .env)"
+                )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from google.rpc import code_pb2
 
-from service.gateway import comments
+from service.gateway import comments, error_responses
 from service.gateway.pathtemplate import collection
 from service.gateway.routes import Route
 from service.gateway.schemas import Schemas
@@ -19,7 +19,7 @@ from service.methods import ALL_ROLES, METHODS
 
 JSON_PATH, YAML_PATH = "/openapi.json", "/openapi.yaml"
 _JSON = "application/json"
-_ERROR = {"$ref": "#/components/responses/Error"}
+_RESPONSES = "#/components/responses/"
 _IDEMPOTENCY_KEY = {"$ref": "#/components/parameters/IdempotencyKey"}
 _TOKEN_HOWTO = (
     "**Getting a token.** Every call but the health checks needs `Authorization: Bearer <JWT>`, signed "
@@ -66,7 +66,7 @@ def document(routes: Iterable[Route]) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": {**dict(sorted(schemas.components.items())), "Error": _error_schema()},
-            "responses": {"Error": _error_response()},
+            "responses": _error_responses(),
             "parameters": {"IdempotencyKey": _idempotency_key()},
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": _TOKEN_HOWTO}},
         },
@@ -98,7 +98,8 @@ def _operation(route: Route, schemas: Schemas, notes: dict[str, str]) -> dict[st
     }
     if route.body:
         operation["requestBody"] = {"required": True, "content": {_JSON: {"schema": _body_schema(route, schemas)}}}
-    operation["responses"] = {**_success(route, schemas), "4XX": _ERROR, "5XX": _ERROR}
+    errors = {str(error_responses.CASES[name].http_status): {"$ref": _RESPONSES + name} for name in error_responses.for_route(route)}
+    operation["responses"] = {**_success(route, schemas), **errors, "default": {"$ref": _RESPONSES + "Error"}}
     return operation
 
 
@@ -187,12 +188,13 @@ def _error_schema() -> dict[str, Any]:
     return {"type": "object", "description": "An AIP-193 error.", "properties": {"error": body}, "required": ["error"]}
 
 
-def _error_response() -> dict[str, Any]:
-    return {
-        "description": "An error (AIP-193); the status follows google/rpc/code.proto.",
-        "headers": {
-            "X-Request-Id": _REQUEST_ID,
-            "Retry-After": {"description": "Seconds to wait before retrying (429 and retryable errors).", "schema": {"type": "integer"}},
-        },
-        "content": {_JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
+def _error_responses() -> dict[str, Any]:
+    """Each error status with its example, and `Error` for any other status (499, 501)."""
+    headers = {
+        "X-Request-Id": _REQUEST_ID,
+        "Retry-After": {"description": "Seconds to wait before retrying (429 and retryable errors).", "schema": {"type": "integer"}},
     }
+    generic = {"description": "An error (AIP-193); the status follows google/rpc/code.proto.", "headers": headers,
+               "content": {_JSON: {"schema": error_responses.ERROR_SCHEMA}}}
+    cases = {name: error_responses.component(case, headers) for name, case in error_responses.CASES.items()}
+    return {**cases, "Error": generic}

@@ -19,6 +19,11 @@ _STRING_NUMBERS = {"int64", "uint64", "sint64", "fixed64", "sfixed64"}
 _BOUNDS = {"gt": "exclusiveMinimum", "gte": "minimum", "lt": "exclusiveMaximum", "lte": "maximum"}
 _LENGTHS = {"min_len": "minLength", "max_len": "maxLength"}
 _FORMATS = ("email", "uuid", "hostname", "uri", "ipv4", "ipv6")
+# protovalidate's `email` rule is the HTML standard's valid e-mail address; this is that standard's pattern.
+EMAIL_PATTERN = (
+    r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
+)
 # Defined at import by protobuf's descriptor builder, so invisible to type checkers.
 _FIELD_EXTENSION = buf_validate.field  # type: ignore[attr-defined]
 _IGNORE_IF_ZERO = buf_validate.Ignore.Value("IGNORE_IF_ZERO_VALUE")  # type: ignore[attr-defined]

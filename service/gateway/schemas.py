@@ -8,7 +8,7 @@ from typing import Any
 from google.api import field_behavior_pb2
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
-from service.gateway import schema_keywords
+from service.gateway import examples, schema_keywords
 
 REF = "#/components/schemas/"
 _REQUIRED = field_behavior_pb2.FieldBehavior.REQUIRED
@@ -61,18 +61,33 @@ class Schemas:
     def __init__(self, comments: dict[str, str]) -> None:
         self.components: dict[str, dict[str, Any]] = {}
         self._comments = comments
+        self._owners: dict[str, str] = {}  # component name → the full name it stands for
+
+    def _claim(self, descriptor: Descriptor | EnumDescriptor) -> str:
+        """The component name: the type's name within its package without dots (`Order`, `CreateOrderRequestItem`).
+        Generators turn dots into class names such as `ErpOrdersV1Order`; two types with one name are refused."""
+        package = descriptor.file.package
+        name: str = descriptor.full_name.removeprefix(f"{package}.").replace(".", "")
+        owner = self._owners.setdefault(name, descriptor.full_name)
+        if owner != descriptor.full_name:
+            raise ValueError(f"schema name {name!r} stands for both {owner} and {descriptor.full_name}")
+        return name
 
     def message(self, descriptor: Descriptor) -> dict[str, Any]:
         """A $ref to the message's component (built on first use), or the inline schema of a well-known type."""
         if descriptor.full_name in _WELL_KNOWN:
             return dict(_WELL_KNOWN[descriptor.full_name])
-        if descriptor.full_name not in self.components:
-            self.components[descriptor.full_name] = {}  # claimed first: messages may refer to themselves
-            self.components[descriptor.full_name] = self.object(descriptor)
-        return {"$ref": REF + descriptor.full_name}
+        name = self._claim(descriptor)
+        if name not in self.components:
+            self.components[name] = {}  # claimed first: messages may refer to themselves
+            self.components[name] = self.object(descriptor)
+        return {"$ref": REF + name}
 
     def named(self, name: str, descriptor: Descriptor, without: Collection[str]) -> dict[str, Any]:
         """A $ref to a component `name`: the message less the fields in `without` (e.g. those the path binds)."""
+        self._owners.setdefault(name, name)
+        if self._owners[name] != name:
+            raise ValueError(f"schema name {name!r} is both a request body and {self._owners[name]}")
         self.components[name] = self.object(descriptor, without)
         return {"$ref": REF + name}
 
@@ -97,6 +112,8 @@ class Schemas:
         else:
             constraints = schema_keywords.of(field)
             value = self._value(field, constraints)
+            if field.name in examples.BY_FIELD_NAME and "$ref" not in value:
+                value = {**value, "example": examples.BY_FIELD_NAME[field.name]}
             schema = {"type": "array", "items": value, **constraints.array} if field.is_repeated else value
         if documented:
             if _OUTPUT_ONLY in _behaviour(field):
@@ -105,15 +122,16 @@ class Schemas:
         return schema
 
     def enum(self, descriptor: EnumDescriptor) -> dict[str, Any]:
-        if descriptor.full_name not in self.components:
+        name = self._claim(descriptor)
+        if name not in self.components:
             names = [v.name for v in descriptor.values]
             notes = {v.name: self._comments.get(f"{descriptor.full_name}.{v.name}") for v in descriptor.values}
             lines = [f"- `{name}`: {note}" for name, note in notes.items() if note]
             schema = self._described({"type": "string", "enum": names}, descriptor.full_name)
             if lines:
                 schema["description"] = "\n".join([schema.get("description", ""), "", *lines]).strip()
-            self.components[descriptor.full_name] = schema
-        return {"$ref": REF + descriptor.full_name}
+            self.components[name] = schema
+        return {"$ref": REF + name}
 
     def _value(self, field: FieldDescriptor, constraints: schema_keywords.Constraints) -> dict[str, Any]:
         if field.message_type is not None:
@@ -124,6 +142,9 @@ class Schemas:
         base = dict(_SCALARS[field.type])
         if not constraints.value:
             return base
+        empty_or = _empty_or(constraints.value) if constraints.zero_allowed and base == {"type": "string"} else None
+        if empty_or is not None:
+            return {**base, **empty_or}
         if constraints.zero_allowed and base["type"] in _ZERO:
             zero = "0" if base.get("format") in ("int64", "uint64") else _ZERO[base["type"]]
             return {**base, "anyOf": [{"const": zero}, constraints.value]}
@@ -132,6 +153,20 @@ class Schemas:
     def _described(self, schema: dict[str, Any], full_name: str) -> dict[str, Any]:
         comment = self._comments.get(full_name)
         return {**schema, "description": comment} if comment else schema
+
+
+def _empty_or(keywords: dict[str, Any]) -> dict[str, Any] | None:
+    """A string's rules with the empty string let through (IGNORE_IF_ZERO_VALUE) as plain keywords: generators turn
+    `anyOf: [{const: ""}, …]` into a literal type that refuses every other value. Said for a pattern or an email
+    (one pattern: empty, or the rule's) under a maximum length, what our protos use; None for any other rule."""
+    if set(keywords) - {"pattern", "format", "maxLength"} or keywords.get("format", "email") != "email":
+        return None
+    if "pattern" in keywords and "format" in keywords:
+        return None
+    pattern = schema_keywords.EMAIL_PATTERN if "format" in keywords else keywords.get("pattern")
+    length = {k: v for k, v in keywords.items() if k == "maxLength"}
+    # A top-level alternation is a union whatever the rule's pattern holds, anchors or none.
+    return {**length, "pattern": f"^$|{pattern}"} if pattern else length
 
 
 def _behaviour(field: FieldDescriptor) -> list[int]:

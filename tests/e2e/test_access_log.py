@@ -8,10 +8,12 @@ import time
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import Engine, text
 
 from service._gen.erp.orders.v1 import order_pb2, order_pb2_grpc
 from service.grpc_server import Running
+from tests.conftest import running_server, server_settings
 from tests.helpers import Stubs, authorized_channel, token
 
 
@@ -41,3 +43,26 @@ def test_a_call_that_outlives_its_deadline_is_logged_once_and_not_as_an_unhandle
         time.sleep(0.01)  # polling for the server thread's log record, bounded by the deadline
     assert len(logged) == 1
     assert not [r for r in caplog.records if r.name == "service.interceptors.error_boundary"]
+
+
+
+def _access_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.rpc["method"] for r in caplog.records if r.name == "erp_orders.access"]  # type: ignore[attr-defined]
+
+
+def _check_health(port: int) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        assert health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_health_checks_are_not_access_logged_by_default(server: Running, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="erp_orders.access")
+    _check_health(server.port)
+    assert _access_lines(caplog) == []
+
+
+def test_access_log_probes_logs_each_health_check(mysql_url: str, engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="erp_orders.access")
+    with running_server(server_settings(mysql_url, access_log_probes=True), engine) as probed:
+        _check_health(probed.port)
+    assert _access_lines(caplog) == ["/grpc.health.v1.Health/Check"]

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from bench.database import private_database
-from chaos.nemesis import FAULTS, Targets
+from chaos.nemesis import FAULTS, Nemesis, Targets, spacing
 from chaos.run import STREAM, start_targets
 from chaos.stream import read_stream
 from service.bootstrap import unit_of_work
@@ -254,3 +254,15 @@ def test_slow_http_clients_hold_connections_on_the_rest_port_while_rest_and_grpc
     [(held, status, health)] = outcomes
     assert held >= 105 and (status, health) == (200, "SERVING"), (description, outcomes)
     until(lambda: _established(targets.service.http_port) < 5, "the slow connections are closed")
+
+
+def test_a_short_run_spaces_its_faults_closer_and_holds_each_shorter(targets: Targets) -> None:
+    assert (spacing(600), spacing(10)) == (5.0, 1.25)
+    held: list[float] = []
+    Nemesis(targets, ["stop-nats"], spacing(10), seed=7, record=lambda _name, _what: None)
+    try:
+        targets.hold = held.append
+        FAULTS["stop-nats"](targets, random.Random(7))
+    finally:
+        targets.pace = 1.0
+    assert len(held) == 1 and held[0] <= 8 * 1.25 / 5.0  # stop-nats holds 2–8 s at the default spacing

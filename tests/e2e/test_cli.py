@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
+import httpx
 import jwt
 from sqlalchemy.engine import make_url
 
+from bench.server import free_port
 from storage.migrate import head
 
 ERP_ORDERS = str(Path(sys.executable).parent / "erp-orders")
@@ -56,3 +59,28 @@ def test_migrate_against_a_missing_database_prints_one_line(mysql_url: str, tmp_
         f"erp-orders: cannot use the database {missing.render_as_string(hide_password=True)}: "
         f"(1049, \"Unknown database '{missing.database}'\")"
     ]
+
+
+def test_serve_prints_where_to_reach_grpc_rest_and_the_docs_once_it_listens(tmp_path: Path) -> None:
+    grpc_port, http_port = free_port(), free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ORDERS_")}
+    env = {**clean, "ORDERS_GRPC_HOST": "127.0.0.1", "ORDERS_GRPC_PORT": str(grpc_port), "ORDERS_HTTP_PORT": str(http_port)}
+    serve = subprocess.Popen([ERP_ORDERS, "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert serve.stdout is not None
+        lines: list[str] = []
+        while len(lines) < 3:  # after the embedded database's migration line
+            line = serve.stdout.readline()
+            assert line, "serve ended before it printed its addresses"
+            lines += [] if line.startswith("migrated ") else [line.rstrip("\n")]
+        with httpx.Client() as http:
+            docs = http.get(f"http://localhost:{http_port}/docs")  # listening by the time it says so
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.communicate(timeout=60)
+    assert lines == [
+        f"gRPC  127.0.0.1:{grpc_port}  (grpcurl -plaintext 127.0.0.1:{grpc_port} list)",
+        f"REST  http://localhost:{http_port}/v1/orders",
+        f"docs  http://localhost:{http_port}/docs  (OpenAPI: http://localhost:{http_port}/openapi.json)",
+    ]
+    assert docs.status_code == 200

@@ -108,7 +108,7 @@ def _two_workers_http(mysql_url: str, tmp_path: Path, **extra: str) -> tuple[sub
     """`serve` with two workers and plain-text logs; its runtime directory goes under tmp_path."""
     port, http_port = free_port(), free_port()
     settings = {
-        "ORDERS_GRPC_PROCESSES": "2", "ORDERS_SHUTDOWN_GRACE_S": "1", "ORDERS_JWT_SECRET": TEST_SECRET, "ORDERS_LOG_JSON": "false",
+        "ORDERS_GRPC_PROCESSES": "2", "ORDERS_SHUTDOWN_GRACE_S": "1", "ORDERS_JWT_SECRET": TEST_SECRET, "ORDERS_LOG_FORMAT": "text",
     }
     env = service_env(mysql_url, port, http_port, settings | extra) | {"TMPDIR": str(tmp_path)}
     log = tmp_path / "serve.log"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -218,3 +219,42 @@ def test_a_database_error_that_waiting_cannot_fix_ends_the_relay_instead_of_retr
         finally:
             stop.set()
             unmigrated.dispose()
+
+
+def test_the_relay_logs_its_life_one_line_per_change_of_state_and_one_per_interval(
+    mysql_url: str, engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="service.relay")
+    lines = lambda: [r.getMessage() for r in caplog.records if r.name == "service.relay"]  # noqa: E731
+    seen = lambda text: until(lambda: any(text in line for line in lines()), f"the relay logged {text!r}")  # noqa: E731
+    url = make_url(mysql_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 3306)
+    proxy.start()
+    broker = NatsProcess(tmp_path / "nats")
+    settings = event_settings(
+        url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False), nats_url=broker.url, relay_log_interval_s=0.5,
+    )
+    proxied = bootstrap.engine(settings, pool_size=2, max_overflow=0)
+    try:
+        with private_stream(settings) as s, running_relay(proxied, s):
+            seen("caught up")
+            _order(engine)
+            seen("published 3 events in the last 0.5 s, lag from change to PubAck")  # the order and its product's two ledger rows
+            broker.stop()
+            seen("lost NATS")
+            broker.start()
+            seen("regained NATS")
+            proxy.cut()
+            seen("the database is unavailable")
+            proxy.start()
+            seen("regained the database")
+    finally:
+        broker.stop()
+        proxy.cut()
+        proxied.dispose()
+    logged = lines()
+    assert logged[0].startswith("relay ") and f"started (NATS {broker.url}, stream {settings.events_stream})" in logged[0]
+    assert logged[1] == f"relay: connected to NATS at {broker.url}, stream {settings.events_stream}"
+    assert logged[-1] == "relay: stopping; its leases are released"
+    for once in ("lost NATS", "regained NATS", "the database is unavailable", "regained the database"):
+        assert sum(once in line for line in logged) == 1, logged  # retried every second, logged once

@@ -15,7 +15,7 @@ import pytest
 import setuptools
 import yaml
 
-from service.settings import Settings
+from service.settings import Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = {"ORDERS_" + f.name.upper() for f in fields(Settings)}
@@ -95,26 +95,54 @@ def test_the_build_context_holds_what_the_dockerfile_copies() -> None:
         assert f"!{source.rstrip('/')}/" in ignore or f"!{source}" in ignore, source
 
 
-def _compose_config(env_file: Path) -> dict:  # type: ignore[type-arg]
-    """The stack as `docker compose config` resolves it with this .env (Debian's docker-compose where
-    the compose plugin is missing, as in .ci/run)."""
+def _compose_run(env_file: Path) -> subprocess.CompletedProcess[str]:
+    """`docker compose config` with this .env (Debian's docker-compose where the compose plugin is
+    missing, as in .ci/run)."""
     if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
         compose = ["docker", "compose"]
     elif shutil.which("docker-compose"):
         compose = ["docker-compose"]
     else:
         pytest.fail("needs `docker compose` or docker-compose: apt-get install docker-compose (.ci/run does)")
-    result = subprocess.run(
+    return subprocess.run(
         [*compose, "-f", str(ROOT / "docker-compose.yml"), "--env-file", str(env_file), "config"],
         env={**os.environ, "ENV_FILE": str(env_file)}, capture_output=True, text=True, timeout=60,
     )
+
+
+def _compose_config(env_file: Path) -> dict:  # type: ignore[type-arg]
+    """The stack as `docker compose config` resolves it with this .env."""
+    result = _compose_run(env_file)
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)
 
 
+def _example_with(**values: str) -> str:
+    """.env.example with these lines set, as a person fills in their copy."""
+    text = (ROOT / ".env.example").read_text()
+    for name, value in values.items():
+        text, replaced = re.subn(rf"^{name}=.*$", f"{name}={value}", text, flags=re.MULTILINE)
+        assert replaced == 1, name
+    return text
+
+
+def test_compose_refuses_the_example_until_the_database_password_is_set(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(_example_with())
+    refused = _compose_run(env_file)
+    assert refused.returncode != 0 and "set MYSQL_PASSWORD in .env" in refused.stderr
+
+
+def test_the_services_refuse_the_examples_secret_placeholder() -> None:
+    lines = _example_with(MYSQL_PASSWORD="a-password-of-mine").splitlines()
+    example = dict(line.split("=", 1) for line in lines if line.startswith("ORDERS_"))
+    with pytest.raises(SettingsError, match="ORDERS_JWT_SECRET is still the placeholder of .env.example"):
+        Settings.from_env(example)
+
+
 def test_every_orders_setting_in_dot_env_reaches_the_migration_and_the_service(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_text((ROOT / ".env.example").read_text() + "ORDERS_GRPC_PROCESSES=2\nORDERS_RATE_LIMIT_WRITE=50/s\n")
+    env_file.write_text(_example_with(MYSQL_PASSWORD="a-password-of-mine") + "ORDERS_GRPC_PROCESSES=2\nORDERS_RATE_LIMIT_WRITE=50/s\n")
     services = _compose_config(env_file)["services"]
     for name in ("migrate", "orders"):
         environment = services[name]["environment"]

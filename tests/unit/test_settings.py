@@ -98,3 +98,14 @@ def test_the_http_edge_limits_must_be_positive() -> None:
     for name in ("HTTP_MAX_CONNECTIONS", "HTTP_ERROR_LOG_LINES"):
         with pytest.raises(SettingsError, match=f"ORDERS_{name}=0 must be at least 1"):
             Settings.from_env({f"ORDERS_{name}": "0"})
+
+
+@pytest.mark.parametrize(("values", "named"), [
+    ({"ORDERS_JWT_SECRET": "change-me-to-32-random-bytes-or-more"}, "ORDERS_JWT_SECRET is still the placeholder"),
+    ({"ORDERS_DATABASE_URL": "mysql+mysqldb://orders:change-me@mysql:3306/orders"}, "the password in ORDERS_DATABASE_URL"),
+    ({"ORDERS_REDIS_URL": "redis://:change-me-too@redis:6379/0"}, "the password in ORDERS_REDIS_URL"),
+])
+def test_a_placeholder_from_the_example_is_refused_where_a_secret_goes(values: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(values)
+    assert Settings.from_env({"ORDERS_JWT_SECRET": "not-a-placeholder-change-me"}).jwt_secret  # only as the start
