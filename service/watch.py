@@ -15,13 +15,12 @@ it holds no more than `queue_size` events of server memory, and reconnects from 
 
 from __future__ import annotations
 
-import base64
 import logging
 import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine
 
@@ -30,21 +29,6 @@ from storage import outbox
 log = logging.getLogger(__name__)
 
 _READ = 500
-
-
-def token(event: outbox.StoredEvent) -> str:
-    """The resume token of an event: its outbox position and time, opaque to clients."""
-    micros = int(event.create_time.timestamp() * 1_000_000)
-    return base64.urlsafe_b64encode(f"{event.position}.{micros}".encode()).decode().rstrip("=")
-
-
-def parse_token(text: str) -> tuple[int, datetime] | None:
-    """(position, time) of a token, or None if it is not one of ours."""
-    try:
-        position, micros = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode().split(".")
-        return int(position), datetime.fromtimestamp(int(micros) / 1_000_000, UTC)
-    except (ValueError, UnicodeDecodeError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -97,6 +81,10 @@ class Feed:
     def history(self, position: int, limit: int = _READ) -> list[outbox.StoredEvent]:
         """Events after a position, read from the outbox itself (a resume catching up)."""
         return outbox.after(self._engine, position, limit)
+
+    def event_time(self, position: int) -> datetime | None:
+        """When the event at this position happened, or None if the outbox no longer holds it."""
+        return outbox.create_time_at(self._engine, position)
 
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:

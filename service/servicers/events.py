@@ -11,6 +11,7 @@ import grpc
 
 from service import context as ctx
 from service import status, watch
+from service.resume_tokens import Signer
 from service._gen.erp.orders.v1 import events_pb2, events_pb2_grpc
 from service.domain.errors import (
     FieldViolation,
@@ -23,7 +24,8 @@ from service.domain.errors import (
 from storage.keyset import parse_id
 from storage.outbox import StoredEvent
 
-_IDLE_CHECK_S = 0.5  # how often an idle stream looks whether its client is gone
+_IDLE_CHECK_S = 0.5
+_INVALID_TOKEN = "RESUME_TOKEN_INVALID"  # how often an idle stream looks whether its client is gone
 
 
 def _id(value: str) -> int | None:
@@ -31,15 +33,10 @@ def _id(value: str) -> int | None:
     return None if not value else (parse_id(value) or -1)
 
 
-def _message(row: StoredEvent) -> events_pb2.OrderEvent:
-    event: events_pb2.OrderEvent = events_pb2.OrderEvent.FromString(row.payload)
-    event.resume_token = watch.token(row)
-    return event
-
-
 class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
-    def __init__(self, feed: watch.Feed, retention_s: float, max_streams: int) -> None:
+    def __init__(self, feed: watch.Feed, tokens: Signer, retention_s: float, max_streams: int) -> None:
         self._feed = feed
+        self._tokens = tokens
         self._retention = timedelta(seconds=retention_s)
         self._slots = threading.BoundedSemaphore(max_streams)
 
@@ -60,14 +57,21 @@ class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
     def _resume_point(self, token: str) -> int | None:
         if not token:
             return None
-        parsed = watch.parse_token(token)
-        if parsed is None:
-            raise InvalidArgument([FieldViolation("resume_token", "is not a token this service issued", "INVALID_RESUME_TOKEN")])
-        position, when = parsed
-        # Pruning deletes only events older than the retention, so everything after a younger token is still there.
-        if when < datetime.now(UTC) - self._retention:
+        position = self._tokens.position(token)
+        if position is None:
+            violation = FieldViolation("resume_token", "is not a token this service issued", _INVALID_TOKEN)
+            raise InvalidArgument([violation], reason=_INVALID_TOKEN)
+        # Judged from the outbox's own record, never from the client: pruning deletes only events older
+        # than the retention, so everything after a token whose event is still there and younger is too.
+        happened = self._feed.event_time(position)
+        if happened is None or happened < datetime.now(UTC) - self._retention:
             raise ResumeTokenExpired(self._retention.total_seconds())
         return position
+
+    def _message(self, row: StoredEvent) -> events_pb2.OrderEvent:
+        event: events_pb2.OrderEvent = events_pb2.OrderEvent.FromString(row.payload)
+        event.resume_token = self._tokens.token(row.position)
+        return event
 
     def _stream(
         self, sub: watch.Subscription, after: int | None, last_token: str, context: grpc.ServicerContext
@@ -79,7 +83,7 @@ class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
                 while position < sub.start and (rows := [r for r in self._feed.history(position) if r.position <= sub.start]):
                     for row in rows:
                         if sub.filter.matches(row):
-                            yield (event := _message(row))
+                            yield (event := self._message(row))
                             last_token = event.resume_token
                     position = rows[-1].position
             while context.is_active():
@@ -89,7 +93,7 @@ class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
                     if sub.overflowed:
                         raise WatchTooSlow(last_token) from None
                     continue
-                yield (event := _message(row))
+                yield (event := self._message(row))
                 last_token = event.resume_token
         except OrdersError as error:
             context.abort_with_status(status.to_status(error))

@@ -10,12 +10,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine
 
 from service._gen.erp.orders.v1 import order_pb2
 from service.gateway import http_server as rest
 from service.settings import Settings
 from tests.conftest import running_server
-from tests.e2e.test_watch import _expired_token, _settings
+from tests.e2e.test_watch import SIGNER, _settings, forged_tokens, old_event
 from tests.helpers import Stubs, authorized_channel, token
 
 PATH = "/v1/orderEvents:watch"
@@ -96,7 +97,18 @@ def test_an_event_stream_resumes_after_its_last_event_id_on_a_restarted_server(m
     ]
 
 
-def test_an_expired_token_is_refused_before_the_stream_starts(http: httpx.Client) -> None:
-    refused = http.get(PATH, params={"resumeToken": _expired_token()})
+def test_an_expired_token_is_refused_before_the_stream_starts(http: httpx.Client, engine: Engine) -> None:
+    refused = http.get(PATH, params={"resumeToken": SIGNER.token(old_event(engine))})
     assert refused.status_code == 400 and refused.headers["content-type"] == "application/json"
     assert refused.json()["error"]["details"][0]["reason"] == "RESUME_TOKEN_EXPIRED"
+
+
+def test_a_forged_token_or_last_event_id_is_a_400_with_its_reason(http: httpx.Client) -> None:
+    for forged in forged_tokens(seed=2022, count=40):
+        asked = [{"params": {"resumeToken": forged}}]
+        if forged.isascii():
+            asked.append({"headers": {"Last-Event-ID": forged}})
+        for how in asked:
+            refused = http.get(PATH, **how)  # type: ignore[arg-type]
+            assert refused.status_code == 400, (forged, how, refused.text)
+            assert refused.json()["error"]["details"][0]["reason"] == "RESUME_TOKEN_INVALID", forged
