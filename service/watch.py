@@ -5,8 +5,10 @@ for the whole process, however many watchers. Outbox ids can commit out of order
 that took id 7 may commit after the one that took 8), so the reader never passes a gap at once: it
 holds at the first missing position until that id commits or `gap_grace_s` has passed, and only
 then gives up on it (a rolled-back change leaves such a hole for good). So a watcher misses an event
-only if its transaction commits more than `gap_grace_s` after a later one; a resume from a token
-reads the outbox itself and sees such a late event.
+only if its transaction commits more than `gap_grace_s` after a later one. A resume catches up from
+the outbox itself, holding at gaps the same way, up to where this process's reader stands, then
+takes the reader's events after the token's position: each event after the token once, and none
+at or before it, whichever process issued the token.
 
 Each watcher has a bounded queue. A watcher that does not keep up overflows it and is ended with
 ABORTED (reason WATCH_TOO_SLOW, the resume token of its last delivered event in the ErrorInfo):
@@ -20,7 +22,8 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -47,7 +50,7 @@ class Filter:
 @dataclass(eq=False)
 class Subscription:
     filter: Filter
-    start: int  # the reader delivers events after this position
+    start: int  # the reader queues every event after this position, and none before
     events: queue.Queue[outbox.StoredEvent] = field(default_factory=queue.Queue)
     overflowed: bool = False
 
@@ -57,6 +60,7 @@ class Feed:
         self._engine = engine
         self._poll = poll_interval_s
         self._grace = gap_grace_s
+        self._grace_td = timedelta(seconds=gap_grace_s)
         self._queue_size = queue_size
         self._lock = threading.Lock()
         self._subscribers: set[Subscription] = set()
@@ -78,9 +82,21 @@ class Feed:
             self._wake.notify()
             return sub
 
-    def history(self, position: int, limit: int = _READ) -> list[outbox.StoredEvent]:
-        """Events after a position, read from the outbox itself (a resume catching up)."""
-        return outbox.after(self._engine, position, limit)
+    def history(self, after: int, upto: int) -> Iterator[outbox.StoredEvent]:
+        """The events in (after, upto], read from the outbox itself (a resume catching up), in position order.
+
+        Like the reader, it never passes an id that may still commit: it holds at a missing one until
+        it commits, or until the event after it is `gap_grace_s` old (a rolled-back id never commits).
+        So a token from it never stands past an event that a later resume would have to go back for.
+        """
+        position = after
+        while position < upto and (rows := [r for r in outbox.after(self._engine, position, _READ) if r.position <= upto]):
+            for row in rows:
+                if row.position != position + 1 and datetime.now(UTC) - row.create_time < self._grace_td:
+                    time.sleep(self._poll)  # hold at the gap, then read again from before it
+                    break
+                yield row
+                position = row.position
 
     def event_time(self, position: int) -> datetime | None:
         """When the event at this position happened, or None if the outbox no longer holds it."""
@@ -119,15 +135,16 @@ class Feed:
                     break  # hold at the gap: the missing id may still commit
             self._gap_since = None
             cursor = row.position
+            # The cursor moves and the row is queued under the lock that subscribe() takes: a new
+            # watcher starts either before this row (and gets it) or after it (and its catch-up reads it).
             with self._lock:
-                subscribers = list(self._subscribers)
-            for sub in subscribers:
-                if row.position > sub.start and not sub.overflowed and sub.filter.matches(row):
-                    try:
-                        sub.events.put_nowait(row)
-                    except queue.Full:
-                        sub.overflowed = True  # what it has queued is delivered, then it ends with its token
-        with self._lock:
-            if self._cursor is not None:
-                self._cursor = max(self._cursor, cursor)
+                if self._cursor is None or row.position <= self._cursor:
+                    continue  # nobody watched meanwhile, and a new watcher started past it
+                self._cursor = row.position
+                for sub in self._subscribers:
+                    if not sub.overflowed and sub.filter.matches(row):
+                        try:
+                            sub.events.put_nowait(row)
+                        except queue.Full:
+                            sub.overflowed = True  # what it has queued is delivered, then it ends with its token
 

@@ -76,16 +76,17 @@ class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
     def _stream(
         self, sub: watch.Subscription, after: int | None, last_token: str, context: grpc.ServicerContext
     ) -> Iterator[events_pb2.OrderEvent]:
+        # Every event after `position` is delivered once, and none at or before it: the token's own
+        # position, or where the live feed started. The feed of this process may stand before a
+        # token issued by another one (it polls on its own, or holds at an id not yet committed).
+        position = sub.start if after is None else after
         try:
-            if after is not None:
-                # Catch up from the outbox itself up to where the live feed starts: late commits included.
-                position = after
-                while position < sub.start and (rows := [r for r in self._feed.history(position) if r.position <= sub.start]):
-                    for row in rows:
-                        if sub.filter.matches(row):
-                            yield (event := self._message(row))
-                            last_token = event.resume_token
-                    position = rows[-1].position
+            # Catch up from the outbox itself up to where the live feed starts: late commits included.
+            for row in self._feed.history(position, sub.start):
+                position = row.position
+                if sub.filter.matches(row):
+                    yield (event := self._message(row))
+                    last_token = event.resume_token
             while context.is_active():
                 try:
                     row = sub.events.get(timeout=_IDLE_CHECK_S)
@@ -93,7 +94,9 @@ class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
                     if sub.overflowed:
                         raise WatchTooSlow(last_token) from None
                     continue
-                yield (event := self._message(row))
-                last_token = event.resume_token
+                if row.position > position:
+                    position = row.position
+                    yield (event := self._message(row))
+                    last_token = event.resume_token
         except OrdersError as error:
             context.abort_with_status(status.to_status(error))
