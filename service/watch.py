@@ -23,13 +23,32 @@ import threading
 import time
 from dataclasses import dataclass, field
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, exc
 
+from service.domain.errors import OrdersError
 from storage import outbox
+from storage.driver_errors import translate
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Database trouble as the domain error a client can act on (UNAVAILABLE or ABORTED), never the driver's text."""
+    try:
+        yield
+    except exc.DBAPIError as error:
+        translated = translate(error, _no_metrics)
+        if translated is None:
+            raise
+        raise translated from error
+
+
+def _no_metrics(_kind: str) -> None:
+    """Lock conflicts of the watch feed's reads are not the use cases' lock metrics."""
 
 _READ = 500
 
@@ -53,6 +72,7 @@ class Subscription:
     start: int  # the reader queues every event after this position, and none before
     events: queue.Queue[outbox.StoredEvent] = field(default_factory=queue.Queue)
     overflowed: bool = False
+    failure: OrdersError | None = None  # the reader could not read the outbox: the watch ends with it
 
 
 class Feed:
@@ -73,7 +93,8 @@ class Feed:
     def subscribe(self, flt: Filter) -> Subscription:
         with self._lock:
             if self._cursor is None:
-                self._cursor = outbox.last_position(self._engine)
+                with _translated():
+                    self._cursor = outbox.last_position(self._engine)
             sub = Subscription(flt, self._cursor, queue.Queue(self._queue_size))
             self._subscribers.add(sub)
             if self._thread is None:
@@ -90,7 +111,7 @@ class Feed:
         So a token from it never stands past an event that a later resume would have to go back for.
         """
         position = after
-        while position < upto and (rows := [r for r in outbox.after(self._engine, position, _READ) if r.position <= upto]):
+        while position < upto and (rows := [r for r in self._after(position) if r.position <= upto]):
             for row in rows:
                 if row.position != position + 1 and datetime.now(UTC) - row.create_time < self._grace_td:
                     time.sleep(self._poll)  # hold at the gap, then read again from before it
@@ -100,7 +121,12 @@ class Feed:
 
     def event_time(self, position: int) -> datetime | None:
         """When the event at this position happened, or None if the outbox no longer holds it."""
-        return outbox.create_time_at(self._engine, position)
+        with _translated():
+            return outbox.create_time_at(self._engine, position)
+
+    def _after(self, position: int) -> list[outbox.StoredEvent]:
+        with _translated():
+            return outbox.after(self._engine, position, _READ)
 
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
@@ -121,10 +147,20 @@ class Feed:
                     return
                 cursor = self._cursor if self._cursor is not None else 0
             try:
-                self._deliver(outbox.after(self._engine, cursor, _READ), cursor)
-            except Exception:  # noqa: BLE001 - a failed poll (database away) is retried on the next one
+                self._deliver(self._after(cursor), cursor)
+            except OrdersError as error:
+                # Every watcher ends with it (after what it has queued) and resumes from its token,
+                # here or on another process; the next poll serves whoever watches then.
+                log.warning("watch feed: reading the outbox failed (%s); ending the watches", error.reason)
+                self._fail(error)
+            except Exception:  # noqa: BLE001 - a bug: logged, and the next poll tries again
                 log.exception("watch feed: reading the outbox failed; retrying")
             time.sleep(self._poll)
+
+    def _fail(self, error: OrdersError) -> None:
+        with self._lock:
+            for sub in self._subscribers:
+                sub.failure = sub.failure or error
 
     def _deliver(self, rows: list[outbox.StoredEvent], cursor: int) -> None:
         for row in rows:

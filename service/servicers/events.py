@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from service.domain.errors import (
 )
 from storage.keyset import parse_id
 from storage.outbox import StoredEvent
+
+log = logging.getLogger(__name__)
 
 _IDLE_CHECK_S = 0.5
 _INVALID_TOKEN = "RESUME_TOKEN_INVALID"  # how often an idle stream looks whether its client is gone
@@ -93,6 +96,8 @@ class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
                 except queue.Empty:
                     if sub.overflowed:
                         raise WatchTooSlow(last_token) from None
+                    if sub.failure:
+                        raise sub.failure from None
                     continue
                 if row.position > position:
                     position = row.position
@@ -100,3 +105,8 @@ class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
                     last_token = event.resume_token
         except OrdersError as error:
             context.abort_with_status(status.to_status(error))
+        except Exception:
+            # A response stream's exception would reach the client as UNKNOWN with its text: the
+            # interceptors have returned by now, so this is the stream's own error boundary.
+            log.exception("WatchOrderEvents failed")
+            context.abort_with_status(status.INTERNAL)
