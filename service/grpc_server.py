@@ -105,7 +105,10 @@ def build_server(
     order_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(run, place, settings.currency, pager), ours)
     feed = Feed(engine, settings.watch_poll_interval_s, settings.watch_gap_grace_s, settings.watch_queue_size)
     events_pb2_grpc.add_OrderEventServiceServicer_to_server(
-        OrderEventServicer(feed, Signer(auth_setup.resume_token_secrets(settings)), settings.outbox_retention_s, settings.watch_max_streams),
+        OrderEventServicer(
+            feed, Signer(auth_setup.resume_token_secrets(settings)), settings.outbox_retention_s,
+            (settings.watch_max_streams, settings.watch_max_per_principal),
+        ),
         ours,
     )
     dispatcher = Dispatcher(ours, server_interceptors, executor, settings.grpc_max_concurrent_rpcs)

@@ -132,6 +132,8 @@ class Settings(_Parsed):
     watch_gap_grace_s: float = 2.0  # how long the reader waits at an outbox id that has not committed yet
     watch_queue_size: int = 1000
     watch_max_streams: int = 16
+    # One principal (the JWT subject) holds at most this many of them, so one reader cannot take them all.
+    watch_max_per_principal: int = 4
     # Signs resume tokens (comma-separated: the first signs, every one verifies, for rotation); empty: ORDERS_JWT_SECRET.
     watch_token_secret: str = ""
 
@@ -194,6 +196,11 @@ class Settings(_Parsed):
             raise SettingsError(
                 f"ORDERS_EVENTS_DUPLICATE_WINDOW_S={self.events_duplicate_window_s:g} must be at least twice "
                 f"ORDERS_RELAY_LEASE_S plus a minute for a restart ({2 * self.relay_lease_s + 60:g} s)"
+            )
+        if not 1 <= self.watch_max_per_principal <= self.watch_max_streams:
+            raise SettingsError(
+                f"ORDERS_WATCH_MAX_PER_PRINCIPAL={self.watch_max_per_principal} must be at least 1 and at most "
+                f"ORDERS_WATCH_MAX_STREAMS={self.watch_max_streams}"
             )
         if self.watch_token_secret and not any(self.watch_token_secret.split(",")):
             raise SettingsError("ORDERS_WATCH_TOKEN_SECRET must hold at least one secret")

@@ -23,7 +23,8 @@ The tree (the gRPC code each maps to is decided once, in service/status.py):
     │   └── NoPolicy                                 the method declares no policy: denied by default
     ├── RateLimited                RESOURCE_EXHAUSTED  over the limit; RetryInfo says when to retry
     │   ├── TooManyStreams                           every slot for streams that need no token is taken
-    │   └── TooManyWatchers                          every WatchOrderEvents slot of this process is taken
+    │   ├── TooManyWatchers                          every WatchOrderEvents slot of this process is taken
+    │   └── TooManyWatchersOfPrincipal               the principal holds its share of those slots
     ├── IdempotencyKeyInUse        ABORTED           the first call with this key is still running
     └── (InvalidArgument)
         ├── MalformedRequest                         the bytes do not parse as the request message
@@ -281,3 +282,11 @@ class TooManyWatchers(RateLimited):
 
     def __init__(self) -> None:
         super().__init__("WatchOrderEvents stream", 1.0)
+
+
+class TooManyWatchersOfPrincipal(RateLimited):
+    reason = "TOO_MANY_WATCHERS_OF_PRINCIPAL"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"WatchOrderEvents stream (at most {limit} at once per principal)", 1.0)
+        self.metadata["limit"] = str(limit)

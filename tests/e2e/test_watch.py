@@ -8,7 +8,7 @@ import random
 import string
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,12 +29,12 @@ EVENT_TYPES = {events_pb2.ORDER_EVENT_TYPE_CREATED: "created", events_pb2.ORDER_
 
 
 @contextmanager
-def _watch(port: int, roles: tuple[str, ...] = (ORDERS_READ,), **request: str) -> Iterator[Any]:
+def _watch(port: int, roles: tuple[str, ...] = (ORDERS_READ,), principal: str = "watcher", **request: str) -> Iterator[Any]:
     """An open stream, returned once the server has subscribed it (its headers arrived)."""
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         call = events_pb2_grpc.OrderEventServiceStub(channel).WatchOrderEvents(
             events_pb2.WatchOrderEventsRequest(**request), timeout=60,
-            metadata=[("authorization", f"Bearer {token('watcher', roles)}")],
+            metadata=[("authorization", f"Bearer {token(principal, roles)}")],
         )
         call.initial_metadata()
         try:
@@ -148,6 +148,20 @@ def test_a_token_the_service_did_not_issue_is_invalid_argument_whatever_its_shap
         assert (error.code, error.reason, error.field_violations) == (
             grpc.StatusCode.INVALID_ARGUMENT, "RESUME_TOKEN_INVALID", {"resume_token": "RESUME_TOKEN_INVALID"}
         ), forged
+
+
+def test_one_principal_holds_at_most_its_share_of_the_watch_slots(mysql_url: str) -> None:
+    with running_server(_settings(mysql_url, watch_max_streams=4, watch_max_per_principal=2), None) as server, ExitStack() as open_:
+        for _ in range(2):
+            open_.enter_context(_watch(server.port, principal="greedy"))
+        with pytest.raises(grpc.RpcError) as refused, _watch(server.port, principal="greedy") as stream:
+            next(stream)
+        error = rich(refused.value)
+        assert (error.code, error.reason, error.metadata["limit"], error.has_retry_info) == (
+            grpc.StatusCode.RESOURCE_EXHAUSTED, "TOO_MANY_WATCHERS_OF_PRINCIPAL", "2", True
+        )
+        for _ in range(2):  # the other slots stay for everyone else
+            open_.enter_context(_watch(server.port, principal="another"))
 
 
 def test_watching_needs_the_orders_read_role(server: Any) -> None:
