@@ -11,8 +11,10 @@ takes the reader's events after the token's position: each event after the token
 at or before it, whichever process issued the token.
 
 Each watcher has a bounded queue. A watcher that does not keep up overflows it and is ended with
-ABORTED (reason WATCH_TOO_SLOW, the resume token of its last delivered event in the ErrorInfo):
-it holds no more than `queue_size` events of server memory, and reconnects from its token.
+ABORTED (reason WATCH_TOO_SLOW, the resume token of its last delivered event in the ErrorInfo) the
+next time the transport takes an event from it, and reconnects from its token. One whose client
+reads nothing at all leaves its stream waiting inside the transport (HTTP/2 flow control), where it
+cannot end itself: the reader ends it (the client sees CANCELLED after the events already sent).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -51,6 +53,7 @@ def _no_metrics(_kind: str) -> None:
     """Lock conflicts of the watch feed's reads are not the use cases' lock metrics."""
 
 _READ = 500
+_STALLED_S = 1.0  # an overflowed watcher whose last event the transport has not taken for this long is ended
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,10 @@ class Subscription:
     events: queue.Queue[outbox.StoredEvent] = field(default_factory=queue.Queue)
     overflowed: bool = False
     failure: OrdersError | None = None  # the reader could not read the outbox: the watch ends with it
+    # Set by the stream while the transport has not yet taken its last event (HTTP/2 flow control:
+    # the client reads nothing), with how to end it from outside then.
+    sending_since: float | None = None
+    end: Callable[[], object] = lambda: None
 
 
 class Feed:
@@ -148,6 +155,7 @@ class Feed:
                 cursor = self._cursor if self._cursor is not None else 0
             try:
                 self._deliver(self._after(cursor), cursor)
+                self._end_stalled()
             except OrdersError as error:
                 # Every watcher ends with it (after what it has queued) and resumes from its token,
                 # here or on another process; the next poll serves whoever watches then.
@@ -156,6 +164,17 @@ class Feed:
             except Exception:  # noqa: BLE001 - a bug: logged, and the next poll tries again
                 log.exception("watch feed: reading the outbox failed; retrying")
             time.sleep(self._poll)
+
+    def _end_stalled(self) -> None:
+        """Ends the watchers that overflowed while the transport would take nothing more from them.
+
+        Such a stream cannot end itself: its thread waits inside the transport until the client reads.
+        """
+        now = time.monotonic()
+        with self._lock:
+            stalled = [s for s in self._subscribers if s.overflowed and now - (s.sending_since or now) > _STALLED_S]
+        for sub in stalled:
+            sub.end()
 
     def _fail(self, error: OrdersError) -> None:
         with self._lock:

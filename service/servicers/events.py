@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -79,6 +80,7 @@ class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
             self._slots.give_back(principal)
         sub = self._feed.subscribe(watch.Filter(_id(request.order_id), _id(request.customer_id)))
         context.add_callback(lambda: self._feed.unsubscribe(sub))
+        sub.end = context.cancel
         # Sent with the response headers: the client (the gateway's SSE) knows the watch has started.
         ctx.respond_with(context, [(ctx.STREAM_STARTED, "true")])
         return self._stream(sub, after, request.resume_token, context)
@@ -97,6 +99,13 @@ class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
             raise ResumeTokenExpired(self._retention.total_seconds())
         return position
 
+    @staticmethod
+    def _send(sub: watch.Subscription, event: events_pb2.OrderEvent) -> Iterator[events_pb2.OrderEvent]:
+        """Yields the event; the yield returns once the transport has taken it."""
+        sub.sending_since = time.monotonic()
+        yield event
+        sub.sending_since = None
+
     def _message(self, row: StoredEvent) -> events_pb2.OrderEvent:
         event: events_pb2.OrderEvent = events_pb2.OrderEvent.FromString(row.payload)
         event.resume_token = self._tokens.token(row.position)
@@ -114,20 +123,20 @@ class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
             for row in self._feed.history(position, sub.start):
                 position = row.position
                 if sub.filter.matches(row):
-                    yield (event := self._message(row))
+                    yield from self._send(sub, (event := self._message(row)))
                     last_token = event.resume_token
             while context.is_active():
+                if sub.overflowed:  # at once: what it still has queued would only pile up in the transport
+                    raise WatchTooSlow(last_token)
                 try:
                     row = sub.events.get(timeout=_IDLE_CHECK_S)
                 except queue.Empty:
-                    if sub.overflowed:
-                        raise WatchTooSlow(last_token) from None
                     if sub.failure:
                         raise sub.failure from None
                     continue
                 if row.position > position:
                     position = row.position
-                    yield (event := self._message(row))
+                    yield from self._send(sub, (event := self._message(row)))
                     last_token = event.resume_token
         except OrdersError as error:
             context.abort_with_status(status.to_status(error))

@@ -61,13 +61,13 @@ def test_an_event_stream_resumes_exactly_after_its_last_event_id(gateway: Any, s
 
 
 @contextmanager
-def _gateway(settings: Settings) -> Iterator[str]:
-    """A server of its own with its gateway: the gateway's base URL."""
+def _gateway(settings: Settings) -> Iterator[tuple[str, int]]:
+    """A server of its own with its gateway: the gateway's base URL, and the server's gRPC port."""
     with running_server(settings, None) as server:
         gateway_settings = dataclasses.replace(settings, http_host="127.0.0.1", http_port=0)
         gateway = rest.start(gateway_settings, rest.channel(gateway_settings, f"127.0.0.1:{server.port}"))
         try:
-            yield f"http://127.0.0.1:{gateway.port}"
+            yield f"http://127.0.0.1:{gateway.port}", server.port
         finally:
             rest.stop(gateway)
 
@@ -78,7 +78,7 @@ def _event_stream(settings: Settings, **params: str) -> Iterator[Iterator[str]]:
     headers = {"Authorization": f"Bearer {token('sse-watcher')}"}
     if "last_event_id" in params:
         headers["Last-Event-ID"] = params.pop("last_event_id")
-    with _gateway(settings) as url, httpx.Client(base_url=url, timeout=30, headers=headers) as http, http.stream(
+    with _gateway(settings) as (url, _), httpx.Client(base_url=url, timeout=30, headers=headers) as http, http.stream(
         "GET", PATH, params=params
     ) as live:
         assert live.status_code == 200
@@ -122,7 +122,7 @@ def test_a_forged_token_or_last_event_id_is_a_400_with_its_reason(http: httpx.Cl
 
 def test_a_principal_past_its_share_of_the_watch_slots_gets_a_429(mysql_url: str) -> None:
     settings = _settings(mysql_url, watch_max_streams=4, watch_max_per_principal=1)
-    with _gateway(settings) as url, httpx.Client(base_url=url, timeout=30) as http:
+    with _gateway(settings) as (url, _), httpx.Client(base_url=url, timeout=30) as http:
         greedy, other = ({"Authorization": f"Bearer {token(who)}"} for who in ("greedy", "other"))
         with http.stream("GET", PATH, headers=greedy) as first, http.stream("GET", PATH, headers=other) as second:
             assert first.status_code == second.status_code == 200
