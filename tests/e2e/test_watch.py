@@ -96,12 +96,12 @@ def test_a_watch_of_one_order_sees_only_that_order(mysql_url: str, writer: Stubs
 SIGNER = Signer([TEST_SECRET])  # the server's: tests/conftest.py's servers sign with their JWT secret
 
 
-def old_event(engine: Engine) -> int:
-    """The position of an event that happened 30 days ago, older than the retention, not yet pruned."""
+def stored_event(engine: Engine, age: timedelta = timedelta(days=30)) -> int:
+    """The position of an event that happened `age` ago (by default older than the retention, not yet pruned)."""
     with engine.begin() as conn:
         return int(conn.execute(insert(outbox_events).values(
             aggregate_type="order", aggregate_id=random.randrange(10**15), sequence=1, type="order.created",
-            customer_id=1, payload=b"", create_time=datetime.now(UTC) - timedelta(days=30),
+            customer_id=1, payload=b"", create_time=datetime.now(UTC) - age,
         )).inserted_primary_key[0])
 
 
@@ -113,7 +113,7 @@ def _refusal(port: int, resume_token: str) -> RichError:
 
 def test_a_token_whose_event_is_older_than_the_retention_or_pruned_is_expired(server: Any, engine: Engine) -> None:
     # The service judges a token's age from its outbox row: the token itself holds no time to trust.
-    old = old_event(engine)
+    old = stored_event(engine)
     expired = (grpc.StatusCode.FAILED_PRECONDITION, "RESUME_TOKEN_EXPIRED")
     assert (error := _refusal(server.port, SIGNER.token(old))).code == expired[0] and error.reason == expired[1]
     with engine.begin() as conn:

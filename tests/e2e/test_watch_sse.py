@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
+from datetime import timedelta
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 
 from service._gen.erp.orders.v1 import order_pb2
 from service.gateway import http_server as rest
 from service.settings import Settings
 from tests.conftest import running_server
-from tests.e2e.test_watch import SIGNER, _settings, forged_tokens, old_event
+from chaos.transports import CallError, GrpcTransport, RestTransport
+from chaos.workload import forged_resume_token
+from tests.e2e.test_watch import SIGNER, _settings, forged_tokens, stored_event
 from tests.helpers import Stubs, authorized_channel, token
 
 PATH = "/v1/orderEvents:watch"
@@ -104,7 +109,7 @@ def test_an_event_stream_resumes_after_its_last_event_id_on_a_restarted_server(m
 
 
 def test_an_expired_token_is_refused_before_the_stream_starts(http: httpx.Client, engine: Engine) -> None:
-    refused = http.get(PATH, params={"resumeToken": SIGNER.token(old_event(engine))})
+    refused = http.get(PATH, params={"resumeToken": SIGNER.token(stored_event(engine))})
     assert refused.status_code == 400 and refused.headers["content-type"] == "application/json"
     assert refused.json()["error"]["details"][0]["reason"] == "RESUME_TOKEN_EXPIRED"
 
@@ -129,3 +134,18 @@ def test_a_principal_past_its_share_of_the_watch_slots_gets_a_429(mysql_url: str
             refused = http.get(PATH, headers=greedy)
     assert refused.status_code == 429 and "retry-after" in refused.headers
     assert refused.json()["error"]["details"][0]["reason"] == "TOO_MANY_WATCHERS_OF_PRINCIPAL"
+
+
+def test_the_chaos_clients_forged_watch_is_refused_and_a_real_token_accepted_over_both_transports(
+    gateway: Any, server: Any, engine: Engine
+) -> None:
+    real = SIGNER.token(stored_event(engine, age=timedelta(0)))
+    for transport in (GrpcTransport(f"127.0.0.1:{server.port}", token("chaos")), RestTransport(f"http://127.0.0.1:{gateway.port}", token("chaos"))):
+        try:
+            for seed in range(20):
+                with pytest.raises(CallError) as refused:
+                    transport.watch(forged_resume_token(random.Random(seed)))
+                assert (refused.value.code, refused.value.reason) == ("INVALID_ARGUMENT", "RESUME_TOKEN_INVALID")
+            assert transport.watch(real) == {"accepted": True}
+        finally:
+            transport.close()
