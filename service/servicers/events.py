@@ -83,7 +83,7 @@ class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
         sub.end = context.cancel
         # Sent with the response headers: the client (the gateway's SSE) knows the watch has started.
         ctx.respond_with(context, [(ctx.STREAM_STARTED, "true")])
-        return self._stream(sub, after, request.resume_token, context)
+        return self._stream(sub, after, context)
 
     def _resume_point(self, token: str) -> int | None:
         if not token:
@@ -111,9 +111,7 @@ class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
         event.resume_token = self._tokens.token(row.position)
         return event
 
-    def _stream(
-        self, sub: watch.Subscription, after: int | None, last_token: str, context: grpc.ServicerContext
-    ) -> Iterator[events_pb2.OrderEvent]:
+    def _stream(self, sub: watch.Subscription, after: int | None, context: grpc.ServicerContext) -> Iterator[events_pb2.OrderEvent]:
         # Every event after `position` is delivered once, and none at or before it: the token's own
         # position, or where the live feed started. The feed of this process may stand before a
         # token issued by another one (it polls on its own, or holds at an id not yet committed).
@@ -123,11 +121,12 @@ class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
             for row in self._feed.history(position, sub.start):
                 position = row.position
                 if sub.filter.matches(row):
-                    yield from self._send(sub, (event := self._message(row)))
-                    last_token = event.resume_token
+                    yield from self._send(sub, self._message(row))
             while context.is_active():
                 if sub.overflowed:  # at once: what it still has queued would only pile up in the transport
-                    raise WatchTooSlow(last_token)
+                    # The token of its position: also for a watch that has delivered nothing yet, or
+                    # whose catch-up passed events its filter skips.
+                    raise WatchTooSlow(self._tokens.token(position) if position else "")
                 try:
                     row = sub.events.get(timeout=_IDLE_CHECK_S)
                 except queue.Empty:
@@ -136,8 +135,7 @@ class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
                     continue
                 if row.position > position:
                     position = row.position
-                    yield from self._send(sub, (event := self._message(row)))
-                    last_token = event.resume_token
+                    yield from self._send(sub, self._message(row))
         except OrdersError as error:
             context.abort_with_status(status.to_status(error))
         except Exception:
