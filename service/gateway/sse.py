@@ -80,8 +80,9 @@ async def relay(route: Route, call: Any, send: Send, receive: Receive, extra: li
                 call.cancel()
                 await send({"type": "http.response.body", "body": _too_slow(last_token), "more_body": True})
                 break
-            last_token = getattr(message, "resume_token", "") or last_token
-            body = frame(transcode.response(route, message), last_token)
+            event_id = getattr(message, "resume_token", "")
+            last_token = event_id or last_token
+            body = frame(transcode.response(route, message), event_id)
             await send({"type": "http.response.body", "body": body, "more_body": True})
     except grpc.aio.AioRpcError as error:
         if not gone.done():
