@@ -113,6 +113,23 @@ def refusal_created_nothing(ops: Sequence[Operation], db: DbState) -> Verdict:
     return Verdict("a definite refusal created nothing", checked, found)
 
 
+def forged_tokens_refused(ops: Sequence[Operation], db: DbState) -> Verdict:
+    """A watch from a resume token the service never issued is refused as INVALID_ARGUMENT: never
+    accepted, and never an error that says the service broke."""
+    del db
+    found, checked = [], 0
+    for op in ops:
+        if op.f != "forged_watch":
+            continue
+        checked += 1
+        if op.type == OK:
+            found.append(f"forged resume token {op.request['resume_token']!r} was accepted")
+        broke = [a.code for a in op.attempts if a.code in ("INTERNAL", "UNKNOWN")]
+        if broke or (op.type == FAIL and op.code != "INVALID_ARGUMENT"):
+            found.append(f"forged resume token {op.request['resume_token']!r}: {[a.code for a in op.attempts]}")
+    return Verdict("a forged resume token is refused as INVALID_ARGUMENT", checked, found)
+
+
 def status_paths_valid(ops: Sequence[Operation], db: DbState) -> Verdict:
     """Each order's history is a path of the state machine ending at its status; each cancel restored stock once."""
     found: list[str] = []
@@ -191,4 +208,5 @@ def _units(items: Sequence[Sequence[object]]) -> dict[str, int]:
 
 INVARIANTS: list[Callable[[Sequence[Operation], DbState], Verdict]] = [
     stock_conserved, acknowledged_exactly_once, one_order_per_key, refusal_created_nothing, status_paths_valid,
+    forged_tokens_refused,
 ]

@@ -32,7 +32,7 @@ class Operation:
     """A completed operation, as the checker reads it back."""
 
     process: int
-    f: str  # create, cancel, status, adjust, read
+    f: str  # create, cancel, status, adjust, read, forged_watch
     key: str  # idempotency key ("" for reads)
     request: dict[str, Any]
     type: str  # OK, FAIL or INFO

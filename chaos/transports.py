@@ -1,4 +1,4 @@
-"""The same five calls over gRPC and over REST, answering plain dicts or raising CallError with the code name.
+"""The same six calls over gRPC and over REST, answering plain dicts or raising CallError with the code name.
 
 Transport failures (connection refused or reset, timeouts, a body that is not the gateway's) become
 the gRPC codes a client would see for them, so the workload classifies both transports alike.
@@ -13,7 +13,8 @@ import httpx
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from service._gen.erp.orders.v1 import order_pb2, order_pb2_grpc, product_pb2, product_pb2_grpc
+from service._gen.erp.orders.v1 import events_pb2, events_pb2_grpc, order_pb2, order_pb2_grpc, product_pb2, product_pb2_grpc
+from service.context import STREAM_STARTED
 
 TIMEOUT_S = 3.0
 _RECONNECT = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 1000)]
@@ -33,6 +34,7 @@ class Transport(Protocol):
     def status(self, key: str, order_id: str, status: int) -> dict[str, Any]: ...
     def adjust(self, key: str, product_id: str, delta: int) -> dict[str, Any]: ...
     def read(self, order_id: str) -> dict[str, Any]: ...
+    def watch(self, resume_token: str) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
 
@@ -45,6 +47,7 @@ class GrpcTransport:
         self._channel = grpc.insecure_channel(target, options=_RECONNECT)
         self._orders = order_pb2_grpc.OrderServiceStub(self._channel)
         self._products = product_pb2_grpc.ProductServiceStub(self._channel)
+        self._events = events_pb2_grpc.OrderEventServiceStub(self._channel)
         self._auth = ("authorization", f"Bearer {token}")
 
     def create(self, key: str, customer_id: str, items: list[list[Any]]) -> dict[str, Any]:
@@ -66,6 +69,20 @@ class GrpcTransport:
 
     def read(self, order_id: str) -> dict[str, Any]:
         return {"status": int(self._call(self._orders.GetOrder, order_pb2.GetOrderRequest(id=order_id), "").status)}
+
+    def watch(self, resume_token: str) -> dict[str, Any]:
+        """Opens WatchOrderEvents from the token; an accepted watch is closed at once."""
+        request = events_pb2.WatchOrderEventsRequest(resume_token=resume_token)
+        call = self._events.WatchOrderEvents(request, metadata=[self._auth], timeout=TIMEOUT_S)
+        try:
+            if any(key == STREAM_STARTED for key, _ in call.initial_metadata() or ()):
+                return {"accepted": True}
+            next(call)  # a refused watch ends with its status
+            return {"accepted": True}
+        except grpc.RpcError as error:
+            raise CallError(error.code().name, _reason(error)) from None  # type: ignore[attr-defined]
+        finally:
+            call.cancel()
 
     def close(self) -> None:
         self._channel.close()
@@ -112,6 +129,18 @@ class RestTransport:
     def read(self, order_id: str) -> dict[str, Any]:
         return {"status": _status(self._call("GET", f"/v1/orders/{order_id}", "", None))}
 
+    def watch(self, resume_token: str) -> dict[str, Any]:
+        try:
+            with self._http.stream("GET", "/v1/orderEvents:watch", params={"resumeToken": resume_token}) as reply:
+                if reply.is_success:
+                    return {"accepted": True}
+                reply.read()
+        except httpx.TimeoutException:
+            raise CallError("DEADLINE_EXCEEDED") from None
+        except httpx.TransportError:
+            raise CallError("UNAVAILABLE") from None
+        raise _error(reply)
+
     def close(self) -> None:
         self._http.close()
 
@@ -123,15 +152,23 @@ class RestTransport:
             raise CallError("DEADLINE_EXCEEDED") from None
         except httpx.TransportError:
             raise CallError("UNAVAILABLE") from None
-        try:
-            payload: dict[str, Any] = reply.json()
-        except ValueError:
-            raise CallError("UNKNOWN", f"HTTP {reply.status_code} without a JSON body") from None
         if reply.is_success:
-            return payload
-        error = payload.get("error", {})
-        reasons = [d.get("reason", "") for d in error.get("details", []) if d.get("@type", "").endswith("ErrorInfo")]
-        raise CallError(error.get("status", "UNKNOWN"), reasons[0] if reasons else "")
+            try:
+                payload: dict[str, Any] = reply.json()
+                return payload
+            except ValueError:
+                raise CallError("UNKNOWN", f"HTTP {reply.status_code} without a JSON body") from None
+        raise _error(reply)
+
+
+def _error(reply: httpx.Response) -> CallError:
+    """The gateway's AIP-193 error body as the code name and ErrorInfo reason."""
+    try:
+        error = reply.json().get("error", {})
+    except ValueError:
+        return CallError("UNKNOWN", f"HTTP {reply.status_code} without a JSON body")
+    reasons = [d.get("reason", "") for d in error.get("details", []) if d.get("@type", "").endswith("ErrorInfo")]
+    return CallError(error.get("status", "UNKNOWN"), reasons[0] if reasons else "")
 
 
 def _status(order: dict[str, Any]) -> int:

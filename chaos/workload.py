@@ -6,6 +6,7 @@ A call that ends indeterminate (deadline, UNAVAILABLE, reset) or was turned away
 
 from __future__ import annotations
 
+import base64
 import random
 import threading
 import time
@@ -22,7 +23,7 @@ from service.domain.model import OrderStatus
 RETRY_BUDGET_S = 60.0  # longer than the service's idempotency lease (chaos/run.py)
 # The call may have run: the outcome is unknown until a retry with the same key tells.
 INDETERMINATE = frozenset({"DEADLINE_EXCEEDED", "UNAVAILABLE", "CANCELLED", "UNKNOWN", "INTERNAL"})
-_WEIGHTS = {"create": 40, "replay": 5, "cancel": 12, "status": 15, "adjust": 13, "read": 15}
+_WEIGHTS = {"create": 40, "replay": 5, "cancel": 12, "status": 15, "adjust": 13, "read": 15, "forged_watch": 2}
 _NEXT = {OrderStatus.PENDING: OrderStatus.CONFIRMED, OrderStatus.CONFIRMED: OrderStatus.PICKED,
          OrderStatus.PICKED: OrderStatus.SHIPPED, OrderStatus.SHIPPED: OrderStatus.DELIVERED}
 
@@ -74,6 +75,9 @@ class Client:
         with self.shared.lock:
             known = list(self.shared.orders.items())
             creates = list(self.shared.creates)
+        if f == "forged_watch":
+            forged = forged_resume_token(rng)
+            return f, "", {"resume_token": forged}, lambda: t.watch(forged)
         if f == "adjust":
             product_id, delta = rng.choice(self.shared.products), rng.choice([-3, -2, -1, 1, 2, 3, 4, 5, 6])
             return f, key, {"product_id": product_id, "delta": delta}, lambda: t.adjust(key, product_id, delta)
@@ -122,3 +126,12 @@ class Client:
 
     def _done(self, f: str, key: str, request: dict[str, Any], type_: str, start: float, attempts: list[Attempt], response: dict[str, Any]) -> Operation:
         return Operation(self.process, f, key, request, type_, start, self.history.now(), response, tuple(attempts), self.transport.name)
+
+
+def forged_resume_token(rng: random.Random) -> str:
+    """A resume token the service never issued: the unsigned shapes it once accepted (a replay of the
+    whole outbox from 0, a negative or huge position, a position too long for any integer), or noise."""
+    now = int(time.time() * 1_000_000)
+    shapes = [f"0.{now}", f"-{rng.randint(1, 10**6)}.{now}", f"{2**70}.{now}", "1." + "9" * 90, rng.randbytes(25).hex()]
+    raw = rng.choice(shapes).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")

@@ -75,3 +75,23 @@ def _development_secret(path: Path) -> str:
         finally:
             os.unlink(temporary)
     return path.read_text().strip()
+
+
+def resume_token_secrets(settings: Settings) -> list[str]:
+    """The secrets WatchOrderEvents signs resume tokens with: the first signs, every one verifies.
+
+    ORDERS_WATCH_TOKEN_SECRET (comma-separated, newest first), else the HS256 secret. An RS256
+    deployment has no shared secret, so it must set one; with authentication disabled and no secret
+    at all, a random one per process (its tokens resume only on that process).
+    """
+    if settings.watch_token_secret:
+        return [s for s in settings.watch_token_secret.split(",") if s]
+    if settings.jwt_public_key:
+        raise SettingsError("ORDERS_JWT_PUBLIC_KEY needs ORDERS_WATCH_TOKEN_SECRET: the key that signs resume tokens")
+    try:
+        return [signing_secret(settings)]
+    except SettingsError:
+        if settings.auth != "disabled":
+            raise
+        log.warning("no ORDERS_WATCH_TOKEN_SECRET or ORDERS_JWT_SECRET: resume tokens resume only on the process that issued them")
+        return [secrets.token_urlsafe(32)]

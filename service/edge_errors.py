@@ -8,7 +8,8 @@ around or instead of a use case. Each declares its status once, as the domain's 
     │   └── NoPolicy                                   the method declares no policy: denied by default
     ├── RateLimited                RESOURCE_EXHAUSTED  over the limit; RetryInfo says when to retry
     │   ├── TooManyStreams                             every slot for streams that need no token is taken
-    │   └── TooManyWatchers                            every WatchOrderEvents slot of this process is taken
+    │   ├── TooManyWatchers                            every WatchOrderEvents slot of this process is taken
+    │   └── TooManyWatchersOfPrincipal                 the principal holds its share of those slots
     ├── IdempotencyKeyInUse        ABORTED             the first call with this key is still running
     ├── WatchTooSlow               ABORTED             a watcher overflowed its queue; resume from its token
     ├── ResumeTokenExpired         FAILED_PRECONDITION a watch token older than the event retention
@@ -109,3 +110,11 @@ class InvalidIdempotencyKey(InvalidArgument):
     def __init__(self) -> None:
         violation = FieldViolation("idempotency-key", "must be 1 to 255 printable ASCII characters", "INVALID_IDEMPOTENCY_KEY")
         super().__init__([violation], reason="INVALID_IDEMPOTENCY_KEY")
+
+
+class TooManyWatchersOfPrincipal(RateLimited):
+    reason = "TOO_MANY_WATCHERS_OF_PRINCIPAL"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"WatchOrderEvents stream (at most {limit} at once per principal)", 1.0)
+        self.metadata["limit"] = str(limit)

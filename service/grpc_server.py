@@ -30,6 +30,7 @@ from service.interceptors.ratelimit import RateLimitInterceptor
 from service.interceptors.streams import StreamLimit
 from service.interceptors.validation import ValidationInterceptor
 from service.readiness import ReadinessProbe
+from service.resume_tokens import Signer
 from service.redis_guard import RedisGuard
 from service.servicers.customers import CustomerServicer
 from service.servicers.events import OrderEventServicer
@@ -103,7 +104,11 @@ def build_server(
     order_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(run, place, settings.currency, pager), ours)
     feed = Feed(engine, settings.watch_poll_interval_s, settings.watch_gap_grace_s, settings.watch_queue_size)
     events_pb2_grpc.add_OrderEventServiceServicer_to_server(
-        OrderEventServicer(feed, settings.outbox_retention_s, settings.watch_max_streams), ours
+        OrderEventServicer(
+            feed, Signer(auth_setup.resume_token_secrets(settings)), settings.outbox_retention_s,
+            (settings.watch_max_streams, settings.watch_max_per_principal),
+        ),
+        ours,
     )
     dispatcher = Dispatcher(ours, server_interceptors, executor, settings.grpc_max_concurrent_rpcs)
     health_servicer = health.HealthServicer()

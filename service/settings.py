@@ -13,7 +13,7 @@ from service.rate_limiter import Rate
 from service.redis_guard import cluster_seeds, is_cluster
 
 _PREFIX = "ORDERS_"
-_SECRETS = {"jwt_secret"}
+_SECRETS = {"jwt_secret", "watch_token_secret"}
 # What .env.example holds where a secret goes: refused, so that a copied example never runs as it is.
 PLACEHOLDER = "change-me"
 # scheme://user:password@…: a regex, not a URL parser, because a cluster URL lists several host:port seeds.
@@ -150,6 +150,10 @@ class Settings(_Parsed):
     watch_gap_grace_s: float = 2.0  # how long the reader waits at an outbox id that has not committed yet
     watch_queue_size: int = 1000
     watch_max_streams: int = 16
+    # One principal (the JWT subject) holds at most this many of them, so one reader cannot take them all.
+    watch_max_per_principal: int = 4
+    # Signs resume tokens (comma-separated: the first signs, every one verifies, for rotation); empty: ORDERS_JWT_SECRET.
+    watch_token_secret: str = ""
 
     def public(self) -> dict[str, str]:
         """Every setting as ORDERS_* text, with secrets and URL passwords masked."""
@@ -218,6 +222,13 @@ class Settings(_Parsed):
                 f"ORDERS_EVENTS_DUPLICATE_WINDOW_S={self.events_duplicate_window_s:g} must be at least twice "
                 f"ORDERS_RELAY_LEASE_S plus a minute for a restart ({2 * self.relay_lease_s + 60:g} s)"
             )
+        if not 1 <= self.watch_max_per_principal <= self.watch_max_streams:
+            raise SettingsError(
+                f"ORDERS_WATCH_MAX_PER_PRINCIPAL={self.watch_max_per_principal} must be at least 1 and at most "
+                f"ORDERS_WATCH_MAX_STREAMS={self.watch_max_streams}"
+            )
+        if self.watch_token_secret and not any(self.watch_token_secret.split(",")):
+            raise SettingsError("ORDERS_WATCH_TOKEN_SECRET must hold at least one secret")
         if self.relay_partitions < 1 or self.relay_batch < 1 or self.outbox_prune_batch < 1:
             raise SettingsError("ORDERS_RELAY_PARTITIONS, ORDERS_RELAY_BATCH and ORDERS_OUTBOX_PRUNE_BATCH must be at least 1")
         if self.relay_log_interval_s <= 0:

@@ -122,6 +122,13 @@ def after(engine: Engine, position: int, limit: int) -> list[StoredEvent]:
         return _stored(conn.execute(select(*_COLUMNS).where(t.c.id > position).order_by(t.c.id).limit(limit)))
 
 
+def create_time_at(engine: Engine, position: int) -> datetime | None:
+    """When the event at this position happened, or None if there is none (pruned, or never committed)."""
+    with engine.connect() as conn:
+        found: datetime | None = conn.execute(select(t.c.create_time).where(t.c.id == position)).scalar()
+        return found
+
+
 def last_position(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.max(t.c.id))).scalar() or 0)

@@ -17,11 +17,16 @@ import grpc
 from google.protobuf.message import Message
 from google.rpc import code_pb2
 
+from service import status
 from service.context import STREAM_STARTED
+from service.edge_errors import WatchTooSlow
 from service.gateway import http_errors, transcode
 from service.gateway.http_errors import GatewayError, refuse
 from service.gateway.routes import Route
 
+# Below the write buffer's pause mark (asyncio's 64 KiB, where uvicorn's send starts waiting for
+# the client), so the stream notices a client that stopped reading before its own sends wait.
+_MAX_BUFFERED_BYTES = 32 * 1024
 _HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -59,13 +64,25 @@ async def started(call: Any) -> None:
 
 
 async def relay(route: Route, call: Any, send: Send, receive: Receive, extra: list[tuple[bytes, bytes]]) -> None:
-    """Sends the stream as events until it ends or the client goes away (which cancels the call)."""
+    """Sends the stream as events until it ends or the client goes away (which cancels the call).
+
+    A client that does not read what was sent is ended once more than _MAX_BUFFERED_BYTES of it
+    wait in the connection's write buffer: the call is cancelled and a WATCH_TOO_SLOW error event,
+    with the last event's resume token, is the stream's last.
+    """
     await send({"type": "http.response.start", "status": 200, "headers": [*_HEADERS, *extra]})
     gone = asyncio.ensure_future(_disconnected(receive))
     gone.add_done_callback(lambda _: call.cancel())
+    buffered, last_token = _write_buffer(send), ""
     try:
         async for message in call:
-            body = frame(transcode.response(route, message), getattr(message, "resume_token", ""))
+            if buffered() > _MAX_BUFFERED_BYTES:
+                call.cancel()
+                await send({"type": "http.response.body", "body": _too_slow(last_token), "more_body": True})
+                break
+            event_id = getattr(message, "resume_token", "")
+            last_token = event_id or last_token
+            body = frame(transcode.response(route, message), event_id)
             await send({"type": "http.response.body", "body": body, "more_body": True})
     except grpc.aio.AioRpcError as error:
         if not gone.done():
@@ -82,3 +99,17 @@ async def relay(route: Route, call: Any, send: Send, receive: Receive, extra: li
 async def _disconnected(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
+
+
+def _write_buffer(send: Send) -> Callable[[], int]:
+    """How many bytes of the response wait in the connection's write buffer. uvicorn's `send` is a
+    method of the request's cycle, which holds the connection's transport; 0 for any other server."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    size = getattr(transport, "get_write_buffer_size", None)
+    return size if callable(size) else lambda: 0
+
+
+def _too_slow(last_token: str) -> bytes:
+    grpc_status = status.to_status(WatchTooSlow(last_token))
+    rich = http_errors.status_of(grpc_status.code, grpc_status.details, grpc_status.trailing_metadata)
+    return frame(http_errors.render(rich).body, event="error")

@@ -37,6 +37,7 @@ from service.servicers.customers import CustomerServicer
 from service.servicers.events import OrderEventServicer
 from service.servicers.orders import OrderServicer
 from service.servicers.products import ProductServicer
+from service.resume_tokens import Signer
 from service.settings import Settings
 from tests.helpers import TEST_SECRET, Stubs
 from tests.unit.fakes import FakeUnitOfWork, Tables
@@ -238,7 +239,10 @@ class Api:
         customer_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(run, pager), handlers)
         product_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(run, currency, pager), handlers)
         order_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(run, place, currency, pager), handlers)
-        events = OrderEventServicer(_NoFeed(), self.settings.outbox_retention_s, self.settings.watch_max_streams)  # type: ignore[arg-type]
+        events = OrderEventServicer(
+            _NoFeed(), Signer([TEST_SECRET]), self.settings.outbox_retention_s,  # type: ignore[arg-type]
+            (self.settings.watch_max_streams, self.settings.watch_max_per_principal),
+        )
         events_pb2_grpc.add_OrderEventServiceServicer_to_server(events, handlers)
         chain = interceptors(self.settings, None)
         self.server = grpc_testing.server_from_dictionary(

@@ -29,6 +29,7 @@ def _sound() -> tuple[list[Operation], DbState, list[StreamEvent]]:
         _op("cancel", OK, "k5", {"order_id": "10"}),
         _op("status", OK, "k6", {"order_id": "11", "status": S.CONFIRMED}),
         _op("adjust", OK, "k7", {"product_id": "1", "delta": 3}),
+        _op("forged_watch", FAIL, "", {"resume_token": "MC4x"}, code="INVALID_ARGUMENT"),
     ]
     db = DbState(
         stock={"1": 7},
@@ -97,6 +98,13 @@ def test_an_order_behind_a_definite_refusal_is_flagged() -> None:
     ops, db, _ = _sound()
     orders = db.orders | {"13": replace(db.orders["11"], key="k3")}
     assert any("k3: refused with FAILED_PRECONDITION" in v for v in _violated(ops, replace(db, orders=orders))["a definite refusal created nothing"])
+
+
+def test_a_forged_resume_token_accepted_or_breaking_the_service_is_flagged() -> None:
+    ops, db, _ = _sound()
+    ops += [_op("forged_watch", OK, "", {"resume_token": "accepted"}), _op("forged_watch", INFO, "", {"resume_token": "broke"}, code="INTERNAL")]
+    broken = _violated(ops, db)["a forged resume token is refused as INVALID_ARGUMENT"]
+    assert broken == ["forged resume token 'accepted' was accepted", "forged resume token 'broke': ['INTERNAL']"]
 
 
 def test_a_negative_stock_is_flagged() -> None:

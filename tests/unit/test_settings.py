@@ -109,3 +109,16 @@ def test_a_placeholder_from_the_example_is_refused_where_a_secret_goes(values: d
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(values)
     assert Settings.from_env({"ORDERS_JWT_SECRET": "not-a-placeholder-change-me"}).jwt_secret  # only as the start
+
+
+def test_one_principal_may_hold_between_one_and_all_of_the_watch_slots() -> None:
+    assert Settings(watch_max_streams=8, watch_max_per_principal=8).watch_max_per_principal == 8
+    for share in (0, 9):
+        with pytest.raises(SettingsError, match=f"ORDERS_WATCH_MAX_PER_PRINCIPAL={share} must be at least 1 and at most ORDERS_WATCH_MAX_STREAMS=8"):
+            Settings(watch_max_streams=8, watch_max_per_principal=share)
+
+
+def test_the_resume_token_secret_is_masked_and_holds_at_least_one_secret() -> None:
+    assert Settings(watch_token_secret="new,old").public()["ORDERS_WATCH_TOKEN_SECRET"] == "********"
+    with pytest.raises(SettingsError, match="ORDERS_WATCH_TOKEN_SECRET must hold at least one secret"):
+        Settings(watch_token_secret=",")
