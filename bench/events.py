@@ -42,7 +42,7 @@ def running_relay(database_url: str, nats_url: str, extra_env: Mapping[str, str]
     stream = Stream(nats_url, f"BENCH_EVENTS_{uuid.uuid4().hex[:10].upper()}")
     env = service_env(database_url, free_port(), free_port(), {**extra_env, **stream.env()})
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "service.cli", "relay"], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "-m", "service.runtime.cli", "relay"], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
         yield stream
     finally:

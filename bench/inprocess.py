@@ -19,10 +19,10 @@ from bench.__main__ import DEFAULT_MYSQL
 from bench.database import private_database
 from service.domain.allocation import NewOrder
 from service.domain.model import Caller, IdempotencyKey, OrderLine
-from service.handlers import customers, orders, products
-from service.bootstrap import engine as make_engine
+from service.usecases import customers, orders, products
+from service.runtime.bootstrap import engine as make_engine
 from service.settings import Settings
-from service.bootstrap import unit_of_work
+from service.runtime.bootstrap import unit_of_work
 
 CALLER = Caller("bench", "inprocess")
 

@@ -1,4 +1,4 @@
-"""Starts the service as a subprocess (`python -m service.cli serve`) on a free port and waits until it is SERVING."""
+"""Starts the service as a subprocess (`python -m service.runtime.cli serve`) on a free port and waits until it is SERVING."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def running_service(database_url: str, extra_env: Mapping[str, str], log: Path, 
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve"], env=service_env(database_url, port, http_port, extra_env),
+            [sys.executable, "-m", "service.runtime.cli", "serve"], env=service_env(database_url, port, http_port, extra_env),
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
         )
     try:

@@ -31,10 +31,10 @@ from chaos.service import Service
 from chaos.supervised import Supervised
 from chaos.transports import GrpcTransport, RestTransport, Transport
 from chaos.workload import Client, Shared
-from service import tokens
-from service.bootstrap import unit_of_work
+from service.grpc import tokens
+from service.runtime.bootstrap import unit_of_work
 from service.domain.model import Caller
-from service.handlers.products import create_product
+from service.usecases.products import create_product
 from storage import outbox
 
 CUSTOMERS, PRODUCTS, STOCK = 3, 6, 20  # few products, little stock: contention and refusals are frequent
@@ -137,7 +137,7 @@ def start_targets(stack: ExitStack, url: str, admin: Any, workdir: Path, out: Pa
     service = Service(service_url, env, out / "service.log")
     nats = NatsProcess(workdir / "nats")
     stack.callback(nats.stop)
-    relay = Supervised([sys.executable, "-m", "service.cli", "relay"], service_env(service_url, service.port, service.http_port, {
+    relay = Supervised([sys.executable, "-m", "service.runtime.cli", "relay"], service_env(service_url, service.port, service.http_port, {
         "ORDERS_NATS_URL": nats.url,
         "ORDERS_EVENTS_STREAM": STREAM,
         "ORDERS_EVENTS_SUBJECT_PREFIX": SUBJECT_PREFIX,

@@ -30,7 +30,7 @@ class Service(Supervised):
         self.port, self.http_port = free_port(), free_port()
         self.target, self.base_url = f"127.0.0.1:{self.port}", f"http://127.0.0.1:{self.http_port}"
         env = service_env(database_url, self.port, self.http_port, extra_env)
-        super().__init__([sys.executable, "-m", "service.cli", "serve"], env, log)
+        super().__init__([sys.executable, "-m", "service.runtime.cli", "serve"], env, log)
 
     def workers(self) -> list[int]:
         """The live worker processes: the supervisor's spawned children, not multiprocessing's resource tracker."""

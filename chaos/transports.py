@@ -14,7 +14,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from service._gen.erp.orders.v1 import events_pb2, events_pb2_grpc, order_pb2, order_pb2_grpc, product_pb2, product_pb2_grpc
-from service.context import STREAM_STARTED
+from service.grpc.context import STREAM_STARTED
 
 TIMEOUT_S = 3.0
 _RECONNECT = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 1000)]

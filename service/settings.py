@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, get_type_hints
 
-from service.rate_limiter import Rate
-from service.redis_guard import cluster_seeds, is_cluster
+from service.redis.rate_limiter import Rate
+from service.redis.guard import cluster_seeds, is_cluster
 
 _PREFIX = "ORDERS_"
 _SECRETS = {"jwt_secret", "watch_token_secret"}

@@ -26,7 +26,7 @@ _CLIENT_MULTI_STATEMENTS = 1 << 16
 
 
 def make_engine(url: str, pool_size: int, max_overflow: int, pool_timeout: float, lock_wait_timeout_s: int) -> Engine:
-    """The values come from the settings (service/bootstrap.py:engine), their one home."""
+    """The values come from the settings (service/runtime/bootstrap.py:engine), their one home."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)

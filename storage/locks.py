@@ -3,11 +3,11 @@
 Lock order, for every transaction in the service: first the order row (if any), then product rows
 in ascending id order. Two transactions that want overlapping product sets therefore queue on the
 lowest shared id instead of deadlocking; deadlocks that still happen (gap locks, foreign keys) are
-retried by service.handlers.retry.
+retried by service.usecases.retry.
 
 Which transaction takes which locks, in order:
 
-- CreateOrder, alone or as a group-commit batch (service/handlers/group_commit.py): no order row
+- CreateOrder, alone or as a group-commit batch (service/usecases/group_commit.py): no order row
   (its orders are new); the product rows of every order of the batch, as one set, in one statement,
   ascending. The customers are read without a lock, before.
 - CancelOrder: its order row, then its products, ascending.

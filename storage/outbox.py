@@ -24,7 +24,7 @@ _INSERT = Prepared(
 ORDER_TYPES = {1: "order.created", 2: "order.status_changed", 3: "order.canceled"}
 STOCK_TYPE = "product.stock_moved"
 
-# An event as its payload: the contract's message, serialized (service/convert.py, injected).
+# An event as its payload: the contract's message, serialized (service/grpc/convert.py, injected).
 EventEncoder = Callable[[Event], bytes]
 
 

@@ -1,5 +1,5 @@
 """What storage reports as it works, to whoever runs it: the service passes its metrics in
-(service/bootstrap.py), so storage imports nothing of the service layer."""
+(service/runtime/bootstrap.py), so storage imports nothing of the service layer."""
 
 from __future__ import annotations
 

@@ -22,9 +22,9 @@ import redis
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 
-from service.gateway import http_server as rest
-from service.grpc_server import Running, build_server, start, stop
-from service import bootstrap
+from service.runtime import http_server as rest
+from service.runtime.grpc_server import Running, build_server, start, stop
+from service.runtime import bootstrap
 from service.settings import Settings
 from storage.migrate import upgrade
 from tests.helpers import TEST_SECRET, authorized_channel, token

@@ -21,9 +21,9 @@ from service._gen.erp.orders.v1 import customer_pb2, customer_pb2_grpc, order_pb
 from google.type import money_pb2
 from sqlalchemy import Engine, text
 
-from service import tokens
-from service.combiner import Combiner
-from service.methods import ALL_ROLES
+from service.grpc import tokens
+from service.usecases.combiner import Combiner
+from service.grpc.methods import ALL_ROLES
 
 T = TypeVar("T")
 TEST_SECRET = "test-secret-of-thirty-two-bytes!!"

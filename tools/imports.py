@@ -3,9 +3,13 @@
 python -m tools.imports [--modules] [PACKAGE ...]
 
 Every import counts, at module level or inside a function (a function-level import is still a
-dependency, and the usual way a cycle hides). Up means from storage or the domain into the rest of
-the service: storage and service.domain may import each other's modules only as storage →
-service.domain, never the service layer. The generated code (service._gen) is a leaf, not read.
+dependency, and the usual way a cycle hides). The rule (ARCHITECTURE.md):
+- the layers of service/, top to bottom: runtime → rest → events → grpc → usecases → domain; a
+  module imports its own layer or those below it, never one above, so nothing imports runtime but
+  the entry points (the CLI, tests, bench, chaos); settings and metrics, shared by all, import none;
+- storage/ and service/redis/ implement the domain's ports: they import the domain and themselves
+  (and the shared metrics and settings), nothing above; the domain imports only itself.
+The generated code (service._gen) is a leaf, not read.
 """
 
 from __future__ import annotations
@@ -20,8 +24,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("service", "storage")
 SKIPPED = ("service._gen",)
-# The packages that must not depend on the service layer, and what each may import of ours.
-INNER = {"service.domain": ("service.domain",), "storage": ("storage", "service.domain")}
+# The layers of service/, top first: each may import itself and the ones after it.
+LAYERS = ("service.runtime", "service.rest", "service.events", "service.grpc", "service.usecases", "service.domain")
+# The adapters and the domain, and what each may import of ours.
+SHARED = ("service.metrics", "service.settings")
+INNER = {
+    "service.domain": ("service.domain",),
+    "storage": ("storage", "service.domain"),
+    "service.redis": ("service.redis", "service.domain", *SHARED),
+}
 
 Graph = dict[str, set[str]]
 
@@ -109,18 +120,29 @@ def cycles(graph: Graph) -> list[list[str]]:
     return sorted(found)
 
 
+def _rank(module: str) -> int | None:
+    return next((i for i, layer in enumerate(LAYERS) if _within(module, layer)), None)
+
+
 def upward(graph: Graph) -> list[tuple[str, str]]:
-    """Arrows from an inner package (storage, service.domain) to a module it may not import."""
-    arrows = []
-    for source, targets in sorted(graph.items()):
+    """Arrows to a layer above the source's own, from a shared module (settings, metrics) into a
+    layer, and from an inner package (the domain, storage, the Redis adapters) to a module it may
+    not import."""
+    arrows = set()
+    for source, targets in graph.items():
+        rank = _rank(source)
+        for target in targets:
+            above = _rank(target)
+            if above is not None and (above < rank if rank is not None else source in SHARED):
+                arrows.add((source, target))
         for inner, allowed in INNER.items():
             if _within(source, inner):
-                arrows += [(source, t) for t in sorted(targets) if not any(_within(t, a) for a in allowed)]
-    return arrows
+                arrows |= {(source, t) for t in targets if not any(_within(t, a) for a in allowed)}
+    return sorted(arrows)
 
 
 def layer(module: str) -> str:
-    """A module of a subpackage → the subpackage (service.handlers.orders → service.handlers); the
+    """A module of a subpackage → the subpackage (service.usecases.orders → service.usecases); the
     service's own top-level modules stay themselves, storage's are one layer."""
     parts = module.split(".")
     if len(parts) > 2:

@@ -2,10 +2,10 @@
 
 Each class declares its status once, as python-api-core's exceptions do: `code` (google.rpc.Code,
 as `Code` here: the domain imports no grpc), `reason` (the stable ErrorInfo reason) and, for errors
-worth retrying, `retry_after_s`. A subclass inherits them or declares its own; service/status.py
+worth retrying, `retry_after_s`. A subclass inherits them or declares its own; service/grpc/status.py
 turns any of them into a gRPC status, and the gateway maps that status to HTTP, for REST and SSE alike.
 The errors of the edge (authentication, policy, rate limits, idempotency-key transport, streams)
-live at the edge: service/edge_errors.py.
+live at the edge: service/grpc/errors.py.
 
     OrdersError                    INTERNAL          (base)
     ├── InvalidArgument            INVALID_ARGUMENT  bad input, with field violations
@@ -190,7 +190,7 @@ class NotOrderable(FailedPrecondition):
 
 class Rerun(OrdersError):
     """A concurrent change got in the way: re-running the whole use case, in a fresh transaction,
-    settles it (service/handlers/retry.py re-runs it, up to its attempts)."""
+    settles it (service/usecases/retry.py re-runs it, up to its attempts)."""
 
     code = Code.ABORTED
     reason = "LOCK_CONTENTION"

@@ -12,7 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import Engine, text
 
 from service._gen.erp.orders.v1 import order_pb2, order_pb2_grpc
-from service.grpc_server import Running
+from service.runtime.grpc_server import Running
 from tests.conftest import running_server, server_settings
 from tests.helpers import Stubs, authorized_channel, token
 
@@ -42,7 +42,7 @@ def test_a_call_that_outlives_its_deadline_is_logged_once_and_not_as_an_unhandle
         assert time.monotonic() < deadline, "the late call was never logged"
         time.sleep(0.01)  # polling for the server thread's log record, bounded by the deadline
     assert len(logged) == 1
-    assert not [r for r in caplog.records if r.name == "service.interceptors.error_boundary"]
+    assert not [r for r in caplog.records if r.name == "service.grpc.interceptors.error_boundary"]
 
 
 

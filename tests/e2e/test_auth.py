@@ -10,7 +10,7 @@ import grpc
 import pytest
 
 from service._gen.erp.orders.v1 import order_pb2
-from service.grpc_server import Running
+from service.runtime.grpc_server import Running
 from tests.helpers import Stubs, authorized_channel, rich, token
 
 

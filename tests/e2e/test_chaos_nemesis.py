@@ -24,9 +24,9 @@ from bench.database import private_database
 from chaos.nemesis import FAULTS, Nemesis, Targets, spacing
 from chaos.run import STREAM, start_targets
 from chaos.stream import read_stream
-from service.bootstrap import unit_of_work
+from service.runtime.bootstrap import unit_of_work
 from service.domain.model import Caller
-from service.handlers.products import create_product
+from service.usecases.products import create_product
 from storage import outbox
 from tests.conftest import MYSQL_URL
 from tests.helpers import unique, until

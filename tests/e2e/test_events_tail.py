@@ -15,10 +15,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from chaos.stream import read_stream
-from service.bootstrap import unit_of_work
+from service.runtime.bootstrap import unit_of_work
 from service.domain.model import Caller, OrderLine
-from service.handlers import customers, orders, products
-from service.relay import Relay
+from service.usecases import customers, orders, products
+from service.events.relay import Relay
 from service.settings import Settings
 from tests.events import event_settings, private_stream, until_published
 from tests.helpers import cpf, unique

@@ -15,7 +15,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
-from service.gateway.http_server import RunningGateway
+from service.runtime.http_server import RunningGateway
 from tests.helpers import token, cpf, unique
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -11,7 +11,7 @@ import httpx
 import yaml
 from openapi_spec_validator import validate
 
-from service.gateway.http_server import RunningGateway
+from service.runtime.http_server import RunningGateway
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Server errors and schema-breaking responses are what the contract forbids. Positive-data acceptance is

@@ -1,5 +1,5 @@
 """What the in-process gateway of `serve` must answer exactly as a gRPC call would: a deadline that
-passes while the call runs, and calls beyond the concurrent-call limit (service/dispatch.py)."""
+passes while the call runs, and calls beyond the concurrent-call limit (service/grpc/dispatch.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from service._gen.erp.orders.v1 import product_pb2
-from service.gateway import http_server as rest
+from service.runtime import http_server as rest
 from service.settings import Settings
 from tests.conftest import BOTH_BACKENDS, CHANNEL, IN_PROCESS, gateway_backend, running_server, server_settings
 from tests.helpers import Stubs, authorized_channel, lock_waits, token, until

@@ -20,8 +20,8 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from service.gateway import http_server as rest
-from service.gateway.http_errors import HTTP_STATUS
+from service.runtime import http_server as rest
+from service.rest.http_errors import HTTP_STATUS
 from service.settings import Settings
 from tests.conftest import BOTH_BACKENDS
 from tests.helpers import cpf, token, unique

@@ -19,9 +19,9 @@ import redis
 from sqlalchemy import Engine
 
 from bench.server import ROOT, free_port, serving, service_env, stop
-from service import idempotency_store as idem
+from service.redis import idempotency_store as idem
 from service._gen.erp.orders.v1 import order_pb2, product_pb2
-from service.gateway import http_server as rest
+from service.runtime import http_server as rest
 from service.settings import Settings
 from tests.conftest import gateway_backend, running_server, server_settings
 from tests.helpers import TEST_SECRET, Stubs, authorized_channel, token, until
@@ -143,7 +143,7 @@ def _serve_with_512_descriptors(mysql_url: str, redis_url: str, prefix: str, log
     }
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve"], env=service_env(mysql_url, port, http_port, extra),
+            [sys.executable, "-m", "service.runtime.cli", "serve"], env=service_env(mysql_url, port, http_port, extra),
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
         )
     try:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from service.gateway import http_server as rest
+from service.runtime import http_server as rest
 from tests.helpers import Stubs, authorized_channel, token
 
 HEADERS = {"Authorization": f"Bearer {token('nodelay')}"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from service.gateway.http_server import FILES
+from service.runtime.http_server import FILES
 from tests.helpers import cpf, unique
 
 

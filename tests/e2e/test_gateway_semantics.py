@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from service.gateway import http_server as rest
-from service.methods import ORDERS_READ
+from service.runtime import http_server as rest
+from service.grpc.methods import ORDERS_READ
 from service.settings import Settings
 from tests.conftest import BOTH_BACKENDS, gateway_backend, running_server
 from tests.e2e.test_gateway_rest import _customer, _product

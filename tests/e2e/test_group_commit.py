@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 
-from service.grpc_server import Running, build_server, start, stop
+from service.runtime.grpc_server import Running, build_server, start, stop
 from service.settings import Settings
 from tests.helpers import Hold, Stubs, authorized_channel, rich, token, until
 

@@ -14,10 +14,10 @@ import grpc
 import pytest
 from sqlalchemy import Engine, text
 
-from service import idempotency_store as idem
-from service import redis_guard
+from service.redis import idempotency_store as idem
+from service.redis import guard as redis_guard
 from service._gen.erp.orders.v1 import order_pb2, product_pb2
-from service.grpc_server import Running
+from service.runtime.grpc_server import Running
 from service.settings import Settings
 from tests.conftest import running_server, server_settings
 from tests.helpers import Stubs, authorized_channel, lock_waits, retry_while_key_in_use, rich, token, until

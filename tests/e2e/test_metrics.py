@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import Engine, text
 
 from service._gen.erp.orders.v1 import order_pb2, product_pb2
-from service.grpc_server import Running
+from service.runtime.grpc_server import Running
 from tests.conftest import running_server, server_settings
 from tests.helpers import until, Stubs, authorized_channel, lock_waits, outcome, token
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine
 
 from service._gen.erp.orders.v1 import customer_pb2
-from service.gateway import http_server as rest
-from service.tokens import TokenVerifier
+from service.runtime import http_server as rest
+from service.grpc.tokens import TokenVerifier
 from tests.conftest import IN_PROCESS, running_server, server_settings
 from tests.helpers import Stubs, authorized_channel, rich, token
 

@@ -12,9 +12,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from service.gateway import http_server as rest
-from service.grpc_server import build_server, start, stop
-from service.bootstrap import engine as make_engine
+from service.runtime import http_server as rest
+from service.runtime.grpc_server import build_server, start, stop
+from service.runtime.bootstrap import engine as make_engine
 from service.settings import Settings
 from storage.migrate import head, upgrade
 from tests.conftest import fresh_database, running_server, server_settings
@@ -66,7 +66,7 @@ def test_readiness_waits_for_the_schema_to_reach_the_migration_head(caplog: pyte
             upgrade(engine, "0003")
             assert running.readiness.check() is False
             assert _status(running.port) == "NOT_SERVING"
-            assert [r.getMessage() for r in caplog.records if r.name == "service.readiness"] == [
+            assert [r.getMessage() for r in caplog.records if r.name == "service.runtime.readiness"] == [
                 f"readiness NOT_SERVING: the database has no schema (this code needs revision {head()}); run `erp-orders migrate`",
                 f"readiness NOT_SERVING: the database schema is at revision 0003, this code needs {head()}; run `erp-orders migrate`",
             ]

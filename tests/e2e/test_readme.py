@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from service._gen.erp.orders.v1 import order_pb2
-from service.grpc_server import Running
+from service.runtime.grpc_server import Running
 from tests.helpers import Stubs, authorized_channel, until
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 
-from service import idempotency_store as idem
-from service.redis_guard import slot_key
+from service.redis import idempotency_store as idem
+from service.redis.guard import slot_key
 
 from service._gen.erp.orders.v1 import order_pb2
 from tests.conftest import running_server, server_settings
@@ -114,7 +114,7 @@ def test_a_redis_that_refuses_commands_fails_open_like_a_lost_one(
     refusing: Callable[[Path], AbstractContextManager[str]], mysql_url: str, engine: Engine, tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="service.redis_guard")
+    caplog.set_level(logging.WARNING, logger="service.redis.guard")
     before = _failures()
     limits = {"rate_limit_read": "1000/min", "rate_limit_write": "1000/min"}  # so the limiter asks Redis too
     with refusing(tmp_path) as url, _service(mysql_url, engine, url, **limits) as stubs:

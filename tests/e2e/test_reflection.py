@@ -14,8 +14,8 @@ import httpx
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from service._gen.erp.orders.v1 import product_pb2
-from service.gateway import http_server as rest
-from service.grpc_server import Running
+from service.runtime import http_server as rest
+from service.runtime.grpc_server import Running
 from tests.helpers import Stubs, rich
 
 GRPCURL = shutil.which("grpcurl") or str(Path(sys.executable).parent / "grpcurl")

@@ -46,7 +46,7 @@ def test_sigterm_drains_the_in_flight_order_then_exits_cleanly(
         "ORDERS_HTTP_HOST": "127.0.0.1", "ORDERS_HTTP_PORT": "0", "ORDERS_IDEMPOTENCY_LEASE_S": "600",
     }
     log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env, stdout=log, stderr=log)
+    process = subprocess.Popen([sys.executable, "-m", "service.runtime.cli", "serve"], env=env, stdout=log, stderr=log)
     try:
         until(lambda: _serving(port), "the server is ready")
         with engine.connect() as holder, authorized_channel(port, token("buyer")) as client, ThreadPoolExecutor(1) as pool:

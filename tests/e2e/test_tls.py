@@ -12,9 +12,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import Engine
 
-from service.gateway import http_server as rest
-from service.gateway.http_server import RunningGateway
-from service.grpc_server import Running
+from service.runtime import http_server as rest
+from service.runtime.http_server import RunningGateway
+from service.runtime.grpc_server import Running
 from tests.certificates import Authority, Issued
 from tests.conftest import running_server, server_settings
 from tests.helpers import token

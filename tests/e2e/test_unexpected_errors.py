@@ -12,10 +12,10 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 
-from service import idempotency_store as idem
-from service.logs import JsonFormatter
-from service.redis_guard import slot_key
-from service.grpc_server import Running
+from service.redis import idempotency_store as idem
+from service.runtime.logs import JsonFormatter
+from service.redis.guard import slot_key
+from service.runtime.grpc_server import Running
 from service.settings import Settings
 from tests.e2e.test_idempotency import key
 from tests.helpers import Stubs, authorized_channel, cpf, token, unique

@@ -16,9 +16,9 @@ import grpc
 import pytest
 from sqlalchemy import Engine, delete, insert
 
-from service.resume_tokens import Signer
+from service.events.resume_tokens import Signer
 from service._gen.erp.orders.v1 import events_pb2, events_pb2_grpc, order_pb2
-from service.methods import ORDERS_READ
+from service.grpc.methods import ORDERS_READ
 from service.settings import Settings
 from storage.schema import outbox_events
 from tests.conftest import running_server, server_settings

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine
 
 from service._gen.erp.orders.v1 import order_pb2
-from service.gateway import http_server as rest
+from service.runtime import http_server as rest
 from service.settings import Settings
 from tests.conftest import running_server
 from chaos.transports import CallError, GrpcTransport, RestTransport

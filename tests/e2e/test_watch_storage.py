@@ -12,9 +12,9 @@ import grpc
 import pytest
 from sqlalchemy import Engine, text
 
-from service import bootstrap
+from service.runtime import bootstrap
 from service.domain.errors import LockContention
-from service.watch import Feed
+from service.events.watch import Feed
 from tests.conftest import running_server, server_settings
 from tests.e2e.test_watch import _refusal, _settings, _watch
 from tests.e2e.test_watch_sse import _event_stream

@@ -49,7 +49,7 @@ def test_two_worker_processes_serve_one_port_and_stop_on_sigterm(mysql_url: str,
     extra = {"ORDERS_GRPC_PROCESSES": "2", "ORDERS_SHUTDOWN_GRACE_S": "1", "ORDERS_JWT_SECRET": TEST_SECRET}
     env = service_env(mysql_url, port, free_port(), extra)
     with (tmp_path / "serve.log").open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "-m", "service.runtime.cli", "serve"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         log_text = lambda: (tmp_path / "serve.log").read_text()  # noqa: E731
         until(lambda: log_text().count("REST gateway on") >= 2, "both workers serve gRPC and REST", 60)
@@ -113,7 +113,7 @@ def _two_workers_http(mysql_url: str, tmp_path: Path, **extra: str) -> tuple[sub
     env = service_env(mysql_url, port, http_port, settings | extra) | {"TMPDIR": str(tmp_path)}
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "-m", "service.runtime.cli", "serve"], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     return proc, port, http_port, log
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import Engine, text
 
 from service.domain.errors import StorageUnavailable
 from storage import engine as engine_module
-from service.bootstrap import engine as make_engine
-from service.bootstrap import unit_of_work
+from service.runtime.bootstrap import engine as make_engine
+from service.runtime.bootstrap import unit_of_work
 from service.settings import Settings
 from tests.helpers import record_calls
 

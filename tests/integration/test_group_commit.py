@@ -1,4 +1,4 @@
-"""Group commit on MariaDB (service/handlers/group_commit.py): orders that share one transaction each
+"""Group commit on MariaDB (service/usecases/group_commit.py): orders that share one transaction each
 get exactly the answer they would get alone, and a batch fails as a whole or not at all.
 
 Calls are made to meet in one batch by the combiner's test gate, which holds the writer until they
@@ -21,14 +21,14 @@ from sqlalchemy import Engine, text
 from service.domain.allocation import NewOrder
 from service.domain.errors import InsufficientStock, NotFound, NotOrderable, StorageUnavailable
 from service.domain.model import Caller, IdempotencyKey, Order, OrderLine, Page
-from service.handlers import customers, products
-from service.handlers.group_commit import OrderPlacer
-from service.handlers.retry import RetryPolicy
-from service.handlers.runner import Runner
-from service.bootstrap import engine as make_engine
+from service.usecases import customers, products
+from service.usecases.group_commit import OrderPlacer
+from service.usecases.retry import RetryPolicy
+from service.usecases.runner import Runner
+from service.runtime.bootstrap import engine as make_engine
 from service.settings import Settings
 from storage.migrate import upgrade
-from service.bootstrap import unit_of_work
+from service.runtime.bootstrap import unit_of_work
 from tests.helpers import Hold, cpf, unique, until
 
 CALLER = Caller("group-commit", "req")

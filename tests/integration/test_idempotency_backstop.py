@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from service.domain.allocation import NewOrder
 from service.domain.errors import AlreadyExists
 from service.domain.model import Caller, IdempotencyKey, OrderLine
-from service.handlers import customers, orders, products
-from service.bootstrap import unit_of_work
+from service.usecases import customers, orders, products
+from service.runtime.bootstrap import unit_of_work
 from tests.helpers import cpf, unique
 
 CALLER = Caller("backstop", "req")

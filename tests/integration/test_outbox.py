@@ -12,9 +12,9 @@ from service._gen.erp.orders.v1 import events_pb2, order_pb2
 from service.domain.allocation import NewOrder
 from service.domain.errors import InsufficientStock, InvalidStatusTransition
 from service.domain.model import Caller, IdempotencyKey, OrderLine, OrderStatus
-from service.handlers import customers, orders, products
+from service.usecases import customers, orders, products
 from storage.schema import outbox_events as t
-from service.bootstrap import unit_of_work
+from service.runtime.bootstrap import unit_of_work
 from tests.helpers import cpf, unique
 
 CALLER = Caller("outbox-test", "req-outbox")

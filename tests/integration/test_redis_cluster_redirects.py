@@ -10,8 +10,8 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 
-from service.idempotency_store import Outcome, Record, RedisStore
-from service.redis_guard import connect, slot_key
+from service.redis.idempotency_store import Outcome, Record, RedisStore
+from service.redis.guard import connect, slot_key
 from tests.redis_cluster import private_cluster
 
 

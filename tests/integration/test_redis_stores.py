@@ -11,9 +11,9 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 
-from service.idempotency_store import MemoryStore, Outcome, Record, RedisStore
-from service.rate_limiter import MemoryLimiter, Rate, RedisLimiter
-from service.redis_guard import RedisGuard, connect, is_cluster
+from service.redis.idempotency_store import MemoryStore, Outcome, Record, RedisStore
+from service.redis.rate_limiter import MemoryLimiter, Rate, RedisLimiter
+from service.redis.guard import RedisGuard, connect, is_cluster
 from tests.helpers import until
 from tests.redis_cluster import RedisCluster, private_cluster
 from chaos.redis_server import private_redis

@@ -22,15 +22,16 @@ from chaos.nats_server import NatsProcess
 from chaos.proxy import TcpProxy
 from chaos.stream import read_stream
 from service.domain.allocation import NewOrder
-from service import bootstrap, metrics
+from service.runtime import bootstrap
+from service import metrics
 from service._gen.erp.orders.v1 import events_pb2
 from service.domain.model import Caller, OrderLine, OrderStatus
-from service.handlers import customers, orders, products
-from service.relay import Relay
+from service.usecases import customers, orders, products
+from service.events.relay import Relay
 from service.settings import Settings
 from storage.leases import Leases
 from storage.schema import outbox_events, outbox_leases, outbox_relays
-from service.bootstrap import unit_of_work
+from service.runtime.bootstrap import unit_of_work
 from tests.conftest import fresh_database
 from tests.events import event_settings, private_stream, until_published
 from tests.helpers import cpf, unique, until
@@ -89,9 +90,9 @@ def test_json_payloads_carry_their_content_type(mysql_url: str, engine: Engine) 
 
 _KILLED_RELAY = """
 import os, signal, sys, threading
-from service.relay import Relay
+from service.events.relay import Relay
 from service.settings import Settings
-from service.bootstrap import engine
+from service.runtime.bootstrap import engine
 url, nats_url, stream, prefix = sys.argv[1:5]
 settings = Settings(database_url=url, nats_url=nats_url, events_stream=stream, events_subject_prefix=prefix,
                     relay_lease_s=1.0, events_duplicate_window_s=120.0)
@@ -224,8 +225,8 @@ def test_a_database_error_that_waiting_cannot_fix_ends_the_relay_instead_of_retr
 def test_the_relay_logs_its_life_one_line_per_change_of_state_and_one_per_interval(
     mysql_url: str, engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="service.relay")
-    lines = lambda: [r.getMessage() for r in caplog.records if r.name == "service.relay"]  # noqa: E731
+    caplog.set_level(logging.INFO, logger="service.events.relay")
+    lines = lambda: [r.getMessage() for r in caplog.records if r.name == "service.events.relay"]  # noqa: E731
     seen = lambda text: until(lambda: any(text in line for line in lines()), f"the relay logged {text!r}")  # noqa: E731
     url = make_url(mysql_url)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 3306)

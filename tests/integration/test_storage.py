@@ -19,13 +19,13 @@ from sqlalchemy.engine import make_url
 from service.domain.errors import LockContention, StorageUnavailable
 from service.domain.model import Product
 from service.domain.ports import UnitOfWork
-from service.handlers.retry import RetryPolicy
-from service.handlers.runner import Runner
+from service.usecases.retry import RetryPolicy
+from service.usecases.runner import Runner
 from service.settings import Settings
 from storage.migrate import upgrade
 from storage.schema import Base, products
-from service.bootstrap import engine as make_engine
-from service.bootstrap import unit_of_work
+from service.runtime.bootstrap import engine as make_engine
+from service.runtime.bootstrap import unit_of_work
 from tests.helpers import lock_waits, unique, until
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

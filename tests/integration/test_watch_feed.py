@@ -10,9 +10,9 @@ from sqlalchemy import Engine
 
 from service.domain.allocation import NewOrder
 from service.domain.model import Caller, OrderLine
-from service.handlers import customers, orders, products
-from service.watch import Feed, Filter
-from service.bootstrap import unit_of_work
+from service.usecases import customers, orders, products
+from service.events.watch import Feed, Filter
+from service.runtime.bootstrap import unit_of_work
 from tests.helpers import cpf, unique, until
 
 CALLER = Caller("feed-test", "req-feed")

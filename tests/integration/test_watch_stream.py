@@ -10,9 +10,9 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2
 from sqlalchemy import Engine, insert
 
-from service.resume_tokens import Signer
-from service.servicers.events import OrderEventServicer
-from service.watch import Feed, Filter
+from service.events.resume_tokens import Signer
+from service.events.servicer import OrderEventServicer
+from service.events.watch import Feed, Filter
 from storage.schema import outbox_events
 
 

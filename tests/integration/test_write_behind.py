@@ -13,9 +13,9 @@ from sqlalchemy import Engine, exc
 from service.domain.allocation import NewOrder
 from service.domain.model import Caller, OrderLine, OrderStatus, Page, StatusChange
 from service.domain.ports import ProductFilter
-from service.handlers import customers, orders, products
-from service.bootstrap import engine as make_engine
-from service.bootstrap import unit_of_work
+from service.usecases import customers, orders, products
+from service.runtime.bootstrap import engine as make_engine
+from service.runtime.bootstrap import unit_of_work
 from service.settings import Settings
 from storage.prepared import QueueClosed
 from tests.helpers import cpf, record_calls, unique

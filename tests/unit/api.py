@@ -18,7 +18,8 @@ import grpc
 import grpc_testing
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
-from service import bootstrap, paging
+from service.runtime import bootstrap
+from service.grpc import paging
 from service._gen.erp.orders.v1 import (
     customer_pb2,
     customer_pb2_grpc,
@@ -29,15 +30,15 @@ from service._gen.erp.orders.v1 import (
     product_pb2,
     product_pb2_grpc,
 )
-from service.dispatch import MethodHandlers
-from service.grpc_server import interceptors
-from service.handlers.group_commit import OrderPlacer
-from service.interceptors.chain import Chain
-from service.servicers.customers import CustomerServicer
-from service.servicers.events import OrderEventServicer
-from service.servicers.orders import OrderServicer
-from service.servicers.products import ProductServicer
-from service.resume_tokens import Signer
+from service.grpc.dispatch import MethodHandlers
+from service.runtime.grpc_server import interceptors
+from service.usecases.group_commit import OrderPlacer
+from service.grpc.interceptors.chain import Chain
+from service.grpc.servicers.customers import CustomerServicer
+from service.events.servicer import OrderEventServicer
+from service.grpc.servicers.orders import OrderServicer
+from service.grpc.servicers.products import ProductServicer
+from service.events.resume_tokens import Signer
 from service.settings import Settings
 from tests.helpers import TEST_SECRET, Stubs
 from tests.unit.fakes import FakeUnitOfWork, Tables

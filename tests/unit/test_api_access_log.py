@@ -11,7 +11,7 @@ import grpc
 import pytest
 
 from service._gen.erp.orders.v1 import order_pb2
-from service.logs import JsonFormatter
+from service.runtime.logs import JsonFormatter
 from tests.helpers import token
 from tests.unit.api import Api
 

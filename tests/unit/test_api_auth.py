@@ -11,9 +11,9 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2
 
 from service._gen.erp.orders.v1 import order_pb2, product_pb2
-from service.grpc_server import interceptors
-from service.in_process_context import Aborted, InProcessContext
-from service.methods import CATALOG_ADMIN, ORDERS_FULFIL, ORDERS_READ, ORDERS_WRITE
+from service.runtime.grpc_server import interceptors
+from service.grpc.in_process_context import Aborted, InProcessContext
+from service.grpc.methods import CATALOG_ADMIN, ORDERS_FULFIL, ORDERS_READ, ORDERS_WRITE
 from tests.helpers import TEST_SECRET, Stubs, rich, token
 from tests.unit.api import Api, settings
 

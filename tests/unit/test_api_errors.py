@@ -184,7 +184,7 @@ def test_an_unexpected_error_is_internal_without_its_text(api: Api, stubs: Stubs
     def broken(*_: object) -> object:
         raise RuntimeError("secret detail of a bug")
 
-    monkeypatch.setattr("service.handlers.customers.get_customer", broken)
+    monkeypatch.setattr("service.usecases.customers.get_customer", broken)
     error = _refused(lambda: stubs.customers.GetCustomer(cpb.GetCustomerRequest(id=customer.id)))
     assert (error.code, error.message) == (grpc.StatusCode.INTERNAL, "internal error")
 
@@ -204,7 +204,7 @@ def test_storage_trouble_is_retryable_with_retry_info(
         attempts.append(args)
         raise error
 
-    monkeypatch.setattr("service.handlers.customers.get_customer", failing)
+    monkeypatch.setattr("service.usecases.customers.get_customer", failing)
     refused = _refused(lambda: stubs.customers.GetCustomer(cpb.GetCustomerRequest(id=customer.id)))
     assert (refused.code, refused.reason, refused.has_retry_info) == (code, reason, True)
     assert len(attempts) == (api.settings.retry_attempts if isinstance(error, LockContention) else 1)  # only contention is re-run

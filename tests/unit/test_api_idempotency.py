@@ -8,7 +8,7 @@ import grpc
 import pytest
 
 from service._gen.erp.orders.v1 import order_pb2, product_pb2
-from service.handlers import products
+from service.usecases import products
 from tests.helpers import Stubs, rich, token
 from tests.unit.api import Api, Held
 

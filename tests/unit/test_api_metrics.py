@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from service._gen.erp.orders.v1 import order_pb2, product_pb2
-from service.handlers import products
+from service.usecases import products
 from tests.helpers import Stubs, outcome, token
 from tests.unit.api import Api, Held, settings
 

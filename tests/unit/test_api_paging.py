@@ -11,7 +11,7 @@ import pytest
 from service._gen.erp.orders.v1 import customer_pb2 as cpb
 from service._gen.erp.orders.v1 import order_pb2 as opb
 from service.domain.model import Customer
-from service.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from service.grpc.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tests.helpers import Stubs, rich, token
 from tests.unit.api import Api, settings
 from tests.unit.fakes import Tables

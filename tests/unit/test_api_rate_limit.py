@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from service._gen.erp.orders.v1 import customer_pb2
-from service.tokens import TokenVerifier
+from service.grpc.tokens import TokenVerifier
 from tests.helpers import rich, token
 from tests.unit.api import Api, settings
 

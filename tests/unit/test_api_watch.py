@@ -9,8 +9,8 @@ import grpc
 import pytest
 
 from service._gen.erp.orders.v1 import events_pb2
-from service.methods import ORDERS_READ, ORDERS_WRITE
-from service.resume_tokens import Signer
+from service.grpc.methods import ORDERS_READ, ORDERS_WRITE
+from service.events.resume_tokens import Signer
 from tests.helpers import rich, token
 from tests.unit.api import Api
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from service.auth_throttle import FailureThrottle
-from service.edge_errors import RateLimited
-from service.rate_limiter import MemoryLimiter, Rate
+from service.grpc.auth_throttle import FailureThrottle
+from service.grpc.errors import RateLimited
+from service.redis.rate_limiter import MemoryLimiter, Rate
 
 
 class Clock:

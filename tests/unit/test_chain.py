@@ -6,8 +6,8 @@ from typing import Any, NamedTuple
 
 import grpc
 
-from service.interceptors._unary import Behaviour, UnaryInterceptor
-from service.interceptors.chain import Chain
+from service.grpc.interceptors._unary import Behaviour, UnaryInterceptor
+from service.grpc.interceptors.chain import Chain
 
 
 class Details(NamedTuple):

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from service.combiner import Combiner
+from service.usecases.combiner import Combiner
 from tests.helpers import until
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from google.protobuf import timestamp_pb2
 
-from service.convert import timestamp
+from service.grpc.convert import timestamp
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Tests for service.dispatch and its context: a call in-process ends as a gRPC server would end it."""
+"""Tests for service.grpc.dispatch and its context: a call in-process ends as a gRPC server would end it."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 import grpc
 import pytest
 
-from service.dispatch import DEADLINE_EXCEEDED, OVERLOADED, UNIMPLEMENTED, Dispatcher, MethodHandlers
-from service.in_process_context import InProcessContext
+from service.grpc.dispatch import DEADLINE_EXCEEDED, OVERLOADED, UNIMPLEMENTED, Dispatcher, MethodHandlers
+from service.grpc.in_process_context import InProcessContext
 
 METHOD = "/test.Service/Call"
 

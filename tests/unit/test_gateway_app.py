@@ -1,4 +1,4 @@
-"""Tests for service.gateway.app driven in-process as ASGI: failures of the gateway itself."""
+"""Tests for service.rest.app driven in-process as ASGI: failures of the gateway itself."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from service.gateway import app as app_module
-from service.gateway import http_server
-from service.gateway import routes
-from service.gateway.app import Gateway
-from service.gateway.backends import ChannelBackend
+from service.rest import app as app_module
+from service.runtime import http_server
+from service.rest import routes
+from service.rest.app import Gateway
+from service.rest.backends import ChannelBackend
 from service.settings import Settings
 from tests.unit import shelves
 

@@ -1,11 +1,11 @@
-"""Tests for service.gateway.headers: what is forwarded as metadata, deadlines, request ids, response headers."""
+"""Tests for service.rest.headers: what is forwarded as metadata, deadlines, request ids, response headers."""
 
 from __future__ import annotations
 
 import pytest
 
-from service.gateway import headers
-from service.gateway.http_errors import GatewayError
+from service.rest import headers
+from service.rest.http_errors import GatewayError
 
 
 def _in(**pairs: str) -> headers.Incoming:

@@ -1,4 +1,4 @@
-"""Tests for service.gateway.http_errors: the gRPC → HTTP status table and the AIP-193 body."""
+"""Tests for service.rest.http_errors: the gRPC → HTTP status table and the AIP-193 body."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from service.gateway import http_errors
-from service.status import DOMAIN
+from service.rest import http_errors
+from service.grpc.status import DOMAIN
 
 TABLE = {
     "INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "OUT_OF_RANGE": 400, "UNAUTHENTICATED": 401,

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from service.gateway.http_server import listening_socket
+from service.runtime.http_server import listening_socket
 from service.settings import Settings
 
 

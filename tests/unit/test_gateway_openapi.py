@@ -1,4 +1,4 @@
-"""Tests for service.gateway.openapi, schemas and rules: the document follows the descriptors, never a hand."""
+"""Tests for service.rest.openapi, schemas and rules: the document follows the descriptors, never a hand."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from google.rpc import code_pb2
 from openapi_spec_validator import validate
 
-from service.gateway import http_errors, openapi, routes
-from service.gateway.http_server import FILES
+from service.rest import http_errors, openapi, routes
+from service.runtime.http_server import FILES
 from tests.unit import shelves
 
 

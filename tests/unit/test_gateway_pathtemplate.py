@@ -1,10 +1,10 @@
-"""Tests for service.gateway.pathtemplate: parsing, matching raw paths, and expanding back."""
+"""Tests for service.rest.pathtemplate: parsing, matching raw paths, and expanding back."""
 
 from __future__ import annotations
 
 import pytest
 
-from service.gateway.pathtemplate import TemplateError, parse
+from service.rest.pathtemplate import TemplateError, parse
 
 
 def test_a_simple_variable_matches_one_segment_and_is_percent_decoded() -> None:

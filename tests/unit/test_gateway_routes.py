@@ -1,13 +1,13 @@
-"""Tests for service.gateway.routes and router: the table built from descriptors, and 404/405 resolution."""
+"""Tests for service.rest.routes and router: the table built from descriptors, and 404/405 resolution."""
 
 from __future__ import annotations
 
 import pytest
 
-from service.gateway import routes
-from service.gateway.http_errors import GatewayError
-from service.gateway.router import Router
-from service.gateway.http_server import FILES
+from service.rest import routes
+from service.rest.http_errors import GatewayError
+from service.rest.router import Router
+from service.runtime.http_server import FILES
 from tests.unit import shelves
 
 

@@ -1,4 +1,4 @@
-"""Tests for service.gateway.transcode and query: HTTP pieces → request message, response → canonical JSON."""
+"""Tests for service.rest.transcode and query: HTTP pieces → request message, response → canonical JSON."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import pytest
 from google.protobuf import timestamp_pb2
 
-from service.gateway import routes, transcode
-from service.gateway.http_errors import GatewayError
+from service.rest import routes, transcode
+from service.rest.http_errors import GatewayError
 from tests.unit import shelves
 
 

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from service.logs import RateLimit
+from service.runtime.logs import RateLimit
 
 
 class Clock:

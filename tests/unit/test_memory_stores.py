@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from service.idempotency_store import MemoryStore, Outcome, Record
-from service.rate_limiter import MemoryLimiter, Rate
+from service.redis.idempotency_store import MemoryStore, Outcome, Record
+from service.redis.rate_limiter import MemoryLimiter, Rate
 
 
 def test_the_memory_store_drops_its_oldest_records_past_its_capacity() -> None:

@@ -8,10 +8,10 @@ import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import ServiceDescriptor
 
-from service import methods
+from service.grpc import methods
 from service._gen.erp.orders.v1 import policy_pb2
-from service.methods import CATALOG_ADMIN, ORDERS_FULFIL, ORDERS_READ, ORDERS_WRITE, METHODS, Method, MissingPolicy
-from service.contract import FILES
+from service.grpc.methods import CATALOG_ADMIN, ORDERS_FULFIL, ORDERS_READ, ORDERS_WRITE, METHODS, Method, MissingPolicy
+from service.grpc.contract import FILES
 
 
 def test_every_rpc_of_the_contract_has_the_policy_its_proto_declares() -> None:

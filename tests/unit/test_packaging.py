@@ -83,7 +83,7 @@ def test_the_wheel_holds_the_runtime_packages_and_no_build_tool() -> None:
     # The packages setuptools puts in the wheel, found as pyproject.toml tells it to find them.
     find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
     packages = set(setuptools.find_packages(where=str(ROOT), **find))
-    assert {"service", "service.gateway", "service._gen", "storage"} <= packages
+    assert {"service", "service.rest", "service._gen", "storage"} <= packages
     assert not {p for p in packages if p.split(".")[0] not in ("service", "storage")}
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from service import paging
+from service.grpc import paging
 from service._gen.erp.orders.v1 import order_pb2
 from service.domain.errors import InvalidArgument
 from service.domain.model import PageResult

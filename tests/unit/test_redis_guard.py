@@ -1,10 +1,10 @@
-"""Key names and cluster URLs of service/redis_guard.py, without a server."""
+"""Key names and cluster URLs of service/redis/guard.py, without a server."""
 
 from __future__ import annotations
 
 from redis.crc import key_slot
 
-from service.redis_guard import cluster_seeds, slot_key
+from service.redis.guard import cluster_seeds, slot_key
 
 
 def test_a_key_hashes_to_its_tags_slot_whatever_the_prefix_and_name() -> None:

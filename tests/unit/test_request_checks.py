@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from grpc_health.v1 import health_pb2
 
-from service import request_checks
+from service.grpc import request_checks
 from service._gen.erp.orders.v1 import customer_pb2
-from service.contract import SERVICES
+from service.grpc.contract import SERVICES
 from service.domain.errors import InvalidArgument
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.restarts import RestartPolicy
+from service.runtime.restarts import RestartPolicy
 
 
 def test_crashes_back_off_doubling_and_the_limit_within_the_window_is_a_crash_loop() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.auth_setup import resume_token_secrets
-from service.resume_tokens import Signer
+from service.runtime.auth_setup import resume_token_secrets
+from service.events.resume_tokens import Signer
 from service.settings import Settings, SettingsError
 
 

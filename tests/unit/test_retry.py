@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.domain.errors import LockContention, NotFound
-from service.handlers.retry import RetryPolicy, with_retry
+from service.usecases.retry import RetryPolicy, with_retry
 
 FAST = RetryPolicy(attempts=4, base_delay=0.0, max_delay=0.0)
 

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from service.rate_limiter import Rate
+from service.redis.rate_limiter import Rate
 from service.settings import Settings, SettingsError
 
 

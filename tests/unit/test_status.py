@@ -7,7 +7,7 @@ import inspect
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 
-from service import edge_errors, status
+from service.grpc import errors as edge_errors, status
 from service.domain import errors
 from service.domain.errors import (
     AlreadyExists,

@@ -12,10 +12,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from service import auth_setup
-from service.edge_errors import Unauthenticated
+from service.runtime import auth_setup
+from service.grpc.errors import Unauthenticated
 from service.settings import Settings, SettingsError
-from service.tokens import Identity, TokenVerifier, mint
+from service.grpc.tokens import Identity, TokenVerifier, mint
 
 SECRET = "a-secret-that-is-long-enough-123"
 
@@ -63,7 +63,7 @@ def test_the_embedded_default_generates_one_secret_and_reuses_it(tmp_path: Path)
 
 def test_the_token_command_mints_what_the_server_accepts(tmp_path: Path) -> None:
     env = {"ORDERS_JWT_SECRET": SECRET, "PATH": "/usr/bin:/bin"}
-    command = [sys.executable, "-m", "service.cli", "token", "--sub", "alice", "--roles", "orders.read"]
+    command = [sys.executable, "-m", "service.runtime.cli", "token", "--sub", "alice", "--roles", "orders.read"]
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=True, cwd=tmp_path)
     identity = TokenVerifier(SECRET, "HS256").verify(result.stdout.strip())
     assert identity == Identity("alice", frozenset({"orders.read"}))
@@ -71,7 +71,7 @@ def test_the_token_command_mints_what_the_server_accepts(tmp_path: Path) -> None
 
 def test_the_token_command_refuses_unknown_roles(tmp_path: Path) -> None:
     env = {"ORDERS_JWT_SECRET": SECRET, "PATH": "/usr/bin:/bin"}
-    command = [sys.executable, "-m", "service.cli", "token", "--sub", "a", "--roles", "orders.admin"]
+    command = [sys.executable, "-m", "service.runtime.cli", "token", "--sub", "a", "--roles", "orders.admin"]
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=tmp_path)
     assert result.returncode == 2
     assert "unknown roles ['orders.admin']" in result.stderr

@@ -1,4 +1,4 @@
-"""The use cases in service/handlers/, on the in-memory fakes of tests/unit/fakes.py: no database, milliseconds."""
+"""The use cases in service/usecases/, on the in-memory fakes of tests/unit/fakes.py: no database, milliseconds."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from service.domain.errors import IdempotencyKeyReused, InsufficientStock, Inval
 from service.domain.events import StockEvent
 from service.domain.model import Caller, Customer, IdempotencyKey, MovementKind, OrderLine, OrderStatus, Product
 from service.domain.ports import UnitOfWork
-from service.handlers import orders, products
-from service.handlers.retry import RetryPolicy
-from service.handlers.runner import Runner
+from service.usecases import orders, products
+from service.usecases.retry import RetryPolicy
+from service.usecases.runner import Runner
 from tests.unit.fakes import FakeUnitOfWork, Tables
 
 NOW = datetime(2026, 12, 2, tzinfo=UTC)

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import pytest
 from google.protobuf.descriptor import Descriptor
 
-from service import buf_validate
+from service.grpc import buf_validate
 from service._gen.erp.orders.v1 import customer_pb2, order_pb2, product_pb2
 from service.domain.errors import InvalidArgument
-from service.request_checks import validate
-from service.violation_text import PATTERNS
+from service.grpc.request_checks import validate
+from service.grpc.violation_text import PATTERNS
 
 
 def _messages(message: Descriptor) -> Iterator[Descriptor]:

@@ -1,0 +1,1 @@
+"""The gRPC edge: servicers, interceptors, the status mapping, conversions, request checks, paging."""

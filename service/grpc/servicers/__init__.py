@@ -1,0 +1,1 @@
+"""The servicers: request → use case arguments, use case call, result → response."""

@@ -1,1 +1,0 @@
-"""Use cases: one function per verb, each `with uow:` → lock and read → domain rule → write → commit."""

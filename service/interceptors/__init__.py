@@ -1,1 +1,0 @@
-"""Server interceptors, one job each. Their order is declared once, in service.grpc_server."""

@@ -1,0 +1,1 @@
+"""Redis adapters: the guard that fails open, rate limits, idempotency records."""

@@ -1,0 +1,1 @@
+"""The REST edge: the gateway (routes from google.api.http, JSON ↔ proto, SSE) and its OpenAPI."""

@@ -1,0 +1,1 @@
+"""The runtime: settings wiring (bootstrap, the one composition root), servers, lifecycle, CLI."""
