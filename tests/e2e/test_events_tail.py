@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from chaos.stream import read_stream
 from service.runtime.bootstrap import unit_of_work
+from service.domain.allocation import NewOrder
 from service.domain.model import Caller, OrderLine
 from service.usecases import customers, orders, products
 from service.events.relay import Relay
@@ -42,7 +43,7 @@ def _relay(engine: Engine, settings: Settings) -> Iterator[None]:
 def _order(engine: Engine) -> str:
     customer = customers.create_customer(unit_of_work(engine), "c", cpf(), f"{unique()}@example.com", "", "").id
     product = products.create_product(unit_of_work(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", 10).id
-    return orders.create_order(unit_of_work(engine), CALLER, customer, [OrderLine(product, 1)], "", "BRL")[0].id
+    return orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer, [OrderLine(product, 1)], "", "BRL"))[0].id
 
 
 def _env(settings: Settings) -> dict[str, str]:

@@ -43,7 +43,7 @@ def test_a_watcher_that_overflows_while_the_transport_holds_its_last_event_is_en
         stalled.end, reading.end = ended.set, reading_ended.set
         stalled.sending_since = time.monotonic() - 60  # its stream waits inside the transport
         for _ in range(2):
-            orders.create_order(unit_of_work(engine), CALLER, customer, [OrderLine(pid, 1)], "", "BRL")
+            orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer, [OrderLine(pid, 1)], "", "BRL"))
         until(lambda: ended.is_set(), "the stalled watcher is ended", seconds=30, every=0.01)
     finally:
         feed.stop()
