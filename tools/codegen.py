@@ -18,7 +18,7 @@ from pathlib import Path
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 
-from service.grpc import buf_validate
+from service import buf_validate
 from tools import proto_render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +70,7 @@ def copy_googleapis() -> None:
 
 
 def embedded_validate_descriptor() -> descriptor_pb2.FileDescriptorProto:
-    # Parsed after service.grpc.buf_validate registered the extensions, so buf.validate options
+    # Parsed after service.buf_validate registered the extensions, so buf.validate options
     # come back as known extensions that the renderer can print.
     descriptor = descriptor_pb2.FileDescriptorProto()
     descriptor.ParseFromString(buf_validate.SERIALIZED)
@@ -126,7 +126,7 @@ def _protoc(*args: str) -> None:
 
 def _rewrite_imports(text: str, roots: list[str]) -> str:
     # protoc roots imports at the proto package (`from erp.orders.v1 import ...`), but the code
-    # lives in service._gen; and validate_pb2 is served by our hand-written service.grpc.buf_validate.
+    # lives in service._gen; and validate_pb2 is served by our hand-written service.buf_validate.
     text = text.replace(
         "\nfrom buf.validate import validate_pb2 as ", "\nfrom service import buf_validate as "
     )

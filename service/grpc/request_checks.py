@@ -11,7 +11,7 @@ import protovalidate
 from google.protobuf import descriptor_pool
 from google.protobuf.message import DecodeError, Message
 
-from service.grpc.buf_validate import FILE_NAME as VALIDATE_PROTO
+from service.buf_validate import FILE_NAME as VALIDATE_PROTO
 from service.domain.errors import FieldViolation, InvalidArgument
 from service.grpc.errors import MalformedRequest
 from service.grpc.violation_text import describe, field_at

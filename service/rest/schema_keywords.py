@@ -8,7 +8,7 @@ from typing import Any
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from service.grpc import buf_validate
+from service import buf_validate
 
 _NUMBERS = (
     "int32", "int64", "uint32", "uint64", "sint32", "sint64",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import protovalidate
 
-from service.grpc import buf_validate
+from service import buf_validate
 from tools import codegen
 
 

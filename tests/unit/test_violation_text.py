@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from google.protobuf.descriptor import Descriptor
 
-from service.grpc import buf_validate
+from service import buf_validate
 from service._gen.erp.orders.v1 import customer_pb2, order_pb2, product_pb2
 from service.domain.errors import InvalidArgument
 from service.grpc.request_checks import validate
