@@ -6,8 +6,10 @@ multi-row insert), the ledger and history rows, commit. No ORM, no gRPC, no vali
 
 With `per_tx` > 1, the batched ceiling: the same transaction for that many orders at once (the
 union of their products locked in one statement, one UPDATE … CASE, multi-row inserts, one
-commit), what the database can do with group commit. Its order ids are LAST_INSERT_ID() + i,
-which is right only with innodb_autoinc_lock_mode ≤ 1 (checked), not the service's scheme.
+commit), what the database can do with group commit. Its order ids are the service's own
+(storage.ids), as they must be: under MySQL's default innodb_autoinc_lock_mode=2 one multi-row
+INSERT's auto-increment values need not be consecutive, so LAST_INSERT_ID() + i could name another
+transaction's order.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ import MySQLdb
 
 from bench.loadgen import Raw
 from bench.processes import CpuMeter
+from storage.ids import new_ids
 
 _LOCK = "SELECT id, sku, price_cents, stock_quantity FROM products WHERE id IN ({}) ORDER BY id FOR UPDATE"
+# id NULL: the table's AUTO_INCREMENT (a single order reads it back as lastrowid).
 _ORDER = (
-    "INSERT INTO orders (customer_id, status, currency, total_cents, note, create_time, update_time)"
-    " VALUES (%s, 1, 'BRL', %s, '', %s, %s)"
+    "INSERT INTO orders (id, customer_id, status, currency, total_cents, note, create_time, update_time)"
+    " VALUES (%s, %s, 1, 'BRL', %s, '', %s, %s)"
 )
 _ITEMS = "INSERT INTO order_items (order_id, product_id, sku, quantity, unit_price_cents) VALUES (%s, %s, %s, 1, %s)"
 _MOVES = (
@@ -82,7 +86,7 @@ def place_order(conn: Any, customer: int, ids: list[int]) -> str:
                 f"UPDATE products SET stock_quantity = CASE id {cases} END, update_time = %s WHERE id IN ({','.join(['%s'] * len(ids))})",
                 (*args, now, *ids),
             )
-        cur.execute(_ORDER, (customer, sum(price for _, _, price, _ in rows), now, now))
+        cur.execute(_ORDER, (None, customer, sum(price for _, _, price, _ in rows), now, now))
         order_id = cur.lastrowid
         request_id = uuid.uuid4().hex
         # mysqlclient rewrites executemany of one INSERT ... VALUES into a single multi-row INSERT.
@@ -112,19 +116,20 @@ def place_batch(conn: Any, orders: list[tuple[int, list[int]]]) -> str:
             f"UPDATE products SET stock_quantity = CASE id {cases} END, update_time = %s WHERE id IN ({','.join(['%s'] * len(ids))})",
             (*[v for pid in ids for v in (pid, rows[pid][2] - wanted[pid])], now, *ids),
         )
-        _insert_rows(cur, _ORDER, [(customer, sum(rows[p][1] for p in pids), now, now) for customer, pids in orders])
-        first = cur.lastrowid  # the first row's; the others follow it under lock mode ≤ 1 (checked in run)
+        order_ids = new_ids(len(orders))
+        _insert_rows(cur, _ORDER, [(oid, customer, sum(rows[p][1] for p in pids), now, now)
+                                   for oid, (customer, pids) in zip(order_ids, orders, strict=True)])
         request_id = uuid.uuid4().hex
         left = {pid: rows[pid][2] for pid in ids}
         items, moves = [], []
-        for k, (_, pids) in enumerate(orders):
+        for oid, (_, pids) in zip(order_ids, orders, strict=True):
             for pid in pids:
                 left[pid] -= 1
-                items.append((first + k, pid, rows[pid][0], rows[pid][1]))
-                moves.append((pid, left[pid], first + k, request_id, now))
+                items.append((oid, pid, rows[pid][0], rows[pid][1]))
+                moves.append((pid, left[pid], oid, request_id, now))
         _insert_rows(cur, _ITEMS, items)
         _insert_rows(cur, _MOVES, moves)
-        _insert_rows(cur, _HISTORY, [(first + k, request_id, now) for k in range(len(orders))])
+        _insert_rows(cur, _HISTORY, [(oid, request_id, now) for oid in order_ids])
         conn.commit()
         return "OK"
 
@@ -151,18 +156,6 @@ def _transaction(conn: Any, body: Callable[[Any], str]) -> str:
         raise
     finally:
         cur.close()
-
-
-def _check_batchable(spec: CeilingSpec) -> None:
-    conn = MySQLdb.connect(**spec.connect)
-    try:
-        cur = conn.cursor()
-        cur.execute("SELECT @@innodb_autoinc_lock_mode")
-        (mode,) = cur.fetchone()
-        if int(mode) > 1:
-            raise RuntimeError("the batched ceiling derives ids from LAST_INSERT_ID(): it needs innodb_autoinc_lock_mode <= 1")
-    finally:
-        conn.close()
 
 
 def run(spec: CeilingSpec) -> Raw:
@@ -198,8 +191,6 @@ def run(spec: CeilingSpec) -> Raw:
         finally:
             conn.close()
 
-    if spec.per_tx > 1:
-        _check_batchable(spec)
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(spec.threads)]
     for thread in threads:
         thread.start()

@@ -11,13 +11,15 @@ from service.domain.model import IdempotencyKey
 
 # MySQL/MariaDB server error codes. Each becomes a re-run of the whole use case (LockContention) or
 # UNAVAILABLE (StorageUnavailable), as its meaning says:
-# - 1205 lock wait timeout (also NOWAIT) and 1213 deadlock: re-run; SQLite's "busy" too.
+# - 1205 lock wait timeout (also NOWAIT on MariaDB) and 1213 deadlock: re-run; SQLite's "busy" too.
+#   MySQL refuses NOWAIT with 3572 instead: the same refusal to wait, so the same kind.
 # - 1317 query interrupted (KILL QUERY, e.g. an operator or a watchdog freeing a stuck lock): this
 #   statement was stopped, not the service; the rolled-back transaction is re-run, like a
 #   deadlock victim, and a kill repeated on every attempt ends as ABORTED.
-# - 1969 max_statement_time exceeded (MariaDB), 3024 its MySQL 8 twin (MAX_EXECUTION_TIME): the
-#   database refuses to spend that long now; a re-run would spend it again, so UNAVAILABLE.
-_LOCK_KINDS = {1205: "lock_wait_timeout", 1213: "deadlock", 1317: "interrupted"}
+# - 1969 max_statement_time exceeded (MariaDB), 3024 its MySQL twin (max_execution_time, which
+#   covers SELECT only: a blocked UPDATE waits for 1205 there): the database refuses to spend that
+#   long now; a re-run would spend it again, so UNAVAILABLE.
+_LOCK_KINDS = {1205: "lock_wait_timeout", 3572: "lock_wait_timeout", 1213: "deadlock", 1317: "interrupted"}
 _LOCK_CODES = set(_LOCK_KINDS)
 _GONE_CODES = {2002, 2003, 2006, 2013, 2055, 1927, 4031, 1053}  # cannot connect, server gone, killed, shutdown
 _TIMEOUT_CODES = {1969, 3024}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import time
 import uuid
@@ -47,6 +48,13 @@ def authorized_channel(port: int, bearer: str | None) -> Iterator[grpc.Channel]:
     with grpc.insecure_channel(f"127.0.0.1:{port}") as raw:
         pairs = [("authorization", f"Bearer {bearer}")] if bearer else []
         yield grpc.intercept_channel(raw, _AddMetadata(pairs))
+
+
+def product_env(**settings: str) -> dict[str, str]:
+    """The environment for an erp-orders child process: this one's without any ORDERS_* variable,
+    plus `settings`. The product refuses ORDERS_* settings it does not know, and the tests' own
+    (ORDERS_TEST_MYSQL_URL, set by CI) are not the product's."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("ORDERS_")}, **settings}
 
 
 def unique(prefix: str = "") -> str:

@@ -15,13 +15,13 @@ from sqlalchemy.engine import make_url
 
 from bench.server import free_port
 from storage.migrate import head
+from tests.helpers import product_env
 
 ERP_ORDERS = str(Path(sys.executable).parent / "erp-orders")
 
 
 def _run(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ORDERS_")}
-    return subprocess.run([ERP_ORDERS, *args], cwd=folder, env={**clean, **env}, capture_output=True, text=True, timeout=120)
+    return subprocess.run([ERP_ORDERS, *args], cwd=folder, env=product_env(**env), capture_output=True, text=True, timeout=120)
 
 
 def test_token_never_creates_a_secret_and_names_where_it_looked(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import httpx
 
 from service.runtime.grpc_server import Running
-from tests.helpers import TEST_SECRET, token
+from tests.helpers import TEST_SECRET, product_env, token
 
 AUTH = {"Authorization": f"Bearer {token('cli-test')}"}
 _LISTENING = re.compile(r"REST gateway on [^\s:]+:(\d+) calling ([^\s\"]+)")
@@ -24,7 +24,7 @@ def _erp_orders(*args: str, **env: str) -> Iterator[tuple[int, str]]:
     """Runs the command until it logs that the gateway listens; yields its port and target, then SIGTERMs it."""
     process = subprocess.Popen(
         [sys.executable, "-m", "service.runtime.cli", *args],
-        env={**os.environ, "ORDERS_HTTP_HOST": "127.0.0.1", "ORDERS_HTTP_PORT": "0", **env},
+        env=product_env(ORDERS_HTTP_HOST="127.0.0.1", ORDERS_HTTP_PORT="0", **env),
         stderr=subprocess.PIPE, text=True,
     )
     assert process.stderr is not None

@@ -19,7 +19,7 @@ import httpx
 
 from service._gen.erp.orders.v1 import order_pb2
 from service.runtime.grpc_server import Running
-from tests.helpers import Stubs, authorized_channel, until
+from tests.helpers import Stubs, authorized_channel, product_env, until
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -50,8 +50,7 @@ def _checked_block() -> list[tuple[str, str]]:
 
 
 def _env(**extra: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ORDERS_")}
-    return {**clean, "PATH": f"{BIN}:{clean.get('PATH', '')}", **extra}
+    return product_env(PATH=f"{BIN}:{os.environ.get('PATH', '')}", **extra)
 
 
 def test_the_documented_configuration_commands_say_what_the_page_says(server: Running, tmp_path: Path) -> None:

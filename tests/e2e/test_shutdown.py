@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -15,7 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import Engine, text
 
 from service._gen.erp.orders.v1 import product_pb2
-from tests.helpers import until, TEST_SECRET, Stubs, authorized_channel, lock_waits, outcome, token
+from tests.helpers import until, TEST_SECRET, Stubs, authorized_channel, lock_waits, outcome, product_env, token
 
 
 def _free_port() -> int:
@@ -39,12 +38,11 @@ def test_sigterm_drains_the_in_flight_order_then_exits_cleanly(
     setup = Stubs.on(channel)
     customer, product = setup.customer(), setup.product(stock=5)
     port = _free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("ORDERS_")},
+    env = product_env(**{
         "ORDERS_DATABASE_URL": mysql_url, "ORDERS_JWT_SECRET": TEST_SECRET, "ORDERS_GRPC_HOST": "127.0.0.1",
         "ORDERS_GRPC_PORT": str(port), "ORDERS_SHUTDOWN_GRACE_S": "60", "ORDERS_DB_LOCK_WAIT_TIMEOUT_S": "60",
         "ORDERS_HTTP_HOST": "127.0.0.1", "ORDERS_HTTP_PORT": "0", "ORDERS_IDEMPOTENCY_LEASE_S": "600",
-    }
+    })
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "service.runtime.cli", "serve"], env=env, stdout=log, stderr=log)
     try:

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event, exc, text, update
+from sqlalchemy import Engine, create_engine, event, exc, select, text, update
 from sqlalchemy.engine import make_url
 
 from service.domain.errors import LockContention, StorageUnavailable
@@ -22,6 +22,7 @@ from service.domain.ports import UnitOfWork
 from service.usecases.retry import RetryPolicy
 from service.usecases.runner import Runner
 from service.settings import Settings
+from storage.driver_errors import translate
 from storage.migrate import upgrade
 from storage.schema import Base, products
 from service.runtime.bootstrap import engine as make_engine
@@ -146,11 +147,23 @@ def test_a_statement_stopped_by_kill_query_is_re_run_as_a_new_transaction(engine
             assert waiter.result(timeout=30) == 5
 
 
-def test_a_statement_over_max_statement_time_is_unavailable_and_not_re_run(mysql_url: str, engine: Engine) -> None:
+@pytest.fixture
+def time_limited(mysql_url: str, engine: Engine) -> Iterator[Engine]:
+    """An engine whose statements the server stops after half a second, as a DBA's limit would:
+    MariaDB's max_statement_time covers every statement (error 1969), MySQL's max_execution_time
+    only SELECT, SELECT ... FOR UPDATE included (error 3024). Lock waits give up after 3 s, so the
+    time limit, where it applies, is what stops a statement."""
+    limited = make_engine(Settings(database_url=mysql_url), pool_size=1, lock_wait_timeout_s=3)
+    # `engine` has connected (it migrated the database), so its dialect knows which server this is.
+    limit = "max_statement_time = 0.5" if engine.dialect.is_mariadb else "max_execution_time = 500"
+    event.listen(limited, "connect", lambda dbapi, _: dbapi.query(f"SET SESSION {limit}"))
+    yield limited
+    limited.dispose()
+
+
+def test_a_locking_read_over_the_statement_time_limit_is_unavailable_and_not_re_run(engine: Engine, time_limited: Engine) -> None:
     pid = _product(engine)
-    limited = make_engine(Settings(database_url=mysql_url), pool_size=1, lock_wait_timeout_s=30)
-    event.listen(limited, "connect", lambda dbapi, _: dbapi.query("SET SESSION max_statement_time = 0.5"))
-    runner = Runner(lambda: unit_of_work(limited), RetryPolicy(attempts=3, base_delay=Settings.retry_base_delay_ms / 1000))
+    runner = Runner(lambda: unit_of_work(time_limited), RetryPolicy(attempts=3, base_delay=Settings.retry_base_delay_ms / 1000))
     attempts: list[int] = []
 
     def lock(uow: UnitOfWork) -> None:
@@ -158,14 +171,33 @@ def test_a_statement_over_max_statement_time_is_unavailable_and_not_re_run(mysql
             attempts.append(1)
             uow.products.lock([pid])
 
-    try:
-        with unit_of_work(engine) as holder:
-            holder.products.lock([pid])
-            with pytest.raises(StorageUnavailable):
-                runner(lock)
-    finally:
-        limited.dispose()
+    with unit_of_work(engine) as holder:
+        holder.products.lock([pid])
+        with pytest.raises(StorageUnavailable):
+            runner(lock)
     assert attempts == [1]
+
+
+def test_an_update_is_stopped_by_the_time_limit_on_mariadb_and_by_the_lock_wait_on_mysql(engine: Engine, time_limited: Engine) -> None:
+    pid = _product(engine)
+    with unit_of_work(engine) as holder:
+        holder.products.lock([pid])
+        with pytest.raises(exc.DBAPIError) as stopped, time_limited.begin() as conn:
+            conn.execute(update(products).where(products.c.id == int(pid)).values(stock_quantity=4))
+    expected = StorageUnavailable if engine.dialect.is_mariadb else LockContention
+    assert type(translate(stopped.value, lambda _: None)) is expected
+
+
+def test_nowait_on_a_locked_row_is_lock_contention(engine: Engine) -> None:
+    # MariaDB refuses with 1205 (as a lock-wait timeout), MySQL with 3572.
+    pid = _product(engine)
+    with unit_of_work(engine) as holder:
+        holder.products.lock([pid])
+        with pytest.raises(exc.DBAPIError) as refused, engine.begin() as conn:
+            conn.execute(select(products.c.id).where(products.c.id == int(pid)).with_for_update(nowait=True))
+    kinds: list[str] = []
+    assert type(translate(refused.value, kinds.append)) is LockContention
+    assert kinds == ["lock_wait_timeout"]
 
 
 @pytest.fixture
