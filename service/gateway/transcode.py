@@ -8,7 +8,7 @@ import orjson
 from google.protobuf import descriptor_pool, json_format
 from google.protobuf.message import Message
 
-from service.gateway import jsonbody, query
+from service.gateway import canonical, jsonbody, query
 from service.gateway.jsonbody import invalid, join
 from service.gateway.routes import Route
 from service.violation_text import enum_choices
@@ -74,7 +74,7 @@ def _implied_mask(route: Route, document: object) -> list[str] | None:
 
 def response(route: Route, message: Message) -> bytes:
     """Canonical proto3 JSON: lowerCamelCase, enums by name, 64-bit integers as strings, defaults included."""
-    document: object = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+    document = canonical.to_json(message)
     if route.response_body:
         # Picked from the whole message's JSON, so scalar and repeated fields render canonically too.
         document = document.get(message.DESCRIPTOR.fields_by_name[route.response_body].json_name)  # type: ignore[attr-defined]
