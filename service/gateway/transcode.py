@@ -89,7 +89,7 @@ def _reject_path_fields(route: Route, document: dict[str, object]) -> None:
 
 def _parse(document: object, message: Message) -> None:
     try:
-        json_format.ParseDict(document, message)
+        canonical.from_json(document, message)
     except (json_format.ParseError, TypeError, ValueError, RecursionError) as error:
         text = str(error)
         unknown = _UNKNOWN.search(text)

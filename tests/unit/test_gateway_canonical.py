@@ -1,14 +1,15 @@
-"""Tests for service.gateway.canonical: the same JSON as json_format.MessageToDict, key order included."""
+"""Tests for service.gateway.canonical: the same JSON as json_format.MessageToDict (key order included), and the same messages and refusals as ParseDict."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
 from google.protobuf import message_factory, struct_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
-from google.protobuf.json_format import MessageToDict
+from google.protobuf.json_format import MessageToDict, ParseDict
 from google.protobuf.message import Message
 
 from service.contract import FILES
@@ -70,3 +71,47 @@ def test_every_message_of_the_contract_renders_as_json_format_does_empty_filled_
     for message in (cls(), _filled(cls(), 0, 1), _filled(cls(), 0, 99)):
         expected = MessageToDict(message, always_print_fields_with_no_presence=True)
         assert json.dumps(canonical.to_json(message)) == json.dumps(expected)
+
+
+@pytest.mark.parametrize("descriptor", list(_messages()), ids=lambda d: d.full_name)
+def test_every_message_of_the_contract_reads_back_as_parse_dict_reads_it_by_either_field_name(descriptor: Descriptor) -> None:
+    cls = message_factory.GetMessageClass(descriptor)
+    for message in (cls(), _filled(cls(), 0, 1), _filled(cls(), 0, 99)):
+        for proto_names in (False, True):
+            document = MessageToDict(message, preserving_proto_field_name=proto_names)
+            read, expected = cls(), cls()
+            canonical.from_json(document, read)
+            ParseDict(document, expected)
+            assert read == expected
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"customerId": 7},
+        {"customerId": "\ud800"},
+        {"items": [{"quantity": 2**31}]},
+        {"items": [{"quantity": True}]},
+        {"items": [{"quantity": 1.5}]},
+        {"items": [None]},
+        {"items": {"productId": "1"}},
+        {"items": [{"productId": "1", "colour": "red"}]},
+        {"customerId": "1", "items": [{"productId": "1", "quantity": 1}, {"productId": "2", "quantity": 1, "x": 1}]},
+    ],
+)
+def test_a_body_parse_dict_refuses_is_refused_in_its_words(document: dict[str, object]) -> None:
+    cls = next(m for m in _messages() if m.full_name == "erp.orders.v1.CreateOrderRequest")
+    request = message_factory.GetMessageClass(cls)
+    with pytest.raises(Exception) as expected:
+        ParseDict(document, request())
+    with pytest.raises(type(expected.value), match=re.escape(str(expected.value))):
+        canonical.from_json(document, request())
+
+
+def test_values_it_leaves_to_parse_dict_a_null_or_a_number_in_a_string_are_read_as_parse_dict_reads_them() -> None:
+    cls = next(m for m in _messages() if m.full_name == "erp.orders.v1.CreateOrderRequest")
+    request = message_factory.GetMessageClass(cls)
+    document = {"customerId": None, "note": "n", "items": [{"productId": "3", "quantity": 2}, {"product_id": "4", "quantity": "5"}]}
+    read = request()
+    canonical.from_json(document, read)
+    assert read == ParseDict(document, request())
