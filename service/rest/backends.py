@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import grpc
 from google.protobuf.message import Message
 
-from service.grpc.dispatch import DEADLINE_EXCEEDED, Dispatcher
+from service.grpc.dispatch import DEADLINE_EXCEEDED, Dispatcher, Outcome
 from service.rest import headers, http_errors, ops
 from service.rest.http_errors import GatewayError
 from service.rest.routes import Route
@@ -109,18 +110,49 @@ class InProcessBackend:
         outcome = DEADLINE_EXCEEDED  # a deadline that has passed before the call started never starts it
         remaining = context.time_remaining()
         if remaining:
-            try:
-                outcome = await asyncio.wait_for(asyncio.wrap_future(self.dispatcher.submit(route.grpc_path, request, context)), remaining)
-            except TimeoutError:
-                pass  # the handler may still be running; like a gRPC server, its late answer goes nowhere
+            outcome = await self._outcome(route, request, context, remaining)
         response_headers = headers.outgoing(outcome.initial_metadata, outcome.trailing_metadata)
         if outcome.code != grpc.StatusCode.OK:
             status = http_errors.status_of(outcome.code, outcome.details, outcome.trailing_metadata)
             raise GatewayError(status, headers=response_headers)
         return outcome.response, response_headers
 
+    async def _outcome(self, route: Route, request: Message, context: InProcessContext, remaining: float) -> Outcome:
+        """The call's outcome, or DEADLINE_EXCEEDED once `remaining` has passed: the handler may still
+        be running then and, as on a gRPC server, its late answer goes nowhere. The pool thread answers
+        with one callback on the loop; asyncio.wrap_future and wait_for cost a second future, a third
+        for the wait, and their callbacks."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Outcome] = loop.create_future()
+        running = self.dispatcher.submit(route.grpc_path, request, context)
+
+        def answered(done: Future[Outcome]) -> None:  # on the pool thread
+            if not loop.is_closed():  # else the gateway stopped meanwhile
+                loop.call_soon_threadsafe(_settle_with, answer, done)
+
+        running.add_done_callback(answered)
+        timer = loop.call_later(remaining, _expire, answer, running)
+        try:
+            return await answer
+        except asyncio.CancelledError:
+            running.cancel()  # the client went away: a call still queued for a thread never starts
+            raise
+        finally:
+            timer.cancel()
+
     def watch(self, route: Route, request: Message, incoming: headers.Incoming) -> Any:
         return self.own_server.watch(route, request, incoming)
 
     def endpoints(self) -> dict[str, ops.Endpoint]:
         return self.own_server.endpoints()
+
+
+def _expire(answer: asyncio.Future[Outcome], running: Future[Outcome]) -> None:
+    running.cancel()  # a call still waiting for a thread never starts
+    if not answer.done():
+        answer.set_result(DEADLINE_EXCEEDED)
+
+
+def _settle_with(answer: asyncio.Future[Outcome], done: Future[Outcome]) -> None:
+    if not answer.done():  # else the deadline answered first, or the request was cancelled
+        answer.set_result(done.result())

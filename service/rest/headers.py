@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import random
 import re
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -85,7 +85,9 @@ def incoming(headers: Iterable[tuple[bytes, bytes]], default_timeout_s: float, c
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    # 32 hex digits as uuid4().hex gave, but from the process's PRNG: an id must be unique, not
+    # secret, and os.urandom's system call was 3 % of the gateway's CPU per request.
+    return f"{random.getrandbits(128):032x}"
 
 
 def parse_timeout(value: str) -> float:

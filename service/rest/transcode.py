@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
 
+import orjson
 from google.protobuf import descriptor_pool, json_format
 from google.protobuf.message import Message
-from google.rpc import code_pb2
 
-from service.rest import query
-from service.rest.http_errors import GatewayError, refuse
+from service.rest import canonical, jsonbody, query
+from service.rest.jsonbody import invalid, join
 from service.rest.routes import Route
 from service.grpc.violation_text import enum_choices
 
@@ -29,10 +28,11 @@ def request(route: Route, path_values: dict[str, str], query_string: bytes, body
     message = route.request_class()
     implied: list[str] | None = None
     if route.body:
-        document = _json(body)
+        request_type = route.request_class.DESCRIPTOR
+        document = jsonbody.parse(body, request_type if route.body == "*" else request_type.fields_by_name[route.body].message_type)
         if route.body == "*":
             if not isinstance(document, dict):
-                raise _bad("INVALID_BODY", "the body must be a JSON object", "", f"got a JSON {type(document).__name__}")
+                raise invalid("INVALID_BODY", "the body must be a JSON object", "", f"got a JSON {type(document).__name__}")
             _reject_path_fields(route, document)
         else:
             implied = _implied_mask(route, document)
@@ -74,44 +74,35 @@ def _implied_mask(route: Route, document: object) -> list[str] | None:
 
 def response(route: Route, message: Message) -> bytes:
     """Canonical proto3 JSON: lowerCamelCase, enums by name, 64-bit integers as strings, defaults included."""
-    document: object = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+    document = canonical.to_json(message)
     if route.response_body:
         # Picked from the whole message's JSON, so scalar and repeated fields render canonically too.
         document = document.get(message.DESCRIPTOR.fields_by_name[route.response_body].json_name)  # type: ignore[attr-defined]
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _json(body: bytes) -> object:
-    if not body:
-        return {}  # no body means no fields, as with an empty gRPC message
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise _bad("INVALID_JSON", "the body is not valid JSON", "", str(error)) from None
+    return orjson.dumps(document)
 
 
 def _reject_path_fields(route: Route, document: dict[str, object]) -> None:
     for variable, json_path in route.path_json.items():
         for name in {variable, json_path[0]} & document.keys():
-            raise _bad("FIELD_BOUND_BY_PATH", f"{name} is set by the URL path", name, "set by the URL path, not the body")
+            raise invalid("FIELD_BOUND_BY_PATH", f"{name} is set by the URL path", name, "set by the URL path, not the body")
 
 
 def _parse(document: object, message: Message) -> None:
     try:
-        json_format.ParseDict(document, message)
+        canonical.from_json(document, message)
     except (json_format.ParseError, TypeError, ValueError, RecursionError) as error:
         text = str(error)
         unknown = _UNKNOWN.search(text)
         if unknown:
-            field = _join(_relative(unknown.group(2)), unknown.group(1))
-            raise _bad("UNKNOWN_FIELD", f"unknown field {field!r}", field, "no such field") from None
+            field = join(_relative(unknown.group(2)), unknown.group(1))
+            raise invalid("UNKNOWN_FIELD", f"unknown field {field!r}", field, "no such field") from None
         first = text.split("\n")[0]
         at = _AT.search(first)
         field = (_relative(at.group(1)) if at else "") or ".".join(_CHAIN.findall(first))
         description = (first[: at.start()] if at else first).rsplit(" field: ", 1)[-1]
         description = _PYTHON_INT.sub(r"Couldn't parse integer: \1", description).rstrip(".")
         description = _in_words(description)
-        raise _bad("INVALID_FIELD_VALUE", f"invalid value for {field or 'the request'}: {description}", field, description) from None
+        raise invalid("INVALID_FIELD_VALUE", f"invalid value for {field or 'the request'}: {description}", field, description) from None
 
 
 def _in_words(description: str) -> str:
@@ -135,9 +126,3 @@ def _relative(path: str) -> str:
     return path.partition(".")[2]
 
 
-def _join(parent: str, name: str) -> str:
-    return f"{parent}.{name}" if parent else name
-
-
-def _bad(reason: str, message: str, field: str, description: str) -> GatewayError:
-    return refuse(code_pb2.INVALID_ARGUMENT, reason, message, [(field, description)])

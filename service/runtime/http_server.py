@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import resource
@@ -81,7 +80,7 @@ def start(settings: Settings, backend: Backend) -> RunningGateway:
     logs.rate_limit(("asyncio", "uvicorn.error"), settings.http_error_log_lines, settings.http_error_log_interval_s)
     sock = listening_socket(settings)
     server = _Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), name="gateway", daemon=True)
+    thread = threading.Thread(target=lambda: server.run(sockets=[sock]), name="gateway", daemon=True)
     thread.start()
     if not server.ready.wait(_STARTUP_TIMEOUT_S) or not server.started:
         server.should_exit = True
@@ -106,7 +105,7 @@ def _config(settings: Settings, backend: Backend) -> uvicorn.Config:
         host=settings.http_host,
         port=settings.http_port,
         http=protocol.limited(limits),
-        loop="asyncio",
+        loop="uvloop",
         lifespan="on",
         access_log=False,
         log_config=None,

@@ -60,6 +60,26 @@ def test_malformed_or_mistyped_bodies_get_400_naming_the_field(
     _unchanged(http, stock)
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"customerId": "C", "customer_id": "C", "items": [{"productId": "P", "quantity": 1}]}', "customerId"),
+        (b'{"customerId": "C", "customerId": "C", "items": [{"productId": "P", "quantity": 1}]}', "customerId"),
+        (b'{"customerId": "C", "items": [{"productId": "P", "quantity": 1, "quantity": 2}]}', "items[0].quantity"),
+        (b'{"customerId": "C", "items": [{"productId": "P", "quantity": 1}, {"product_id": "P", "productId": "P"}]}', "items[1].productId"),
+        (b'{"customerId": "C", "note": "at 10:00", "note": "at 11:00", "items": [{"productId": "P", "quantity": 1}]}', "note"),
+    ],
+)
+def test_an_ambiguous_body_a_key_twice_or_a_field_under_both_names_gets_400_naming_the_field(
+    http: httpx.Client, stock: dict[str, str], body: bytes, field: str
+) -> None:
+    reply = http.post("/v1/orders", content=body.replace(b'"C"', f'"{stock["customer"]}"'.encode()).replace(b'"P"', f'"{stock["product"]}"'.encode()), headers=JSON)
+    status, reason, fields = _error(reply)
+    assert (status, reason) == (400, "DUPLICATE_FIELD")
+    assert field in fields
+    _unchanged(http, stock)
+
+
 def test_a_missing_body_is_an_empty_request_that_fails_validation_field_by_field(http: httpx.Client, stock: dict[str, str]) -> None:
     status, reason, fields = _error(http.post("/v1/orders"))
     assert (status, reason) == (400, "INVALID_ARGUMENT")
