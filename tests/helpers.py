@@ -23,6 +23,7 @@ from sqlalchemy import Engine, text
 
 from service import tokens
 from service.combiner import Combiner
+from service.domain import documents
 from service.methods import ALL_ROLES
 
 
@@ -54,7 +55,15 @@ def unique(prefix: str = "") -> str:
 
 
 def cpf() -> str:
-    return "".join(random.choices("0123456789", k=11))
+    """A random CPF with valid check digits."""
+    body = "".join(random.choices("0123456789", k=9))
+    return body + documents.check_digits(body)
+
+
+def cnpj() -> str:
+    """A random CNPJ with valid check digits."""
+    body = "".join(random.choices("0123456789", k=12))
+    return body + documents.check_digits(body)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from service._gen.erp.orders.v1 import customer_pb2 as cpb
 from service._gen.erp.orders.v1 import order_pb2 as opb
 from service._gen.erp.orders.v1 import product_pb2 as ppb
-from tests.helpers import Stubs, rich, unique
+from tests.helpers import Stubs, cnpj, rich, unique
 
 Item = opb.CreateOrderRequest.Item
 
@@ -67,6 +67,15 @@ def test_over_long_strings_name_every_field(stubs: Stubs, world: tuple[str, str]
         "name": "string.max_len", "document": "string.pattern", "email": "string.email",
     }
     assert stubs.stock(product_id) == 50
+
+
+def test_a_document_with_wrong_check_digits_is_refused_naming_the_rule(stubs: Stubs) -> None:
+    email = f"{unique()}@example.com".lower()
+    for document in ("12345678901", "11222333000182"):
+        create = cpb.CreateCustomerRequest(name="x", document=document, email=email)
+        assert _violations(lambda: stubs.customers.CreateCustomer(create)) == {"document": "DOCUMENT_CHECK_DIGITS"}  # noqa: B023
+    assert stubs.customers.ListCustomers(cpb.ListCustomersRequest(email=email)).customers == []
+    assert stubs.customer(document=cnpj(), email=email).email == email
 
 
 def test_prices_need_whole_cents_and_the_service_currency(stubs: Stubs) -> None:
