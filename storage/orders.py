@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -95,6 +95,13 @@ class SqlOrderRepository(OrderRepository):
         if not rows:
             raise NotFound("order", order_id)
         return _order(rows[0], [_item(r) for r in rows if r.product_id is not None])
+
+    def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
+        keys = sorted({key for key in map(parse_id, order_ids) if key is not None})
+        if not keys:
+            return {}
+        rows = self._sql.execute(select(orders).where(orders.c.id.in_(keys))).all()
+        return {order.id: order for order in self._with_items(rows)}
 
     def lock(self, order_id: str) -> Order:
         key = parse_id(order_id)

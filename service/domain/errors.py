@@ -68,10 +68,14 @@ class InvalidArgument(OrdersError):
 class NotFound(OrdersError):
     reason = "NOT_FOUND"
 
-    def __init__(self, resource: str, resource_id: str) -> None:
-        super().__init__(f"{resource} {resource_id!r} not found", resource=resource, id=resource_id)
+    def __init__(self, resource: str, resource_id: str, *more_ids: str) -> None:
+        """One missing resource, or several of one kind (a batch read is all or nothing)."""
+        ids = (resource_id, *more_ids)
+        named = ", ".join(repr(i) for i in ids)
+        super().__init__(f"{resource}{'s' if more_ids else ''} {named} not found", resource=resource, id=",".join(ids))
         self.resource = resource
         self.resource_id = resource_id
+        self.resource_ids = ids
 
 
 class AlreadyExists(OrdersError):

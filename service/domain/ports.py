@@ -117,6 +117,10 @@ class OrderRepository(ABC):
         """Raises NotFound."""
 
     @abstractmethod
+    def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
+        """The existing orders among the ids, with their items, in two reads; missing ids are absent."""
+
+    @abstractmethod
     def lock(self, order_id: str) -> Order:
         """Reads the order under an exclusive lock on its row. Raises NotFound."""
 

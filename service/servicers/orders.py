@@ -35,6 +35,9 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
     def GetOrder(self, request: pb.GetOrderRequest, context: grpc.ServicerContext) -> pb.Order:
         return convert.order_message(self._run(orders.get_order, request.id))
 
+    def BatchGetOrders(self, request: pb.BatchGetOrdersRequest, context: grpc.ServicerContext) -> pb.BatchGetOrdersResponse:
+        return pb.BatchGetOrdersResponse(orders=[convert.order_message(o) for o in self._run(orders.batch_get_orders, list(request.ids))])
+
     def ListOrders(self, request: pb.ListOrdersRequest, context: grpc.ServicerContext) -> pb.ListOrdersResponse:
         flt = OrderFilter(
             request.customer_id,

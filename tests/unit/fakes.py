@@ -144,6 +144,9 @@ class FakeOrders(_Repository, OrderRepository):
             raise NotFound("order", order_id)
         return self._t.orders[order_id]
 
+    def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
+        return {i: self._t.orders[i] for i in order_ids if i in self._t.orders}
+
     def lock(self, order_id: str) -> Order:
         return self.get(order_id)
 

@@ -125,3 +125,11 @@ def test_a_stored_customer_with_an_invalid_document_can_still_be_updated(tables:
     # c1's document, 12345678901, predates the check: existing rows are kept as they are.
     updated = customers.update_customer(FakeUnitOfWork(tables), "c1", {"name": "Ana Maria"})
     assert (updated.name, updated.document) == ("Ana Maria", "12345678901")
+
+
+def test_batch_get_is_all_or_nothing_and_names_every_unknown_id_once(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 1))
+    assert orders.batch_get_orders(FakeUnitOfWork(tables), [order.id, order.id]) == [order, order]
+    with pytest.raises(NotFound) as caught:
+        orders.batch_get_orders(FakeUnitOfWork(tables), ["x", order.id, "y", "x"])
+    assert caught.value.resource_ids == ("x", "y")

@@ -50,6 +50,11 @@ class OrderServiceStub:
                 request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.ListOrdersRequest.SerializeToString,
                 response_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.ListOrdersResponse.FromString,
                 _registered_method=True)
+        self.BatchGetOrders = channel.unary_unary(
+                '/erp.orders.v1.OrderService/BatchGetOrders',
+                request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersRequest.SerializeToString,
+                response_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersResponse.FromString,
+                _registered_method=True)
         self.UpdateOrderStatus = channel.unary_unary(
                 '/erp.orders.v1.OrderService/UpdateOrderStatus',
                 request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.UpdateOrderStatusRequest.SerializeToString,
@@ -87,6 +92,14 @@ class OrderServiceServicer:
 
     def ListOrders(self, request, context):
         """Lists orders, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchGetOrders(self, request, context):
+        """Returns up to 200 orders by id, in the order asked (AIP-231). All or nothing: unknown ids
+        fail the call with NOT_FOUND naming every one of them.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -130,6 +143,11 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.ListOrders,
                     request_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.ListOrdersRequest.FromString,
                     response_serializer=erp_dot_orders_dot_v1_dot_order__pb2.ListOrdersResponse.SerializeToString,
+            ),
+            'BatchGetOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchGetOrders,
+                    request_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersRequest.FromString,
+                    response_serializer=erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersResponse.SerializeToString,
             ),
             'UpdateOrderStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateOrderStatus,
@@ -229,6 +247,33 @@ class OrderService:
             '/erp.orders.v1.OrderService/ListOrders',
             erp_dot_orders_dot_v1_dot_order__pb2.ListOrdersRequest.SerializeToString,
             erp_dot_orders_dot_v1_dot_order__pb2.ListOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchGetOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.orders.v1.OrderService/BatchGetOrders',
+            erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersRequest.SerializeToString,
+            erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersResponse.FromString,
             options,
             channel_credentials,
             insecure,
