@@ -75,6 +75,7 @@ def order_message(o: Order) -> order_pb2.Order:
             for i in o.items
         ],
         total=money(o.total, o.currency), create_time=timestamp(o.create_time), update_time=timestamp(o.update_time),
+        external_reference=o.external_reference,
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, tuple_, update
 
 from service.domain.errors import NotFound
 from service.domain.model import IdempotencyKey, Order, OrderItem, OrderStatus, Page, PageResult
@@ -38,7 +38,10 @@ _GET = Prepared(
 )
 _INSERT = Prepared(
     insert(orders),
-    ("id", "customer_id", "status", "currency", "total_cents", "note", "create_time", "update_time", *IDEMPOTENCY_COLUMNS),
+    (
+        "id", "customer_id", "status", "currency", "total_cents", "note", "create_time", "update_time", "external_reference",
+        *IDEMPOTENCY_COLUMNS,
+    ),
 )
 _INSERT_ITEMS = Prepared(insert(order_items), ("order_id", "product_id", "line", "sku", "quantity", "unit_price_cents"))
 
@@ -50,7 +53,7 @@ def _item(row: Row[Any]) -> OrderItem:
 def _order(row: Row[Any], items: list[OrderItem]) -> Order:
     return Order(
         str(row.id), str(row.customer_id), OrderStatus(row.status), items, row.currency, row.note,
-        row.create_time, row.update_time,
+        row.create_time, row.update_time, row.external_reference or "",
     )
 
 
@@ -58,7 +61,8 @@ def _order_values(order: Order, key: IdempotencyKey | None) -> dict[str, Any]:
     return {
         "id": int(order.id), "customer_id": int(order.customer_id), "status": int(order.status),
         "currency": order.currency, "total_cents": to_cents(order.total), "note": order.note,
-        "create_time": order.create_time, "update_time": order.update_time, **key_columns(key),
+        "create_time": order.create_time, "update_time": order.update_time,
+        "external_reference": order.external_reference or None, **key_columns(key),
     }
 
 
@@ -96,6 +100,15 @@ class SqlOrderRepository(OrderRepository):
             raise NotFound("order", order_id)
         return _order(rows[0], [_item(r) for r in rows if r.product_id is not None])
 
+    def find_references(self, references: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        pairs = [(key, ref) for cid, ref in references if (key := parse_id(cid)) is not None]
+        if not pairs:
+            return {}
+        stmt = select(orders.c.id, orders.c.customer_id, orders.c.external_reference).where(
+            tuple_(orders.c.customer_id, orders.c.external_reference).in_(pairs)
+        )
+        return {(str(r.customer_id), r.external_reference): str(r.id) for r in self._sql.execute(stmt)}
+
     def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
         keys = sorted({key for key in map(parse_id, order_ids) if key is not None})
         if not keys:
@@ -124,6 +137,8 @@ class SqlOrderRepository(OrderRepository):
             stmt = stmt.where(orders.c.create_time >= flt.create_time_from)
         if flt.create_time_to is not None:
             stmt = stmt.where(orders.c.create_time < flt.create_time_to)
+        if flt.external_reference:
+            stmt = stmt.where(orders.c.external_reference == flt.external_reference)
         rows, next_after = split_page(self._sql.execute(paged(stmt, orders.c.id, page, newest_first=True)).all(), page)
         return PageResult(self._with_items(rows), next_after)
 

@@ -148,11 +148,17 @@ class OrderRow(IdempotencyColumns, Base):
     note: Mapped[str] = mapped_column(String(1000))
     create_time: Mapped[datetime] = mapped_column(UtcDateTime)
     update_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The client's reference, compared byte for byte; NULL when unset, so any number of orders
+    # have none (unique indexes admit many NULLs on every engine).
+    external_reference: Mapped[str | None] = mapped_column(ExactString(64), nullable=True)
     __table_args__ = (
         Index(None, "customer_id", "id"),
         Index(None, "status", "id"),
         Index(None, "create_time", "id"),
         UniqueConstraint("idem_principal", "idem_key"),
+        UniqueConstraint("customer_id", "external_reference"),
+        # ListOrders' external_reference filter without a customer, newest first.
+        Index(None, "external_reference", "id"),
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from service.domain import rules
-from service.domain.errors import IdempotencyKeyReused, NotFound, OrdersError
+from service.domain.errors import IdempotencyKeyReused, NotFound, OrdersError, ReferenceTaken
 from service.domain.model import Caller, Customer, IdempotencyKey, OrderItem, OrderLine, Product
 
 
@@ -26,6 +26,7 @@ class NewOrder:
     note: str
     currency: str
     key: IdempotencyKey | None = None
+    external_reference: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lines", rules.merge_lines(self.lines))
@@ -47,10 +48,19 @@ class SameKey:
 Decision = Placed | SameKey | OrdersError
 
 
+# (customer id, external reference) → the id of the stored order that has it.
+References = Mapping[tuple[str, str], str]
+
+
 def allocate(
-    batch: Sequence[NewOrder], customers: Mapping[str, Customer], products: Mapping[str, Product]
+    batch: Sequence[NewOrder], customers: Mapping[str, Customer], products: Mapping[str, Product], references: References
 ) -> tuple[list[Decision], dict[str, int]]:
-    """One decision per order, and the stock every product is left with."""
+    """One decision per order, and the stock every product is left with.
+
+    `references` are the stored orders' references among the batch's. Two orders of one batch
+    with the same new reference both pass here; the unique index then fails the batch, whose
+    orders run alone, and the later one meets the earlier's reference when it is judged again.
+    """
     stock = {pid: p.stock_quantity for pid, p in products.items()}
     holders: dict[tuple[str, str], int] = {}  # (principal, key) → the placed order that stores it
     decisions: list[Decision] = []
@@ -62,7 +72,7 @@ def allocate(
             decisions.append(SameKey(first) if same else IdempotencyKeyReused())
             continue
         try:
-            placed = _judge(order, customers, products, stock)
+            placed = _judge(order, customers, products, references, stock)
         except OrdersError as refusal:
             decisions.append(refusal)
             continue
@@ -73,12 +83,17 @@ def allocate(
     return decisions, stock
 
 
-def _judge(order: NewOrder, customers: Mapping[str, Customer], products: Mapping[str, Product], stock: Mapping[str, int]) -> Placed:
-    # Customer first, then unknown products, then price_lines (stock and orderability).
+def _judge(
+    order: NewOrder, customers: Mapping[str, Customer], products: Mapping[str, Product], references: References,
+    stock: Mapping[str, int],
+) -> Placed:
+    # Customer first, then its reference, then unknown products, then price_lines (stock and orderability).
     customer = customers.get(order.customer_id)
     if customer is None:
         raise NotFound("customer", order.customer_id)
     rules.ensure_customer_can_order(customer)
+    if (taken := references.get((order.customer_id, order.external_reference))) is not None:
+        raise ReferenceTaken(order.customer_id, order.external_reference, taken)
     for line in order.lines:
         if line.product_id not in products:
             raise NotFound("product", line.product_id)

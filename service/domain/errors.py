@@ -6,7 +6,8 @@ The tree (the gRPC code each maps to is decided once, in service/status.py):
     ├── InvalidArgument            INVALID_ARGUMENT  bad input, with field violations
     ├── NotFound                   NOT_FOUND         no such resource (or already deleted, for Delete)
     ├── AlreadyExists              ALREADY_EXISTS    a unique value is taken
-    │   └── NotDeleted                               Undelete of a live resource (AIP-164)
+    │   ├── NotDeleted                               Undelete of a live resource (AIP-164)
+    │   └── ReferenceTaken                           the customer has an order with this external_reference
     ├── FailedPrecondition         FAILED_PRECONDITION  the state forbids it; don't retry until it changes
     │   ├── InsufficientStock                        one entry per short product
     │   ├── InvalidStatusTransition
@@ -100,6 +101,21 @@ class NotDeleted(AlreadyExists):
         self.resource = resource
         self.field = "id"
         self.value = resource_id
+
+
+class ReferenceTaken(AlreadyExists):
+    reason = "EXTERNAL_REFERENCE_TAKEN"
+
+    def __init__(self, customer_id: str, reference: str, order_id: str) -> None:
+        OrdersError.__init__(
+            self,
+            f"customer {customer_id} already has order {order_id} with external_reference {reference!r}",
+            resource="order", id=order_id, customer_id=customer_id, external_reference=reference,
+        )
+        self.resource = "order"
+        self.field = "external_reference"
+        self.value = reference
+        self.order_id = order_id
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,8 @@ class Order:
     note: str
     create_time: datetime
     update_time: datetime
+    # The client's own reference (an ERP order number, a PO number); "" when unset.
+    external_reference: str = ""
 
     @property
     def total(self) -> Decimal:

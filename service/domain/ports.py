@@ -47,6 +47,7 @@ class OrderFilter:
     statuses: frozenset[OrderStatus] = frozenset()  # any of these; empty: any status
     create_time_from: datetime | None = None
     create_time_to: datetime | None = None
+    external_reference: str = ""
 
 
 class CustomerRepository(ABC):
@@ -115,6 +116,11 @@ class OrderRepository(ABC):
     @abstractmethod
     def get(self, order_id: str) -> Order:
         """Raises NotFound."""
+
+    @abstractmethod
+    def find_references(self, references: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The stored orders among these (customer id, external reference) pairs: pair → order id. No lock:
+        the unique index on the pair is the backstop for a concurrent order with the same reference."""
 
     @abstractmethod
     def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from service.domain import events, rules
 from service.domain.allocation import NewOrder, Placed, SameKey, allocate
-from service.domain.errors import FailedPrecondition, LockContention, NotFound, OrdersError
+from service.domain.errors import FailedPrecondition, LockContention, NotFound, OrdersError, ReferenceTaken
 from service.domain.model import (
     Caller,
     IdempotencyKey,
@@ -24,9 +24,10 @@ from service.domain.model import (
 from service.domain.ports import OrderFilter, UnitOfWork
 
 
-# What a create refused for may be explained by an earlier call with the same key. Not
-# StorageUnavailable: a lookup would only wait for the database a second time.
-REFUSALS = (FailedPrecondition, NotFound, LockContention)
+# What a create refused for may be explained by an earlier call with the same key (its own order
+# holds the reference it asks for, too). Not StorageUnavailable: a lookup would only wait for the
+# database a second time.
+REFUSALS = (FailedPrecondition, NotFound, LockContention, ReferenceTaken)
 
 Outcome = tuple[Order, bool] | OrdersError  # an order and whether it replays its key, or its refusal
 
@@ -81,11 +82,13 @@ def create_orders(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[Outcome]:
     """
     with uow:
         customers = uow.customers.get_many({o.customer_id for o in batch})
+        asked = {(o.customer_id, o.external_reference) for o in batch if o.external_reference}
+        references = uow.orders.find_references(asked) if asked else {}
         products = uow.products.lock(sorted({line.product_id for o in batch for line in o.lines}))
-        decisions, stock = allocate(batch, customers, products)
+        decisions, stock = allocate(batch, customers, products, references)
         now = datetime.now(UTC)
         placed = {
-            i: (Order("", o.customer_id, OrderStatus.PENDING, d.items, o.currency, o.note, now, now), o, d)
+            i: (Order("", o.customer_id, OrderStatus.PENDING, d.items, o.currency, o.note, now, now, o.external_reference), o, d)
             for i, (o, d) in enumerate(zip(batch, decisions, strict=True))
             if isinstance(d, Placed)
         }

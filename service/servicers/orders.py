@@ -26,7 +26,10 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
     def CreateOrder(self, request: pb.CreateOrderRequest, context: grpc.ServicerContext) -> pb.Order:
         lines = [OrderLine(i.product_id, i.quantity) for i in request.items]
         order, replayed = self._place(
-            NewOrder(ctx.caller(context), request.customer_id, lines, request.note, self._currency, ctx.idempotency.get())
+            NewOrder(
+                ctx.caller(context), request.customer_id, lines, request.note, self._currency, ctx.idempotency.get(),
+                request.external_reference,
+            )
         )
         if replayed:
             ctx.mark_replayed(context)
@@ -44,6 +47,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             convert.order_statuses(request.status, request.statuses),
             convert.datetime_of(request.create_time_from, "create_time_from") if request.HasField("create_time_from") else None,
             convert.datetime_of(request.create_time_to, "create_time_to") if request.HasField("create_time_to") else None,
+            request.external_reference,
         )
         result = self._run(orders.list_orders, flt, paging.page_of(request))
         items, token = self._pager.fit(request, result, convert.order_message)
