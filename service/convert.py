@@ -38,6 +38,11 @@ def datetime_of(ts: timestamp_pb2.Timestamp, field: str) -> datetime:
         raise InvalidArgument([FieldViolation(field, "is not a valid timestamp (year 1 to 9999)", "INVALID_TIMESTAMP")]) from None
 
 
+def optional_datetime(message: Message, field: str) -> datetime | None:
+    """A Timestamp field as a datetime, or None when it is unset."""
+    return datetime_of(getattr(message, field), field) if message.HasField(field) else None
+
+
 def money(amount: Decimal, currency: str) -> money_pb2.Money:
     units = int(amount)
     return money_pb2.Money(currency_code=currency, units=units, nanos=int((amount - units).scaleb(9)))

@@ -132,6 +132,10 @@ class Settings(_Parsed):
     watch_gap_grace_s: float = 2.0  # how long the reader waits at an outbox id that has not committed yet
     watch_queue_size: int = 1000
     watch_max_streams: int = 16
+    # ListOrders by update_time asc (a sync) leaves out orders whose last change is younger than this:
+    # it must outlast the time from a change's update_time to its COMMIT, plus the clock skew between
+    # service hosts, so that a change committed after a later one is never passed by a client's cursor.
+    sync_settle_s: float = 2.0
 
     def public(self) -> dict[str, str]:
         """Every setting as ORDERS_* text, with secrets and URL passwords masked."""

@@ -43,6 +43,9 @@ def describe(rule_id: str, text: str, rule_value: Any, field_value: Any, field: 
         return "must not be empty"
     if rule_id == "string.email":
         return "must be an email address, such as ana@example.com"
+    if rule_id == "string.in":
+        named = [repr(v) for v in rule_value if v]
+        return f"must be {', '.join(named[:-1])} or {named[-1]}" + (" (or empty)" if "" in rule_value else "")
     if rule_id == "repeated.unique":
         return "must not name the same value twice"
     if rule_id == "required":

@@ -8,11 +8,20 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select, tuple_, update
+from sqlalchemy import Row, Select, and_, bindparam, insert, or_, select, tuple_, update
 
 from service.domain.errors import NotFound
-from service.domain.model import IdempotencyKey, Order, OrderItem, OrderStatus, Page, PageResult
-from service.domain.ports import OrderFilter, OrderRepository
+from service.domain.model import (
+    IdempotencyKey,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Page,
+    PageResult,
+    parse_update_cursor,
+    update_cursor,
+)
+from service.domain.ports import OrderFilter, OrderRepository, OrderSort
 from storage.driver_errors import IDEMPOTENCY_COLUMNS, key_columns
 from storage.ids import new_ids
 from storage.keyset import paged, parse_id, split_page
@@ -139,8 +148,25 @@ class SqlOrderRepository(OrderRepository):
             stmt = stmt.where(orders.c.create_time < flt.create_time_to)
         if flt.external_reference:
             stmt = stmt.where(orders.c.external_reference == flt.external_reference)
+        if flt.update_time_from is not None:
+            stmt = stmt.where(orders.c.update_time >= flt.update_time_from)
+        if flt.update_time_before is not None:
+            stmt = stmt.where(orders.c.update_time < flt.update_time_before)
+        if flt.sort is OrderSort.UPDATE_TIME_ASC:
+            return self._by_update_time(stmt, page)
         rows, next_after = split_page(self._sql.execute(paged(stmt, orders.c.id, page, newest_first=True)).all(), page)
         return PageResult(self._with_items(rows), next_after)
+
+    def _by_update_time(self, stmt: Select[Any], page: Page) -> PageResult[Order]:
+        """Oldest change first, keyset on (update_time, id): an order changed after a client passed it
+        has a later update_time, so it comes again further on."""
+        after = parse_update_cursor(page.after) if page.after else None
+        if after is not None:
+            when, key = after
+            stmt = stmt.where(or_(orders.c.update_time > when, and_(orders.c.update_time == when, orders.c.id > key)))
+        rows = self._sql.execute(stmt.order_by(orders.c.update_time, orders.c.id).limit(page.size + 1)).all()
+        found = self._with_items(rows[: page.size])
+        return PageResult(found, update_cursor(found[-1]) if len(rows) > page.size else None)
 
     def _with_items(self, rows: Sequence[Row[Any]]) -> builtins.list[Order]:
         """Loads the items of all these orders in one query: no N+1."""

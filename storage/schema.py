@@ -155,6 +155,8 @@ class OrderRow(IdempotencyColumns, Base):
         Index(None, "customer_id", "id"),
         Index(None, "status", "id"),
         Index(None, "create_time", "id"),
+        # ListOrders by update_time asc: the sync's keyset.
+        Index(None, "update_time", "id"),
         UniqueConstraint("idem_principal", "idem_key"),
         UniqueConstraint("customer_id", "external_reference"),
         # ListOrders' external_reference filter without a customer, newest first.

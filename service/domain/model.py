@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Generic, TypeVar
 
@@ -149,6 +149,23 @@ class StatusChange:
     reason: str
     request_id: str
     create_time: datetime
+
+
+def update_cursor(order: Order) -> str:
+    """An order's keyset position in last-change order: (update_time, id), as text."""
+    since = order.update_time - datetime(1970, 1, 1, tzinfo=UTC)
+    return f"{since // timedelta(microseconds=1)}-{order.id}"
+
+
+def parse_update_cursor(cursor: str) -> tuple[datetime, int] | None:
+    """The (update_time, id) of a cursor update_cursor made, or None for any other text."""
+    micros, _, order_id = cursor.partition("-")
+    if not (micros.isascii() and micros.isdigit() and order_id.isascii() and order_id.isdigit()):
+        return None
+    try:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(micros)), int(order_id)
+    except OverflowError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ Only the `lock*` methods take row locks, and only they may precede a stock chang
 
 from __future__ import annotations
 
+import enum
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,11 @@ class ProductFilter:
     active: bool | None = None
 
 
+class OrderSort(enum.Enum):
+    CREATE_TIME_DESC = "create_time desc"  # newest first, keyset on id
+    UPDATE_TIME_ASC = "update_time asc"  # oldest change first, keyset on (update_time, id): model.update_cursor
+
+
 @dataclass(frozen=True)
 class OrderFilter:
     customer_id: str = ""
@@ -48,6 +54,10 @@ class OrderFilter:
     create_time_from: datetime | None = None
     create_time_to: datetime | None = None
     external_reference: str = ""
+    update_time_from: datetime | None = None
+    # Only orders that last changed before this (the sync's settle cutoff); None: no bound.
+    update_time_before: datetime | None = None
+    sort: OrderSort = OrderSort.CREATE_TIME_DESC
 
 
 class CustomerRepository(ABC):
@@ -135,7 +145,7 @@ class OrderRepository(ABC):
 
     @abstractmethod
     def list(self, flt: OrderFilter, page: Page) -> PageResult[Order]:
-        """Newest first."""
+        """In flt.sort's order; page.after and next_after are ids, or update cursors for UPDATE_TIME_ASC."""
 
 
 class LedgerRepository(ABC):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import grpc
 
 from service import context as ctx
@@ -9,19 +11,20 @@ from service import convert, paging
 from service._gen.erp.orders.v1 import order_pb2 as pb
 from service._gen.erp.orders.v1 import order_pb2_grpc
 from service.domain.allocation import NewOrder
-from service.domain.model import OrderLine, OrderStatus
-from service.domain.ports import OrderFilter
+from service.domain.model import OrderLine, OrderStatus, update_cursor
+from service.domain.ports import OrderFilter, OrderSort
 from service.handlers import orders
 from service.handlers.group_commit import OrderPlacer
 from service.handlers.runner import Runner
 
 
 class OrderServicer(order_pb2_grpc.OrderServiceServicer):
-    def __init__(self, run: Runner, place: OrderPlacer, currency: str, pager: paging.Pager) -> None:
+    def __init__(self, run: Runner, place: OrderPlacer, currency: str, pager: paging.Pager, sync_settle_s: float) -> None:
         self._run = run
         self._place = place
         self._currency = currency
         self._pager = pager
+        self._settle = timedelta(seconds=sync_settle_s)
 
     def CreateOrder(self, request: pb.CreateOrderRequest, context: grpc.ServicerContext) -> pb.Order:
         lines = [OrderLine(i.product_id, i.quantity) for i in request.items]
@@ -42,15 +45,20 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         return pb.BatchGetOrdersResponse(orders=[convert.order_message(o) for o in self._run(orders.batch_get_orders, list(request.ids))])
 
     def ListOrders(self, request: pb.ListOrdersRequest, context: grpc.ServicerContext) -> pb.ListOrdersResponse:
+        sort = OrderSort(request.order_by or OrderSort.CREATE_TIME_DESC.value)
         flt = OrderFilter(
             request.customer_id,
             convert.order_statuses(request.status, request.statuses),
-            convert.datetime_of(request.create_time_from, "create_time_from") if request.HasField("create_time_from") else None,
-            convert.datetime_of(request.create_time_to, "create_time_to") if request.HasField("create_time_to") else None,
+            convert.optional_datetime(request, "create_time_from"),
+            convert.optional_datetime(request, "create_time_to"),
             request.external_reference,
+            convert.optional_datetime(request, "update_time_from"),
+            datetime.now(UTC) - self._settle if sort is OrderSort.UPDATE_TIME_ASC else None,
+            sort,
         )
         result = self._run(orders.list_orders, flt, paging.page_of(request))
-        items, token = self._pager.fit(request, result, convert.order_message)
+        key = update_cursor if sort is OrderSort.UPDATE_TIME_ASC else (lambda order: order.id)
+        items, token = self._pager.fit(request, result, convert.order_message, key)
         return pb.ListOrdersResponse(orders=items, next_page_token=token)
 
     def UpdateOrderStatus(self, request: pb.UpdateOrderStatusRequest, context: grpc.ServicerContext) -> pb.Order:

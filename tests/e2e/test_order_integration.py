@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import httpx
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from sqlalchemy import Engine, select
 
 from service._gen.erp.orders.v1 import order_pb2 as opb
+from storage.schema import orders
 from tests.helpers import Stubs, outcome, rich, unique
 
 Item = opb.CreateOrderRequest.Item
@@ -158,3 +163,102 @@ def test_a_bad_reference_over_rest_reads_as_a_sentence(stubs: Stubs, http: httpx
     [bad] = [d for d in reply.json()["error"]["details"] if d["@type"].endswith("BadRequest")]
     assert bad["fieldViolations"][0]["field"] == "external_reference"
     assert bad["fieldViolations"][0]["description"].startswith("must be ASCII letters, digits")
+
+
+SYNC = "update_time asc"
+
+
+def _nanos(when: datetime) -> int:
+    return (when - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) * 1000
+
+
+def _database_orders(engine: Engine, customer_id: str) -> dict[str, tuple[int, int]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(orders.c.id, orders.c.status, orders.c.update_time).where(orders.c.customer_id == int(customer_id)))
+        return {str(r.id): (r.status, _nanos(r.update_time)) for r in rows}
+
+
+class _Mirror:
+    """An ERP's copy of one customer's orders, kept by the documented recipe: page by update_time asc
+    from the last update_time seen, upsert every order."""
+
+    def __init__(self, stubs: Stubs, customer_id: str) -> None:
+        self.stubs, self.customer_id = stubs, customer_id
+        self.orders: dict[str, tuple[int, int]] = {}
+        self.deliveries: Counter[str] = Counter()
+        self.since: Timestamp | None = None
+
+    def sync(self) -> None:
+        request = opb.ListOrdersRequest(customer_id=self.customer_id, order_by=SYNC, page_size=7)
+        if self.since is not None:
+            request.update_time_from.CopyFrom(self.since)
+        while True:
+            page = self.stubs.orders.ListOrders(request)
+            keys = [(o.update_time.ToNanoseconds(), int(o.id)) for o in page.orders]
+            assert keys == sorted(keys) and len(set(keys)) == len(keys)
+            for order in page.orders:
+                self.orders[order.id] = (order.status, order.update_time.ToNanoseconds())
+                self.deliveries[order.id] += 1
+            if page.orders:
+                self.since = page.orders[-1].update_time
+            if not page.next_page_token:
+                return
+            request.page_token = page.next_page_token
+
+
+def test_a_sync_client_paging_by_update_time_while_orders_change_ends_with_the_database(stubs: Stubs, engine: Engine) -> None:
+    customer, product = stubs.customer(), stubs.product(stock=1000)
+    placed = [stubs.order(customer.id, (product.id, 1)).id for _ in range(12)]
+    mirror = _Mirror(stubs, customer.id)
+
+    def change(writer: int) -> None:
+        mine = placed[writer::3]
+        for order_id in mine:
+            stubs.orders.UpdateOrderStatus(opb.UpdateOrderStatusRequest(id=order_id, status=opb.ORDER_STATUS_CONFIRMED))
+            stubs.order(customer.id, (product.id, 1))
+        stubs.orders.CancelOrder(opb.CancelOrderRequest(id=mine[0], reason="sync test"))
+        for order_id in mine[1:]:
+            stubs.orders.UpdateOrderStatus(opb.UpdateOrderStatusRequest(id=order_id, status=opb.ORDER_STATUS_PICKED))
+
+    with ThreadPoolExecutor(3) as pool:
+        writers = [pool.submit(change, w) for w in range(3)]
+        while not all(w.done() for w in writers):
+            mirror.sync()
+        for w in writers:
+            w.result()
+    deadline = time.monotonic() + 60  # the last changes appear once they are ORDERS_SYNC_SETTLE_S old
+    while mirror.orders != (expected := _database_orders(engine, customer.id)):
+        assert time.monotonic() < deadline, {k: (mirror.orders.get(k), v) for k, v in expected.items() if mirror.orders.get(k) != v}
+        mirror.sync()
+    assert len(expected) == 24 and {status for status, _ in expected.values()} == {opb.ORDER_STATUS_CANCELED, opb.ORDER_STATUS_PICKED, opb.ORDER_STATUS_PENDING}
+    assert max(mirror.deliveries.values()) > 1  # changed orders came again after their change
+
+
+def test_update_time_order_and_filter_over_rest_and_a_bad_order_by_is_invalid(stubs: Stubs, http: httpx.Client) -> None:
+    customer, product = stubs.customer(), stubs.product(stock=3)
+    first, second = stubs.order(customer.id, (product.id, 1)), stubs.order(customer.id, (product.id, 1))
+    stubs.orders.UpdateOrderStatus(opb.UpdateOrderStatusRequest(id=first.id, status=opb.ORDER_STATUS_CONFIRMED))
+    params = {"customerId": customer.id, "orderBy": SYNC, "updateTimeFrom": second.update_time.ToJsonString()}
+    deadline = time.monotonic() + 60  # until both changes are settled
+    while len(reply := http.get("/v1/orders", params=params).json()["orders"]) < 2:
+        assert time.monotonic() < deadline
+    assert [(o["id"], o["status"]) for o in reply] == [(second.id, "ORDER_STATUS_PENDING"), (first.id, "ORDER_STATUS_CONFIRMED")]
+    newest_first = http.get("/v1/orders", params={"customerId": customer.id}).json()["orders"]
+    assert [o["id"] for o in newest_first] == [second.id, first.id]
+    bad = http.get("/v1/orders", params={"orderBy": "update_time desc"})
+    assert bad.status_code == 400
+    [violations] = [d["fieldViolations"] for d in bad.json()["error"]["details"] if d["@type"].endswith("BadRequest")]
+    assert violations == [{"field": "order_by", "description": "must be 'create_time desc' or 'update_time asc' (or empty)", "reason": "string.in"}]
+    with pytest.raises(grpc.RpcError) as caught:
+        stubs.orders.ListOrders(opb.ListOrdersRequest(order_by="id"))
+    assert (rich(caught.value).code, rich(caught.value).field_violations) == (grpc.StatusCode.INVALID_ARGUMENT, {"order_by": "string.in"})
+
+
+def test_a_sync_page_token_is_bound_to_its_order(stubs: Stubs) -> None:
+    customer, product = stubs.customer(), stubs.product(stock=3)
+    for _ in range(3):
+        stubs.order(customer.id, (product.id, 1))
+    newest = stubs.orders.ListOrders(opb.ListOrdersRequest(customer_id=customer.id, page_size=1))
+    with pytest.raises(grpc.RpcError) as caught:
+        stubs.orders.ListOrders(opb.ListOrdersRequest(customer_id=customer.id, page_size=1, order_by=SYNC, page_token=newest.next_page_token))
+    assert rich(caught.value).field_violations == {"page_token": "PAGE_TOKEN_FILTER_MISMATCH"}
