@@ -22,6 +22,7 @@ from service.domain.model import (
     update_cursor,
 )
 from service.domain.ports import OrderFilter, OrderRepository, OrderSort
+from storage import addresses
 from storage.driver_errors import IDEMPOTENCY_COLUMNS, key_columns
 from storage.ids import new_ids
 from storage.keyset import paged, parse_id, split_page
@@ -49,7 +50,7 @@ _INSERT = Prepared(
     insert(orders),
     (
         "id", "customer_id", "status", "currency", "total_cents", "note", "create_time", "update_time", "external_reference",
-        *IDEMPOTENCY_COLUMNS,
+        "shipping_address", *IDEMPOTENCY_COLUMNS,
     ),
 )
 _INSERT_ITEMS = Prepared(insert(order_items), ("order_id", "product_id", "line", "sku", "quantity", "unit_price_cents"))
@@ -62,7 +63,7 @@ def _item(row: Row[Any]) -> OrderItem:
 def _order(row: Row[Any], items: list[OrderItem]) -> Order:
     return Order(
         str(row.id), str(row.customer_id), OrderStatus(row.status), items, row.currency, row.note,
-        row.create_time, row.update_time, row.external_reference or "",
+        row.create_time, row.update_time, row.external_reference or "", addresses.from_json(row.shipping_address),
     )
 
 
@@ -71,7 +72,8 @@ def _order_values(order: Order, key: IdempotencyKey | None) -> dict[str, Any]:
         "id": int(order.id), "customer_id": int(order.customer_id), "status": int(order.status),
         "currency": order.currency, "total_cents": to_cents(order.total), "note": order.note,
         "create_time": order.create_time, "update_time": order.update_time,
-        "external_reference": order.external_reference or None, **key_columns(key),
+        "external_reference": order.external_reference or None, "shipping_address": addresses.to_json(order.shipping_address),
+        **key_columns(key),
     }
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from service.domain import rules
 from service.domain.errors import IdempotencyKeyReused, NotFound, OrdersError, ReferenceTaken
-from service.domain.model import Caller, Customer, IdempotencyKey, OrderItem, OrderLine, Product
+from service.domain.model import Caller, Customer, IdempotencyKey, OrderItem, OrderLine, PostalAddress, Product
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class NewOrder:
     currency: str
     key: IdempotencyKey | None = None
     external_reference: str = ""
+    shipping_address: PostalAddress | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lines", rules.merge_lines(self.lines))
@@ -36,6 +37,7 @@ class NewOrder:
 class Placed:
     items: list[OrderItem]
     after: dict[str, int]  # each product's stock after this order, for its ledger rows
+    shipping_address: PostalAddress | None  # the request's, or else the customer's
 
 
 @dataclass(frozen=True)
@@ -99,4 +101,5 @@ def _judge(
             raise NotFound("product", line.product_id)
     left = {line.product_id: replace(products[line.product_id], stock_quantity=stock[line.product_id]) for line in order.lines}
     items = rules.price_lines(order.lines, left)
-    return Placed(items, {item.product_id: stock[item.product_id] - item.quantity for item in items})
+    after = {item.product_id: stock[item.product_id] - item.quantity for item in items}
+    return Placed(items, after, customer.postal_address if order.shipping_address is None else order.shipping_address)

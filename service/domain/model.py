@@ -49,6 +49,22 @@ class IdempotencyKey:
     fingerprint: str
 
 
+@dataclass(frozen=True)
+class PostalAddress:
+    """google.type.PostalAddress as a value: where an order ships, or a customer lives."""
+
+    region_code: str
+    address_lines: tuple[str, ...] = ()
+    postal_code: str = ""
+    administrative_area: str = ""
+    locality: str = ""
+    sublocality: str = ""
+    recipients: tuple[str, ...] = ()
+    organization: str = ""
+    language_code: str = ""
+    sorting_code: str = ""
+
+
 @dataclass
 class Customer:
     id: str
@@ -61,6 +77,8 @@ class Customer:
     create_time: datetime
     update_time: datetime
     delete_time: datetime | None = None
+    # Structured, beside the free-text `address`: what orders placed without an address ship to.
+    postal_address: PostalAddress | None = None
 
 
 @dataclass
@@ -112,6 +130,8 @@ class Order:
     update_time: datetime
     # The client's own reference (an ERP order number, a PO number); "" when unset.
     external_reference: str = ""
+    # A snapshot taken when the order was placed: the request's, or else the customer's.
+    shipping_address: PostalAddress | None = None
 
     @property
     def total(self) -> Decimal:

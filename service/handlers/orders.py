@@ -88,7 +88,11 @@ def create_orders(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[Outcome]:
         decisions, stock = allocate(batch, customers, products, references)
         now = datetime.now(UTC)
         placed = {
-            i: (Order("", o.customer_id, OrderStatus.PENDING, d.items, o.currency, o.note, now, now, o.external_reference), o, d)
+            i: (
+                Order("", o.customer_id, OrderStatus.PENDING, d.items, o.currency, o.note, now, now, o.external_reference, d.shipping_address),
+                o,
+                d,
+            )
             for i, (o, d) in enumerate(zip(batch, decisions, strict=True))
             if isinstance(d, Placed)
         }

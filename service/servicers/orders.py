@@ -31,7 +31,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         order, replayed = self._place(
             NewOrder(
                 ctx.caller(context), request.customer_id, lines, request.note, self._currency, ctx.idempotency.get(),
-                request.external_reference,
+                request.external_reference, convert.address_of(request.shipping_address, "shipping_address"),
             )
         )
         if replayed:

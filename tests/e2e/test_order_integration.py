@@ -10,11 +10,14 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import httpx
 import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
+from google.type.postal_address_pb2 import PostalAddress
 from grpc_status import rpc_status
 from sqlalchemy import Engine, select
 
+from service._gen.erp.orders.v1 import customer_pb2 as cpb
 from service._gen.erp.orders.v1 import order_pb2 as opb
 from storage.schema import orders
 from tests.helpers import Stubs, outcome, rich, unique
@@ -262,3 +265,60 @@ def test_a_sync_page_token_is_bound_to_its_order(stubs: Stubs) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         stubs.orders.ListOrders(opb.ListOrdersRequest(customer_id=customer.id, page_size=1, order_by=SYNC, page_token=newest.next_page_token))
     assert rich(caught.value).field_violations == {"page_token": "PAGE_TOKEN_FILTER_MISMATCH"}
+
+
+def _address(*lines: str, **parts: str) -> PostalAddress:
+    return PostalAddress(region_code=parts.pop("region_code", "BR"), address_lines=list(lines), **parts)
+
+
+def test_an_order_snapshots_its_shipping_address_or_else_the_customers(stubs: Stubs) -> None:
+    home = _address("Av. Paulista, 1000", postal_code="01310-100", administrative_area="SP", locality="São Paulo")
+    customer, product = stubs.customer(postal_address=home), stubs.product(stock=5)
+    assert stubs.customers.GetCustomer(cpb.GetCustomerRequest(id=customer.id)).postal_address == home
+    elsewhere = _address("Rua XV de Novembro, 50", locality="Curitiba", recipients=["Compras"])
+    items = [Item(product_id=product.id, quantity=1)]
+    given = stubs.orders.CreateOrder(opb.CreateOrderRequest(customer_id=customer.id, items=items, shipping_address=elsewhere))
+    copied = stubs.order(customer.id, (product.id, 1))
+    assert (given.shipping_address, copied.shipping_address) == (elsewhere, home)
+    moved = _address("Rua Nova, 1", locality="Campinas")
+    update = cpb.UpdateCustomerRequest(customer=cpb.Customer(id=customer.id, postal_address=moved), update_mask=FieldMask(paths=["postal_address"]))
+    assert stubs.customers.UpdateCustomer(update).postal_address == moved
+    assert stubs.orders.GetOrder(opb.GetOrderRequest(id=copied.id)).shipping_address == home  # a snapshot
+    assert stubs.order(customer.id, (product.id, 1)).shipping_address == moved
+    assert not stubs.order(stubs.customer().id, (product.id, 1)).HasField("shipping_address")
+
+
+def test_bad_addresses_are_invalid_naming_each_part_and_change_nothing(stubs: Stubs) -> None:
+    customer, product = stubs.customer(), stubs.product(stock=1)
+    bad = _address("", "x" * 121, region_code="Brasil", postal_code="9" * 17)
+    request = opb.CreateOrderRequest(customer_id=customer.id, items=[Item(product_id=product.id, quantity=1)], shipping_address=bad)
+    with pytest.raises(grpc.RpcError) as caught:
+        stubs.orders.CreateOrder(request)
+    assert (rich(caught.value).code, rich(caught.value).field_violations) == (grpc.StatusCode.INVALID_ARGUMENT, {
+        "shipping_address.region_code": "ADDRESS_REGION_CODE", "shipping_address.address_lines[0]": "ADDRESS_LENGTH",
+        "shipping_address.address_lines[1]": "ADDRESS_LENGTH", "shipping_address.postal_code": "ADDRESS_LENGTH",
+    })
+    with pytest.raises(grpc.RpcError) as revised:
+        stubs.customer(postal_address=PostalAddress(revision=1, region_code="BR", address_lines=["x"]))
+    assert rich(revised.value).field_violations == {"postal_address.revision": "ADDRESS_REVISION"}
+    update = cpb.UpdateCustomerRequest(customer=cpb.Customer(id=customer.id, postal_address=_address()), update_mask=FieldMask(paths=["postal_address"]))
+    with pytest.raises(grpc.RpcError) as lineless:
+        stubs.customers.UpdateCustomer(update)
+    assert rich(lineless.value).field_violations == {"customer.postal_address.address_lines": "ADDRESS_LINES"}
+    assert stubs.stock(product.id) == 1
+
+
+def test_addresses_over_rest_are_camel_case_and_errors_read_as_sentences(stubs: Stubs, http: httpx.Client) -> None:
+    customer, product = stubs.customer(), stubs.product(stock=2)
+    address = {"regionCode": "BR", "addressLines": ["Av. Brasil, 500"], "locality": "Rio de Janeiro"}
+    body = {"customerId": customer.id, "items": [{"productId": product.id, "quantity": 1}], "shippingAddress": address}
+    created = http.post("/v1/orders", json=body)
+    assert created.status_code == 201, created.text
+    shipped_to = created.json()["shippingAddress"]
+    assert {k: shipped_to[k] for k in address} == address
+    refused = http.post("/v1/orders", json={**body, "shippingAddress": {**address, "regionCode": "bra"}})
+    assert refused.status_code == 400
+    [bad] = [d["fieldViolations"] for d in refused.json()["error"]["details"] if d["@type"].endswith("BadRequest")]
+    assert bad == [{"field": "shipping_address.region_code", "description": "must be a CLDR region code: two capital letters, such as BR", "reason": "ADDRESS_REGION_CODE"}]
+    schema = http.get("/openapi.json").json()["components"]["schemas"]["erp.orders.v1.CreateOrderRequest"]["properties"]["shippingAddress"]
+    assert "region_code is a CLDR region code" in schema["description"]

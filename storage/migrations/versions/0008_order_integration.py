@@ -1,5 +1,6 @@
-"""What an ERP integration needs from an order (issue 26): the client's external reference, and
-an index for syncing by last change (ListOrders by update_time asc).
+"""What an ERP integration needs from an order (issue 26): the client's external reference, an
+index for syncing by last change (ListOrders by update_time asc), the order's shipping address
+snapshot and the customer's structured postal address (both JSON text, NULL on existing rows).
 
 The reference is NULL on every existing order and on new orders placed without one, so the unique
 index on (customer_id, external_reference) admits all of them on MySQL 8, MariaDB and SQLite alike.
@@ -30,10 +31,16 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_orders_external_reference_id"), ["external_reference", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_orders_update_time_id"), ["update_time", "id"], unique=False)
+        batch_op.add_column(sa.Column("shipping_address", sa.Text(), nullable=True))
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("postal_address", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.drop_column("postal_address")
     with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_column("shipping_address")
         batch_op.drop_index(batch_op.f("ix_orders_update_time_id"))
         batch_op.drop_index(batch_op.f("ix_orders_external_reference_id"))
         batch_op.drop_constraint(batch_op.f("uq_orders_customer_id_external_reference"), type_="unique")

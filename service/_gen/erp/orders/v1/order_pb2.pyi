@@ -6,6 +6,7 @@ from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.type import money_pb2 as _money_pb2
+from google.type import postal_address_pb2 as _postal_address_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -47,7 +48,7 @@ class OrderItem(_message.Message):
     def __init__(self, product_id: _Optional[str] = ..., sku: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("id", "customer_id", "status", "items", "total", "note", "create_time", "update_time", "external_reference")
+    __slots__ = ("id", "customer_id", "status", "items", "total", "note", "create_time", "update_time", "external_reference", "shipping_address")
     ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +58,7 @@ class Order(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    SHIPPING_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     id: str
     customer_id: str
     status: OrderStatus
@@ -66,10 +68,11 @@ class Order(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     external_reference: str
-    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., items: _Optional[_Iterable[_Union[OrderItem, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., note: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., external_reference: _Optional[str] = ...) -> None: ...
+    shipping_address: _postal_address_pb2.PostalAddress
+    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., items: _Optional[_Iterable[_Union[OrderItem, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., note: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., external_reference: _Optional[str] = ..., shipping_address: _Optional[_Union[_postal_address_pb2.PostalAddress, _Mapping]] = ...) -> None: ...
 
 class CreateOrderRequest(_message.Message):
-    __slots__ = ("customer_id", "items", "note", "external_reference")
+    __slots__ = ("customer_id", "items", "note", "external_reference", "shipping_address")
     class Item(_message.Message):
         __slots__ = ("product_id", "quantity")
         PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -81,11 +84,13 @@ class CreateOrderRequest(_message.Message):
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    SHIPPING_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     items: _containers.RepeatedCompositeFieldContainer[CreateOrderRequest.Item]
     note: str
     external_reference: str
-    def __init__(self, customer_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[CreateOrderRequest.Item, _Mapping]]] = ..., note: _Optional[str] = ..., external_reference: _Optional[str] = ...) -> None: ...
+    shipping_address: _postal_address_pb2.PostalAddress
+    def __init__(self, customer_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[CreateOrderRequest.Item, _Mapping]]] = ..., note: _Optional[str] = ..., external_reference: _Optional[str] = ..., shipping_address: _Optional[_Union[_postal_address_pb2.PostalAddress, _Mapping]] = ...) -> None: ...
 
 class GetOrderRequest(_message.Message):
     __slots__ = ("id",)
