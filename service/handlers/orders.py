@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from service.domain import events, rules
 from service.domain.allocation import NewOrder, Placed, SameKey, allocate
@@ -22,6 +22,7 @@ from service.domain.model import (
     StockMovement,
 )
 from service.domain.ports import OrderFilter, UnitOfWork
+from service.handlers.runner import Runner
 
 
 # What a create refused for may be explained by an earlier call with the same key (its own order
@@ -148,6 +149,20 @@ def batch_get_orders(uow: UnitOfWork, order_ids: Sequence[str]) -> list[Order]:
 def list_orders(uow: UnitOfWork, flt: OrderFilter, page: Page) -> PageResult[Order]:
     with uow:
         return uow.orders.list(flt, page)
+
+
+def export_orders(run: Runner, flt: OrderFilter, page_size: int) -> Iterator[Order]:
+    """Every order the filter selects, in its order: a page at a time, each in its own transaction
+    (a long export holds no snapshot open and no connection between pages); the keyset carries on
+    where the last page ended, so an order is never repeated, and one changed meanwhile is exported
+    as its page found it (in update_time order, after its change, as a sync sees it)."""
+    page = Page(page_size)
+    while True:
+        result = run(list_orders, flt, page)
+        yield from result.items
+        if result.next_after is None:
+            return
+        page = Page(page_size, result.next_after)
 
 
 def update_order_status(uow: UnitOfWork, caller: Caller, order_id: str, target: OrderStatus, reason: str) -> Order:

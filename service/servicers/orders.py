@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import grpc
 
 from service import context as ctx
-from service import convert, paging
+from service import convert, paging, status
 from service._gen.erp.orders.v1 import order_pb2 as pb
 from service._gen.erp.orders.v1 import order_pb2_grpc
 from service.domain.allocation import NewOrder
+from service.domain.errors import OrdersError
 from service.domain.model import OrderLine, OrderStatus, update_cursor
 from service.domain.ports import OrderFilter, OrderSort
 from service.handlers import orders
 from service.handlers.group_commit import OrderPlacer
 from service.handlers.runner import Runner
+
+log = logging.getLogger(__name__)
+
+# Orders read per transaction by ExportOrders: what one export holds in memory, with their items.
+EXPORT_PAGE_SIZE = 500
 
 
 class OrderServicer(order_pb2_grpc.OrderServiceServicer):
@@ -45,8 +53,35 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         return pb.BatchGetOrdersResponse(orders=[convert.order_message(o) for o in self._run(orders.batch_get_orders, list(request.ids))])
 
     def ListOrders(self, request: pb.ListOrdersRequest, context: grpc.ServicerContext) -> pb.ListOrdersResponse:
+        flt = self._filter(request)
+        result = self._run(orders.list_orders, flt, paging.page_of(request))
+        key = update_cursor if flt.sort is OrderSort.UPDATE_TIME_ASC else (lambda order: order.id)
+        items, token = self._pager.fit(request, result, convert.order_message, key)
+        return pb.ListOrdersResponse(orders=items, next_page_token=token)
+
+    def ExportOrders(self, request: pb.ExportOrdersRequest, context: grpc.ServicerContext) -> Iterator[pb.Order]:
+        # The filters are checked here, before the stream starts, so the interceptors map a refusal;
+        # the generator only streams, one page of orders in memory at a time.
+        flt = self._filter(request)
+        ctx.respond_with(context, [(ctx.STREAM_STARTED, "true")])
+        return self._export(flt, context)
+
+    def _export(self, flt: OrderFilter, context: grpc.ServicerContext) -> Iterator[pb.Order]:
+        try:
+            for order in orders.export_orders(self._run, flt, EXPORT_PAGE_SIZE):
+                if not context.is_active():
+                    return
+                yield convert.order_message(order)
+        except OrdersError as error:
+            context.abort_with_status(status.to_status(error))
+        except Exception:  # noqa: BLE001 - a fault after the start: logged, and INTERNAL without its text
+            log.exception("ExportOrders failed after it started")
+            context.abort_with_status(status.INTERNAL)
+
+    def _filter(self, request: pb.ListOrdersRequest | pb.ExportOrdersRequest) -> OrderFilter:
+        """ListOrders' and ExportOrders' filters, which have the same names."""
         sort = OrderSort(request.order_by or OrderSort.CREATE_TIME_DESC.value)
-        flt = OrderFilter(
+        return OrderFilter(
             request.customer_id,
             convert.order_statuses(request.status, request.statuses),
             convert.optional_datetime(request, "create_time_from"),
@@ -56,10 +91,6 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             datetime.now(UTC) - self._settle if sort is OrderSort.UPDATE_TIME_ASC else None,
             sort,
         )
-        result = self._run(orders.list_orders, flt, paging.page_of(request))
-        key = update_cursor if sort is OrderSort.UPDATE_TIME_ASC else (lambda order: order.id)
-        items, token = self._pager.fit(request, result, convert.order_message, key)
-        return pb.ListOrdersResponse(orders=items, next_page_token=token)
 
     def UpdateOrderStatus(self, request: pb.UpdateOrderStatusRequest, context: grpc.ServicerContext) -> pb.Order:
         order = self._run(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import grpc
 import httpx
@@ -19,8 +22,10 @@ from sqlalchemy import Engine, select
 
 from service._gen.erp.orders.v1 import customer_pb2 as cpb
 from service._gen.erp.orders.v1 import order_pb2 as opb
-from storage.schema import orders
-from tests.helpers import Stubs, outcome, rich, unique
+from service.gateway import csv_export
+from service.methods import ORDERS_WRITE
+from storage.schema import order_items, orders
+from tests.helpers import Stubs, outcome, rich, token, unique
 
 Item = opb.CreateOrderRequest.Item
 
@@ -322,3 +327,72 @@ def test_addresses_over_rest_are_camel_case_and_errors_read_as_sentences(stubs: 
     assert bad == [{"field": "shipping_address.region_code", "description": "must be a CLDR region code: two capital letters, such as BR", "reason": "ADDRESS_REGION_CODE"}]
     schema = http.get("/openapi.json").json()["components"]["schemas"]["erp.orders.v1.CreateOrderRequest"]["properties"]["shippingAddress"]
     assert "region_code is a CLDR region code" in schema["description"]
+
+
+def _database_lines(engine: Engine, customer_id: str) -> list[list[str]]:
+    """The customer's order lines as the export writes them, straight from the tables."""
+    query = (
+        select(orders, order_items.c.product_id, order_items.c.sku, order_items.c.quantity, order_items.c.unit_price_cents)
+        .join(order_items, order_items.c.order_id == orders.c.id)
+        .where(orders.c.customer_id == int(customer_id))
+        .order_by(orders.c.id.desc(), order_items.c.line)
+    )
+    with engine.connect() as conn:
+        return [
+            [
+                str(r.id), r.external_reference or "", str(r.customer_id), opb.OrderStatus.Name(r.status),
+                _rfc3339(r.create_time), _rfc3339(r.update_time), str(r.product_id), r.sku, str(r.quantity),
+                str(r.quantity if r.status in (opb.ORDER_STATUS_SHIPPED, opb.ORDER_STATUS_DELIVERED) else 0),
+                f"{Decimal(r.unit_price_cents) / 100:.2f}", f"{Decimal(r.unit_price_cents * r.quantity) / 100:.2f}", f"{Decimal(r.total_cents) / 100:.2f}",
+            ]
+            for r in conn.execute(query)
+        ]
+
+
+def _rfc3339(when: datetime) -> str:
+    stamp = Timestamp()
+    stamp.FromDatetime(when)
+    return stamp.ToJsonString()
+
+
+def _exported_world(stubs: Stubs) -> tuple[str, list[opb.Order]]:
+    customer, cheap, dear = stubs.customer(), stubs.product(stock=50, price="0.10"), stubs.product(stock=50, price="1234.56")
+    placed = [stubs.order(customer.id, (cheap.id, n + 1), (dear.id, 1)) for n in range(7)]
+    placed.append(_ordered(stubs, customer.id, cheap.id, unique("PO-")))
+    for status in (opb.ORDER_STATUS_CONFIRMED, opb.ORDER_STATUS_PICKED, opb.ORDER_STATUS_SHIPPED):
+        stubs.orders.UpdateOrderStatus(opb.UpdateOrderStatusRequest(id=placed[0].id, status=status))
+    stubs.orders.CancelOrder(opb.CancelOrderRequest(id=placed[1].id, reason="export test"))
+    return customer.id, placed
+
+
+def test_export_streams_every_order_the_filters_select_over_grpc(stubs: Stubs) -> None:
+    customer_id, placed = _exported_world(stubs)
+    bearer = [("authorization", f"Bearer {token('exporter')}")]  # the test channel adds it to unary calls only
+    exported = list(stubs.orders.ExportOrders(opb.ExportOrdersRequest(customer_id=customer_id), metadata=bearer))
+    assert exported == stubs.all_orders(customer_id) and {o.id for o in exported} == {o.id for o in placed}
+    pending = list(stubs.orders.ExportOrders(opb.ExportOrdersRequest(customer_id=customer_id, status=opb.ORDER_STATUS_PENDING), metadata=bearer))
+    assert [o.id for o in pending] == [o.id for o in reversed(placed[2:])]
+
+
+def test_export_over_rest_is_csv_whose_rows_are_the_databases_lines(stubs: Stubs, http: httpx.Client, engine: Engine) -> None:
+    customer_id, _ = _exported_world(stubs)
+    with http.stream("GET", "/v1/orders:export", params={"customerId": customer_id}) as reply:
+        assert reply.status_code == 200
+        assert reply.headers["content-type"] == "text/csv; charset=utf-8"
+        text = reply.read().decode()
+    header, *rows = list(csv.reader(io.StringIO(text)))
+    assert header == list(csv_export.COLUMNS)
+    assert rows == _database_lines(engine, customer_id)
+    assert len(rows) == 15 and {row[3] for row in rows} >= {"ORDER_STATUS_SHIPPED", "ORDER_STATUS_CANCELED"}
+    assert [row[9] for row in rows if row[3] == "ORDER_STATUS_SHIPPED"] == [row[8] for row in rows if row[3] == "ORDER_STATUS_SHIPPED"]
+
+
+def test_export_refuses_bad_filters_and_callers_without_orders_read_before_it_starts(http: httpx.Client) -> None:
+    bad = http.get("/v1/orders:export", params={"orderBy": "sku"})
+    assert (bad.status_code, bad.headers["content-type"]) == (400, "application/json")
+    assert [v["field"] for d in bad.json()["error"]["details"] if d["@type"].endswith("BadRequest") for v in d["fieldViolations"]] == ["order_by"]
+    writer = {"Authorization": f"Bearer {token('export-writer', roles=[ORDERS_WRITE])}"}
+    denied = http.get("/v1/orders:export", headers=writer)
+    assert (denied.status_code, denied.json()["error"]["details"][0]["reason"]) == (403, "PERMISSION_DENIED")
+    success = http.get("/openapi.json").json()["paths"]["/v1/orders:export"]["get"]["responses"]["200"]
+    assert list(success["content"]) == ["text/csv"] and "shipped_quantity" in success["description"]

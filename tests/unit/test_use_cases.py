@@ -11,7 +11,7 @@ from service.domain.allocation import NewOrder
 from service.domain.errors import IdempotencyKeyReused, InsufficientStock, InvalidArgument, InvalidStatusTransition, LockContention, NotFound
 from service.domain.events import StockEvent
 from service.domain.model import Caller, Customer, IdempotencyKey, MovementKind, OrderLine, OrderStatus, Product
-from service.domain.ports import UnitOfWork
+from service.domain.ports import OrderFilter, UnitOfWork
 from service.handlers import customers, orders, products
 from service.handlers.retry import RetryPolicy
 from service.handlers.runner import Runner
@@ -133,3 +133,15 @@ def test_batch_get_is_all_or_nothing_and_names_every_unknown_id_once(tables: Tab
     with pytest.raises(NotFound) as caught:
         orders.batch_get_orders(FakeUnitOfWork(tables), ["x", order.id, "y", "x"])
     assert caught.value.resource_ids == ("x", "y")
+
+
+def test_an_export_reads_page_after_page_until_the_last_and_repeats_no_order(tables: Tables) -> None:
+    placed = [_create(tables, ("p1", 1))[0] for _ in range(5)]
+    reads: list[int] = []
+
+    def run(use_case, *args):  # type: ignore[no-untyped-def]
+        reads.append(1)
+        return use_case(FakeUnitOfWork(tables), *args)
+
+    assert list(orders.export_orders(run, OrderFilter(), 2)) == placed[::-1]
+    assert len(reads) == 3

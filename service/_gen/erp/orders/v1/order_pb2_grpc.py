@@ -55,6 +55,11 @@ class OrderServiceStub:
                 request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersRequest.SerializeToString,
                 response_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersResponse.FromString,
                 _registered_method=True)
+        self.ExportOrders = channel.unary_stream(
+                '/erp.orders.v1.OrderService/ExportOrders',
+                request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.ExportOrdersRequest.SerializeToString,
+                response_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.Order.FromString,
+                _registered_method=True)
         self.UpdateOrderStatus = channel.unary_unary(
                 '/erp.orders.v1.OrderService/UpdateOrderStatus',
                 request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.UpdateOrderStatusRequest.SerializeToString,
@@ -105,6 +110,16 @@ class OrderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportOrders(self, request, context):
+        """Streams every order that ListOrders' filters select, in its order, with its items: an export
+        for finance or a mirror. Over REST, GET /v1/orders:export answers text/csv, one row per line
+        item: id, external_reference, customer_id, status, create_time, update_time, product_id, sku,
+        quantity, shipped_quantity, unit_price, subtotal, total.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UpdateOrderStatus(self, request, context):
         """Moves an order forward: PENDING, CONFIRMED, PICKED, SHIPPED, DELIVERED. Use CancelOrder to cancel.
         """
@@ -148,6 +163,11 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.BatchGetOrders,
                     request_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersRequest.FromString,
                     response_serializer=erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersResponse.SerializeToString,
+            ),
+            'ExportOrders': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportOrders,
+                    request_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.ExportOrdersRequest.FromString,
+                    response_serializer=erp_dot_orders_dot_v1_dot_order__pb2.Order.SerializeToString,
             ),
             'UpdateOrderStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateOrderStatus,
@@ -274,6 +294,33 @@ class OrderService:
             '/erp.orders.v1.OrderService/BatchGetOrders',
             erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersRequest.SerializeToString,
             erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/erp.orders.v1.OrderService/ExportOrders',
+            erp_dot_orders_dot_v1_dot_order__pb2.ExportOrdersRequest.SerializeToString,
+            erp_dot_orders_dot_v1_dot_order__pb2.Order.FromString,
             options,
             channel_credentials,
             insecure,
