@@ -178,6 +178,8 @@ class Settings(_Parsed):
         for name in ("batch_max_orders", "batch_max_lines", "batch_writers", "worker_crash_limit"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{_PREFIX}{name.upper()}={getattr(self, name)} must be at least 1")
+        if self.sync_settle_s < 0:
+            raise SettingsError(f"ORDERS_SYNC_SETTLE_S={self.sync_settle_s:g} must not be negative")
         if "{" in self.redis_key_prefix or "}" in self.redis_key_prefix:
             raise SettingsError(
                 f"ORDERS_REDIS_KEY_PREFIX={self.redis_key_prefix!r} must not contain braces: on a Redis Cluster "

@@ -87,3 +87,9 @@ def test_rate_limits_are_parsed_once_into_rates_that_are_not_settings_of_their_o
     assert not {"ORDERS_WRITE_RATE", "ORDERS_READ_RATE", "ORDERS_AUTH_FAILURE_RATE"} & set(settings.public())
     with pytest.raises(SettingsError, match="ORDERS_RATE_LIMIT_READ"):
         Settings(rate_limit_read="5 per second")
+
+
+def test_a_negative_sync_settle_is_refused() -> None:
+    with pytest.raises(SettingsError, match="ORDERS_SYNC_SETTLE_S=-1 must not be negative"):
+        Settings.from_env({"ORDERS_SYNC_SETTLE_S": "-1"})
+    assert Settings.from_env({"ORDERS_SYNC_SETTLE_S": "0"}).sync_settle_s == 0
