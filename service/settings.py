@@ -154,6 +154,10 @@ class Settings(_Parsed):
     watch_max_per_principal: int = 4
     # Signs resume tokens (comma-separated: the first signs, every one verifies, for rotation); empty: ORDERS_JWT_SECRET.
     watch_token_secret: str = ""
+    # ListOrders by update_time asc (a sync) leaves out orders whose last change is younger than this:
+    # it must outlast the time from a change's update_time to its COMMIT, plus the clock skew between
+    # service hosts, so that a change committed after a later one is never passed by a client's cursor.
+    sync_settle_s: float = 2.0
 
     def public(self) -> dict[str, str]:
         """Every setting as ORDERS_* text, with secrets and URL passwords masked."""
@@ -201,6 +205,8 @@ class Settings(_Parsed):
         ):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{_PREFIX}{name.upper()}={getattr(self, name)} must be at least 1")
+        if self.sync_settle_s < 0:
+            raise SettingsError(f"ORDERS_SYNC_SETTLE_S={self.sync_settle_s:g} must not be negative")
         if "{" in self.redis_key_prefix or "}" in self.redis_key_prefix:
             raise SettingsError(
                 f"ORDERS_REDIS_KEY_PREFIX={self.redis_key_prefix!r} must not contain braces: on a Redis Cluster "

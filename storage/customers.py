@@ -11,6 +11,7 @@ from sqlalchemy import Row, bindparam, exc, insert, select, update
 from service.domain.errors import NotFound
 from service.domain.model import Customer, Page, PageResult
 from service.domain.ports import CustomerFilter, CustomerRepository
+from storage import addresses
 from storage.driver_errors import duplicate
 from storage.keyset import new_id, paged, parse_id, split_page
 from storage.locks import lock_rows
@@ -30,7 +31,7 @@ def _get_many(n: int) -> Prepared:
 def _from_row(row: Row[Any]) -> Customer:
     return Customer(
         str(row.id), row.name, row.document, row.email, row.phone, row.address, bool(row.active),
-        row.create_time, row.update_time, row.delete_time,
+        row.create_time, row.update_time, row.delete_time, addresses.from_json(row.postal_address),
     )
 
 
@@ -38,6 +39,7 @@ def _values(c: Customer) -> dict[str, Any]:
     return {
         "name": c.name, "document": c.document, "email": c.email, "phone": c.phone, "address": c.address,
         "active": c.active, "create_time": c.create_time, "update_time": c.update_time, "delete_time": c.delete_time,
+        "postal_address": addresses.to_json(c.postal_address),
     }
 
 

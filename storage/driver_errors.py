@@ -80,12 +80,16 @@ def _taken(error: exc.IntegrityError) -> Rerun | None:
     """A unique value a re-run will not collide on again.
 
     A taken idempotency key: a concurrent call with the same key committed first, and a re-run finds
-    its row. A taken primary key: two processes drew the same order id (storage/ids.py), and a
+    its row. A taken external reference: a concurrent order of the same customer committed it first
+    (or came earlier in the same batch), and a re-run is refused by its judgement, which names that
+    order. A taken primary key: two processes drew the same order id (storage/ids.py), and a
     re-run draws another. Caught here rather than at the INSERT because order rows are written
     behind, so the error may surface at the commit.
     """
     if is_duplicate(error, "idem_key"):
         return KeyTaken()
+    if is_duplicate(error, "external_reference"):
+        return LockContention(1)
     text = str(error.orig).rstrip("\"')")
     if (_code(error) == _DUPLICATE and text.endswith("PRIMARY")) or text.endswith("UNIQUE constraint failed: orders.id"):
         return LockContention(1)

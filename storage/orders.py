@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import builtins
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Row, Select, and_, bindparam, insert, or_, select, tuple_, update
 
 from service.domain.errors import NotFound
-from service.domain.model import IdempotencyKey, Order, OrderItem, OrderStatus, Page, PageResult
-from service.domain.ports import OrderFilter, OrderRepository
+from service.domain.model import (
+    IdempotencyKey,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Page,
+    PageResult,
+    parse_update_cursor,
+    update_cursor,
+)
+from service.domain.ports import OrderFilter, OrderRepository, OrderSort
+from storage import addresses
 from storage.driver_errors import IDEMPOTENCY_COLUMNS, key_columns
 from storage.ids import new_ids
 from storage.keyset import paged, parse_id, split_page
@@ -38,7 +48,10 @@ _GET = Prepared(
 )
 _INSERT = Prepared(
     insert(orders),
-    ("id", "customer_id", "status", "currency", "total_cents", "note", "create_time", "update_time", *IDEMPOTENCY_COLUMNS),
+    (
+        "id", "customer_id", "status", "currency", "total_cents", "note", "create_time", "update_time", "external_reference",
+        "shipping_address", *IDEMPOTENCY_COLUMNS,
+    ),
 )
 _INSERT_ITEMS = Prepared(insert(order_items), ("order_id", "product_id", "line", "sku", "quantity", "unit_price_cents"))
 
@@ -50,7 +63,7 @@ def _item(row: Row[Any]) -> OrderItem:
 def _order(row: Row[Any], items: list[OrderItem]) -> Order:
     return Order(
         str(row.id), str(row.customer_id), OrderStatus(row.status), items, row.currency, row.note,
-        row.create_time, row.update_time,
+        row.create_time, row.update_time, row.external_reference or "", addresses.from_json(row.shipping_address),
     )
 
 
@@ -58,7 +71,9 @@ def _order_values(order: Order, key: IdempotencyKey | None) -> dict[str, Any]:
     return {
         "id": int(order.id), "customer_id": int(order.customer_id), "status": int(order.status),
         "currency": order.currency, "total_cents": to_cents(order.total), "note": order.note,
-        "create_time": order.create_time, "update_time": order.update_time, **key_columns(key),
+        "create_time": order.create_time, "update_time": order.update_time,
+        "external_reference": order.external_reference or None, "shipping_address": addresses.to_json(order.shipping_address),
+        **key_columns(key),
     }
 
 
@@ -96,6 +111,22 @@ class SqlOrderRepository(OrderRepository):
             raise NotFound("order", order_id)
         return _order(rows[0], [_item(r) for r in rows if r.product_id is not None])
 
+    def find_references(self, references: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        pairs = [(key, ref) for cid, ref in references if (key := parse_id(cid)) is not None]
+        if not pairs:
+            return {}
+        stmt = select(orders.c.id, orders.c.customer_id, orders.c.external_reference).where(
+            tuple_(orders.c.customer_id, orders.c.external_reference).in_(pairs)
+        )
+        return {(str(r.customer_id), r.external_reference): str(r.id) for r in self._sql.execute(stmt)}
+
+    def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
+        keys = sorted({key for key in map(parse_id, order_ids) if key is not None})
+        if not keys:
+            return {}
+        rows = self._sql.execute(select(orders).where(orders.c.id.in_(keys))).all()
+        return {order.id: order for order in self._with_items(rows)}
+
     def lock(self, order_id: str) -> Order:
         key = parse_id(order_id)
         rows = [] if key is None else lock_rows(self._sql, orders, [key])
@@ -117,8 +148,27 @@ class SqlOrderRepository(OrderRepository):
             stmt = stmt.where(orders.c.create_time >= flt.create_time_from)
         if flt.create_time_to is not None:
             stmt = stmt.where(orders.c.create_time < flt.create_time_to)
+        if flt.external_reference:
+            stmt = stmt.where(orders.c.external_reference == flt.external_reference)
+        if flt.update_time_from is not None:
+            stmt = stmt.where(orders.c.update_time >= flt.update_time_from)
+        if flt.update_time_before is not None:
+            stmt = stmt.where(orders.c.update_time < flt.update_time_before)
+        if flt.sort is OrderSort.UPDATE_TIME_ASC:
+            return self._by_update_time(stmt, page)
         rows, next_after = split_page(self._sql.execute(paged(stmt, orders.c.id, page, newest_first=True)).all(), page)
         return PageResult(self._with_items(rows), next_after)
+
+    def _by_update_time(self, stmt: Select[Any], page: Page) -> PageResult[Order]:
+        """Oldest change first, keyset on (update_time, id): an order changed after a client passed it
+        has a later update_time, so it comes again further on."""
+        after = parse_update_cursor(page.after) if page.after else None
+        if after is not None:
+            when, key = after
+            stmt = stmt.where(or_(orders.c.update_time > when, and_(orders.c.update_time == when, orders.c.id > key)))
+        rows = self._sql.execute(stmt.order_by(orders.c.update_time, orders.c.id).limit(page.size + 1)).all()
+        found = self._with_items(rows[: page.size])
+        return PageResult(found, update_cursor(found[-1]) if len(rows) > page.size else None)
 
     def _with_items(self, rows: Sequence[Row[Any]]) -> builtins.list[Order]:
         """Loads the items of all these orders in one query: no N+1."""

@@ -17,6 +17,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.dialects.mysql import DATETIME, MEDIUMBLOB, VARBINARY
@@ -110,6 +111,8 @@ class CustomerRow(Base):
     create_time: Mapped[datetime] = mapped_column(UtcDateTime)
     update_time: Mapped[datetime] = mapped_column(UtcDateTime)
     delete_time: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # google.type.PostalAddress as JSON (storage/addresses.py); NULL when the customer has none.
+    postal_address: Mapped[str | None] = mapped_column(Text, nullable=True)
     __table_args__ = (Index(None, "delete_time", "id"),)
 
 
@@ -148,11 +151,21 @@ class OrderRow(IdempotencyColumns, Base):
     note: Mapped[str] = mapped_column(String(1000))
     create_time: Mapped[datetime] = mapped_column(UtcDateTime)
     update_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The client's reference, compared byte for byte; NULL when unset, so any number of orders
+    # have none (unique indexes admit many NULLs on every engine).
+    external_reference: Mapped[str | None] = mapped_column(ExactString(64), nullable=True)
+    # The shipping address snapshot, as JSON (storage/addresses.py); NULL when there was none.
+    shipping_address: Mapped[str | None] = mapped_column(Text, nullable=True)
     __table_args__ = (
         Index(None, "customer_id", "id"),
         Index(None, "status", "id"),
         Index(None, "create_time", "id"),
+        # ListOrders by update_time asc: the sync's keyset.
+        Index(None, "update_time", "id"),
         UniqueConstraint("idem_principal", "idem_key"),
+        UniqueConstraint("customer_id", "external_reference"),
+        # ListOrders' external_reference filter without a customer, newest first.
+        Index(None, "external_reference", "id"),
     )
 
 

@@ -24,7 +24,9 @@ from sqlalchemy import Engine, text
 
 from service.grpc import tokens
 from service.usecases.combiner import Combiner
+from service.domain import documents
 from service.grpc.methods import ALL_ROLES
+
 
 T = TypeVar("T")
 TEST_SECRET = "test-secret-of-thirty-two-bytes!!"
@@ -62,7 +64,15 @@ def unique(prefix: str = "") -> str:
 
 
 def cpf() -> str:
-    return "".join(random.choices("0123456789", k=11))
+    """A random CPF with valid check digits."""
+    body = "".join(random.choices("0123456789", k=9))
+    return body + documents.check_digits(body)
+
+
+def cnpj() -> str:
+    """A random CNPJ with valid check digits."""
+    body = "".join(random.choices("0123456789", k=12))
+    return body + documents.check_digits(body)
 
 
 @dataclass

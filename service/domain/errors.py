@@ -12,7 +12,8 @@ live at the edge: service/grpc/errors.py.
     │   └── IdempotencyKeyReused                     same key, different request
     ├── NotFound                   NOT_FOUND         no such resource (or already deleted, for Delete)
     ├── AlreadyExists              ALREADY_EXISTS    a unique value is taken
-    │   └── NotDeleted                               Undelete of a live resource (AIP-164)
+    │   ├── NotDeleted                               Undelete of a live resource (AIP-164)
+    │   └── ReferenceTaken                           the customer has an order with this external_reference
     ├── FailedPrecondition         FAILED_PRECONDITION  the state forbids it; don't retry until it changes
     │   ├── InsufficientStock                        one entry per short product
     │   ├── InvalidStatusTransition
@@ -81,10 +82,14 @@ class NotFound(OrdersError):
     code = Code.NOT_FOUND
     reason = "NOT_FOUND"
 
-    def __init__(self, resource: str, resource_id: str) -> None:
-        super().__init__(f"{resource} {resource_id!r} not found", resource=resource, id=resource_id)
+    def __init__(self, resource: str, resource_id: str, *more_ids: str) -> None:
+        """One missing resource, or several of one kind (a batch read is all or nothing)."""
+        ids = (resource_id, *more_ids)
+        named = ", ".join(repr(i) for i in ids)
+        super().__init__(f"{resource}{'s' if more_ids else ''} {named} not found", resource=resource, id=",".join(ids))
         self.resource = resource
         self.resource_id = resource_id
+        self.resource_ids = ids
 
 
 class AlreadyExists(OrdersError):
@@ -110,6 +115,21 @@ class NotDeleted(AlreadyExists):
         self.resource = resource
         self.field = "id"
         self.value = resource_id
+
+
+class ReferenceTaken(AlreadyExists):
+    reason = "EXTERNAL_REFERENCE_TAKEN"
+
+    def __init__(self, customer_id: str, reference: str, order_id: str) -> None:
+        OrdersError.__init__(
+            self,
+            f"customer {customer_id} already has order {order_id} with external_reference {reference!r}",
+            resource="order", id=order_id, customer_id=customer_id, external_reference=reference,
+        )
+        self.resource = "order"
+        self.field = "external_reference"
+        self.value = reference
+        self.order_id = order_id
 
 
 @dataclass(frozen=True)

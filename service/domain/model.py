@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Generic, TypeVar
 
@@ -49,6 +49,22 @@ class IdempotencyKey:
     fingerprint: str
 
 
+@dataclass(frozen=True)
+class PostalAddress:
+    """google.type.PostalAddress as a value: where an order ships, or a customer lives."""
+
+    region_code: str
+    address_lines: tuple[str, ...] = ()
+    postal_code: str = ""
+    administrative_area: str = ""
+    locality: str = ""
+    sublocality: str = ""
+    recipients: tuple[str, ...] = ()
+    organization: str = ""
+    language_code: str = ""
+    sorting_code: str = ""
+
+
 @dataclass
 class Customer:
     id: str
@@ -61,6 +77,8 @@ class Customer:
     create_time: datetime
     update_time: datetime
     delete_time: datetime | None = None
+    # Structured, beside the free-text `address`: what orders placed without an address ship to.
+    postal_address: PostalAddress | None = None
 
 
 @dataclass
@@ -110,6 +128,10 @@ class Order:
     note: str
     create_time: datetime
     update_time: datetime
+    # The client's own reference (an ERP order number, a PO number); "" when unset.
+    external_reference: str = ""
+    # A snapshot taken when the order was placed: the request's, or else the customer's.
+    shipping_address: PostalAddress | None = None
 
     @property
     def total(self) -> Decimal:
@@ -147,6 +169,23 @@ class StatusChange:
     reason: str
     request_id: str
     create_time: datetime
+
+
+def update_cursor(order: Order) -> str:
+    """An order's keyset position in last-change order: (update_time, id), as text."""
+    since = order.update_time - datetime(1970, 1, 1, tzinfo=UTC)
+    return f"{since // timedelta(microseconds=1)}-{order.id}"
+
+
+def parse_update_cursor(cursor: str) -> tuple[datetime, int] | None:
+    """The (update_time, id) of a cursor update_cursor made, or None for any other text."""
+    micros, _, order_id = cursor.partition("-")
+    if not (micros.isascii() and micros.isdigit() and order_id.isascii() and order_id.isdigit()):
+        return None
+    try:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(micros)), int(order_id)
+    except OverflowError:
+        return None
 
 
 @dataclass(frozen=True)

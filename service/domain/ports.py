@@ -6,6 +6,7 @@ Only the `lock*` methods take row locks, and only they may precede a stock chang
 
 from __future__ import annotations
 
+import enum
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,12 +42,22 @@ class ProductFilter:
     active: bool | None = None
 
 
+class OrderSort(enum.Enum):
+    CREATE_TIME_DESC = "create_time desc"  # newest first, keyset on id
+    UPDATE_TIME_ASC = "update_time asc"  # oldest change first, keyset on (update_time, id): model.update_cursor
+
+
 @dataclass(frozen=True)
 class OrderFilter:
     customer_id: str = ""
     statuses: frozenset[OrderStatus] = frozenset()  # any of these; empty: any status
     create_time_from: datetime | None = None
     create_time_to: datetime | None = None
+    external_reference: str = ""
+    update_time_from: datetime | None = None
+    # Only orders that last changed before this (the sync's settle cutoff); None: no bound.
+    update_time_before: datetime | None = None
+    sort: OrderSort = OrderSort.CREATE_TIME_DESC
 
 
 class CustomerRepository(ABC):
@@ -117,6 +128,15 @@ class OrderRepository(ABC):
         """Raises NotFound."""
 
     @abstractmethod
+    def find_references(self, references: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The stored orders among these (customer id, external reference) pairs: pair → order id. No lock:
+        the unique index on the pair is the backstop for a concurrent order with the same reference."""
+
+    @abstractmethod
+    def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
+        """The existing orders among the ids, with their items, in two reads; missing ids are absent."""
+
+    @abstractmethod
     def lock(self, order_id: str) -> Order:
         """Reads the order under an exclusive lock on its row. Raises NotFound."""
 
@@ -125,7 +145,7 @@ class OrderRepository(ABC):
 
     @abstractmethod
     def list(self, flt: OrderFilter, page: Page) -> PageResult[Order]:
-        """Newest first."""
+        """In flt.sort's order; page.after and next_after are ids, or update cursors for UPDATE_TIME_ASC."""
 
 
 class LedgerRepository(ABC):

@@ -115,7 +115,9 @@ def ensure_currency(field: str, currency: str, service_currency: str) -> None:
 
 
 # Fields an update may name, and whether each must stay non-empty.
-CUSTOMER_UPDATABLE: dict[str, bool] = {"name": True, "email": True, "phone": False, "address": False, "active": False}
+CUSTOMER_UPDATABLE: dict[str, bool] = {
+    "name": True, "email": True, "phone": False, "address": False, "postal_address": False, "active": False,
+}
 PRODUCT_UPDATABLE: dict[str, bool] = {"name": True, "description": False, "price": False, "active": False}
 
 

@@ -9,13 +9,13 @@ from typing import Any
 
 from google.protobuf import field_mask_pb2, timestamp_pb2
 from google.protobuf.message import Message
-from google.type import money_pb2
+from google.type import money_pb2, postal_address_pb2
 
 from service._gen.erp.orders.v1 import customer_pb2, events_pb2, order_pb2, product_pb2
-from service.domain import rules
+from service.domain import addresses, rules
 from service.domain.events import Event, OrderEvent, StockEvent
 from service.domain.errors import FieldViolation, InvalidArgument
-from service.domain.model import Customer, Order, OrderStatus, Product, StatusChange, StockMovement
+from service.domain.model import Customer, Order, OrderStatus, PostalAddress, Product, StatusChange, StockMovement
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -38,6 +38,35 @@ def datetime_of(ts: timestamp_pb2.Timestamp, field: str) -> datetime:
         raise InvalidArgument([FieldViolation(field, "is not a valid timestamp (year 1 to 9999)", "INVALID_TIMESTAMP")]) from None
 
 
+def optional_datetime(message: Message, field: str) -> datetime | None:
+    """A Timestamp field as a datetime, or None when it is unset."""
+    return datetime_of(getattr(message, field), field) if message.HasField(field) else None
+
+
+def postal_address(a: PostalAddress | None) -> postal_address_pb2.PostalAddress | None:
+    if a is None:
+        return None
+    return postal_address_pb2.PostalAddress(
+        region_code=a.region_code, address_lines=a.address_lines, postal_code=a.postal_code,
+        administrative_area=a.administrative_area, locality=a.locality, sublocality=a.sublocality,
+        recipients=a.recipients, organization=a.organization, language_code=a.language_code, sorting_code=a.sorting_code,
+    )
+
+
+def address_of(message: postal_address_pb2.PostalAddress, field: str) -> PostalAddress | None:
+    """The address a request gives, checked against the contract's rules; None for an empty message."""
+    if message.ByteSize() == 0:
+        return None
+    if message.revision != 0:
+        raise InvalidArgument([FieldViolation(f"{field}.revision", "must be 0, the only revision of PostalAddress", "ADDRESS_REVISION")])
+    a = PostalAddress(
+        message.region_code, tuple(message.address_lines), message.postal_code, message.administrative_area, message.locality,
+        message.sublocality, tuple(message.recipients), message.organization, message.language_code, message.sorting_code,
+    )
+    addresses.ensure_valid(a, field)
+    return a
+
+
 def money(amount: Decimal, currency: str) -> money_pb2.Money:
     units = int(amount)
     return money_pb2.Money(currency_code=currency, units=units, nanos=int((amount - units).scaleb(9)))
@@ -52,7 +81,7 @@ def customer_message(c: Customer) -> customer_pb2.Customer:
     return customer_pb2.Customer(
         id=c.id, name=c.name, document=c.document, email=c.email, phone=c.phone, address=c.address,
         active=c.active, create_time=timestamp(c.create_time), update_time=timestamp(c.update_time),
-        delete_time=timestamp(c.delete_time),
+        delete_time=timestamp(c.delete_time), postal_address=postal_address(c.postal_address),
     )
 
 
@@ -75,6 +104,7 @@ def order_message(o: Order) -> order_pb2.Order:
             for i in o.items
         ],
         total=money(o.total, o.currency), create_time=timestamp(o.create_time), update_time=timestamp(o.update_time),
+        external_reference=o.external_reference, shipping_address=postal_address(o.shipping_address),
     )
 
 

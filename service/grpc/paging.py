@@ -54,14 +54,17 @@ class Pager:
     def __init__(self, max_response_bytes: int) -> None:
         self._budget = max_response_bytes - _RESPONSE_ROOM_BYTES
 
-    def fit(self, request: Message, result: PageResult[T], to_message: Callable[[T], M]) -> tuple[list[M], str]:
+    def fit(
+        self, request: Message, result: PageResult[T], to_message: Callable[[T], M], key: Callable[[T], str] = lambda item: item.id
+    ) -> tuple[list[M], str]:
+        """`key` is an item's keyset position, what the repository's `Page.after` takes: its id by default."""
         messages: list[M] = []
         size = 0
         for item in result.items:
             message = to_message(item)
             size += message.ByteSize() + _ENTRY_BYTES
             if messages and size > self._budget:  # one item alone always goes: a page is never empty
-                return messages, next_token(request, result.items[len(messages) - 1].id)
+                return messages, next_token(request, key(result.items[len(messages) - 1]))
             messages.append(message)
         return messages, next_token(request, result.next_after)
 

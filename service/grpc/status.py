@@ -59,7 +59,9 @@ def to_status(error: OrdersError) -> grpc.Status:
                 ]
             )
         )
-    if isinstance(error, (NotFound, AlreadyExists)):
+    if isinstance(error, NotFound):
+        details += [error_details_pb2.ResourceInfo(resource_type=error.resource, resource_name=i) for i in error.resource_ids]
+    elif isinstance(error, AlreadyExists):
         details.append(error_details_pb2.ResourceInfo(resource_type=error.resource, resource_name=error.metadata.get("id", "")))
     trailing: tuple[tuple[str, str], ...] = ()
     seconds = error.retry_after_s

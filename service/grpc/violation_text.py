@@ -17,6 +17,7 @@ PATTERNS = {
     "^([0-9]{11}|[0-9]{14})$": "must be a CPF (11 digits) or a CNPJ (14 digits), digits only",
     "^\\+?[0-9]{8,15}$": "must be 8 to 15 digits, with an optional leading +",
     "^[A-Z0-9][A-Z0-9._-]{0,63}$": "must be 1 to 64 characters of A-Z, 0-9, '.', '_' or '-', starting with a letter or digit",
+    "^[A-Za-z0-9][A-Za-z0-9._/#:-]*$": "must be ASCII letters, digits, '.', '_', '/', '#', ':' or '-', starting with a letter or digit",
 }
 
 # A refused enum value that has a right way of its own: (field's full name, value name) → where to go.
@@ -42,6 +43,9 @@ def describe(rule_id: str, text: str, rule_value: Any, field_value: Any, field: 
         return "must not be empty"
     if rule_id == "string.email":
         return "must be an email address, such as ana@example.com"
+    if rule_id == "string.in":
+        named = [repr(v) for v in rule_value if v]
+        return f"must be {', '.join(named[:-1])} or {named[-1]}" + (" (or empty)" if "" in rule_value else "")
     if rule_id == "repeated.unique":
         return "must not name the same value twice"
     if rule_id == "required":

@@ -10,7 +10,7 @@ from typing import Any
 from google.protobuf.message import Message
 from google.rpc import code_pb2
 
-from service.rest import headers, http_errors, ops, sse, transcode
+from service.rest import csv_export, headers, http_errors, ops, sse, transcode
 from service.rest.backends import Backend
 from service.rest.http_errors import GatewayError, refuse
 from service.rest.router import Router
@@ -72,7 +72,8 @@ class Gateway:
             request_id = incoming.request_id
             reply = await self._handle(scope, receive, incoming)
             if isinstance(reply, _Stream):
-                await sse.relay(reply.route, reply.call, send, receive, [(b"x-request-id", request_id.encode("latin-1"))])
+                relay = csv_export.relay if csv_export.renders(reply.route) else sse.relay
+                await relay(reply.route, reply.call, send, receive, [(b"x-request-id", request_id.encode("latin-1"))])
                 return
             status, extra, body = reply
         except GatewayError as error:

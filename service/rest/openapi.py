@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from google.rpc import code_pb2
 
-from service.rest import comments, error_responses
+from service.rest import comments, csv_export, error_responses
 from service.rest.pathtemplate import collection
 from service.rest.routes import Route
 from service.rest.schemas import Schemas
@@ -141,7 +141,10 @@ def _success(route: Route, schemas: Schemas) -> dict[str, Any]:
     if route.location is not None:
         headers["Location"] = {"description": "Where the new resource lives.", "required": True, "schema": {"type": "string"}}
     response: dict[str, Any] = {"description": {201: "Created.", 204: "Done; no content."}.get(route.success_status, "OK."), "headers": headers}
-    if route.streaming:
+    if csv_export.renders(route):
+        response["description"] = "CSV (RFC 4180), a header row then one row per line item: " + ", ".join(csv_export.COLUMNS) + "."
+        response["content"] = {"text/csv": {"schema": {"type": "string"}}}
+    elif route.streaming:
         response["description"] = "Server-Sent Events: each `data` is one message as JSON, each `id` its resume token."
         response["content"] = {"text/event-stream": {"schema": {"type": "string"}}}
     elif route.success_status != 204:

@@ -102,7 +102,7 @@ def build_server(
     ours = MethodHandlers(server)
     customer_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(run, pager), ours)
     product_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(run, settings.currency, pager), ours)
-    order_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(run, place, settings.currency, pager), ours)
+    order_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(run, place, settings.currency, pager, settings.sync_settle_s), ours)
     feed = Feed(engine, settings.watch_poll_interval_s, settings.watch_gap_grace_s, settings.watch_queue_size)
     events_pb2_grpc.add_OrderEventServiceServicer_to_server(
         OrderEventServicer(

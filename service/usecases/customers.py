@@ -7,15 +7,22 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from service.domain import rules
-from service.domain.model import Customer, Page, PageResult
+from service.domain import documents, rules
+from service.domain.model import Customer, Page, PageResult, PostalAddress
 from service.domain.ports import CustomerFilter, UnitOfWork
 
 
-def create_customer(uow: UnitOfWork, name: str, document: str, email: str, phone: str, address: str) -> Customer:
+def create_customer(
+    uow: UnitOfWork, name: str, document: str, email: str, phone: str, address: str, postal_address: PostalAddress | None = None
+) -> Customer:
+    """The document's check digits are verified here, on create: it is immutable afterwards, and rows
+    stored before the check existed are kept as they are."""
+    documents.ensure_valid(document)
     now = datetime.now(UTC)
     with uow:
-        customer = uow.customers.add(Customer("", name, document, rules.email(email), phone, address, True, now, now))
+        customer = uow.customers.add(
+            Customer("", name, document, rules.email(email), phone, address, True, now, now, None, postal_address)
+        )
         uow.commit()
     return customer
 

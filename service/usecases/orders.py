@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from service.domain import events, rules
 from service.domain.allocation import NewOrder, Placed, SameKey, allocate
-from service.domain.errors import FailedPrecondition, NotFound, OrdersError, Rerun
+from service.domain.errors import FailedPrecondition, NotFound, OrdersError, ReferenceTaken, Rerun
 from service.domain.model import (
     Caller,
     IdempotencyKey,
@@ -22,11 +22,13 @@ from service.domain.model import (
     StockMovement,
 )
 from service.domain.ports import OrderFilter, UnitOfWork
+from service.usecases.runner import Runner
 
 
-# What a create refused for may be explained by an earlier call with the same key. Not
-# StorageUnavailable: a lookup would only wait for the database a second time.
-REFUSALS = (FailedPrecondition, NotFound, Rerun)
+# What a create refused for may be explained by an earlier call with the same key (its own order
+# holds the reference it asks for, too). Not StorageUnavailable: a lookup would only wait for the
+# database a second time.
+REFUSALS = (FailedPrecondition, NotFound, Rerun, ReferenceTaken)
 
 Outcome = tuple[Order, bool] | OrdersError  # an order and whether it replays its key, or its refusal
 
@@ -81,11 +83,17 @@ def create_orders(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[Outcome]:
     """
     with uow:
         customers = uow.customers.get_many({o.customer_id for o in batch})
+        asked = {(o.customer_id, o.external_reference) for o in batch if o.external_reference}
+        references = uow.orders.find_references(asked) if asked else {}
         products = uow.products.lock(sorted({line.product_id for o in batch for line in o.lines}))
-        decisions, stock = allocate(batch, customers, products)
+        decisions, stock = allocate(batch, customers, products, references)
         now = datetime.now(UTC)
         placed = {
-            i: (Order("", o.customer_id, OrderStatus.PENDING, d.items, o.currency, o.note, now, now), o, d)
+            i: (
+                Order("", o.customer_id, OrderStatus.PENDING, d.items, o.currency, o.note, now, now, o.external_reference, d.shipping_address),
+                o,
+                d,
+            )
             for i, (o, d) in enumerate(zip(batch, decisions, strict=True))
             if isinstance(d, Placed)
         }
@@ -128,9 +136,33 @@ def get_order(uow: UnitOfWork, order_id: str) -> Order:
         return uow.orders.get(order_id)
 
 
+def batch_get_orders(uow: UnitOfWork, order_ids: Sequence[str]) -> list[Order]:
+    """The orders in the order asked (AIP-231), all or nothing: NotFound names every unknown id."""
+    with uow:
+        found = uow.orders.get_many(order_ids)
+    missing = [i for i in dict.fromkeys(order_ids) if i not in found]
+    if missing:
+        raise NotFound("order", *missing)
+    return [found[i] for i in order_ids]
+
+
 def list_orders(uow: UnitOfWork, flt: OrderFilter, page: Page) -> PageResult[Order]:
     with uow:
         return uow.orders.list(flt, page)
+
+
+def export_orders(run: Runner, flt: OrderFilter, page_size: int) -> Iterator[Order]:
+    """Every order the filter selects, in its order: a page at a time, each in its own transaction
+    (a long export holds no snapshot open and no connection between pages); the keyset carries on
+    where the last page ended, so an order is never repeated, and one changed meanwhile is exported
+    as its page found it (in update_time order, after its change, as a sync sees it)."""
+    page = Page(page_size)
+    while True:
+        result = run(list_orders, flt, page)
+        yield from result.items
+        if result.next_after is None:
+            return
+        page = Page(page_size, result.next_after)
 
 
 def update_order_status(uow: UnitOfWork, caller: Caller, order_id: str, target: OrderStatus, reason: str) -> Order:

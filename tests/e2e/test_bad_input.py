@@ -8,9 +8,10 @@ import pytest
 from google.type import money_pb2
 from prometheus_client import REGISTRY
 
+from service._gen.erp.orders.v1 import customer_pb2 as cpb
 from service._gen.erp.orders.v1 import order_pb2 as opb
 from service._gen.erp.orders.v1 import product_pb2 as ppb
-from tests.helpers import Stubs, rich, unique
+from tests.helpers import Stubs, cnpj, rich, unique
 
 
 @pytest.fixture
@@ -27,6 +28,18 @@ def test_the_largest_price_is_one_cent_below_ten_to_the_ten(stubs: Stubs) -> Non
     largest = money_pb2.Money(units=9_999_999_999, nanos=990_000_000)
     product = stubs.products.CreateProduct(ppb.CreateProductRequest(sku=unique("SKU-"), name="x", price=largest))
     assert (product.price.units, product.price.nanos) == (9_999_999_999, 990_000_000)
+
+
+def test_a_document_with_wrong_check_digits_is_refused_naming_the_rule(stubs: Stubs) -> None:
+    email = f"{unique()}@example.com".lower()
+    for document in ("12345678901", "11222333000182"):
+        create = cpb.CreateCustomerRequest(name="x", document=document, email=email)
+        with pytest.raises(grpc.RpcError) as refused:
+            stubs.customers.CreateCustomer(create)
+        error = rich(refused.value)
+        assert (error.code, error.field_violations) == (grpc.StatusCode.INVALID_ARGUMENT, {"document": "DOCUMENT_CHECK_DIGITS"})
+    assert stubs.customers.ListCustomers(cpb.ListCustomersRequest(email=email)).customers == []
+    assert stubs.customer(document=cnpj(), email=email).email == email
 
 
 def test_unknown_ids_are_not_found_and_change_nothing(stubs: Stubs, world: tuple[str, str]) -> None:

@@ -156,6 +156,8 @@ def test_errors_read_as_sentences_and_keep_their_rule_ids(http: httpx.Client, st
     status, reason, fields = _error(http.post("/v1/customers", json={"name": "", "document": "12.345", "email": "a@example.com"}))
     assert (status, reason) == (400, "INVALID_ARGUMENT")
     assert fields == {"name": "must not be empty", "document": "must be a CPF (11 digits) or a CNPJ (14 digits), digits only"}
+    _, _, digits = _error(http.post("/v1/customers", json={"name": "x", "document": "12345678901", "email": "a@example.com"}))
+    assert digits == {"document": "is not a valid CPF: its check digits do not match"}
     details = http.post("/v1/customers", json={"name": "", "document": "1", "email": "a@example.com"}).json()["error"]["details"]
     assert {v["reason"] for d in details if d["@type"].endswith("BadRequest") for v in d["fieldViolations"]} == {"string.min_len", "string.pattern"}
 

@@ -239,7 +239,7 @@ class Api:
         currency = self.settings.currency
         customer_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(run, pager), handlers)
         product_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(run, currency, pager), handlers)
-        order_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(run, place, currency, pager), handlers)
+        order_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(run, place, currency, pager, self.settings.sync_settle_s), handlers)
         events = OrderEventServicer(
             _NoFeed(), Signer([TEST_SECRET]), self.settings.outbox_retention_s,  # type: ignore[arg-type]
             (self.settings.watch_max_streams, self.settings.watch_max_per_principal),

@@ -144,6 +144,13 @@ class FakeOrders(_Repository, OrderRepository):
             raise NotFound("order", order_id)
         return self._t.orders[order_id]
 
+    def find_references(self, references: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        stored = {(o.customer_id, o.external_reference): o.id for o in self._t.orders.values() if o.external_reference}
+        return {pair: stored[pair] for pair in references if pair in stored}
+
+    def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
+        return {i: self._t.orders[i] for i in order_ids if i in self._t.orders}
+
     def lock(self, order_id: str) -> Order:
         return self.get(order_id)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.rest import routes
+from service.rest import csv_export, routes
 from service.rest.http_errors import GatewayError
 from service.rest.router import Router
 from service.runtime.http_server import FILES
@@ -49,7 +49,9 @@ def test_query_parameters_answer_to_proto_and_json_spellings(table: dict[str, ro
 def test_the_table_of_our_contract_has_one_route_per_rpc() -> None:
     built = routes.build(s for f in FILES for s in f.services_by_name.values())
     assert len(built) == sum(len(s.methods) for f in FILES for s in f.services_by_name.values())
-    assert [r.rpc.name for r in built if r.streaming] == ["WatchOrderEvents"]  # served as Server-Sent Events
+    # ExportOrders served as text/csv (service/rest/csv_export.py), WatchOrderEvents as Server-Sent Events
+    assert [r.rpc.name for r in built if r.streaming] == ["ExportOrders", "WatchOrderEvents"]
+    assert [r.rpc.name for r in built if csv_export.renders(r)] == ["ExportOrders"]
 
 
 def test_the_router_prefers_custom_verbs_and_answers_404_and_405(table: dict[str, routes.Route]) -> None:

@@ -122,3 +122,9 @@ def test_the_resume_token_secret_is_masked_and_holds_at_least_one_secret() -> No
     assert Settings(watch_token_secret="new,old").public()["ORDERS_WATCH_TOKEN_SECRET"] == "********"
     with pytest.raises(SettingsError, match="ORDERS_WATCH_TOKEN_SECRET must hold at least one secret"):
         Settings(watch_token_secret=",")
+
+
+def test_a_negative_sync_settle_is_refused() -> None:
+    with pytest.raises(SettingsError, match="ORDERS_SYNC_SETTLE_S=-1 must not be negative"):
+        Settings.from_env({"ORDERS_SYNC_SETTLE_S": "-1"})
+    assert Settings.from_env({"ORDERS_SYNC_SETTLE_S": "0"}).sync_settle_s == 0

@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 
 from service.domain.allocation import NewOrder
-from service.domain.errors import IdempotencyKeyReused, InsufficientStock, InvalidStatusTransition, LockContention, NotFound
+from service.domain.errors import IdempotencyKeyReused, InsufficientStock, InvalidArgument, InvalidStatusTransition, LockContention, NotFound
 from service.domain.events import StockEvent
 from service.domain.model import Caller, Customer, IdempotencyKey, MovementKind, OrderLine, OrderStatus, Product
-from service.domain.ports import UnitOfWork
-from service.usecases import orders, products
+from service.domain.ports import OrderFilter, UnitOfWork
+from service.usecases import customers, orders, products
 from service.usecases.retry import RetryPolicy
 from service.usecases.runner import Runner
 from tests.unit.fakes import FakeUnitOfWork, Tables
@@ -110,3 +110,38 @@ def test_the_runner_re_runs_a_use_case_that_met_contention_with_a_fresh_transact
     run = Runner(lambda: FakeUnitOfWork(tables), RetryPolicy(attempts=5, base_delay=0, max_delay=0))
     assert run(flaky) == 3
     assert len({id(u) for u in attempts}) == 3 and tables.products["p1"].stock_quantity == 5
+
+
+def test_a_customer_whose_document_has_wrong_check_digits_is_refused_and_not_written(tables: Tables) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        customers.create_customer(FakeUnitOfWork(tables), "Bia", "52998224724", "bia@example.com", "", "")
+    assert [v.reason for v in caught.value.violations] == ["DOCUMENT_CHECK_DIGITS"]
+    assert list(tables.customers) == ["c1"]
+    created = customers.create_customer(FakeUnitOfWork(tables), "Bia", "52998224725", "bia@example.com", "", "")
+    assert tables.customers[created.id].document == "52998224725"
+
+
+def test_a_stored_customer_with_an_invalid_document_can_still_be_updated(tables: Tables) -> None:
+    # c1's document, 12345678901, predates the check: existing rows are kept as they are.
+    updated = customers.update_customer(FakeUnitOfWork(tables), "c1", {"name": "Ana Maria"})
+    assert (updated.name, updated.document) == ("Ana Maria", "12345678901")
+
+
+def test_batch_get_is_all_or_nothing_and_names_every_unknown_id_once(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 1))
+    assert orders.batch_get_orders(FakeUnitOfWork(tables), [order.id, order.id]) == [order, order]
+    with pytest.raises(NotFound) as caught:
+        orders.batch_get_orders(FakeUnitOfWork(tables), ["x", order.id, "y", "x"])
+    assert caught.value.resource_ids == ("x", "y")
+
+
+def test_an_export_reads_page_after_page_until_the_last_and_repeats_no_order(tables: Tables) -> None:
+    placed = [_create(tables, ("p1", 1))[0] for _ in range(5)]
+    reads: list[int] = []
+
+    def run(use_case, *args):  # type: ignore[no-untyped-def]
+        reads.append(1)
+        return use_case(FakeUnitOfWork(tables), *args)
+
+    assert list(orders.export_orders(run, OrderFilter(), 2)) == placed[::-1]
+    assert len(reads) == 3

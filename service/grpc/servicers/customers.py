@@ -20,7 +20,8 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
 
     def CreateCustomer(self, request: pb.CreateCustomerRequest, context: grpc.ServicerContext) -> pb.Customer:
         r = request
-        c = self._run(customers.create_customer, r.name, r.document, r.email, r.phone, r.address)
+        postal = convert.address_of(r.postal_address, "postal_address")
+        c = self._run(customers.create_customer, r.name, r.document, r.email, r.phone, r.address, postal)
         return convert.customer_message(c)
 
     def GetCustomer(self, request: pb.GetCustomerRequest, context: grpc.ServicerContext) -> pb.Customer:
@@ -34,7 +35,8 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
 
     def UpdateCustomer(self, request: pb.UpdateCustomerRequest, context: grpc.ServicerContext) -> pb.Customer:
         mask = request.update_mask if request.HasField("update_mask") else None
-        changes = convert.changes("customer", request.customer, mask, rules.CUSTOMER_UPDATABLE)
+        read = {"postal_address": lambda m: convert.address_of(m, "customer.postal_address")}
+        changes = convert.changes("customer", request.customer, mask, rules.CUSTOMER_UPDATABLE, read)
         return convert.customer_message(self._run(customers.update_customer, request.customer.id, changes))
 
     def DeleteCustomer(self, request: pb.DeleteCustomerRequest, context: grpc.ServicerContext) -> pb.Customer:

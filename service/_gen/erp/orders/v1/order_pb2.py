@@ -28,9 +28,10 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from google.type import money_pb2 as google_dot_type_dot_money__pb2
+from google.type import postal_address_pb2 as google_dot_type_dot_postal__address__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65rp/orders/v1/order.proto\x12\rerp.orders.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1a\x65rp/orders/v1/policy.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xaa\x01\n\tOrderItem\x12\x18\n\nproduct_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x11\n\x03sku\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08quantity\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12,\n\nunit_price\x18\x04 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03\x12*\n\x08subtotal\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03\"\xc0\x02\n\x05Order\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x63ustomer_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x30\n\x06status\x18\x03 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x04\xe2\x41\x01\x03\x12-\n\x05items\x18\x04 \x03(\x0b\x32\x18.erp.orders.v1.OrderItemB\x04\xe2\x41\x01\x03\x12\'\n\x05total\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03\x12\x12\n\x04note\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"\xe8\x01\n\x12\x43reateOrderRequest\x12\"\n\x0b\x63ustomer_id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12\x45\n\x05items\x18\x02 \x03(\x0b\x32&.erp.orders.v1.CreateOrderRequest.ItemB\x0e\xe2\x41\x01\x02\xbaH\x07\x92\x01\x04\x08\x01\x10\x64\x12\x1a\n\x04note\x18\x03 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\xe8\x07\x1aK\n\x04Item\x12!\n\nproduct_id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12 \n\x08quantity\x18\x02 \x01(\x05\x42\x0e\xe2\x41\x01\x02\xbaH\x07\x1a\x05\x18\x90N \x00\",\n\x0fGetOrderRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\"\xe4\x03\n\x11ListOrdersRequest\x12\x1e\n\tpage_size\x18\x01 \x01(\x05\x42\x0b\xe2\x41\x01\x01\xbaH\x04\x1a\x02(\x00\x12 \n\npage_token\x18\x02 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\x80\x04\x12 \n\x0b\x63ustomer_id\x18\x03 \x01(\tB\x0b\xe2\x41\x01\x01\xbaH\x04r\x02\x18@\x12\x38\n\x06status\x18\x04 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x0c\xe2\x41\x01\x01\xbaH\x05\x82\x01\x02\x10\x01\x12:\n\x10\x63reate_time_from\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x38\n\x0e\x63reate_time_to\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x45\n\x08statuses\x18\x07 \x03(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x17\xe2\x41\x01\x01\xbaH\x10\x92\x01\r\x10\x06\x18\x01\"\x07\x82\x01\x04\x10\x01 \x00:t\xbaHq\x1ao\n\x1dlist_orders.one_status_filter\x12 set status or statuses, not both\x1a,this.status == 0 || size(this.statuses) == 0\"S\n\x12ListOrdersResponse\x12$\n\x06orders\x18\x01 \x03(\x0b\x32\x14.erp.orders.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x91\x01\n\x18UpdateOrderStatusRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12<\n\x06status\x18\x02 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x10\xe2\x41\x01\x02\xbaH\t\x82\x01\x06\x10\x01 \x00 \x06\x12\x1c\n\x06reason\x18\x03 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\xf4\x03\"O\n\x12\x43\x61ncelOrderRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12\x1e\n\x06reason\x18\x02 \x01(\tB\x0e\xe2\x41\x01\x02\xbaH\x07r\x05\x10\x01\x18\xf4\x03\"\x82\x01\n\x1dListOrderStatusHistoryRequest\x12\x1f\n\x08order_id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12\x1e\n\tpage_size\x18\x02 \x01(\x05\x42\x0b\xe2\x41\x01\x01\xbaH\x04\x1a\x02(\x00\x12 \n\npage_token\x18\x03 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\x80\x04\"l\n\x1eListOrderStatusHistoryResponse\x12\x31\n\x07\x63hanges\x18\x01 \x03(\x0b\x32 .erp.orders.v1.OrderStatusChange\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xa5\x02\n\x11OrderStatusChange\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08order_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x66rom_status\x18\x03 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x04\xe2\x41\x01\x03\x12\x33\n\tto_status\x18\x04 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x04\xe2\x41\x01\x03\x12\x13\n\x05\x61\x63tor\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06reason\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nrequest_id\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03*\xcb\x01\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_STATUS_PENDING\x10\x01\x12\x1a\n\x16ORDER_STATUS_CONFIRMED\x10\x02\x12\x17\n\x13ORDER_STATUS_PICKED\x10\x03\x12\x18\n\x14ORDER_STATUS_SHIPPED\x10\x04\x12\x1a\n\x16ORDER_STATUS_DELIVERED\x10\x05\x12\x19\n\x15ORDER_STATUS_CANCELED\x10\x06\x32\xb9\x06\n\x0cOrderService\x12s\n\x0b\x43reateOrder\x12!.erp.orders.v1.CreateOrderRequest\x1a\x14.erp.orders.v1.Order\"+\xa2\xbb\x18\x12\n\x0corders.write\x10\x02\x18\x01\x82\xd3\xe4\x93\x02\x0f\"\n/v1/orders:\x01*\x12l\n\x08GetOrder\x12\x1e.erp.orders.v1.GetOrderRequest\x1a\x14.erp.orders.v1.Order\"*\xa2\xbb\x18\x0f\n\x0borders.read\x10\x01\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/orders/{id}\x12x\n\nListOrders\x12 .erp.orders.v1.ListOrdersRequest\x1a!.erp.orders.v1.ListOrdersResponse\"%\xa2\xbb\x18\x0f\n\x0borders.read\x10\x01\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/orders\x12\x92\x01\n\x11UpdateOrderStatus\x12\'.erp.orders.v1.UpdateOrderStatusRequest\x1a\x14.erp.orders.v1.Order\">\xa2\xbb\x18\x13\n\rorders.fulfil\x10\x02\x18\x01\x82\xd3\xe4\x93\x02!\"\x1c/v1/orders/{id}:updateStatus:\x01*\x12\x7f\n\x0b\x43\x61ncelOrder\x12!.erp.orders.v1.CancelOrderRequest\x1a\x14.erp.orders.v1.Order\"7\xa2\xbb\x18\x12\n\x0corders.write\x10\x02\x18\x01\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/orders/{id}:cancel:\x01*\x12\xb5\x01\n\x16ListOrderStatusHistory\x12,.erp.orders.v1.ListOrderStatusHistoryRequest\x1a-.erp.orders.v1.ListOrderStatusHistoryResponse\">\xa2\xbb\x18\x0f\n\x0borders.read\x10\x01\x82\xd3\xe4\x93\x02%\x12#/v1/orders/{order_id}/statusHistoryb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65rp/orders/v1/order.proto\x12\rerp.orders.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1a\x65rp/orders/v1/policy.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a google/type/postal_address.proto\"\xaa\x01\n\tOrderItem\x12\x18\n\nproduct_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x11\n\x03sku\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08quantity\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12,\n\nunit_price\x18\x04 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03\x12*\n\x08subtotal\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03\"\x9e\x03\n\x05Order\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x63ustomer_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x30\n\x06status\x18\x03 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x04\xe2\x41\x01\x03\x12-\n\x05items\x18\x04 \x03(\x0b\x32\x18.erp.orders.v1.OrderItemB\x04\xe2\x41\x01\x03\x12\'\n\x05total\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03\x12\x12\n\x04note\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12 \n\x12\x65xternal_reference\x18\x14 \x01(\tB\x04\xe2\x41\x01\x05\x12:\n\x10shipping_address\x18\x15 \x01(\x0b\x32\x1a.google.type.PostalAddressB\x04\xe2\x41\x01\x03\"\xf1\x02\n\x12\x43reateOrderRequest\x12\"\n\x0b\x63ustomer_id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12\x45\n\x05items\x18\x02 \x03(\x0b\x32&.erp.orders.v1.CreateOrderRequest.ItemB\x0e\xe2\x41\x01\x02\xbaH\x07\x92\x01\x04\x08\x01\x10\x64\x12\x1a\n\x04note\x18\x03 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\xe8\x07\x12K\n\x12\x65xternal_reference\x18\n \x01(\tB/\xe2\x41\x01\x01\xbaH(r#\x18@2\x1f^[A-Za-z0-9][A-Za-z0-9._/#:-]*$\xd8\x01\x01\x12:\n\x10shipping_address\x18\x0b \x01(\x0b\x32\x1a.google.type.PostalAddressB\x04\xe2\x41\x01\x01\x1aK\n\x04Item\x12!\n\nproduct_id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12 \n\x08quantity\x18\x02 \x01(\x05\x42\x0e\xe2\x41\x01\x02\xbaH\x07\x1a\x05\x18\x90N \x00\",\n\x0fGetOrderRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\"=\n\x15\x42\x61tchGetOrdersRequest\x12$\n\x03ids\x18\x01 \x03(\tB\x17\xe2\x41\x01\x02\xbaH\x10\x92\x01\r\x08\x01\x10\xc8\x01\"\x06r\x04\x10\x01\x18@\">\n\x16\x42\x61tchGetOrdersResponse\x12$\n\x06orders\x18\x01 \x03(\x0b\x32\x14.erp.orders.v1.Order\"\xaf\x05\n\x11ListOrdersRequest\x12\x1e\n\tpage_size\x18\x01 \x01(\x05\x42\x0b\xe2\x41\x01\x01\xbaH\x04\x1a\x02(\x00\x12 \n\npage_token\x18\x02 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\x80\x04\x12 \n\x0b\x63ustomer_id\x18\x03 \x01(\tB\x0b\xe2\x41\x01\x01\xbaH\x04r\x02\x18@\x12\x38\n\x06status\x18\x04 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x0c\xe2\x41\x01\x01\xbaH\x05\x82\x01\x02\x10\x01\x12:\n\x10\x63reate_time_from\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x38\n\x0e\x63reate_time_to\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x45\n\x08statuses\x18\x07 \x03(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x17\xe2\x41\x01\x01\xbaH\x10\x92\x01\r\x10\x06\x18\x01\"\x07\x82\x01\x04\x10\x01 \x00\x12K\n\x12\x65xternal_reference\x18\n \x01(\tB/\xe2\x41\x01\x01\xbaH(r#\x18@2\x1f^[A-Za-z0-9][A-Za-z0-9._/#:-]*$\xd8\x01\x01\x12:\n\x10update_time_from\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12@\n\x08order_by\x18\x0c \x01(\tB.\xe2\x41\x01\x01\xbaH\'r%R\x00R\x10\x63reate_time descR\x0fupdate_time asc:t\xbaHq\x1ao\n\x1dlist_orders.one_status_filter\x12 set status or statuses, not both\x1a,this.status == 0 || size(this.statuses) == 0\"\xf1\x04\n\x13\x45xportOrdersRequest\x12 \n\x0b\x63ustomer_id\x18\x01 \x01(\tB\x0b\xe2\x41\x01\x01\xbaH\x04r\x02\x18@\x12\x38\n\x06status\x18\x02 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x0c\xe2\x41\x01\x01\xbaH\x05\x82\x01\x02\x10\x01\x12:\n\x10\x63reate_time_from\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x38\n\x0e\x63reate_time_to\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x45\n\x08statuses\x18\x05 \x03(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x17\xe2\x41\x01\x01\xbaH\x10\x92\x01\r\x10\x06\x18\x01\"\x07\x82\x01\x04\x10\x01 \x00\x12K\n\x12\x65xternal_reference\x18\x06 \x01(\tB/\xe2\x41\x01\x01\xbaH(r#\x18@2\x1f^[A-Za-z0-9][A-Za-z0-9._/#:-]*$\xd8\x01\x01\x12:\n\x10update_time_from\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12@\n\x08order_by\x18\x08 \x01(\tB.\xe2\x41\x01\x01\xbaH\'r%R\x00R\x10\x63reate_time descR\x0fupdate_time asc:v\xbaHs\x1aq\n\x1f\x65xport_orders.one_status_filter\x12 set status or statuses, not both\x1a,this.status == 0 || size(this.statuses) == 0\"S\n\x12ListOrdersResponse\x12$\n\x06orders\x18\x01 \x03(\x0b\x32\x14.erp.orders.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x91\x01\n\x18UpdateOrderStatusRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12<\n\x06status\x18\x02 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x10\xe2\x41\x01\x02\xbaH\t\x82\x01\x06\x10\x01 \x00 \x06\x12\x1c\n\x06reason\x18\x03 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\xf4\x03\"O\n\x12\x43\x61ncelOrderRequest\x12\x19\n\x02id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12\x1e\n\x06reason\x18\x02 \x01(\tB\x0e\xe2\x41\x01\x02\xbaH\x07r\x05\x10\x01\x18\xf4\x03\"\x82\x01\n\x1dListOrderStatusHistoryRequest\x12\x1f\n\x08order_id\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18@\x12\x1e\n\tpage_size\x18\x02 \x01(\x05\x42\x0b\xe2\x41\x01\x01\xbaH\x04\x1a\x02(\x00\x12 \n\npage_token\x18\x03 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\x80\x04\"l\n\x1eListOrderStatusHistoryResponse\x12\x31\n\x07\x63hanges\x18\x01 \x03(\x0b\x32 .erp.orders.v1.OrderStatusChange\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xa5\x02\n\x11OrderStatusChange\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08order_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x66rom_status\x18\x03 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x04\xe2\x41\x01\x03\x12\x33\n\tto_status\x18\x04 \x01(\x0e\x32\x1a.erp.orders.v1.OrderStatusB\x04\xe2\x41\x01\x03\x12\x13\n\x05\x61\x63tor\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06reason\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nrequest_id\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03*\xcb\x01\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_STATUS_PENDING\x10\x01\x12\x1a\n\x16ORDER_STATUS_CONFIRMED\x10\x02\x12\x17\n\x13ORDER_STATUS_PICKED\x10\x03\x12\x18\n\x14ORDER_STATUS_SHIPPED\x10\x04\x12\x1a\n\x16ORDER_STATUS_DELIVERED\x10\x05\x12\x19\n\x15ORDER_STATUS_CANCELED\x10\x06\x32\xc3\x08\n\x0cOrderService\x12s\n\x0b\x43reateOrder\x12!.erp.orders.v1.CreateOrderRequest\x1a\x14.erp.orders.v1.Order\"+\xa2\xbb\x18\x12\n\x0corders.write\x10\x02\x18\x01\x82\xd3\xe4\x93\x02\x0f\"\n/v1/orders:\x01*\x12l\n\x08GetOrder\x12\x1e.erp.orders.v1.GetOrderRequest\x1a\x14.erp.orders.v1.Order\"*\xa2\xbb\x18\x0f\n\x0borders.read\x10\x01\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/orders/{id}\x12x\n\nListOrders\x12 .erp.orders.v1.ListOrdersRequest\x1a!.erp.orders.v1.ListOrdersResponse\"%\xa2\xbb\x18\x0f\n\x0borders.read\x10\x01\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/orders\x12\x8d\x01\n\x0e\x42\x61tchGetOrders\x12$.erp.orders.v1.BatchGetOrdersRequest\x1a%.erp.orders.v1.BatchGetOrdersResponse\".\xa2\xbb\x18\x0f\n\x0borders.read\x10\x01\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/orders:batchGet\x12x\n\x0c\x45xportOrders\x12\".erp.orders.v1.ExportOrdersRequest\x1a\x14.erp.orders.v1.Order\",\xa2\xbb\x18\x0f\n\x0borders.read\x10\x01\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/orders:export0\x01\x12\x92\x01\n\x11UpdateOrderStatus\x12\'.erp.orders.v1.UpdateOrderStatusRequest\x1a\x14.erp.orders.v1.Order\">\xa2\xbb\x18\x13\n\rorders.fulfil\x10\x02\x18\x01\x82\xd3\xe4\x93\x02!\"\x1c/v1/orders/{id}:updateStatus:\x01*\x12\x7f\n\x0b\x43\x61ncelOrder\x12!.erp.orders.v1.CancelOrderRequest\x1a\x14.erp.orders.v1.Order\"7\xa2\xbb\x18\x12\n\x0corders.write\x10\x02\x18\x01\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/orders/{id}:cancel:\x01*\x12\xb5\x01\n\x16ListOrderStatusHistory\x12,.erp.orders.v1.ListOrderStatusHistoryRequest\x1a-.erp.orders.v1.ListOrderStatusHistoryResponse\">\xa2\xbb\x18\x0f\n\x0borders.read\x10\x01\x82\xd3\xe4\x93\x02%\x12#/v1/orders/{order_id}/statusHistoryb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -63,6 +64,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDER'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
   _globals['_ORDER'].fields_by_name['update_time']._loaded_options = None
   _globals['_ORDER'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_ORDER'].fields_by_name['external_reference']._loaded_options = None
+  _globals['_ORDER'].fields_by_name['external_reference']._serialized_options = b'\342A\001\005'
+  _globals['_ORDER'].fields_by_name['shipping_address']._loaded_options = None
+  _globals['_ORDER'].fields_by_name['shipping_address']._serialized_options = b'\342A\001\003'
   _globals['_CREATEORDERREQUEST_ITEM'].fields_by_name['product_id']._loaded_options = None
   _globals['_CREATEORDERREQUEST_ITEM'].fields_by_name['product_id']._serialized_options = b'\342A\001\002\272H\006r\004\020\001\030@'
   _globals['_CREATEORDERREQUEST_ITEM'].fields_by_name['quantity']._loaded_options = None
@@ -73,8 +78,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEORDERREQUEST'].fields_by_name['items']._serialized_options = b'\342A\001\002\272H\007\222\001\004\010\001\020d'
   _globals['_CREATEORDERREQUEST'].fields_by_name['note']._loaded_options = None
   _globals['_CREATEORDERREQUEST'].fields_by_name['note']._serialized_options = b'\342A\001\001\272H\005r\003\030\350\007'
+  _globals['_CREATEORDERREQUEST'].fields_by_name['external_reference']._loaded_options = None
+  _globals['_CREATEORDERREQUEST'].fields_by_name['external_reference']._serialized_options = b'\342A\001\001\272H(r#\030@2\037^[A-Za-z0-9][A-Za-z0-9._/#:-]*$\330\001\001'
+  _globals['_CREATEORDERREQUEST'].fields_by_name['shipping_address']._loaded_options = None
+  _globals['_CREATEORDERREQUEST'].fields_by_name['shipping_address']._serialized_options = b'\342A\001\001'
   _globals['_GETORDERREQUEST'].fields_by_name['id']._loaded_options = None
   _globals['_GETORDERREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002\272H\006r\004\020\001\030@'
+  _globals['_BATCHGETORDERSREQUEST'].fields_by_name['ids']._loaded_options = None
+  _globals['_BATCHGETORDERSREQUEST'].fields_by_name['ids']._serialized_options = b'\342A\001\002\272H\020\222\001\r\010\001\020\310\001\"\006r\004\020\001\030@'
   _globals['_LISTORDERSREQUEST'].fields_by_name['page_size']._loaded_options = None
   _globals['_LISTORDERSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001\272H\004\032\002(\000'
   _globals['_LISTORDERSREQUEST'].fields_by_name['page_token']._loaded_options = None
@@ -89,8 +100,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTORDERSREQUEST'].fields_by_name['create_time_to']._serialized_options = b'\342A\001\001'
   _globals['_LISTORDERSREQUEST'].fields_by_name['statuses']._loaded_options = None
   _globals['_LISTORDERSREQUEST'].fields_by_name['statuses']._serialized_options = b'\342A\001\001\272H\020\222\001\r\020\006\030\001\"\007\202\001\004\020\001 \000'
+  _globals['_LISTORDERSREQUEST'].fields_by_name['external_reference']._loaded_options = None
+  _globals['_LISTORDERSREQUEST'].fields_by_name['external_reference']._serialized_options = b'\342A\001\001\272H(r#\030@2\037^[A-Za-z0-9][A-Za-z0-9._/#:-]*$\330\001\001'
+  _globals['_LISTORDERSREQUEST'].fields_by_name['update_time_from']._loaded_options = None
+  _globals['_LISTORDERSREQUEST'].fields_by_name['update_time_from']._serialized_options = b'\342A\001\001'
+  _globals['_LISTORDERSREQUEST'].fields_by_name['order_by']._loaded_options = None
+  _globals['_LISTORDERSREQUEST'].fields_by_name['order_by']._serialized_options = b'\342A\001\001\272H\'r%R\000R\020create_time descR\017update_time asc'
   _globals['_LISTORDERSREQUEST']._loaded_options = None
   _globals['_LISTORDERSREQUEST']._serialized_options = b'\272Hq\032o\n\035list_orders.one_status_filter\022 set status or statuses, not both\032,this.status == 0 || size(this.statuses) == 0'
+  _globals['_EXPORTORDERSREQUEST'].fields_by_name['customer_id']._loaded_options = None
+  _globals['_EXPORTORDERSREQUEST'].fields_by_name['customer_id']._serialized_options = b'\342A\001\001\272H\004r\002\030@'
+  _globals['_EXPORTORDERSREQUEST'].fields_by_name['status']._loaded_options = None
+  _globals['_EXPORTORDERSREQUEST'].fields_by_name['status']._serialized_options = b'\342A\001\001\272H\005\202\001\002\020\001'
+  _globals['_EXPORTORDERSREQUEST'].fields_by_name['create_time_from']._loaded_options = None
+  _globals['_EXPORTORDERSREQUEST'].fields_by_name['create_time_from']._serialized_options = b'\342A\001\001'
+  _globals['_EXPORTORDERSREQUEST'].fields_by_name['create_time_to']._loaded_options = None
+  _globals['_EXPORTORDERSREQUEST'].fields_by_name['create_time_to']._serialized_options = b'\342A\001\001'
+  _globals['_EXPORTORDERSREQUEST'].fields_by_name['statuses']._loaded_options = None
+  _globals['_EXPORTORDERSREQUEST'].fields_by_name['statuses']._serialized_options = b'\342A\001\001\272H\020\222\001\r\020\006\030\001\"\007\202\001\004\020\001 \000'
+  _globals['_EXPORTORDERSREQUEST'].fields_by_name['external_reference']._loaded_options = None
+  _globals['_EXPORTORDERSREQUEST'].fields_by_name['external_reference']._serialized_options = b'\342A\001\001\272H(r#\030@2\037^[A-Za-z0-9][A-Za-z0-9._/#:-]*$\330\001\001'
+  _globals['_EXPORTORDERSREQUEST'].fields_by_name['update_time_from']._loaded_options = None
+  _globals['_EXPORTORDERSREQUEST'].fields_by_name['update_time_from']._serialized_options = b'\342A\001\001'
+  _globals['_EXPORTORDERSREQUEST'].fields_by_name['order_by']._loaded_options = None
+  _globals['_EXPORTORDERSREQUEST'].fields_by_name['order_by']._serialized_options = b'\342A\001\001\272H\'r%R\000R\020create_time descR\017update_time asc'
+  _globals['_EXPORTORDERSREQUEST']._loaded_options = None
+  _globals['_EXPORTORDERSREQUEST']._serialized_options = b'\272Hs\032q\n\037export_orders.one_status_filter\022 set status or statuses, not both\032,this.status == 0 || size(this.statuses) == 0'
   _globals['_UPDATEORDERSTATUSREQUEST'].fields_by_name['id']._loaded_options = None
   _globals['_UPDATEORDERSTATUSREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002\272H\006r\004\020\001\030@'
   _globals['_UPDATEORDERSTATUSREQUEST'].fields_by_name['status']._loaded_options = None
@@ -129,38 +164,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDERSERVICE'].methods_by_name['GetOrder']._serialized_options = b'\242\273\030\017\n\013orders.read\020\001\202\323\344\223\002\021\022\017/v1/orders/{id}'
   _globals['_ORDERSERVICE'].methods_by_name['ListOrders']._loaded_options = None
   _globals['_ORDERSERVICE'].methods_by_name['ListOrders']._serialized_options = b'\242\273\030\017\n\013orders.read\020\001\202\323\344\223\002\014\022\n/v1/orders'
+  _globals['_ORDERSERVICE'].methods_by_name['BatchGetOrders']._loaded_options = None
+  _globals['_ORDERSERVICE'].methods_by_name['BatchGetOrders']._serialized_options = b'\242\273\030\017\n\013orders.read\020\001\202\323\344\223\002\025\022\023/v1/orders:batchGet'
+  _globals['_ORDERSERVICE'].methods_by_name['ExportOrders']._loaded_options = None
+  _globals['_ORDERSERVICE'].methods_by_name['ExportOrders']._serialized_options = b'\242\273\030\017\n\013orders.read\020\001\202\323\344\223\002\023\022\021/v1/orders:export'
   _globals['_ORDERSERVICE'].methods_by_name['UpdateOrderStatus']._loaded_options = None
   _globals['_ORDERSERVICE'].methods_by_name['UpdateOrderStatus']._serialized_options = b'\242\273\030\023\n\rorders.fulfil\020\002\030\001\202\323\344\223\002!\"\034/v1/orders/{id}:updateStatus:\001*'
   _globals['_ORDERSERVICE'].methods_by_name['CancelOrder']._loaded_options = None
   _globals['_ORDERSERVICE'].methods_by_name['CancelOrder']._serialized_options = b'\242\273\030\022\n\014orders.write\020\002\030\001\202\323\344\223\002\033\"\026/v1/orders/{id}:cancel:\001*'
   _globals['_ORDERSERVICE'].methods_by_name['ListOrderStatusHistory']._loaded_options = None
   _globals['_ORDERSERVICE'].methods_by_name['ListOrderStatusHistory']._serialized_options = b'\242\273\030\017\n\013orders.read\020\001\202\323\344\223\002%\022#/v1/orders/{order_id}/statusHistory'
-  _globals['_ORDERSTATUS']._serialized_start=2340
-  _globals['_ORDERSTATUS']._serialized_end=2543
-  _globals['_ORDERITEM']._serialized_start=223
-  _globals['_ORDERITEM']._serialized_end=393
-  _globals['_ORDER']._serialized_start=396
-  _globals['_ORDER']._serialized_end=716
-  _globals['_CREATEORDERREQUEST']._serialized_start=719
-  _globals['_CREATEORDERREQUEST']._serialized_end=951
-  _globals['_CREATEORDERREQUEST_ITEM']._serialized_start=876
-  _globals['_CREATEORDERREQUEST_ITEM']._serialized_end=951
-  _globals['_GETORDERREQUEST']._serialized_start=953
-  _globals['_GETORDERREQUEST']._serialized_end=997
-  _globals['_LISTORDERSREQUEST']._serialized_start=1000
-  _globals['_LISTORDERSREQUEST']._serialized_end=1484
-  _globals['_LISTORDERSRESPONSE']._serialized_start=1486
-  _globals['_LISTORDERSRESPONSE']._serialized_end=1569
-  _globals['_UPDATEORDERSTATUSREQUEST']._serialized_start=1572
-  _globals['_UPDATEORDERSTATUSREQUEST']._serialized_end=1717
-  _globals['_CANCELORDERREQUEST']._serialized_start=1719
-  _globals['_CANCELORDERREQUEST']._serialized_end=1798
-  _globals['_LISTORDERSTATUSHISTORYREQUEST']._serialized_start=1801
-  _globals['_LISTORDERSTATUSHISTORYREQUEST']._serialized_end=1931
-  _globals['_LISTORDERSTATUSHISTORYRESPONSE']._serialized_start=1933
-  _globals['_LISTORDERSTATUSHISTORYRESPONSE']._serialized_end=2041
-  _globals['_ORDERSTATUSCHANGE']._serialized_start=2044
-  _globals['_ORDERSTATUSCHANGE']._serialized_end=2337
-  _globals['_ORDERSERVICE']._serialized_start=2546
-  _globals['_ORDERSERVICE']._serialized_end=3371
+  _globals['_ORDERSTATUS']._serialized_start=3563
+  _globals['_ORDERSTATUS']._serialized_end=3766
+  _globals['_ORDERITEM']._serialized_start=257
+  _globals['_ORDERITEM']._serialized_end=427
+  _globals['_ORDER']._serialized_start=430
+  _globals['_ORDER']._serialized_end=844
+  _globals['_CREATEORDERREQUEST']._serialized_start=847
+  _globals['_CREATEORDERREQUEST']._serialized_end=1216
+  _globals['_CREATEORDERREQUEST_ITEM']._serialized_start=1141
+  _globals['_CREATEORDERREQUEST_ITEM']._serialized_end=1216
+  _globals['_GETORDERREQUEST']._serialized_start=1218
+  _globals['_GETORDERREQUEST']._serialized_end=1262
+  _globals['_BATCHGETORDERSREQUEST']._serialized_start=1264
+  _globals['_BATCHGETORDERSREQUEST']._serialized_end=1325
+  _globals['_BATCHGETORDERSRESPONSE']._serialized_start=1327
+  _globals['_BATCHGETORDERSRESPONSE']._serialized_end=1389
+  _globals['_LISTORDERSREQUEST']._serialized_start=1392
+  _globals['_LISTORDERSREQUEST']._serialized_end=2079
+  _globals['_EXPORTORDERSREQUEST']._serialized_start=2082
+  _globals['_EXPORTORDERSREQUEST']._serialized_end=2707
+  _globals['_LISTORDERSRESPONSE']._serialized_start=2709
+  _globals['_LISTORDERSRESPONSE']._serialized_end=2792
+  _globals['_UPDATEORDERSTATUSREQUEST']._serialized_start=2795
+  _globals['_UPDATEORDERSTATUSREQUEST']._serialized_end=2940
+  _globals['_CANCELORDERREQUEST']._serialized_start=2942
+  _globals['_CANCELORDERREQUEST']._serialized_end=3021
+  _globals['_LISTORDERSTATUSHISTORYREQUEST']._serialized_start=3024
+  _globals['_LISTORDERSTATUSHISTORYREQUEST']._serialized_end=3154
+  _globals['_LISTORDERSTATUSHISTORYRESPONSE']._serialized_start=3156
+  _globals['_LISTORDERSTATUSHISTORYRESPONSE']._serialized_end=3264
+  _globals['_ORDERSTATUSCHANGE']._serialized_start=3267
+  _globals['_ORDERSTATUSCHANGE']._serialized_end=3560
+  _globals['_ORDERSERVICE']._serialized_start=3769
+  _globals['_ORDERSERVICE']._serialized_end=4860
 # @@protoc_insertion_point(module_scope)

@@ -50,6 +50,16 @@ class OrderServiceStub:
                 request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.ListOrdersRequest.SerializeToString,
                 response_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.ListOrdersResponse.FromString,
                 _registered_method=True)
+        self.BatchGetOrders = channel.unary_unary(
+                '/erp.orders.v1.OrderService/BatchGetOrders',
+                request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersRequest.SerializeToString,
+                response_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersResponse.FromString,
+                _registered_method=True)
+        self.ExportOrders = channel.unary_stream(
+                '/erp.orders.v1.OrderService/ExportOrders',
+                request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.ExportOrdersRequest.SerializeToString,
+                response_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.Order.FromString,
+                _registered_method=True)
         self.UpdateOrderStatus = channel.unary_unary(
                 '/erp.orders.v1.OrderService/UpdateOrderStatus',
                 request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.UpdateOrderStatusRequest.SerializeToString,
@@ -87,6 +97,24 @@ class OrderServiceServicer:
 
     def ListOrders(self, request, context):
         """Lists orders, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchGetOrders(self, request, context):
+        """Returns up to 200 orders by id, in the order asked (AIP-231). All or nothing: unknown ids
+        fail the call with NOT_FOUND naming every one of them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportOrders(self, request, context):
+        """Streams every order that ListOrders' filters select, in its order, with its items: an export
+        for finance or a mirror. Over REST, GET /v1/orders:export answers text/csv, one row per line
+        item: id, external_reference, customer_id, status, create_time, update_time, product_id, sku,
+        quantity, shipped_quantity, unit_price, subtotal, total.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -130,6 +158,16 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.ListOrders,
                     request_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.ListOrdersRequest.FromString,
                     response_serializer=erp_dot_orders_dot_v1_dot_order__pb2.ListOrdersResponse.SerializeToString,
+            ),
+            'BatchGetOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchGetOrders,
+                    request_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersRequest.FromString,
+                    response_serializer=erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersResponse.SerializeToString,
+            ),
+            'ExportOrders': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportOrders,
+                    request_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.ExportOrdersRequest.FromString,
+                    response_serializer=erp_dot_orders_dot_v1_dot_order__pb2.Order.SerializeToString,
             ),
             'UpdateOrderStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateOrderStatus,
@@ -229,6 +267,60 @@ class OrderService:
             '/erp.orders.v1.OrderService/ListOrders',
             erp_dot_orders_dot_v1_dot_order__pb2.ListOrdersRequest.SerializeToString,
             erp_dot_orders_dot_v1_dot_order__pb2.ListOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchGetOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.orders.v1.OrderService/BatchGetOrders',
+            erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersRequest.SerializeToString,
+            erp_dot_orders_dot_v1_dot_order__pb2.BatchGetOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/erp.orders.v1.OrderService/ExportOrders',
+            erp_dot_orders_dot_v1_dot_order__pb2.ExportOrdersRequest.SerializeToString,
+            erp_dot_orders_dot_v1_dot_order__pb2.Order.FromString,
             options,
             channel_credentials,
             insecure,
