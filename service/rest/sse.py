@@ -52,14 +52,23 @@ def resume_from(request: Message, raw_headers: list[tuple[bytes, bytes]]) -> Non
 
 
 async def started(call: Any) -> None:
-    """Returns once the server accepted the stream; raises its refusal as a GatewayError."""
+    """Returns once the server accepted the stream; raises its refusal as a GatewayError.
+
+    A stream that ends without sending a message may reach the client as a trailers-only response,
+    which carries the server's initial metadata among its trailers: a stream that ended OK with the
+    marker there started, and was empty (an export that selected nothing).
+    """
     metadata = await call.initial_metadata()
     if any(key == STREAM_STARTED for key, _ in metadata or ()):
         return
-    try:
-        await call.read()  # a refused stream ends with its status
-    except grpc.aio.AioRpcError as error:
-        raise GatewayError(http_errors.status_of_error(error)) from None
+    code = await call.code()  # no marker: the stream was refused, or has already ended
+    if code == grpc.StatusCode.OK and any(key == STREAM_STARTED for key, _ in await call.trailing_metadata() or ()):
+        return
+    if code != grpc.StatusCode.OK:
+        try:
+            await call.read()  # raises the refusal, with its details
+        except grpc.aio.AioRpcError as error:
+            raise GatewayError(http_errors.status_of_error(error)) from None
     raise refuse(code_pb2.INTERNAL, "INTERNAL", "internal error")  # a stream that neither started nor failed
 
 

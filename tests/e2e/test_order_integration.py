@@ -342,7 +342,7 @@ def test_addresses_over_rest_are_camel_case_and_errors_read_as_sentences(stubs: 
     assert refused.status_code == 400
     [bad] = [d["fieldViolations"] for d in refused.json()["error"]["details"] if d["@type"].endswith("BadRequest")]
     assert bad == [{"field": "shipping_address.region_code", "description": "must be a CLDR region code: two capital letters, such as BR", "reason": "ADDRESS_REGION_CODE"}]
-    schema = http.get("/openapi.json").json()["components"]["schemas"]["erp.orders.v1.CreateOrderRequest"]["properties"]["shippingAddress"]
+    schema = http.get("/openapi.json").json()["components"]["schemas"]["CreateOrderRequest"]["properties"]["shippingAddress"]
     assert "region_code is a CLDR region code" in schema["description"]
 
 

@@ -73,7 +73,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
                     return
                 yield convert.order_message(order)
         except OrdersError as error:
-            context.abort_with_status(status.to_status(error))
+            status.abort(context, error)
         except Exception:  # noqa: BLE001 - a fault after the start: logged, and INTERNAL without its text
             log.exception("ExportOrders failed after it started")
             context.abort_with_status(status.INTERNAL)
