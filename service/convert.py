@@ -61,6 +61,7 @@ def product_message(p: Product) -> product_pb2.Product:
         id=p.id, sku=p.sku, name=p.name, description=p.description, price=money(p.price, p.currency),
         stock_quantity=p.stock_quantity, active=p.active, create_time=timestamp(p.create_time),
         update_time=timestamp(p.update_time), delete_time=timestamp(p.delete_time),
+        on_hand_quantity=p.on_hand_quantity, reserved_quantity=p.reserved_quantity, available_quantity=p.stock_quantity,
     )
 
 
@@ -70,7 +71,8 @@ def order_message(o: Order) -> order_pb2.Order:
         items=[
             order_pb2.OrderItem(
                 product_id=i.product_id, sku=i.sku, quantity=i.quantity, unit_price=money(i.unit_price, o.currency),
-                subtotal=money(i.subtotal, o.currency),
+                subtotal=money(i.subtotal, o.currency), shipped_quantity=i.shipped_quantity,
+                canceled_quantity=i.canceled_quantity, open_quantity=i.open_quantity,
             )
             for i in o.items
         ],
@@ -102,7 +104,8 @@ def order_event_message(e: OrderEvent) -> events_pb2.OrderEvent:
 
 def stock_event_message(e: StockEvent) -> events_pb2.ProductStockEvent:
     return events_pb2.ProductStockEvent(
-        id=e.id, product_id=e.movement.product_id, sequence=e.sequence, movement=movement_message(e.movement)
+        id=e.id, product_id=e.movement.product_id, sequence=e.sequence, movement=movement_message(e.movement),
+        on_hand_quantity=e.on_hand, reserved_quantity=e.reserved, available_quantity=e.movement.stock_after,
     )
 
 

@@ -10,8 +10,10 @@ Which transaction takes which locks, in order:
 - CreateOrder, alone or as a group-commit batch (service/handlers/group_commit.py): no order row
   (its orders are new); the product rows of every order of the batch, as one set, in one statement,
   ascending. The customers are read without a lock, before.
-- CancelOrder: its order row, then its products, ascending.
-- UpdateOrderStatus: its order row only.
+- CancelOrder: its order row, then the products of its open lines, ascending.
+- Shipping (UpdateOrderStatus to SHIPPED): its order row, then the shipped products, ascending.
+  Its shipment rows are written and delivered under the order row's lock and take none of their own.
+- UpdateOrderStatus to any other status: its order row only.
 - AdjustStock and the product edits: one product row. Customer edits: one customer row.
 
 Why a batch cannot deadlock: it takes all its product locks in one ascending statement and no
@@ -20,8 +22,8 @@ batch or a single order it is a transaction with a larger product set in the sam
 AdjustStock (one product, nothing after it) the same. Against CancelOrder: the order row a cancel
 holds is of an order already committed, which no batch locks, and the cancel's products come after
 it in ascending order, so a batch and a cancel wait on each other's products only in ascending
-order. UpdateOrderStatus locks no product. The batch's INSERTs take only implicit locks on new rows
-and shared locks on the customer and product rows their foreign keys name (the products are already
+order; a shipment is a cancel's twin (order row, then its products). Any other move locks no
+product. The batch's INSERTs take only implicit locks on new rows and shared locks on the customer and product rows their foreign keys name (the products are already
 held exclusively); a customer edit holding that customer's row waits for nothing, so the batch just
 waits for it. What remains (a gap lock on a secondary index, a customer deleted at that
 instant) is a deadlock the database breaks by rolling one transaction back: a batch then rolls

@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, insert, select, update
@@ -31,7 +30,10 @@ _BY_KEY = Prepared(select(orders).where(orders.c.idem_principal == bindparam("pr
 # An order and its items in one round trip (orders always have items; LEFT JOIN all the same). The
 # item columns chosen share no name with an order column, so each row reads as an order and an item.
 _GET = Prepared(
-    select(orders, order_items.c.product_id, order_items.c.sku, order_items.c.quantity, order_items.c.unit_price_cents)
+    select(
+        orders, order_items.c.product_id, order_items.c.sku, order_items.c.quantity, order_items.c.unit_price_cents,
+        order_items.c.shipped_quantity, order_items.c.canceled_quantity,
+    )
     .outerjoin(order_items, order_items.c.order_id == orders.c.id)
     .where(orders.c.id == bindparam("id"))
     .order_by(order_items.c.line)
@@ -41,16 +43,26 @@ _INSERT = Prepared(
     ("id", "customer_id", "status", "currency", "total_cents", "note", "create_time", "update_time", *IDEMPOTENCY_COLUMNS),
 )
 _INSERT_ITEMS = Prepared(insert(order_items), ("order_id", "product_id", "line", "sku", "quantity", "unit_price_cents"))
+_SAVE = Prepared(
+    update(orders).where(orders.c.id == bindparam("order_id")),
+    ("status", "version", "update_time"),
+)
+_SAVE_LINE = Prepared(
+    update(order_items).where(order_items.c.order_id == bindparam("line_order"), order_items.c.product_id == bindparam("line_product")),
+    ("shipped_quantity", "canceled_quantity"),
+)
 
 
 def _item(row: Row[Any]) -> OrderItem:
-    return OrderItem(str(row.product_id), row.sku, row.quantity, from_cents(row.unit_price_cents))
+    return OrderItem(
+        str(row.product_id), row.sku, row.quantity, from_cents(row.unit_price_cents), row.shipped_quantity, row.canceled_quantity
+    )
 
 
 def _order(row: Row[Any], items: list[OrderItem]) -> Order:
     return Order(
         str(row.id), str(row.customer_id), OrderStatus(row.status), items, row.currency, row.note,
-        row.create_time, row.update_time,
+        row.create_time, row.update_time, row.version,
     )
 
 
@@ -103,8 +115,14 @@ class SqlOrderRepository(OrderRepository):
             raise NotFound("order", order_id)
         return self._with_items(rows)[0]
 
-    def set_status(self, order_id: str, status: OrderStatus, when: datetime) -> None:
-        self._sql.execute(update(orders).where(orders.c.id == int(order_id)).values(status=int(status), update_time=when))
+    def save(self, order: Order, lines: bool) -> None:
+        # Queued for the commit's round trip, as the stock and ledger writes are.
+        self._sql.defer(_SAVE, {"order_id": int(order.id), "status": int(order.status), "version": order.version, "update_time": order.update_time})
+        for item in order.items if lines else ():
+            self._sql.defer(_SAVE_LINE, {
+                "line_order": int(order.id), "line_product": int(item.product_id),
+                "shipped_quantity": item.shipped_quantity, "canceled_quantity": item.canceled_quantity,
+            })
 
     def list(self, flt: OrderFilter, page: Page) -> PageResult[Order]:
         stmt = select(orders)

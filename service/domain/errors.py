@@ -11,6 +11,8 @@ The tree (the gRPC code each maps to is decided once, in service/status.py):
     │   ├── InsufficientStock                        one entry per short product
     │   ├── InvalidStatusTransition
     │   ├── NotOrderable                             customer or product deleted or inactive
+    │   ├── StockBelowReserved                       on hand would fall below the reserved units
+    │   ├── ExceedsOpenQuantity                      a shipment line above its open quantity
     │   └── ResumeTokenExpired                       a watch token older than the event retention
     ├── LockContention             ABORTED           deadlock or lock wait; retry the whole call
     │   ├── KeyTaken                                 a concurrent call stored the idempotency key first
@@ -145,7 +147,7 @@ def _transition_text(order_id: str, current: str, target: str) -> str:
     if current == "DELIVERED":
         return f"order {order_id} is delivered: its status can no longer change"
     if target == "CANCELED":
-        return f"order {order_id} is {current.lower()}: only pending or confirmed orders can be canceled"
+        return f"order {order_id} is {current.lower()}: only orders with open units can be canceled"
     return f"order {order_id} is {current.lower()}: it cannot move to {target.lower()}"
 
 
@@ -171,6 +173,46 @@ class NotOrderable(FailedPrecondition):
         super().__init__(f"{resource} {resource_id} is {why}", resource=resource, id=resource_id, state=why)
         self.reason = f"{resource.upper()}_{why.upper()}"
         self.violations = [PreconditionViolation(why.upper(), f"{resource}s/{resource_id}", f"{resource} is {why}")]
+
+
+class StockBelowReserved(FailedPrecondition):
+    reason = "STOCK_BELOW_RESERVED"
+
+    def __init__(self, product_id: str, on_hand: int, reserved: int) -> None:
+        super().__init__(
+            f"product {product_id}: on hand would be {on_hand}, below the {reserved} units open orders reserve",
+            product_id=product_id, on_hand=str(on_hand), reserved=str(reserved),
+        )
+        self.violations = [PreconditionViolation("STOCK", f"products/{product_id}", f"on hand {on_hand}, reserved {reserved}")]
+
+
+@dataclass(frozen=True)
+class OverShipped:
+    product_id: str
+    requested: int
+    open: int | None  # None: the product is not on the order
+    index: int  # the line's position in the request
+
+
+class ExceedsOpenQuantity(FailedPrecondition):
+    """Shipment lines above what their order lines still have open, each named."""
+
+    reason = "EXCEEDS_OPEN_QUANTITY"
+
+    def __init__(self, order_id: str, lines: list[OverShipped]) -> None:
+        def text(line: OverShipped) -> str:
+            if line.open is None:
+                return f"product {line.product_id} is not on the order"
+            return f"product {line.product_id}: requested {line.requested}, open {line.open}"
+
+        super().__init__(
+            f"order {order_id}: " + "; ".join(text(line) for line in lines),
+            order_id=order_id, product_ids=",".join(line.product_id for line in lines),
+        )
+        self.violations = [
+            PreconditionViolation("NOT_ON_ORDER" if line.open is None else "OPEN_QUANTITY", f"items[{line.index}]", text(line))
+            for line in lines
+        ]
 
 
 class LockContention(OrdersError):

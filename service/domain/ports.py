@@ -21,7 +21,9 @@ from service.domain.model import (
     Page,
     PageResult,
     Product,
+    Shipment,
     StatusChange,
+    Stock,
     StockMovement,
 )
 
@@ -92,8 +94,8 @@ class ProductRepository(ABC):
         """Writes the catalogue fields back (not the stock)."""
 
     @abstractmethod
-    def set_stock(self, stock: Mapping[str, int], when: datetime, sequences: Mapping[str, int]) -> None:
-        """Sets the stock of locked products, and the sequence of each one's last stock event, in one statement."""
+    def set_stock(self, stock: Mapping[str, Stock], when: datetime, sequences: Mapping[str, int]) -> None:
+        """Sets the stock figures of locked products, and the sequence of each one's last stock event, in one statement."""
 
     @abstractmethod
     def list(self, flt: ProductFilter, page: Page) -> PageResult[Product]: ...
@@ -121,7 +123,9 @@ class OrderRepository(ABC):
         """Reads the order under an exclusive lock on its row. Raises NotFound."""
 
     @abstractmethod
-    def set_status(self, order_id: str, status: OrderStatus, when: datetime) -> None: ...
+    def save(self, order: Order, lines: bool) -> None:
+        """Writes the locked order's status, version and update time back; with `lines`, also each
+        item's shipped and canceled quantities."""
 
     @abstractmethod
     def list(self, flt: OrderFilter, page: Page) -> PageResult[Order]:
@@ -144,6 +148,34 @@ class LedgerRepository(ABC):
     @abstractmethod
     def list(self, product_id: str, page: Page) -> PageResult[StockMovement]:
         """Oldest first."""
+
+
+class ShipmentRepository(ABC):
+    """An order's shipments. They change only under their order's row lock, so they take none of their own."""
+
+    @abstractmethod
+    def add(self, shipment: Shipment, key: IdempotencyKey | None) -> Shipment:
+        """Inserts the shipment and its items; returns it with its id. A taken key raises KeyTaken."""
+
+    @abstractmethod
+    def find_by_key(self, key: IdempotencyKey) -> tuple[Shipment, str] | None:
+        """The shipment created with this principal's key, and its request fingerprint."""
+
+    @abstractmethod
+    def get(self, order_id: str, shipment_id: str) -> Shipment:
+        """Raises NotFound, also for a shipment of another order."""
+
+    @abstractmethod
+    def of_order(self, order_id: str) -> list[Shipment]:
+        """Every shipment of the order, oldest first."""
+
+    @abstractmethod
+    def list(self, order_id: str, page: Page) -> PageResult[Shipment]:
+        """Oldest first."""
+
+    @abstractmethod
+    def deliver(self, shipment_ids: Sequence[str], when: datetime) -> None:
+        """Marks the shipments DELIVERED at `when`."""
 
 
 class HistoryRepository(ABC):
@@ -176,6 +208,7 @@ class UnitOfWork(ABC):
     products: ProductRepository
     orders: OrderRepository
     ledger: LedgerRepository
+    shipments: ShipmentRepository
     history: HistoryRepository
     events: EventOutbox
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from service.domain.errors import (
+    ExceedsOpenQuantity,
     FieldViolation,
     IdempotencyKeyReused,
     InsufficientStock,
@@ -17,17 +18,20 @@ from service.domain.errors import (
     NotDeleted,
     NotFound,
     NotOrderable,
+    OverShipped,
     Shortage,
+    StockBelowReserved,
 )
-from service.domain.model import Customer, IdempotencyKey, OrderItem, OrderLine, OrderStatus, Product
+from service.domain.model import Customer, IdempotencyKey, Order, OrderItem, OrderLine, OrderStatus, Product
 
 E = TypeVar("E", Customer, Product)
 
-# The only moves an order can make. CANCELED is reached through cancel(), which also returns stock.
+# The only moves an order can make. CANCELED is reached through canceled(), which also releases
+# the reservation; SHIPPED through shipped(), which takes the units out of stock.
 NEXT: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PENDING: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELED}),
     OrderStatus.CONFIRMED: frozenset({OrderStatus.PICKED, OrderStatus.CANCELED}),
-    OrderStatus.PICKED: frozenset({OrderStatus.SHIPPED}),
+    OrderStatus.PICKED: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELED}),
     OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
     OrderStatus.DELIVERED: frozenset(),
     OrderStatus.CANCELED: frozenset(),
@@ -93,12 +97,42 @@ def ensure_cancelable(order_id: str, current: OrderStatus) -> None:
         raise InvalidStatusTransition(order_id, current.name, OrderStatus.CANCELED.name)
 
 
-def adjusted_stock(product: Product, delta: int) -> int:
-    """The stock after an adjustment, which may never go below zero."""
-    after = product.stock_quantity + delta
-    if after < 0:
-        raise InsufficientStock([Shortage(product.id, -delta, product.stock_quantity)])
-    return after
+def canceled(order: Order, now: datetime) -> Order:
+    """The order with every open unit canceled: CANCELED if nothing had shipped, else SHIPPED.
+
+    A cancel with nothing open is an error, not a no-op: it must never release a reservation twice,
+    and the client should learn that nothing happened.
+    """
+    ensure_cancelable(order.id, order.status)
+    items = [replace(i, canceled_quantity=i.canceled_quantity + i.open_quantity) for i in order.items]
+    status = OrderStatus.SHIPPED if any(i.shipped_quantity for i in items) else OrderStatus.CANCELED
+    return replace(order, items=items, status=status, update_time=now, version=order.version + 1)
+
+
+def shipped(order: Order, units: Mapping[str, int], now: datetime) -> Order:
+    """The order after shipping `units` (product id → units, each above zero): each at most its
+    line's open quantity. The caller has checked that the order's status allows a shipment."""
+    open_units = {item.product_id: item.open_quantity for item in order.items}
+    over = [
+        OverShipped(pid, quantity, open_units.get(pid), i)
+        for i, (pid, quantity) in enumerate(units.items())
+        if quantity > open_units.get(pid, 0)
+    ]
+    if over:
+        raise ExceedsOpenQuantity(order.id, over)
+    items = [replace(i, shipped_quantity=i.shipped_quantity + units.get(i.product_id, 0)) for i in order.items]
+    return replace(order, items=items, status=OrderStatus.SHIPPED, update_time=now, version=order.version + 1)
+
+
+def adjusted_on_hand(product: Product, delta: int) -> int:
+    """On hand after an adjustment. Never below zero (INSUFFICIENT_STOCK, as before reservations
+    existed), nor below what open orders reserve (STOCK_BELOW_RESERVED)."""
+    on_hand = product.on_hand_quantity + delta
+    if on_hand < 0:
+        raise InsufficientStock([Shortage(product.id, -delta, product.on_hand_quantity)])
+    if on_hand < product.reserved_quantity:
+        raise StockBelowReserved(product.id, on_hand, product.reserved_quantity)
+    return on_hand
 
 
 def ensure_same_request(stored_fingerprint: str, key: IdempotencyKey) -> None:

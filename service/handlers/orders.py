@@ -18,10 +18,12 @@ from service.domain.model import (
     OrderStatus,
     Page,
     PageResult,
+    Shipment,
+    ShipmentState,
     StatusChange,
-    StockMovement,
 )
 from service.domain.ports import OrderFilter, UnitOfWork
+from service.domain.stock import StockBook
 
 
 # What a create refused for may be explained by an earlier call with the same key. Not
@@ -82,7 +84,7 @@ def create_orders(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[Outcome]:
     with uow:
         customers = uow.customers.get_many({o.customer_id for o in batch})
         products = uow.products.lock(sorted({line.product_id for o in batch for line in o.lines}))
-        decisions, stock = allocate(batch, customers, products)
+        decisions, _ = allocate(batch, customers, products)
         now = datetime.now(UTC)
         placed = {
             i: (Order("", o.customer_id, OrderStatus.PENDING, d.items, o.currency, o.note, now, now), o, d)
@@ -91,21 +93,18 @@ def create_orders(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[Outcome]:
         }
         if placed:
             uow.orders.add_many([(order, o.key) for order, o, _ in placed.values()])
-            sold = {item.product_id for _, _, d in placed.values() for item in d.items}
-            movements = [
-                StockMovement.new(item.product_id, MovementKind.ORDER, -item.quantity, d.after[item.product_id], order.id, "order", o.caller, now)
-                for order, o, d in placed.values()
-                for item in d.items
-            ]
-            # A product sold to several orders of the batch gets consecutive numbers, in arrival order.
-            stock_events, sequences = events.stock_events(movements, products)
-            uow.products.set_stock({pid: stock[pid] for pid in sorted(sold)}, now, sequences)
-            uow.ledger.add(movements)
+            # A product reserved by several orders of the batch gets consecutive numbers, in arrival order.
+            book = StockBook(products)
+            for order, o, placement in placed.values():
+                for item in placement.items:
+                    book.move(item.product_id, MovementKind.ORDER, -item.quantity, order.id, "order", o.caller, now)
+            uow.products.set_stock(book.stock(), now, book.sequences())
+            uow.ledger.add(book.movements)
             uow.history.add_many([
                 StatusChange("", order.id, None, OrderStatus.PENDING, o.caller.actor, "order placed", o.caller.request_id, now)
                 for order, o, _ in placed.values()
             ])
-            uow.events.add([*(events.order_created(order, o.caller, now) for order, o, _ in placed.values()), *stock_events])
+            uow.events.add([*(events.order_created(order, o.caller, now) for order, o, _ in placed.values()), *book.events])
             uow.commit()
     outcomes: list[Outcome] = []
     for i, d in enumerate(decisions):
@@ -134,43 +133,70 @@ def list_orders(uow: UnitOfWork, flt: OrderFilter, page: Page) -> PageResult[Ord
 
 
 def update_order_status(uow: UnitOfWork, caller: Caller, order_id: str, target: OrderStatus, reason: str) -> Order:
-    """Moves the order one step. Repeating the current status is a no-op that writes nothing."""
+    """Moves the order one step. Repeating the current status is a no-op that writes nothing.
+
+    SHIPPED ships every open unit in one shipment without tracking; DELIVERED delivers every shipment.
+    """
     with uow:
         order = uow.orders.lock(order_id)
         if not rules.ensure_transition(order.id, order.status, target):
             return order
         now = datetime.now(UTC)
-        moved = replace(order, status=target, update_time=now)
-        uow.orders.set_status(order.id, target, now)
-        uow.history.add(StatusChange("", order.id, order.status, target, caller.actor, reason, caller.request_id, now))
-        uow.events.add([events.order_changed(order.status, moved, caller, now)])
+        if target == OrderStatus.SHIPPED:
+            moved = _ship(uow, caller, order, {i.product_id: i.open_quantity for i in order.items if i.open_quantity}, "", "", reason, now)[0]
+        else:
+            moved = replace(order, status=target, update_time=now, version=order.version + 1)
+            uow.orders.save(moved, lines=False)
+            if target == OrderStatus.DELIVERED:
+                uow.shipments.deliver([s.id for s in uow.shipments.of_order(order.id) if s.state == ShipmentState.SHIPPED], now)
+        _record(uow, caller, order, moved, reason, now)
         uow.commit()
     return moved
 
 
 def cancel_order(uow: UnitOfWork, caller: Caller, order_id: str, reason: str) -> Order:
-    """Cancels and returns each item's stock. The order row lock makes a second cancel see CANCELED."""
+    """Cancels every open unit and releases its reservation. The order row lock makes a second cancel
+    see nothing open."""
     with uow:
         order = uow.orders.lock(order_id)
-        rules.ensure_cancelable(order.id, order.status)
-        products = uow.products.lock([item.product_id for item in order.items])
         now = datetime.now(UTC)
-        after = {item.product_id: products[item.product_id].stock_quantity + item.quantity for item in order.items}
-        movements = [
-            StockMovement.new(item.product_id, MovementKind.CANCEL, item.quantity, after[item.product_id], order.id, reason, caller, now)
-            for item in order.items
-        ]
-        stock_events, sequences = events.stock_events(movements, products)
-        canceled = replace(order, status=OrderStatus.CANCELED, update_time=now)
-        uow.products.set_stock(after, now, sequences)
-        uow.ledger.add(movements)
-        uow.orders.set_status(order.id, OrderStatus.CANCELED, now)
-        uow.history.add(
-            StatusChange("", order.id, order.status, OrderStatus.CANCELED, caller.actor, reason, caller.request_id, now)
-        )
-        uow.events.add([events.order_changed(order.status, canceled, caller, now), *stock_events])
+        canceled = rules.canceled(order, now)
+        book = StockBook(uow.products.lock([item.product_id for item in order.items if item.open_quantity]))
+        for item in order.items:
+            if item.open_quantity:
+                book.move(item.product_id, MovementKind.CANCEL, item.open_quantity, order.id, reason, caller, now)
+        uow.products.set_stock(book.stock(), now, book.sequences())
+        uow.ledger.add(book.movements)
+        uow.orders.save(canceled, lines=True)
+        _record(uow, caller, order, canceled, reason, now)
+        uow.events.add(book.events)
         uow.commit()
     return canceled
+
+
+def _ship(
+    uow: UnitOfWork, caller: Caller, order: Order, units: dict[str, int], carrier: str, tracking: str, reason: str, now: datetime,
+    key: IdempotencyKey | None = None,
+) -> tuple[Order, Shipment]:
+    """Ships `units` of the locked order: its products locked in ascending id order, on hand and
+    reserved down by the units, one SHIPMENT ledger row per product, the shipment stored."""
+    moved = rules.shipped(order, units, now)
+    book = StockBook(uow.products.lock(list(units)))
+    for product_id, quantity in units.items():
+        book.move(product_id, MovementKind.SHIPMENT, -quantity, order.id, reason or "shipment", caller, now)
+    shipment = uow.shipments.add(Shipment("", order.id, units, carrier, tracking, ShipmentState.SHIPPED, now), key)
+    uow.products.set_stock(book.stock(), now, book.sequences())
+    uow.ledger.add(book.movements)
+    uow.orders.save(moved, lines=True)
+    uow.events.add(book.events)
+    return moved, shipment
+
+
+def _record(uow: UnitOfWork, caller: Caller, before: Order, after: Order, reason: str, now: datetime) -> None:
+    """The change's event, and its history row when the status moved."""
+    if after.status != before.status:
+        uow.history.add(StatusChange("", after.id, before.status, after.status, caller.actor, reason, caller.request_id, now))
+    uow.events.add([events.order_changed(after, caller, now)])
 
 
 def list_status_history(uow: UnitOfWork, order_id: str, page: Page) -> PageResult[StatusChange]:

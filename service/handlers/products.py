@@ -12,6 +12,7 @@ from service.domain import events, rules
 from service.domain.errors import NotFound
 from service.domain.model import Caller, IdempotencyKey, MovementKind, Page, PageResult, Product, StockMovement
 from service.domain.ports import ProductFilter, UnitOfWork
+from service.domain.stock import StockBook
 
 
 def create_product(
@@ -33,7 +34,7 @@ def create_product(
             # The ledger starts with the initial stock, so it always sums to the stock on hand.
             initial = StockMovement.new(product.id, MovementKind.INITIAL, initial_stock, initial_stock, "", "initial stock", caller, now)
             uow.ledger.add([initial])
-            uow.events.add([events.StockEvent(initial, 1)])
+            uow.events.add([events.StockEvent(initial, 1, initial_stock, 0)])
         uow.commit()
     return product
 
@@ -85,21 +86,29 @@ def adjust_stock(
             rules.ensure_same_request(found[1], key)
             return uow.products.get(found[0].product_id), found[0], True
         product = _lock_one(uow, product_id)
+        rules.adjusted_on_hand(product, delta)
         now = datetime.now(UTC)
-        after = rules.adjusted_stock(product, delta)
-        movement = StockMovement.new(product.id, MovementKind.ADJUSTMENT, delta, after, "", reason, caller, now)
-        movement = uow.ledger.add_one(movement, key)
-        stock_events, sequences = events.stock_events([movement], {product.id: product})
-        uow.products.set_stock({product.id: after}, now, sequences)
-        uow.events.add(stock_events)
+        book = StockBook({product.id: product})
+        movement = uow.ledger.add_one(book.move(product.id, MovementKind.ADJUSTMENT, delta, "", reason, caller, now), key)
+        uow.products.set_stock(book.stock(), now, book.sequences())
+        uow.events.add(book.events)
         uow.commit()
-    return replace(product, stock_quantity=after, update_time=now, stock_sequence=sequences[product.id]), movement, False
+    return _restocked(product, book, now), movement, False
 
 
 def list_stock_movements(uow: UnitOfWork, product_id: str, page: Page) -> PageResult[StockMovement]:
     with uow:
         uow.products.get(product_id)  # NOT_FOUND for an unknown product, rather than an empty ledger
         return uow.ledger.list(product_id, page)
+
+
+def _restocked(product: Product, book: StockBook, now: datetime) -> Product:
+    """The product with the figures the book moved it to."""
+    stock = book.stock()[product.id]
+    return replace(
+        product, stock_quantity=stock.available, reserved_quantity=stock.reserved, update_time=now,
+        stock_sequence=book.sequences()[product.id],
+    )
 
 
 def _lock_one(uow: UnitOfWork, product_id: str) -> Product:

@@ -8,9 +8,27 @@ from decimal import Decimal
 import pytest
 
 from service.domain.allocation import NewOrder
-from service.domain.errors import IdempotencyKeyReused, InsufficientStock, InvalidStatusTransition, LockContention, NotFound
-from service.domain.events import StockEvent
-from service.domain.model import Caller, Customer, IdempotencyKey, MovementKind, OrderLine, OrderStatus, Product
+from service.domain.errors import (
+    IdempotencyKeyReused,
+    InsufficientStock,
+    InvalidStatusTransition,
+    LockContention,
+    NotFound,
+    StockBelowReserved,
+)
+from service.domain.events import OrderEvent, StockEvent
+from service.domain.model import (
+    Caller,
+    Customer,
+    IdempotencyKey,
+    MovementKind,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Product,
+    ShipmentState,
+    Stock,
+)
 from service.domain.ports import UnitOfWork
 from service.handlers import orders, products
 from service.handlers.retry import RetryPolicy
@@ -103,10 +121,62 @@ def test_the_runner_re_runs_a_use_case_that_met_contention_with_a_fresh_transact
         attempts.append(uow)
         if len(attempts) < 3:
             with uow:
-                uow.products.set_stock({"p1": 0}, NOW, {"p1": 9})  # written, then lost with the rollback
+                uow.products.set_stock({"p1": Stock(0, 0)}, NOW, {"p1": 9})  # written, then lost with the rollback
                 raise LockContention(1)
         return len(attempts)
 
     run = Runner(lambda: FakeUnitOfWork(tables), RetryPolicy(attempts=5, base_delay=0, max_delay=0))
     assert run(flaky) == 3
     assert len({id(u) for u in attempts}) == 3 and tables.products["p1"].stock_quantity == 5
+
+
+def _figures(tables: Tables, pid: str) -> tuple[int, int, int]:
+    p = tables.products[pid]
+    return p.on_hand_quantity, p.reserved_quantity, p.stock_quantity
+
+
+def _move(tables: Tables, order_id: str, *targets: OrderStatus) -> Order:
+    for target in targets:
+        moved = orders.update_order_status(FakeUnitOfWork(tables), CALLER, order_id, target, "")
+    return moved
+
+
+def test_an_order_reserves_its_units_without_touching_on_hand(tables: Tables) -> None:
+    _create(tables, ("p1", 3))
+    assert _figures(tables, "p1") == (5, 3, 2)
+    events = [e for e in tables.events if isinstance(e, StockEvent)]
+    assert [(e.on_hand, e.reserved, e.movement.stock_after) for e in events] == [(5, 3, 2)]
+
+
+def test_shipping_by_status_ships_every_open_unit_in_one_shipment(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 3), ("p2", 2))
+    shipped = _move(tables, order.id, OrderStatus.CONFIRMED, OrderStatus.PICKED, OrderStatus.SHIPPED)  # type: ignore[attr-defined]
+    assert [(i.shipped_quantity, i.open_quantity) for i in shipped.items] == [(3, 0), (2, 0)]
+    assert (_figures(tables, "p1"), _figures(tables, "p2")) == ((2, 0, 2), (0, 0, 0))
+    [shipment] = tables.shipments.values()
+    assert (shipment.items, shipment.state) == ({"p1": 3, "p2": 2}, ShipmentState.SHIPPED)
+    assert [(m.kind, m.delta) for m in tables.ledger if m.order_id == order.id][-2:] == [  # type: ignore[attr-defined]
+        (MovementKind.SHIPMENT, -3), (MovementKind.SHIPMENT, -2)
+    ]
+    delivered = _move(tables, order.id, OrderStatus.DELIVERED)  # type: ignore[attr-defined]
+    assert delivered.status == OrderStatus.DELIVERED and tables.shipments[shipment.id].state == ShipmentState.DELIVERED
+    assert [e.sequence for e in tables.events if isinstance(e, OrderEvent)] == [1, 2, 3, 4, 5]
+
+
+def test_a_cancel_of_a_picked_order_releases_its_reservation_once(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 3))
+    _move(tables, order.id, OrderStatus.CONFIRMED, OrderStatus.PICKED)  # type: ignore[attr-defined]
+    canceled = orders.cancel_order(FakeUnitOfWork(tables), CALLER, order.id, "gone")  # type: ignore[attr-defined]
+    assert [(i.canceled_quantity, i.open_quantity) for i in canceled.items] == [(3, 0)]
+    assert (canceled.status, canceled.version, _figures(tables, "p1")) == (OrderStatus.CANCELED, 4, (5, 0, 5))
+    with pytest.raises(InvalidStatusTransition):
+        orders.cancel_order(FakeUnitOfWork(tables), CALLER, order.id, "again")  # type: ignore[attr-defined]
+
+
+def test_an_adjustment_changes_on_hand_and_cannot_take_it_below_the_reservations(tables: Tables) -> None:
+    _create(tables, ("p1", 3))
+    product, movement, _ = products.adjust_stock(FakeUnitOfWork(tables), CALLER, "p1", -2, "damaged")
+    assert (product.on_hand_quantity, product.reserved_quantity, movement.stock_after) == (3, 3, 0)
+    with pytest.raises(StockBelowReserved):
+        products.adjust_stock(FakeUnitOfWork(tables), CALLER, "p1", -1, "damaged")
+    assert _figures(tables, "p1") == (3, 3, 0)

@@ -49,16 +49,22 @@ class OrderEvent(_message.Message):
     def __init__(self, id: _Optional[str] = ..., order_id: _Optional[str] = ..., sequence: _Optional[int] = ..., type: _Optional[_Union[OrderEventType, str]] = ..., order: _Optional[_Union[_order_pb2.Order, _Mapping]] = ..., actor: _Optional[str] = ..., request_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resume_token: _Optional[str] = ...) -> None: ...
 
 class ProductStockEvent(_message.Message):
-    __slots__ = ("id", "product_id", "sequence", "movement")
+    __slots__ = ("id", "product_id", "sequence", "movement", "on_hand_quantity", "reserved_quantity", "available_quantity")
     ID_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     MOVEMENT_FIELD_NUMBER: _ClassVar[int]
+    ON_HAND_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     id: str
     product_id: str
     sequence: int
     movement: _product_pb2.StockMovement
-    def __init__(self, id: _Optional[str] = ..., product_id: _Optional[str] = ..., sequence: _Optional[int] = ..., movement: _Optional[_Union[_product_pb2.StockMovement, _Mapping]] = ...) -> None: ...
+    on_hand_quantity: int
+    reserved_quantity: int
+    available_quantity: int
+    def __init__(self, id: _Optional[str] = ..., product_id: _Optional[str] = ..., sequence: _Optional[int] = ..., movement: _Optional[_Union[_product_pb2.StockMovement, _Mapping]] = ..., on_hand_quantity: _Optional[int] = ..., reserved_quantity: _Optional[int] = ..., available_quantity: _Optional[int] = ...) -> None: ...
 
 class WatchOrderEventsRequest(_message.Message):
     __slots__ = ("order_id", "customer_id", "resume_token")

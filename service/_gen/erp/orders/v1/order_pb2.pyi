@@ -33,18 +33,24 @@ ORDER_STATUS_DELIVERED: OrderStatus
 ORDER_STATUS_CANCELED: OrderStatus
 
 class OrderItem(_message.Message):
-    __slots__ = ("product_id", "sku", "quantity", "unit_price", "subtotal")
+    __slots__ = ("product_id", "sku", "quantity", "unit_price", "subtotal", "shipped_quantity", "canceled_quantity", "open_quantity")
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     SKU_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
     SUBTOTAL_FIELD_NUMBER: _ClassVar[int]
+    SHIPPED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    CANCELED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    OPEN_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     product_id: str
     sku: str
     quantity: int
     unit_price: _money_pb2.Money
     subtotal: _money_pb2.Money
-    def __init__(self, product_id: _Optional[str] = ..., sku: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
+    shipped_quantity: int
+    canceled_quantity: int
+    open_quantity: int
+    def __init__(self, product_id: _Optional[str] = ..., sku: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., shipped_quantity: _Optional[int] = ..., canceled_quantity: _Optional[int] = ..., open_quantity: _Optional[int] = ...) -> None: ...
 
 class Order(_message.Message):
     __slots__ = ("id", "customer_id", "status", "items", "total", "note", "create_time", "update_time")

@@ -94,13 +94,14 @@ class OrderServiceServicer:
 
     def UpdateOrderStatus(self, request, context):
         """Moves an order forward: PENDING, CONFIRMED, PICKED, SHIPPED, DELIVERED. Use CancelOrder to cancel.
+        SHIPPED ships every open unit; DELIVERED follows SHIPPED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CancelOrder(self, request, context):
-        """Cancels a PENDING or CONFIRMED order and returns its stock, exactly once.
+        """Cancels what is still open (PENDING, CONFIRMED or PICKED) and releases its reservation, exactly once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -124,7 +124,8 @@ class ProductServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AdjustStock(self, request, context):
-        """Adds or removes stock. The stock can never go below zero.
+        """Adds or removes units on hand. On hand can never fall below what open orders reserve
+        (FAILED_PRECONDITION, reason STOCK_BELOW_RESERVED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
