@@ -15,7 +15,7 @@ from service._gen.erp.orders.v1 import customer_pb2, events_pb2, order_pb2, prod
 from service.domain import rules
 from service.domain.events import Event, OrderEvent, StockEvent
 from service.domain.errors import FieldViolation, InvalidArgument
-from service.domain.model import Customer, Order, OrderStatus, Product, StatusChange, StockMovement
+from service.domain.model import Customer, Order, OrderStatus, Product, Shipment, StatusChange, StockMovement
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -77,6 +77,15 @@ def order_message(o: Order) -> order_pb2.Order:
             for i in o.items
         ],
         total=money(o.total, o.currency), create_time=timestamp(o.create_time), update_time=timestamp(o.update_time),
+        etag=o.etag,
+    )
+
+
+def shipment_message(s: Shipment) -> order_pb2.Shipment:
+    return order_pb2.Shipment(
+        id=s.id, order_id=s.order_id, items=[order_pb2.Shipment.Item(product_id=pid, quantity=q) for pid, q in s.items.items()],
+        carrier=s.carrier, tracking_number=s.tracking_number, state=order_pb2.ShipmentState.ValueType(s.state),
+        create_time=timestamp(s.create_time), deliver_time=timestamp(s.deliver_time),
     )
 
 
@@ -99,6 +108,7 @@ def order_event_message(e: OrderEvent) -> events_pb2.OrderEvent:
     return events_pb2.OrderEvent(
         id=e.id, order_id=e.order.id, sequence=e.sequence, type=events_pb2.OrderEventType.ValueType(e.type),
         order=order_message(e.order), actor=e.actor, request_id=e.request_id, time=timestamp(e.time),
+        shipment=shipment_message(e.shipment) if e.shipment is not None else None,
     )
 
 

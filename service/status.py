@@ -19,6 +19,7 @@ from service.domain.errors import (
     OrdersError,
     PermissionDenied,
     RateLimited,
+    Stale,
     StorageUnavailable,
     Unauthenticated,
 )
@@ -41,6 +42,7 @@ _CODES: dict[type[OrdersError], grpc.StatusCode] = {
     AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     LockContention: grpc.StatusCode.ABORTED,
+    Stale: grpc.StatusCode.ABORTED,
     StorageUnavailable: grpc.StatusCode.UNAVAILABLE,
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,

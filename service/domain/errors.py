@@ -14,6 +14,8 @@ The tree (the gRPC code each maps to is decided once, in service/status.py):
     │   ├── StockBelowReserved                       on hand would fall below the reserved units
     │   ├── ExceedsOpenQuantity                      a shipment line above its open quantity
     │   └── ResumeTokenExpired                       a watch token older than the event retention
+    ├── Stale                      ABORTED           changed since the client read it; re-read, then retry
+    │   └── EtagMismatch                             the etag sent is not the resource's
     ├── LockContention             ABORTED           deadlock or lock wait; retry the whole call
     │   ├── KeyTaken                                 a concurrent call stored the idempotency key first
     │   └── WatchTooSlow                             a watcher overflowed its queue; resume from its token
@@ -146,9 +148,11 @@ def _transition_text(order_id: str, current: str, target: str) -> str:
         return f"order {order_id} is already canceled" if target == "CANCELED" else f"order {order_id} is canceled: its status can no longer change"
     if current == "DELIVERED":
         return f"order {order_id} is delivered: its status can no longer change"
+    if current == target:
+        return f"order {order_id} is already {current.lower()}: nothing is open"
     if target == "CANCELED":
-        return f"order {order_id} is {current.lower()}: only orders with open units can be canceled"
-    return f"order {order_id} is {current.lower()}: it cannot move to {target.lower()}"
+        return f"order {order_id} is {current.lower().replace('_', ' ')}: only orders with open units can be canceled"
+    return f"order {order_id} is {current.lower().replace('_', ' ')}: it cannot move to {target.lower().replace('_', ' ')}"
 
 
 class InvalidStatusTransition(FailedPrecondition):
@@ -213,6 +217,20 @@ class ExceedsOpenQuantity(FailedPrecondition):
             PreconditionViolation("NOT_ON_ORDER" if line.open is None else "OPEN_QUANTITY", f"items[{line.index}]", text(line))
             for line in lines
         ]
+
+
+class Stale(OrdersError):
+    """The resource changed since the client read it: re-read it and retry the read-modify-write."""
+
+
+class EtagMismatch(Stale):
+    reason = "ETAG_MISMATCH"
+
+    def __init__(self, resource: str, resource_id: str, sent: str, current: str) -> None:
+        super().__init__(
+            f"{resource} {resource_id} changed since it was read (etag {sent!r}, now {current!r}); read it again",
+            resource=resource, id=resource_id, etag=current,
+        )
 
 
 class LockContention(OrdersError):

@@ -15,7 +15,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from service.domain.model import Caller, Order, OrderStatus, StockMovement
+from service.domain.model import Caller, Order, OrderStatus, Shipment, StockMovement
 
 
 class OrderEventType(enum.IntEnum):
@@ -23,6 +23,8 @@ class OrderEventType(enum.IntEnum):
     CREATED = 1
     STATUS_CHANGED = 2
     CANCELED = 3
+    SHIPMENT_CREATED = 4
+    SHIPMENT_DELIVERED = 5
 
 
 def event_id(aggregate_type: str, aggregate_id: str | int, sequence: int) -> str:
@@ -38,6 +40,7 @@ class OrderEvent:
     actor: str
     request_id: str
     time: datetime
+    shipment: Shipment | None = None  # the shipment created or delivered, if the change concerns one
 
     @property
     def id(self) -> str:
@@ -63,7 +66,13 @@ def order_created(order: Order, caller: Caller, now: datetime) -> OrderEvent:
     return OrderEvent(order, OrderEventType.CREATED, 1, caller.actor, caller.request_id, now)
 
 
-def order_changed(after: Order, caller: Caller, now: datetime) -> OrderEvent:
-    """The event of a move or a cancel: numbered with the order's version after it."""
+def order_changed(after: Order, caller: Caller, now: datetime, shipment: Shipment | None = None) -> OrderEvent:
+    """The event of a move or a cancel (UpdateOrderStatus to SHIPPED names the shipment it made):
+    numbered with the order's version after it."""
     kind = OrderEventType.CANCELED if after.status == OrderStatus.CANCELED else OrderEventType.STATUS_CHANGED
-    return OrderEvent(after, kind, after.version, caller.actor, caller.request_id, now)
+    return OrderEvent(after, kind, after.version, caller.actor, caller.request_id, now, shipment)
+
+
+def shipment_changed(kind: OrderEventType, after: Order, shipment: Shipment, caller: Caller, now: datetime) -> OrderEvent:
+    """SHIPMENT_CREATED or SHIPMENT_DELIVERED: the order (its status may have moved with it) and the shipment."""
+    return OrderEvent(after, kind, after.version, caller.actor, caller.request_id, now, shipment)

@@ -19,6 +19,7 @@ class OrderStatus(enum.IntEnum):
     SHIPPED = 4
     DELIVERED = 5
     CANCELED = 6
+    PARTIALLY_SHIPPED = 7
 
 
 class MovementKind(enum.IntEnum):
@@ -138,6 +139,10 @@ class Order:
     update_time: datetime
     # 1 when placed, one more with every change: numbers the order's events and is its etag.
     version: int = 1
+
+    @property
+    def etag(self) -> str:
+        return str(self.version)
 
     @property
     def total(self) -> Decimal:

@@ -15,6 +15,7 @@ from service.domain.model import (
     IdempotencyKey,
     MovementKind,
     Order,
+    OrderLine,
     OrderStatus,
     Page,
     PageResult,
@@ -132,35 +133,41 @@ def list_orders(uow: UnitOfWork, flt: OrderFilter, page: Page) -> PageResult[Ord
         return uow.orders.list(flt, page)
 
 
-def update_order_status(uow: UnitOfWork, caller: Caller, order_id: str, target: OrderStatus, reason: str) -> Order:
+def update_order_status(
+    uow: UnitOfWork, caller: Caller, order_id: str, target: OrderStatus, reason: str, etag: str = ""
+) -> Order:
     """Moves the order one step. Repeating the current status is a no-op that writes nothing.
 
     SHIPPED ships every open unit in one shipment without tracking; DELIVERED delivers every shipment.
     """
     with uow:
         order = uow.orders.lock(order_id)
+        rules.ensure_etag(order, etag)
         if not rules.ensure_transition(order.id, order.status, target):
             return order
         now = datetime.now(UTC)
+        shipment = None
         if target == OrderStatus.SHIPPED:
-            moved = _ship(uow, caller, order, {i.product_id: i.open_quantity for i in order.items if i.open_quantity}, "", "", reason, now)[0]
+            moved, shipment = _ship(uow, caller, order, {i.product_id: i.open_quantity for i in order.items if i.open_quantity}, "", "", reason, now)
         else:
             moved = replace(order, status=target, update_time=now, version=order.version + 1)
             uow.orders.save(moved, lines=False)
             if target == OrderStatus.DELIVERED:
                 uow.shipments.deliver([s.id for s in uow.shipments.of_order(order.id) if s.state == ShipmentState.SHIPPED], now)
-        _record(uow, caller, order, moved, reason, now)
+        _history(uow, caller, order, moved, reason, now)
+        uow.events.add([events.order_changed(moved, caller, now, shipment)])
         uow.commit()
     return moved
 
 
-def cancel_order(uow: UnitOfWork, caller: Caller, order_id: str, reason: str) -> Order:
+def cancel_order(uow: UnitOfWork, caller: Caller, order_id: str, reason: str, etag: str = "") -> Order:
     """Cancels every open unit and releases its reservation. The order row lock makes a second cancel
     see nothing open."""
     with uow:
         order = uow.orders.lock(order_id)
+        rules.ensure_etag(order, etag)
         now = datetime.now(UTC)
-        canceled = rules.canceled(order, now)
+        canceled = rules.canceled(order, uow.shipments.of_order(order.id) if order.status == OrderStatus.PARTIALLY_SHIPPED else [], now)
         book = StockBook(uow.products.lock([item.product_id for item in order.items if item.open_quantity]))
         for item in order.items:
             if item.open_quantity:
@@ -168,10 +175,63 @@ def cancel_order(uow: UnitOfWork, caller: Caller, order_id: str, reason: str) ->
         uow.products.set_stock(book.stock(), now, book.sequences())
         uow.ledger.add(book.movements)
         uow.orders.save(canceled, lines=True)
-        _record(uow, caller, order, canceled, reason, now)
-        uow.events.add(book.events)
+        _history(uow, caller, order, canceled, reason, now)
+        uow.events.add([events.order_changed(canceled, caller, now), *book.events])
         uow.commit()
     return canceled
+
+
+def create_shipment(
+    uow: UnitOfWork, caller: Caller, order_id: str, lines: Sequence[OrderLine], carrier: str, tracking: str, etag: str = "",
+    key: IdempotencyKey | None = None,
+) -> tuple[Shipment, bool]:
+    """Ships some of the order's open units; returns the shipment and whether it replayed `key`."""
+    with uow:
+        if key is not None and (found := uow.shipments.find_by_key(key)) is not None:
+            rules.ensure_same_request(found[1], key)
+            return found[0], True
+        order = uow.orders.lock(order_id)
+        rules.ensure_etag(order, etag)
+        rules.ensure_shippable(order.id, order.status)
+        now = datetime.now(UTC)
+        units = {line.product_id: line.quantity for line in rules.merge_lines(lines)}
+        moved, shipment = _ship(uow, caller, order, units, carrier, tracking, "shipment", now, key)
+        _history(uow, caller, order, moved, "shipment", now)
+        uow.events.add([events.shipment_changed(events.OrderEventType.SHIPMENT_CREATED, moved, shipment, caller, now)])
+        uow.commit()
+    return shipment, False
+
+
+def deliver_shipment(uow: UnitOfWork, caller: Caller, order_id: str, shipment_id: str, etag: str = "") -> Shipment:
+    """Marks the shipment delivered, and the order DELIVERED once nothing is open and every shipment
+    is. A delivered shipment is returned as it is: nothing changes."""
+    with uow:
+        order = uow.orders.lock(order_id)
+        rules.ensure_etag(order, etag)
+        shipment = uow.shipments.get(order.id, shipment_id)
+        if shipment.state == ShipmentState.DELIVERED:
+            return shipment
+        now = datetime.now(UTC)
+        shipment = replace(shipment, state=ShipmentState.DELIVERED, deliver_time=now)
+        uow.shipments.deliver([shipment.id], now)
+        shipments = [shipment if s.id == shipment.id else s for s in uow.shipments.of_order(order.id)]
+        moved = rules.delivered(order, shipments, now)
+        uow.orders.save(moved, lines=False)
+        _history(uow, caller, order, moved, "shipment delivered", now)
+        uow.events.add([events.shipment_changed(events.OrderEventType.SHIPMENT_DELIVERED, moved, shipment, caller, now)])
+        uow.commit()
+    return shipment
+
+
+def get_shipment(uow: UnitOfWork, order_id: str, shipment_id: str) -> Shipment:
+    with uow:
+        return uow.shipments.get(order_id, shipment_id)
+
+
+def list_shipments(uow: UnitOfWork, order_id: str, page: Page) -> PageResult[Shipment]:
+    with uow:
+        uow.orders.get(order_id)  # NOT_FOUND for an unknown order, rather than an empty list
+        return uow.shipments.list(order_id, page)
 
 
 def _ship(
@@ -192,11 +252,10 @@ def _ship(
     return moved, shipment
 
 
-def _record(uow: UnitOfWork, caller: Caller, before: Order, after: Order, reason: str, now: datetime) -> None:
-    """The change's event, and its history row when the status moved."""
+def _history(uow: UnitOfWork, caller: Caller, before: Order, after: Order, reason: str, now: datetime) -> None:
+    """A history row when the change moved the status."""
     if after.status != before.status:
         uow.history.add(StatusChange("", after.id, before.status, after.status, caller.actor, reason, caller.request_id, now))
-    uow.events.add([events.order_changed(after, caller, now)])
 
 
 def list_status_history(uow: UnitOfWork, order_id: str, page: Page) -> PageResult[StatusChange]:

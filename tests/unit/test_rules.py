@@ -12,6 +12,7 @@ import pytest
 
 from service.domain import rules
 from service.domain.errors import (
+    EtagMismatch,
     ExceedsOpenQuantity,
     InsufficientStock,
     InvalidArgument,
@@ -21,7 +22,7 @@ from service.domain.errors import (
     NotOrderable,
     StockBelowReserved,
 )
-from service.domain.model import Customer, Order, OrderItem, OrderLine, OrderStatus, Product
+from service.domain.model import Customer, Order, OrderItem, OrderLine, OrderStatus, Product, Shipment, ShipmentState
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 S = OrderStatus
@@ -100,13 +101,53 @@ def _order(status: S, *lines: tuple[str, int, int]) -> Order:
 
 
 def test_a_cancel_cancels_exactly_what_is_open_and_counts_as_a_change() -> None:
-    canceled = rules.canceled(_order(S.PICKED, ("1", 3, 0), ("2", 2, 0)), NOW)
+    canceled = rules.canceled(_order(S.PICKED, ("1", 3, 0), ("2", 2, 0)), [], NOW)
     assert [(i.canceled_quantity, i.open_quantity) for i in canceled.items] == [(3, 0), (2, 0)]
     assert (canceled.status, canceled.version) == (S.CANCELED, 5)
 
 
+def test_a_cancel_after_a_shipment_ships_the_order_or_delivers_it_when_every_shipment_was() -> None:
+    partly = _order(S.PARTIALLY_SHIPPED, ("1", 3, 1), ("2", 2, 0))
+    out = Shipment("5", "9", {"1": 1}, "", "", ShipmentState.SHIPPED, NOW)
+    canceled = rules.canceled(partly, [out], NOW)
+    assert [(i.shipped_quantity, i.canceled_quantity) for i in canceled.items] == [(1, 2), (0, 2)]
+    assert canceled.status == S.SHIPPED
+    assert rules.canceled(partly, [replace(out, state=ShipmentState.DELIVERED)], NOW).status == S.DELIVERED
+
+
+def test_a_partial_shipment_leaves_the_order_partially_shipped_and_the_last_delivery_delivers_it() -> None:
+    partly = rules.shipped(_order(S.CONFIRMED, ("1", 3, 0)), {"1": 2}, NOW)
+    assert (partly.status, partly.open_quantity) == (S.PARTIALLY_SHIPPED, 1)
+    done = rules.shipped(partly, {"1": 1}, NOW)
+    first = Shipment("5", "9", {"1": 2}, "", "", ShipmentState.DELIVERED, NOW)
+    second = replace(first, id="6", items={"1": 1}, state=ShipmentState.SHIPPED)
+    assert rules.delivered(done, [first, second], NOW).status == S.SHIPPED
+    assert rules.delivered(done, [first, replace(second, state=ShipmentState.DELIVERED)], NOW).status == S.DELIVERED
+    assert rules.delivered(partly, [first], NOW).status == S.PARTIALLY_SHIPPED  # units still open
+
+
+def test_update_order_status_moves_one_step_while_shipments_and_cancels_make_the_other_moves() -> None:
+    assert rules.ensure_transition("1", S.PARTIALLY_SHIPPED, S.SHIPPED)
+    for target in (S.PARTIALLY_SHIPPED, S.SHIPPED):
+        with pytest.raises(InvalidStatusTransition):
+            rules.ensure_transition("1", S.CONFIRMED, target)  # only a shipment skips PICKED
+        assert target in rules.NEXT[S.CONFIRMED]
+    with pytest.raises(InvalidStatusTransition):
+        rules.ensure_shippable("1", S.PENDING)
+    rules.ensure_cancelable("1", S.PARTIALLY_SHIPPED)
+
+
+def test_a_stale_etag_is_refused_and_none_means_any_state() -> None:
+    order = _order(S.PICKED, ("1", 3, 0))
+    rules.ensure_etag(order, "")
+    rules.ensure_etag(order, "4")
+    with pytest.raises(EtagMismatch) as caught:
+        rules.ensure_etag(order, "3")
+    assert (caught.value.reason, caught.value.metadata["etag"]) == ("ETAG_MISMATCH", "4")
+
+
 def test_shipping_takes_units_from_the_open_quantity_and_ships_the_order_when_nothing_is_left() -> None:
-    shipped = rules.shipped(_order(S.PICKED, ("1", 3, 0), ("2", 2, 0)), {"1": 3, "2": 2}, NOW)
+    shipped = rules.shipped(_order(S.PICKED, ("1", 3, 0), ("2", 2, 0)), {"1": 3, "2": 2}, NOW)  # all of it
     assert [(i.shipped_quantity, i.open_quantity) for i in shipped.items] == [(3, 0), (2, 0)]
     assert (shipped.status, shipped.version) == (S.SHIPPED, 5)
 

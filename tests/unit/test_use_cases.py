@@ -9,6 +9,8 @@ import pytest
 
 from service.domain.allocation import NewOrder
 from service.domain.errors import (
+    EtagMismatch,
+    ExceedsOpenQuantity,
     IdempotencyKeyReused,
     InsufficientStock,
     InvalidStatusTransition,
@@ -16,7 +18,7 @@ from service.domain.errors import (
     NotFound,
     StockBelowReserved,
 )
-from service.domain.events import OrderEvent, StockEvent
+from service.domain.events import OrderEvent, OrderEventType, StockEvent
 from service.domain.model import (
     Caller,
     Customer,
@@ -26,6 +28,7 @@ from service.domain.model import (
     OrderLine,
     OrderStatus,
     Product,
+    Shipment,
     ShipmentState,
     Stock,
 )
@@ -180,3 +183,50 @@ def test_an_adjustment_changes_on_hand_and_cannot_take_it_below_the_reservations
     with pytest.raises(StockBelowReserved):
         products.adjust_stock(FakeUnitOfWork(tables), CALLER, "p1", -1, "damaged")
     assert _figures(tables, "p1") == (3, 3, 0)
+
+
+def _ship(tables: Tables, order_id: str, *lines: tuple[str, int], key: IdempotencyKey | None = None, etag: str = "") -> tuple[Shipment, bool]:
+    return orders.create_shipment(FakeUnitOfWork(tables), CALLER, order_id, [OrderLine(p, q) for p, q in lines], "DHL", "T1", etag, key)
+
+
+def test_partial_shipments_take_units_from_on_hand_and_the_reservation_until_nothing_is_open(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 4))
+    _move(tables, order.id, OrderStatus.CONFIRMED)  # type: ignore[attr-defined]
+    first, replayed = _ship(tables, order.id, ("p1", 1), ("p1", 2), key=_key("s1"))  # type: ignore[attr-defined]
+    assert (first.items, replayed, _figures(tables, "p1")) == ({"p1": 3}, False, (2, 1, 1))
+    assert tables.orders[order.id].status == OrderStatus.PARTIALLY_SHIPPED  # type: ignore[attr-defined]
+    assert _ship(tables, order.id, ("p1", 1), ("p1", 2), key=_key("s1")) == (first, True)  # type: ignore[attr-defined]
+    with pytest.raises(ExceedsOpenQuantity):
+        _ship(tables, order.id, ("p1", 2))  # type: ignore[attr-defined]
+    last, _ = _ship(tables, order.id, ("p1", 1))  # type: ignore[attr-defined]
+    assert tables.orders[order.id].status == OrderStatus.SHIPPED and _figures(tables, "p1") == (1, 0, 1)  # type: ignore[attr-defined]
+    orders.deliver_shipment(FakeUnitOfWork(tables), CALLER, order.id, first.id)  # type: ignore[attr-defined]
+    assert tables.orders[order.id].status == OrderStatus.SHIPPED  # type: ignore[attr-defined]
+    orders.deliver_shipment(FakeUnitOfWork(tables), CALLER, order.id, last.id)  # type: ignore[attr-defined]
+    assert tables.orders[order.id].status == OrderStatus.DELIVERED  # type: ignore[attr-defined]
+    kinds = [e.type for e in tables.events if isinstance(e, OrderEvent)]
+    assert kinds == [OrderEventType.CREATED, OrderEventType.STATUS_CHANGED, *[OrderEventType.SHIPMENT_CREATED] * 2, *[OrderEventType.SHIPMENT_DELIVERED] * 2]
+    assert [e.sequence for e in tables.events if isinstance(e, OrderEvent)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_cancel_after_a_partial_shipment_cancels_only_the_rest_and_ships_the_order(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 4), ("p2", 2))
+    _move(tables, order.id, OrderStatus.CONFIRMED)  # type: ignore[attr-defined]
+    _ship(tables, order.id, ("p1", 1))  # type: ignore[attr-defined]
+    canceled = orders.cancel_order(FakeUnitOfWork(tables), CALLER, order.id, "rest not wanted")  # type: ignore[attr-defined]
+    assert [(i.shipped_quantity, i.canceled_quantity) for i in canceled.items] == [(1, 3), (0, 2)]
+    assert canceled.status == OrderStatus.SHIPPED
+    assert (_figures(tables, "p1"), _figures(tables, "p2")) == ((4, 0, 4), (2, 0, 2))
+    with pytest.raises(InvalidStatusTransition):
+        _ship(tables, order.id, ("p1", 1))  # type: ignore[attr-defined]
+
+
+def test_a_stale_etag_changes_nothing(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 2))
+    with pytest.raises(EtagMismatch):
+        orders.cancel_order(FakeUnitOfWork(tables), CALLER, order.id, "x", etag="7")  # type: ignore[attr-defined]
+    moved = orders.update_order_status(FakeUnitOfWork(tables), CALLER, order.id, OrderStatus.CONFIRMED, "", etag="1")  # type: ignore[attr-defined]
+    assert moved.etag == "2"
+    with pytest.raises(EtagMismatch):
+        _ship(tables, order.id, ("p1", 1), etag="1")  # type: ignore[attr-defined]
+    assert _figures(tables, "p1") == (5, 2, 3) and not tables.shipments
