@@ -138,6 +138,12 @@ class SqlOrderRepository(OrderRepository):
         rows, next_after = split_page(self._sql.execute(paged(stmt, orders.c.id, page, newest_first=True)).all(), page)
         return PageResult(self._with_items(rows), next_after)
 
+    def reserving(self, product_id: str, limit: int) -> builtins.list[str]:
+        i = order_items
+        open_lines = i.c.quantity - i.c.shipped_quantity - i.c.canceled_quantity > 0
+        stmt = select(i.c.order_id).where(i.c.product_id == int(product_id), open_lines).order_by(i.c.order_id).limit(limit)
+        return [str(oid) for oid in self._sql.execute(stmt).scalars()]
+
     def _with_items(self, rows: Sequence[Row[Any]]) -> builtins.list[Order]:
         """Loads the items of all these orders in one query: no N+1."""
         if not rows:

@@ -12,10 +12,12 @@ The tree (the gRPC code each maps to is decided once, in service/status.py):
     │   ├── InvalidStatusTransition
     │   ├── NotOrderable                             customer or product deleted or inactive
     │   ├── StockBelowReserved                       on hand would fall below the reserved units
+    │   ├── CountBelowReserved                       a count below the reserved units, with the orders holding them
     │   ├── ExceedsOpenQuantity                      a shipment line above its open quantity
     │   └── ResumeTokenExpired                       a watch token older than the event retention
     ├── Stale                      ABORTED           changed since the client read it; re-read, then retry
-    │   └── EtagMismatch                             the etag sent is not the resource's
+    │   ├── EtagMismatch                             the etag sent is not the resource's
+    │   └── StockMoved                               on hand is no longer what a count expected
     ├── LockContention             ABORTED           deadlock or lock wait; retry the whole call
     │   ├── KeyTaken                                 a concurrent call stored the idempotency key first
     │   └── WatchTooSlow                             a watcher overflowed its queue; resume from its token
@@ -190,6 +192,18 @@ class StockBelowReserved(FailedPrecondition):
         self.violations = [PreconditionViolation("STOCK", f"products/{product_id}", f"on hand {on_hand}, reserved {reserved}")]
 
 
+class CountBelowReserved(FailedPrecondition):
+    reason = "COUNT_BELOW_RESERVED"
+
+    def __init__(self, product_id: str, counted: int, reserved: int, order_ids: list[str]) -> None:
+        super().__init__(
+            f"product {product_id}: counted {counted}, but open orders reserve {reserved}; "
+            "ship or cancel them first (orders: " + ", ".join(order_ids) + ")",
+            product_id=product_id, counted=str(counted), reserved=str(reserved), order_ids=",".join(order_ids),
+        )
+        self.violations = [PreconditionViolation("RESERVATION", f"orders/{oid}", "holds units of this product") for oid in order_ids]
+
+
 @dataclass(frozen=True)
 class OverShipped:
     product_id: str
@@ -230,6 +244,16 @@ class EtagMismatch(Stale):
         super().__init__(
             f"{resource} {resource_id} changed since it was read (etag {sent!r}, now {current!r}); read it again",
             resource=resource, id=resource_id, etag=current,
+        )
+
+
+class StockMoved(Stale):
+    reason = "STOCK_MOVED"
+
+    def __init__(self, product_id: str, expected: int, on_hand: int) -> None:
+        super().__init__(
+            f"product {product_id}: on hand is {on_hand}, not the {expected} the count was taken against; count again",
+            product_id=product_id, expected_on_hand=str(expected), on_hand=str(on_hand),
         )
 
 

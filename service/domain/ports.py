@@ -6,6 +6,7 @@ Only the `lock*` methods take row locks, and only they may precede a stock chang
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -130,6 +131,10 @@ class OrderRepository(ABC):
     @abstractmethod
     def list(self, flt: OrderFilter, page: Page) -> PageResult[Order]:
         """Newest first."""
+
+    @abstractmethod
+    def reserving(self, product_id: str, limit: int) -> builtins.list[str]:
+        """The ids of up to `limit` orders, oldest first, whose lines still hold units of the product."""
 
 
 class LedgerRepository(ABC):

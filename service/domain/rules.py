@@ -22,6 +22,7 @@ from service.domain.errors import (
     OverShipped,
     Shortage,
     StockBelowReserved,
+    StockMoved,
 )
 from service.domain.model import (
     Customer,
@@ -186,6 +187,12 @@ def adjusted_on_hand(product: Product, delta: int) -> int:
     if on_hand < product.reserved_quantity:
         raise StockBelowReserved(product.id, on_hand, product.reserved_quantity)
     return on_hand
+
+
+def ensure_count_applies(product: Product, expected_on_hand: int) -> None:
+    """A count is taken against an on-hand figure: if stock moved since, it no longer applies."""
+    if product.on_hand_quantity != expected_on_hand:
+        raise StockMoved(product.id, expected_on_hand, product.on_hand_quantity)
 
 
 def ensure_same_request(stored_fingerprint: str, key: IdempotencyKey) -> None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from service.domain import events, rules
-from service.domain.errors import NotFound
+from service.domain.errors import CountBelowReserved, NotFound
 from service.domain.model import Caller, IdempotencyKey, MovementKind, Page, PageResult, Product, StockMovement
 from service.domain.ports import ProductFilter, UnitOfWork
 from service.domain.stock import StockBook
+
+
+# How many of the orders holding a product's reservations a refused count names: the first page.
+RESERVING_SHOWN = 50
 
 
 def create_product(
@@ -81,15 +85,45 @@ def adjust_stock(
 
     A replay returns the original entry with the product as it is now.
     """
+
+    def judge(product: Product) -> tuple[MovementKind, int]:
+        rules.adjusted_on_hand(product, delta)
+        return MovementKind.ADJUSTMENT, delta
+
+    return _move_one(uow, caller, product_id, reason, key, judge)
+
+
+def count_stock(
+    uow: UnitOfWork, caller: Caller, product_id: str, counted: int, expected_on_hand: int, reason: str,
+    key: IdempotencyKey | None = None,
+) -> tuple[Product, StockMovement, bool]:
+    """Sets on hand to a physical count, with a COUNT ledger row of the difference; returns the
+    product, the row, and whether this replayed an earlier call with `key`."""
+
+    def judge(product: Product) -> tuple[MovementKind, int]:
+        rules.ensure_count_applies(product, expected_on_hand)
+        if counted < product.reserved_quantity:
+            raise CountBelowReserved(product.id, counted, product.reserved_quantity, uow.orders.reserving(product.id, RESERVING_SHOWN))
+        return MovementKind.COUNT, counted - product.on_hand_quantity
+
+    return _move_one(uow, caller, product_id, reason, key, judge)
+
+
+def _move_one(
+    uow: UnitOfWork, caller: Caller, product_id: str, reason: str, key: IdempotencyKey | None,
+    judge: Callable[[Product], tuple[MovementKind, int]],
+) -> tuple[Product, StockMovement, bool]:
+    """One ledger row on one locked product, its kind and delta decided by `judge`, stored with `key`
+    (the database backstop of its idempotency): a key already stored replays its row."""
     with uow:
         if key is not None and (found := uow.ledger.find_by_key(key)) is not None:
             rules.ensure_same_request(found[1], key)
             return uow.products.get(found[0].product_id), found[0], True
         product = _lock_one(uow, product_id)
-        rules.adjusted_on_hand(product, delta)
+        kind, delta = judge(product)
         now = datetime.now(UTC)
         book = StockBook({product.id: product})
-        movement = uow.ledger.add_one(book.move(product.id, MovementKind.ADJUSTMENT, delta, "", reason, caller, now), key)
+        movement = uow.ledger.add_one(book.move(product.id, kind, delta, "", reason, caller, now), key)
         uow.products.set_stock(book.stock(), now, book.sequences())
         uow.events.add(book.events)
         uow.commit()

@@ -1,15 +1,19 @@
-"""Shipments over gRPC and REST on a real server: partial shipping, races, delivery, etags and bad input."""
+"""Shipments and counts over gRPC and REST on a real server: partial shipping, races, delivery, etags and bad input."""
 
 from __future__ import annotations
 
+import random
 from collections import Counter
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import httpx
 import pytest
+from sqlalchemy import Engine
 
 from service._gen.erp.orders.v1 import order_pb2, product_pb2
+from storage import invariants
 from tests.helpers import Stubs, outcome, rich, unique
 
 S = order_pb2
@@ -27,7 +31,11 @@ def _ship(stubs: Stubs, order_id: str, *lines: tuple[str, int], etag: str = "", 
 
 
 def _confirmed(stubs: Stubs, *lines: tuple[str, int]) -> order_pb2.Order:
-    order = stubs.order(stubs.customer().id, *lines)
+    return _confirmed_for(stubs, stubs.customer().id, lines)
+
+
+def _confirmed_for(stubs: Stubs, customer_id: str, lines: Iterable[tuple[str, int]]) -> order_pb2.Order:
+    order = stubs.order(customer_id, *lines)
     return stubs.orders.UpdateOrderStatus(S.UpdateOrderStatusRequest(id=order.id, status=S.ORDER_STATUS_CONFIRMED))
 
 
@@ -130,3 +138,50 @@ def test_shipments_over_rest_are_created_listed_read_delivered_and_replayed_by_k
     assert (figures["onHandQuantity"], figures["reservedQuantity"], figures["availableQuantity"]) == ("1", "0", "1")
     stale = http.post(f"/v1/orders/{order.id}:cancel", json={"reason": "late", "etag": order.etag})
     assert (stale.status_code, stale.json()["error"]["details"][0]["reason"]) == (409, "ETAG_MISMATCH")
+
+
+def _count(stubs: Stubs, product_id: str, counted: int, expected: int) -> product_pb2.CountStockResponse:
+    request = product_pb2.CountStockRequest(product_id=product_id, counted_quantity=counted, expected_on_hand_quantity=expected, reason="cycle count")
+    return stubs.products.CountStock(request)
+
+
+def test_a_count_sets_on_hand_and_a_stale_or_undercutting_count_changes_nothing(stubs: Stubs, http: httpx.Client) -> None:
+    product = stubs.product(stock=8)
+    order = stubs.order(stubs.customer().id, (product.id, 3))
+    counted = _count(stubs, product.id, 6, 8)
+    assert (counted.movement.kind, counted.movement.delta, counted.product.on_hand_quantity) == (product_pb2.STOCK_MOVEMENT_KIND_COUNT, -2, 6)
+    with pytest.raises(grpc.RpcError) as stale:
+        _count(stubs, product.id, 5, 8)
+    assert (stale.value.code(), rich(stale.value).reason, rich(stale.value).metadata["on_hand"]) == (grpc.StatusCode.ABORTED, "STOCK_MOVED", "6")  # type: ignore[attr-defined]
+    with pytest.raises(grpc.RpcError) as below:
+        _count(stubs, product.id, 2, 6)
+    assert (rich(below.value).reason, rich(below.value).precondition_subjects) == ("COUNT_BELOW_RESERVED", [f"orders/{order.id}"])
+    assert _figures(stubs, product.id) == (6, 3, 3)
+    body = {"countedQuantity": "9", "expectedOnHandQuantity": "6", "reason": "found a box"}
+    reply = http.post(f"/v1/products/{product.id}:countStock", json=body)
+    assert reply.status_code == 200, reply.text
+    assert (reply.json()["product"]["onHandQuantity"], reply.json()["movement"]["delta"]) == ("9", "3")
+
+
+def test_shipments_racing_cancels_and_counts_keep_every_invariant(stubs: Stubs, engine: Engine) -> None:
+    products = [stubs.product(stock=30) for _ in range(3)]
+    customer = stubs.customer()
+    placed = [_confirmed_for(stubs, customer.id, [(p.id, 3) for p in random.Random(i).sample(products, 2)]) for i in range(12)]
+
+    def step(i: int) -> str:
+        r = random.Random(i)
+        order, product = r.choice(placed), r.choice(products)
+        if i % 3 == 0:
+            return outcome(lambda: _ship(stubs, order.id, (order.items[0].product_id, 1)))
+        if i % 3 == 1:
+            return outcome(lambda: stubs.orders.CancelOrder(S.CancelOrderRequest(id=order.id, reason="race")))
+        on_hand = _figures(stubs, product.id)[0]
+        return outcome(lambda: _count(stubs, product.id, on_hand + r.choice([-2, 1]), on_hand))
+
+    with ThreadPoolExecutor(12) as pool:
+        outcomes = Counter(pool.map(step, range(90)))
+    assert outcomes["OK"] and set(outcomes) <= {
+        "OK", "INVALID_STATUS_TRANSITION", "EXCEEDS_OPEN_QUANTITY", "STOCK_MOVED", "COUNT_BELOW_RESERVED",
+    }, outcomes
+    with engine.connect() as conn:
+        assert invariants.violations(conn, [p.id for p in products]) == []

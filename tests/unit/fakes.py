@@ -166,6 +166,11 @@ class FakeOrders(_Repository, OrderRepository):
         return _page(found[::-1], page)
 
 
+    def reserving(self, product_id: str, limit: int) -> list[str]:
+        holding = [o.id for o in self._t.orders.values() for i in o.items if i.product_id == product_id and i.open_quantity]
+        return holding[:limit]
+
+
 class FakeLedger(_Repository, LedgerRepository):
     def add(self, movements: Sequence[StockMovement]) -> None:
         self._t.ledger += [replace(m, id=self._t.next_id()) for m in movements]

@@ -9,6 +9,7 @@ import pytest
 
 from service.domain.allocation import NewOrder
 from service.domain.errors import (
+    CountBelowReserved,
     EtagMismatch,
     ExceedsOpenQuantity,
     IdempotencyKeyReused,
@@ -17,6 +18,7 @@ from service.domain.errors import (
     LockContention,
     NotFound,
     StockBelowReserved,
+    StockMoved,
 )
 from service.domain.events import OrderEvent, OrderEventType, StockEvent
 from service.domain.model import (
@@ -31,6 +33,7 @@ from service.domain.model import (
     Shipment,
     ShipmentState,
     Stock,
+    StockMovement,
 )
 from service.domain.ports import UnitOfWork
 from service.handlers import orders, products
@@ -230,3 +233,21 @@ def test_a_stale_etag_changes_nothing(tables: Tables) -> None:
     with pytest.raises(EtagMismatch):
         _ship(tables, order.id, ("p1", 1), etag="1")  # type: ignore[attr-defined]
     assert _figures(tables, "p1") == (5, 2, 3) and not tables.shipments
+
+
+def test_a_count_sets_on_hand_once_per_key_and_refuses_a_stale_expectation_or_a_figure_below_the_reservations(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 2))
+
+    def count(counted: int, expected: int, key: IdempotencyKey | None = None) -> tuple[Product, StockMovement, bool]:
+        return products.count_stock(FakeUnitOfWork(tables), CALLER, "p1", counted, expected, "cycle count", key)
+
+    product, movement, replayed = count(4, 5, _key("c1"))
+    assert (product.on_hand_quantity, movement.kind, movement.delta, movement.stock_after, replayed) == (4, MovementKind.COUNT, -1, 2, False)
+    assert count(4, 5, _key("c1"))[1:] == (movement, True)
+    with pytest.raises(StockMoved) as moved:
+        count(3, 5)
+    assert moved.value.metadata["on_hand"] == "4"
+    with pytest.raises(CountBelowReserved) as below:
+        count(1, 4)
+    assert below.value.metadata["order_ids"] == order.id  # type: ignore[attr-defined]
+    assert _figures(tables, "p1") == (4, 2, 2)

@@ -145,6 +145,26 @@ class AdjustStockResponse(_message.Message):
     movement: StockMovement
     def __init__(self, product: _Optional[_Union[Product, _Mapping]] = ..., movement: _Optional[_Union[StockMovement, _Mapping]] = ...) -> None: ...
 
+class CountStockRequest(_message.Message):
+    __slots__ = ("product_id", "counted_quantity", "expected_on_hand_quantity", "reason")
+    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    COUNTED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_ON_HAND_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    product_id: str
+    counted_quantity: int
+    expected_on_hand_quantity: int
+    reason: str
+    def __init__(self, product_id: _Optional[str] = ..., counted_quantity: _Optional[int] = ..., expected_on_hand_quantity: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CountStockResponse(_message.Message):
+    __slots__ = ("product", "movement")
+    PRODUCT_FIELD_NUMBER: _ClassVar[int]
+    MOVEMENT_FIELD_NUMBER: _ClassVar[int]
+    product: Product
+    movement: StockMovement
+    def __init__(self, product: _Optional[_Union[Product, _Mapping]] = ..., movement: _Optional[_Union[StockMovement, _Mapping]] = ...) -> None: ...
+
 class ListStockMovementsRequest(_message.Message):
     __slots__ = ("product_id", "page_size", "page_token")
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
