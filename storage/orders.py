@@ -15,7 +15,7 @@ from service.domain.ports import OrderFilter, OrderRepository
 from storage.driver_errors import IDEMPOTENCY_COLUMNS, key_columns
 from storage.ids import new_ids
 from storage.keyset import paged, parse_id, split_page
-from storage.locks import lock_rows
+from storage.locks import lock_children, lock_rows
 from storage.prepared import Prepared, StatementQueue
 from storage.products import from_cents, to_cents
 from storage.schema import order_items, orders
@@ -113,7 +113,7 @@ class SqlOrderRepository(OrderRepository):
         rows = [] if key is None else lock_rows(self._sql, orders, [key])
         if not rows:
             raise NotFound("order", order_id)
-        return self._with_items(rows)[0]
+        return _order(rows[0], [_item(r) for r in lock_children(self._sql, order_items.c.order_id, rows[0].id, order_items.c.line)])
 
     def save(self, order: Order, lines: bool) -> None:
         # Queued for the commit's round trip, as the stock and ledger writes are.

@@ -1,6 +1,6 @@
 """The storage the handlers need, as abstract ports. storage/ implements them; tests may fake them.
 
-Lock order, everywhere: an order row before product rows, and product rows in ascending id order.
+Lock order, everywhere: an order row (and its items) before product rows, and product rows in ascending id order.
 Only the `lock*` methods take row locks, and only they may precede a stock change.
 """
 
@@ -121,7 +121,7 @@ class OrderRepository(ABC):
 
     @abstractmethod
     def lock(self, order_id: str) -> Order:
-        """Reads the order under an exclusive lock on its row. Raises NotFound."""
+        """Reads the order under an exclusive lock on its row, its items as last committed. Raises NotFound."""
 
     @abstractmethod
     def save(self, order: Order, lines: bool) -> None:

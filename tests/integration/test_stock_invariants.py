@@ -11,7 +11,7 @@ from sqlalchemy import Engine, update
 from service.bootstrap import unit_of_work
 from service.domain.allocation import NewOrder
 from service.domain.errors import FailedPrecondition
-from service.domain.model import Caller, OrderLine, OrderStatus
+from service.domain.model import Caller, IdempotencyKey, OrderLine, OrderStatus
 from service.handlers import customers, orders, products
 from service.handlers.retry import RetryPolicy
 from service.handlers.runner import Runner
@@ -61,3 +61,17 @@ def test_a_reservation_out_of_step_with_the_open_lines_and_the_ledger_is_reporte
             f"product {pid}: reserved 2 != open units 0", f"product {pid}: on hand 7 != the ledger's on-hand rows 5"
         ]
         conn.rollback()
+
+
+def test_an_order_locked_after_an_earlier_plain_read_sees_its_items_as_last_committed(engine: Engine) -> None:
+    # Found by the fault harness: a retried shipment looked its key up (a plain read, which fixes
+    # the REPEATABLE READ snapshot), then waited for the order's lock, and read the items from
+    # before the shipment that held the lock: one shipment's units were lost from its line.
+    customer = customers.create_customer(unit_of_work(engine), "c", cpf(), f"{unique()}@example.com", "", "").id
+    pid = products.create_product(unit_of_work(engine), CALLER, unique("SKU-"), "p", "", Decimal(1), "BRL", 5).id
+    order = orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer, [OrderLine(pid, 3)], "", "BRL"))[0]
+    orders.update_order_status(unit_of_work(engine), CALLER, order.id, OrderStatus.CONFIRMED, "")
+    with unit_of_work(engine) as uow:
+        assert uow.shipments.find_by_key(IdempotencyKey("stock-test", unique(), "fp")) is None  # the snapshot
+        orders.create_shipment(unit_of_work(engine), CALLER, order.id, [OrderLine(pid, 1)], "", "")
+        assert uow.orders.lock(order.id).items[0].shipped_quantity == 1
