@@ -25,6 +25,7 @@ from service.domain.model import (
 )
 from service.domain.ports import OrderFilter, UnitOfWork
 from service.domain.stock import StockBook
+from service.handlers.keyed import once_per_key
 
 
 # What a create refused for may be explained by an earlier call with the same key. Not
@@ -186,10 +187,8 @@ def create_shipment(
     key: IdempotencyKey | None = None,
 ) -> tuple[Shipment, bool]:
     """Ships some of the order's open units; returns the shipment and whether it replayed `key`."""
-    with uow:
-        if key is not None and (found := uow.shipments.find_by_key(key)) is not None:
-            rules.ensure_same_request(found[1], key)
-            return found[0], True
+
+    def run() -> tuple[Shipment, bool]:
         order = uow.orders.lock(order_id)
         rules.ensure_etag(order, etag)
         rules.ensure_shippable(order.id, order.status)
@@ -199,7 +198,16 @@ def create_shipment(
         _history(uow, caller, order, moved, "shipment", now)
         uow.events.add([events.shipment_changed(events.OrderEventType.SHIPMENT_CREATED, moved, shipment, caller, now)])
         uow.commit()
-    return shipment, False
+        return shipment, False
+
+    return once_per_key(uow, lambda: _shipment_replayed(uow, key), run)
+
+
+def _shipment_replayed(uow: UnitOfWork, key: IdempotencyKey | None) -> tuple[Shipment, bool] | None:
+    if key is None or (found := uow.shipments.find_by_key(key)) is None:
+        return None
+    rules.ensure_same_request(found[1], key)
+    return found[0], True
 
 
 def deliver_shipment(uow: UnitOfWork, caller: Caller, order_id: str, shipment_id: str, etag: str = "") -> Shipment:

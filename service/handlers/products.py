@@ -13,6 +13,7 @@ from service.domain.errors import CountBelowReserved, NotFound
 from service.domain.model import Caller, IdempotencyKey, MovementKind, Page, PageResult, Product, StockMovement
 from service.domain.ports import ProductFilter, UnitOfWork
 from service.domain.stock import StockBook
+from service.handlers.keyed import once_per_key
 
 
 # How many of the orders holding a product's reservations a refused count names: the first page.
@@ -113,12 +114,10 @@ def _move_one(
     uow: UnitOfWork, caller: Caller, product_id: str, reason: str, key: IdempotencyKey | None,
     judge: Callable[[Product], tuple[MovementKind, int]],
 ) -> tuple[Product, StockMovement, bool]:
-    """One ledger row on one locked product, its kind and delta decided by `judge`, stored with `key`
-    (the database backstop of its idempotency): a key already stored replays its row."""
-    with uow:
-        if key is not None and (found := uow.ledger.find_by_key(key)) is not None:
-            rules.ensure_same_request(found[1], key)
-            return uow.products.get(found[0].product_id), found[0], True
+    """One ledger row on one locked product, its kind and delta decided by `judge`, stored with `key`:
+    a key already stored replays its row."""
+
+    def run() -> tuple[Product, StockMovement, bool]:
         product = _lock_one(uow, product_id)
         kind, delta = judge(product)
         now = datetime.now(UTC)
@@ -127,7 +126,17 @@ def _move_one(
         uow.products.set_stock(book.stock(), now, book.sequences())
         uow.events.add(book.events)
         uow.commit()
-    return _restocked(product, book, now), movement, False
+        return _restocked(product, book, now), movement, False
+
+    return once_per_key(uow, lambda: _replayed(uow, key), run)
+
+
+def _replayed(uow: UnitOfWork, key: IdempotencyKey | None) -> tuple[Product, StockMovement, bool] | None:
+    """The row stored with `key`, with the product as it is now, as a replay; None if there is none."""
+    if key is None or (found := uow.ledger.find_by_key(key)) is None:
+        return None
+    rules.ensure_same_request(found[1], key)
+    return uow.products.get(found[0].product_id), found[0], True
 
 
 def list_stock_movements(uow: UnitOfWork, product_id: str, page: Page) -> PageResult[StockMovement]:

@@ -251,3 +251,31 @@ def test_a_count_sets_on_hand_once_per_key_and_refuses_a_stale_expectation_or_a_
         count(1, 4)
     assert below.value.metadata["order_ids"] == order.id  # type: ignore[attr-defined]
     assert _figures(tables, "p1") == (4, 2, 2)
+
+
+def _blind_first_lookup(repository: object) -> None:
+    """The repository's first key lookup misses: it ran before the call's first attempt committed."""
+    real, calls = repository.find_by_key, []  # type: ignore[attr-defined]
+
+    def late(key: IdempotencyKey) -> object:
+        calls.append(key)
+        return None if len(calls) == 1 else real(key)
+
+    repository.find_by_key = late  # type: ignore[attr-defined]
+
+
+def test_a_retry_refused_because_its_first_attempt_shipped_meanwhile_replays_that_shipment(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 2))
+    _move(tables, order.id, OrderStatus.CONFIRMED)  # type: ignore[attr-defined]
+    first, _ = _ship(tables, order.id, ("p1", 2), key=_key("s9"))  # type: ignore[attr-defined]
+    uow = FakeUnitOfWork(tables)
+    _blind_first_lookup(uow.shipments)
+    retry = orders.create_shipment(uow, CALLER, order.id, [OrderLine("p1", 2)], "DHL", "T1", "", _key("s9"))  # type: ignore[attr-defined]
+    assert retry == (first, True) and len(tables.shipments) == 1
+
+
+def test_a_retry_refused_because_its_first_attempt_counted_meanwhile_replays_that_count(tables: Tables) -> None:
+    _, first, _ = products.count_stock(FakeUnitOfWork(tables), CALLER, "p1", 4, 5, "count", _key("c9"))
+    uow = FakeUnitOfWork(tables)
+    _blind_first_lookup(uow.ledger)
+    assert products.count_stock(uow, CALLER, "p1", 4, 5, "count", _key("c9"))[1:] == (first, True)  # on hand is 4 now: STOCK_MOVED, but replayed
