@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from alembic import command
 from sqlalchemy import Connection, Engine, text
 
 from service.bootstrap import engine as make_engine
 from service.settings import Settings
 from storage import invariants
-from storage.migrate import upgrade
+from storage.migrate import alembic_config, upgrade
 from tests.conftest import fresh_database
 
 # (status, [(product, quantity)]) per order; product 1 starts with 20 units, product 2 with 10.
@@ -96,3 +97,16 @@ def test_the_migration_restates_reservations_shipments_and_versions_and_every_in
     assert shipments == [(4, 1, 0), (5, 2, 1)]
     assert versions == {oid: len(PATHS[status]) for oid, (status, _) in enumerate(ORDERS, start=1)}
     assert found == []
+
+
+def test_the_migration_downgrades_to_one_stock_figure_and_upgrades_again(at_0006: Engine) -> None:
+    _fill(at_0006)
+    with at_0006.connect() as conn:
+        before = conn.execute(text("SELECT id, stock_quantity, stock_sequence FROM products ORDER BY id")).all()
+    upgrade(at_0006)
+    command.downgrade(alembic_config(at_0006), "0006")
+    with at_0006.connect() as conn:
+        assert conn.execute(text("SELECT id, stock_quantity, stock_sequence FROM products ORDER BY id")).all() == before
+    upgrade(at_0006)
+    with at_0006.connect() as conn:
+        assert invariants.violations(conn) == []

@@ -124,9 +124,7 @@ def downgrade() -> None:
     )
     op.execute("DELETE FROM stock_movements WHERE kind = 5")
     op.execute("UPDATE stock_movements SET kind = 4 WHERE kind = 6")
-    op.drop_index(op.f("ix_shipment_items_product_id"), table_name="shipment_items")
-    op.drop_table("shipment_items")
-    op.drop_index(op.f("ix_shipments_order_id_id"), table_name="shipments")
+    op.drop_table("shipment_items")  # with their indexes: MySQL will not drop one a foreign key needs
     op.drop_table("shipments")
     with op.batch_alter_table("order_items", schema=None) as batch_op:
         batch_op.drop_column("canceled_quantity")
