@@ -10,17 +10,25 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 
-from chaos.dbstate import DbState, OrderState
+from chaos.dbstate import DbState, OrderState, Shipped
 from chaos.events_invariant import events_published
 from chaos.history import FAIL, OK, Operation
 from chaos.stream import StreamEvent
 from chaos.verdict import Verdict
-from service.domain.errors import InvalidStatusTransition
 from service.domain.model import MovementKind, OrderStatus
-from service.domain.rules import ensure_cancelable, ensure_transition
+from service.domain.rules import NEXT
+from service.domain.stock import after_movement
 
 # Answers that say the call was refused and ran nothing; anything else may have taken effect.
 DEFINITE_REFUSALS = frozenset({"FAILED_PRECONDITION", "NOT_FOUND", "INVALID_ARGUMENT", "ALREADY_EXISTS", "OUT_OF_RANGE"})
+# ABORTED for a stale read: the state moved since the client read it, and a retry of the same
+# request would be refused again, so the client reads again instead.
+STALE_REASONS = frozenset({"STOCK_MOVED", "ETAG_MISMATCH"})
+
+
+def definite(code: str, reason: str) -> bool:
+    """Whether an answer says the call ran nothing and retrying it unchanged cannot succeed."""
+    return code in DEFINITE_REFUSALS or (code == "ABORTED" and reason in STALE_REASONS)
 
 
 def check(ops: Sequence[Operation], db: DbState, stream: Sequence[StreamEvent]) -> list[Verdict]:
@@ -28,38 +36,66 @@ def check(ops: Sequence[Operation], db: DbState, stream: Sequence[StreamEvent]) 
 
 
 def stock_conserved(ops: Sequence[Operation], db: DbState) -> Verdict:
-    """initial + adjustments − ordered + restored = stock = Σ ledger, and no ledger row ever left stock below 0."""
-    base: Counter[str] = Counter()
-    ledger: Counter[str] = Counter()
+    """Per product: on hand ≥ reserved ≥ 0; reserved = Σ open units of its lines; on hand = Σ the
+    ledger's on-hand rows; available = initial + adjustments + counts − ordered + canceled = Σ the
+    ledger's other rows; no ledger row ever left available below 0."""
+    figures: defaultdict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))  # (on hand, reserved), replayed from the ledger
     for m in db.movements:
-        ledger[m.product_id] += m.delta
-        if m.kind in (MovementKind.INITIAL, MovementKind.ADJUSTMENT):
+        figures[m.product_id] = after_movement(MovementKind(m.kind), m.delta, *figures[m.product_id])
+    base: Counter[str] = Counter()
+    for m in db.movements:
+        if m.kind in (MovementKind.INITIAL, MovementKind.ADJUSTMENT, MovementKind.COUNT):
             base[m.product_id] += m.delta
     ordered: Counter[str] = Counter()
-    restored: Counter[str] = Counter()
+    canceled: Counter[str] = Counter()
+    open_units: Counter[str] = Counter()
     for order in db.orders.values():
         ordered.update(order.items)
-        if order.status == OrderStatus.CANCELED:
-            restored.update(order.items)
+        canceled.update(order.canceled)
+        open_units.update({pid: order.open_units(pid) for pid in order.items})
     found = []
-    for pid, stock in sorted(db.stock.items()):
-        expected = base[pid] - ordered[pid] + restored[pid]
-        if stock < 0:
-            found.append(f"product {pid}: stock {stock} is negative")
-        if expected != stock:
+    for pid, available in sorted(db.stock.items()):
+        reserved = db.reserved.get(pid, 0)
+        on_hand, ledger_reserved = figures[pid]
+        if available < 0 or reserved < 0:
+            found.append(f"product {pid}: available {available} or reserved {reserved} is negative")
+        if reserved != open_units[pid]:
+            found.append(f"product {pid}: reserved {reserved} != open units {open_units[pid]}")
+        if (on_hand, ledger_reserved) != (available + reserved, reserved):
+            found.append(f"product {pid}: the ledger makes on hand {on_hand} and reserved {ledger_reserved}, the product {available + reserved} and {reserved}")
+        expected = base[pid] - ordered[pid] + canceled[pid]
+        if expected != available:
             found.append(
-                f"product {pid}: initial+adjustments {base[pid]} - ordered {ordered[pid]} + restored {restored[pid]} = {expected} != stock {stock}"
+                f"product {pid}: initial+adjustments+counts {base[pid]} - ordered {ordered[pid]} + canceled {canceled[pid]} = {expected} != available {available}"
             )
-        if ledger[pid] != stock:
-            found.append(f"product {pid}: ledger sums to {ledger[pid]} != stock {stock}")
-    found += [f"product {m.product_id}: a ledger row left stock at {m.stock_after}" for m in db.movements if m.stock_after < 0]
-    return Verdict("stock conserved, never negative, ledger sums to it", len(db.stock), found)
+    found += [f"product {m.product_id}: a ledger row left available at {m.stock_after}" for m in db.movements if m.stock_after < 0]
+    return Verdict("stock conserved: on hand ≥ reserved ≥ 0, each the ledger's and the lines' sum", len(db.stock), found)
+
+
+def lines_add_up(ops: Sequence[Operation], db: DbState) -> Verdict:
+    """Per line: shipped and canceled ≥ 0, their sum ≤ quantity, and shipped = Σ its shipments' units."""
+    sent: Counter[tuple[str, str]] = Counter()
+    for shipment in db.shipments:
+        sent.update({(shipment.order_id, pid): q for pid, q in shipment.items.items()})
+    found = []
+    for oid, order in sorted(db.orders.items()):
+        for pid, quantity in sorted(order.items.items()):
+            shipped, canceled = order.shipped.get(pid, 0), order.canceled.get(pid, 0)
+            if shipped < 0 or canceled < 0 or shipped + canceled > quantity:
+                found.append(f"order {oid} product {pid}: quantity {quantity}, shipped {shipped}, canceled {canceled}")
+            if shipped != sent[(oid, pid)]:
+                found.append(f"order {oid} product {pid}: shipped {shipped} != its shipments' {sent[(oid, pid)]}")
+    found += [f"shipment of order {s.order_id} names products {sorted(set(s.items) - set(db.orders[s.order_id].items))} not on it"
+              for s in db.shipments if s.order_id in db.orders and set(s.items) - set(db.orders[s.order_id].items)]
+    return Verdict("every line's shipped and canceled units add up", sum(len(o.items) for o in db.orders.values()), found)
 
 
 def acknowledged_exactly_once(ops: Sequence[Operation], db: DbState) -> Verdict:
-    """Every acknowledged create is in the database once, as ordered, and readable; every acknowledged adjustment is in the ledger once."""
+    """Every acknowledged create is in the database once, as ordered, and readable; every acknowledged
+    adjustment or count is in the ledger once, every acknowledged shipment stored once, as asked."""
     by_key = _orders_by_key(db)
-    adjustments = Counter(m.key for m in db.movements if m.kind == MovementKind.ADJUSTMENT and m.key)
+    adjustments = Counter((m.kind, m.key) for m in db.movements if m.key)
+    shipped = _shipments_by_key(db)
     found, checked = [], 0
     for op in _completed(ops, OK, "create"):
         checked += 1
@@ -73,13 +109,21 @@ def acknowledged_exactly_once(ops: Sequence[Operation], db: DbState) -> Verdict:
             found.append(f"key {op.key}: order {oid} has items {order.items}, the request asked {_units(op.request['items'])}")
         if len(by_key.get(op.key, [])) > 1:
             found.append(f"key {op.key}: {len(by_key[op.key])} orders")
-    for op in _completed(ops, OK, "adjust"):
+    for op in _completed(ops, OK, "adjust", "count"):
         checked += 1
-        if adjustments[op.key] != 1:
-            found.append(f"key {op.key}: acknowledged adjustment is in the ledger {adjustments[op.key]} times")
+        kind = MovementKind.ADJUSTMENT if op.f == "adjust" else MovementKind.COUNT
+        if adjustments[(kind, op.key)] != 1:
+            found.append(f"key {op.key}: acknowledged {op.f} is in the ledger {adjustments[(kind, op.key)]} times")
+    for op in _completed(ops, OK, "ship"):
+        checked += 1
+        stored = shipped.get(op.key, [])
+        if len(stored) != 1:
+            found.append(f"key {op.key}: acknowledged shipment is stored {len(stored)} times")
+        elif (stored[0].order_id, stored[0].items) != (op.request["order_id"], _units(op.request["items"])):
+            found.append(f"key {op.key}: shipment {stored[0]} is not the one asked for, {op.request}")
     # Clients read only orders whose create was acknowledged before, so NOT_FOUND means one vanished.
     found += [f"order {op.request['order_id']}: acknowledged, then read as NOT_FOUND" for op in _completed(ops, FAIL, "read") if op.code == "NOT_FOUND"]
-    return Verdict("acknowledged create or adjustment exists exactly once", checked, found)
+    return Verdict("acknowledged create, shipment, adjustment or count exists exactly once", checked, found)
 
 
 def one_order_per_key(ops: Sequence[Operation], db: DbState) -> Verdict:
@@ -98,18 +142,21 @@ def one_order_per_key(ops: Sequence[Operation], db: DbState) -> Verdict:
 
 
 def refusal_created_nothing(ops: Sequence[Operation], db: DbState) -> Verdict:
-    """A create or adjustment refused definitely left no order or ledger row under its key."""
+    """A create, shipment, adjustment or count refused definitely left no order, shipment or ledger row under its key."""
     by_key = _orders_by_key(db)
-    adjusted = {m.key for m in db.movements if m.kind == MovementKind.ADJUSTMENT and m.key}
+    ledger = {m.key for m in db.movements if m.key}
+    shipped = _shipments_by_key(db)
     found, checked = [], 0
     for op in ops:
-        if op.type != FAIL or op.code not in DEFINITE_REFUSALS or op.f not in ("create", "adjust"):
+        if op.type != FAIL or not definite(op.code, op.attempts[-1].reason) or op.f not in ("create", "adjust", "count", "ship"):
             continue
         checked += 1
         if op.f == "create" and op.key in by_key:
             found.append(f"key {op.key}: refused with {op.code}, yet order {sorted(by_key[op.key])} exists")
-        if op.f == "adjust" and op.key in adjusted:
-            found.append(f"key {op.key}: adjustment refused with {op.code}, yet it is in the ledger")
+        if op.f in ("adjust", "count") and op.key in ledger:
+            found.append(f"key {op.key}: {op.f} refused with {op.code}, yet it is in the ledger")
+        if op.f == "ship" and op.key in shipped:
+            found.append(f"key {op.key}: shipment refused with {op.code}, yet it is stored")
     return Verdict("a definite refusal created nothing", checked, found)
 
 
@@ -131,63 +178,63 @@ def forged_tokens_refused(ops: Sequence[Operation], db: DbState) -> Verdict:
 
 
 def status_paths_valid(ops: Sequence[Operation], db: DbState) -> Verdict:
-    """Each order's history is a path of the state machine ending at its status; each cancel restored stock once."""
+    """Each order's history is a path of the state machine ending at its status; each cancel released each line's open units once."""
     found: list[str] = []
     for oid, order in sorted(db.orders.items()):
-        found += [f"order {oid}: {why}" for why in _path_errors(oid, order)]
+        found += [f"order {oid}: {why}" for why in _path_errors(order)]
     found += _restore_errors(db)
-    for op in _completed(ops, OK, "cancel", "status"):
+    for op in _completed(ops, OK, "status"):
         acked = db.orders.get(op.request["order_id"])
-        target = OrderStatus.CANCELED if op.f == "cancel" else op.request["status"]
-        if acked is None or target not in {to for _, to in acked.path}:
-            found.append(f"order {op.request['order_id']}: acknowledged move to {OrderStatus(target).name} is not in its history")
-    return Verdict("status history is a valid path, each cancel restored stock once", len(db.orders), found)
+        if acked is None or op.request["status"] not in {to for _, to in acked.path}:
+            found.append(f"order {op.request['order_id']}: acknowledged move to {OrderStatus(op.request['status']).name} is not in its history")
+    for op in _completed(ops, OK, "cancel"):
+        acked = db.orders.get(op.request["order_id"])
+        if acked is None or not acked.canceled:
+            found.append(f"order {op.request['order_id']}: acknowledged cancel canceled nothing")
+    return Verdict("status history is a valid path, each cancel released its open units once", len(db.orders), found)
 
 
-def _path_errors(oid: str, order: OrderState) -> Iterable[str]:
+def _path_errors(order: OrderState) -> Iterable[str]:
     if not order.path or order.path[0] != (None, OrderStatus.PENDING):
         yield f"history starts {order.path[:1]}, not (None, PENDING)"
         return
     for (_, prev), (frm, to) in pairwise(order.path):
         if frm != prev:
             yield f"a move from {frm} follows a move to {prev}"
-        elif not _legal(oid, OrderStatus(frm), OrderStatus(to)):
+        elif OrderStatus(to) not in NEXT[OrderStatus(frm)]:  # the service's own table of moves
             yield f"illegal move {OrderStatus(frm).name} -> {OrderStatus(to).name}"
     if order.path[-1][1] != order.status:
         yield f"history ends at {order.path[-1][1]}, the order is {order.status}"
 
 
-def _legal(oid: str, current: OrderStatus, target: OrderStatus) -> bool:
-    """The service's own rules decide, so the checker and the state machine cannot drift apart."""
-    try:
-        if target == OrderStatus.CANCELED:
-            ensure_cancelable(oid, current)
-            return True
-        return ensure_transition(oid, current, target)
-    except InvalidStatusTransition:
-        return False
-
-
 def _restore_errors(db: DbState) -> list[str]:
-    per_line: defaultdict[tuple[str, int], Counter[str]] = defaultdict(Counter)
+    """One ORDER row per line for its quantity; one CANCEL row per line with canceled units, for them."""
+    rows: defaultdict[tuple[str, int], Counter[str]] = defaultdict(Counter)
+    units: defaultdict[tuple[str, int], Counter[str]] = defaultdict(Counter)
     for m in db.movements:
         if m.order_id is not None and m.kind in (MovementKind.ORDER, MovementKind.CANCEL):
-            per_line[(m.order_id, m.kind)][m.product_id] += 1
-            if m.kind == MovementKind.CANCEL and db.orders.get(m.order_id, OrderState(0, None, {})).items.get(m.product_id) != m.delta:
-                per_line[(m.order_id, -1)][m.product_id] += 1  # a restore of the wrong size
+            rows[(m.order_id, m.kind)][m.product_id] += 1
+            units[(m.order_id, m.kind)][m.product_id] += abs(m.delta)
     found = []
     for oid, order in sorted(db.orders.items()):
-        if per_line[(oid, MovementKind.ORDER)] != Counter(dict.fromkeys(order.items, 1)):
-            found.append(f"order {oid}: sale rows {dict(per_line[(oid, MovementKind.ORDER)])} for items {order.items}")
-        restores = per_line[(oid, MovementKind.CANCEL)]
-        expected = Counter(dict.fromkeys(order.items, 1)) if order.status == OrderStatus.CANCELED else Counter()
-        if restores != expected or per_line[(oid, -1)]:
-            found.append(f"order {oid} ({OrderStatus(order.status).name}): restore rows {dict(restores)} for items {order.items}")
+        if rows[(oid, MovementKind.ORDER)] != Counter(dict.fromkeys(order.items, 1)) or units[(oid, MovementKind.ORDER)] != Counter(order.items):
+            found.append(f"order {oid}: reservation rows {dict(units[(oid, MovementKind.ORDER)])} for items {order.items}")
+        restores = rows[(oid, MovementKind.CANCEL)]
+        if restores != Counter(dict.fromkeys(order.canceled, 1)) or units[(oid, MovementKind.CANCEL)] != Counter(order.canceled):
+            found.append(f"order {oid} ({OrderStatus(order.status).name}): release rows {dict(units[(oid, MovementKind.CANCEL)])} for canceled units {order.canceled}")
     return found
 
 
 def _completed(ops: Sequence[Operation], type_: str, *fs: str) -> Iterable[Operation]:
     return (op for op in ops if op.type == type_ and op.f in fs)
+
+
+def _shipments_by_key(db: DbState) -> dict[str, list[Shipped]]:
+    by_key: defaultdict[str, list[Shipped]] = defaultdict(list)
+    for shipment in db.shipments:
+        if shipment.key:
+            by_key[shipment.key].append(shipment)
+    return dict(by_key)
 
 
 def _orders_by_key(db: DbState) -> dict[str, list[str]]:
@@ -207,6 +254,6 @@ def _units(items: Sequence[Sequence[object]]) -> dict[str, int]:
 
 
 INVARIANTS: list[Callable[[Sequence[Operation], DbState], Verdict]] = [
-    stock_conserved, acknowledged_exactly_once, one_order_per_key, refusal_created_nothing, status_paths_valid,
+    stock_conserved, lines_add_up, acknowledged_exactly_once, one_order_per_key, refusal_created_nothing, status_paths_valid,
     forged_tokens_refused,
 ]

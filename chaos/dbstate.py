@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
 
+from service.domain.model import ShipmentState
 from storage import outbox
-from storage.schema import order_items, orders, products, status_history, stock_movements
+from storage.schema import order_items, orders, products, shipment_items, shipments, status_history, stock_movements
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class Movement:
     delta: int
     stock_after: int = 0
     order_id: str | None = None
-    key: str | None = None  # the AdjustStock idempotency key on the ledger row
+    key: str | None = None  # the AdjustStock or CountStock idempotency key on the ledger row
     id: str = ""  # the ledger row's, which its product stock event names
 
 
@@ -28,20 +29,38 @@ class OrderState:
     items: dict[str, int]  # product id -> units
     # (from, to) in commit order; the first row's `from` is None.
     path: list[tuple[int | None, int]] = field(default_factory=list)
+    shipped: dict[str, int] = field(default_factory=dict)  # product id -> units shipped (absent: none)
+    canceled: dict[str, int] = field(default_factory=dict)  # product id -> units canceled (absent: none)
+    version: int = 0  # its changes so far, which number its events
+
+    def open_units(self, product_id: str) -> int:
+        return self.items.get(product_id, 0) - self.shipped.get(product_id, 0) - self.canceled.get(product_id, 0)
+
+
+@dataclass(frozen=True)
+class Shipped:
+    order_id: str
+    items: dict[str, int]  # product id -> units
+    delivered: bool
+    key: str | None = None  # the CreateShipment idempotency key
 
 
 @dataclass(frozen=True)
 class DbState:
-    stock: dict[str, int]  # product id -> stock_quantity
+    stock: dict[str, int]  # product id -> stock_quantity: available, on hand − reserved
     movements: list[Movement]
     orders: dict[str, OrderState]
     unpublished: int = 0  # outbox events the relay has not published (yet)
+    reserved: dict[str, int] = field(default_factory=dict)  # product id -> reserved_quantity (absent: 0)
+    shipments: list[Shipped] = field(default_factory=list)
 
 
 def snapshot(engine: Engine) -> DbState:
-    m, h = stock_movements, status_history
+    m, h, i = stock_movements, status_history, order_items
     with engine.connect() as conn:
-        stock = {str(pid): int(q) for pid, q in conn.execute(select(products.c.id, products.c.stock_quantity)).tuples()}
+        figures = conn.execute(select(products.c.id, products.c.stock_quantity, products.c.reserved_quantity)).tuples().all()
+        stock = {str(pid): int(q) for pid, q, _ in figures}
+        reserved = {str(pid): int(r) for pid, _, r in figures}
         movements = [
             Movement(str(pid), int(kind), int(delta), int(after), None if oid is None else str(oid), key, str(mid))
             for mid, pid, kind, delta, after, oid, key in conn.execute(
@@ -49,13 +68,32 @@ def snapshot(engine: Engine) -> DbState:
             ).tuples()
         ]
         items: dict[str, dict[str, int]] = {}
-        for oid, pid, qty in conn.execute(select(order_items.c.order_id, order_items.c.product_id, order_items.c.quantity)).tuples():
+        shipped: dict[str, dict[str, int]] = {}
+        canceled: dict[str, dict[str, int]] = {}
+        for oid, pid, qty, out, gone in conn.execute(
+            select(i.c.order_id, i.c.product_id, i.c.quantity, i.c.shipped_quantity, i.c.canceled_quantity)
+        ).tuples():
             items.setdefault(str(oid), {})[str(pid)] = int(qty)
+            for units, into in ((out, shipped), (gone, canceled)):
+                if units:
+                    into.setdefault(str(oid), {})[str(pid)] = int(units)
         paths: dict[str, list[tuple[int | None, int]]] = {}
         for oid, frm, to in conn.execute(select(h.c.order_id, h.c.from_status, h.c.to_status).order_by(h.c.id)).tuples():
             paths.setdefault(str(oid), []).append((frm, int(to)))
         found = {
-            str(oid): OrderState(int(status), key, items.get(str(oid), {}), paths.get(str(oid), []))
-            for oid, status, key in conn.execute(select(orders.c.id, orders.c.status, orders.c.idem_key)).tuples()
+            str(oid): OrderState(
+                int(status), key, items.get(str(oid), {}), paths.get(str(oid), []), shipped.get(str(oid), {}),
+                canceled.get(str(oid), {}), int(version),
+            )
+            for oid, status, key, version in conn.execute(select(orders.c.id, orders.c.status, orders.c.idem_key, orders.c.version)).tuples()
         }
-    return DbState(stock, movements, found, outbox.backlog(engine)[0])
+        shipment_lines: dict[int, dict[str, int]] = {}
+        for sid, pid, qty in conn.execute(select(shipment_items.c.shipment_id, shipment_items.c.product_id, shipment_items.c.quantity)).tuples():
+            shipment_lines.setdefault(int(sid), {})[str(pid)] = int(qty)
+        sent = [
+            Shipped(str(oid), shipment_lines.get(int(sid), {}), state == int(ShipmentState.DELIVERED), key)
+            for sid, oid, state, key in conn.execute(
+                select(shipments.c.id, shipments.c.order_id, shipments.c.state, shipments.c.idem_key).order_by(shipments.c.id)
+            ).tuples()
+        ]
+    return DbState(stock, movements, found, outbox.backlog(engine)[0], reserved, sent)

@@ -1,4 +1,4 @@
-"""The same six calls over gRPC and over REST, answering plain dicts or raising CallError with the code name.
+"""The same calls over gRPC and over REST, answering plain dicts or raising CallError with the code name.
 
 Transport failures (connection refused or reset, timeouts, a body that is not the gateway's) become
 the gRPC codes a client would see for them, so the workload classifies both transports alike.
@@ -33,6 +33,10 @@ class Transport(Protocol):
     def cancel(self, key: str, order_id: str) -> dict[str, Any]: ...
     def status(self, key: str, order_id: str, status: int) -> dict[str, Any]: ...
     def adjust(self, key: str, product_id: str, delta: int) -> dict[str, Any]: ...
+    def ship(self, key: str, order_id: str, items: list[list[Any]]) -> dict[str, Any]: ...
+    def deliver(self, key: str, order_id: str, shipment_id: str) -> dict[str, Any]: ...
+    def count(self, key: str, product_id: str, counted: int, expected: int) -> dict[str, Any]: ...
+    def on_hand(self, product_id: str) -> int: ...
     def read(self, order_id: str) -> dict[str, Any]: ...
     def watch(self, resume_token: str) -> dict[str, Any]: ...
     def close(self) -> None: ...
@@ -66,6 +70,22 @@ class GrpcTransport:
     def adjust(self, key: str, product_id: str, delta: int) -> dict[str, Any]:
         reply = self._call(self._products.AdjustStock, product_pb2.AdjustStockRequest(id=product_id, delta=delta, reason="chaos"), key)
         return {"stock": reply.product.stock_quantity}
+
+    def ship(self, key: str, order_id: str, items: list[list[Any]]) -> dict[str, Any]:
+        lines = [order_pb2.CreateShipmentRequest.Item(product_id=p, quantity=q) for p, q in items]
+        request = order_pb2.CreateShipmentRequest(order_id=order_id, items=lines, carrier="chaos")
+        return {"shipment_id": self._call(self._orders.CreateShipment, request, key).id}
+
+    def deliver(self, key: str, order_id: str, shipment_id: str) -> dict[str, Any]:
+        request = order_pb2.DeliverShipmentRequest(order_id=order_id, shipment_id=shipment_id)
+        return {"state": int(self._call(self._orders.DeliverShipment, request, key).state)}
+
+    def count(self, key: str, product_id: str, counted: int, expected: int) -> dict[str, Any]:
+        request = product_pb2.CountStockRequest(product_id=product_id, counted_quantity=counted, expected_on_hand_quantity=expected, reason="chaos")
+        return {"on_hand": self._call(self._products.CountStock, request, key).product.on_hand_quantity}
+
+    def on_hand(self, product_id: str) -> int:
+        return int(self._call(self._products.GetProduct, product_pb2.GetProductRequest(id=product_id), "").on_hand_quantity)
 
     def read(self, order_id: str) -> dict[str, Any]:
         return {"status": int(self._call(self._orders.GetOrder, order_pb2.GetOrderRequest(id=order_id), "").status)}
@@ -125,6 +145,21 @@ class RestTransport:
     def adjust(self, key: str, product_id: str, delta: int) -> dict[str, Any]:
         reply = self._call("POST", f"/v1/products/{product_id}:adjustStock", key, {"delta": str(delta), "reason": "chaos"})
         return {"stock": int(reply["product"]["stockQuantity"])}
+
+    def ship(self, key: str, order_id: str, items: list[list[Any]]) -> dict[str, Any]:
+        body = {"items": [{"productId": p, "quantity": q} for p, q in items], "carrier": "chaos"}
+        return {"shipment_id": self._call("POST", f"/v1/orders/{order_id}/shipments", key, body)["id"]}
+
+    def deliver(self, key: str, order_id: str, shipment_id: str) -> dict[str, Any]:
+        reply = self._call("POST", f"/v1/orders/{order_id}/shipments/{shipment_id}:deliver", key, {})
+        return {"state": int(order_pb2.ShipmentState.Value(reply["state"]))}
+
+    def count(self, key: str, product_id: str, counted: int, expected: int) -> dict[str, Any]:
+        body = {"countedQuantity": str(counted), "expectedOnHandQuantity": str(expected), "reason": "chaos"}
+        return {"on_hand": int(self._call("POST", f"/v1/products/{product_id}:countStock", key, body)["product"]["onHandQuantity"])}
+
+    def on_hand(self, product_id: str) -> int:
+        return int(self._call("GET", f"/v1/products/{product_id}", "", None).get("onHandQuantity", "0"))
 
     def read(self, order_id: str) -> dict[str, Any]:
         return {"status": _status(self._call("GET", f"/v1/orders/{order_id}", "", None))}

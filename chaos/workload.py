@@ -15,15 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chaos.checker import DEFINITE_REFUSALS
+from chaos.checker import definite
 from chaos.history import FAIL, INFO, OK, Attempt, HistoryWriter, Operation
 from chaos.transports import CallError, Transport
 from service.domain.model import OrderStatus
+from service.domain.rules import SHIPPABLE
 
 RETRY_BUDGET_S = 60.0  # longer than the service's idempotency lease (chaos/run.py)
 # The call may have run: the outcome is unknown until a retry with the same key tells.
 INDETERMINATE = frozenset({"DEADLINE_EXCEEDED", "UNAVAILABLE", "CANCELLED", "UNKNOWN", "INTERNAL"})
-_WEIGHTS = {"create": 40, "replay": 5, "cancel": 12, "status": 15, "adjust": 13, "read": 15, "forged_watch": 2}
+_WEIGHTS = {
+    "create": 36, "replay": 5, "cancel": 10, "status": 12, "adjust": 9, "read": 12, "ship": 10, "deliver": 3, "count": 3,
+    "forged_watch": 2,
+}
 _NEXT = {OrderStatus.PENDING: OrderStatus.CONFIRMED, OrderStatus.CONFIRMED: OrderStatus.PICKED,
          OrderStatus.PICKED: OrderStatus.SHIPPED, OrderStatus.SHIPPED: OrderStatus.DELIVERED}
 
@@ -36,6 +40,8 @@ class Shared:
     products: list[str]
     orders: dict[str, OrderStatus] = field(default_factory=dict)  # last acknowledged status
     creates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (key, request) acknowledged
+    lines: dict[str, list[list[Any]]] = field(default_factory=dict)  # order id -> its requested lines
+    shipments: list[tuple[str, str]] = field(default_factory=list)  # (order id, shipment id) acknowledged
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def learn(self, op: Operation) -> None:
@@ -45,6 +51,9 @@ class Shared:
             if op.f == "create":
                 self.orders.setdefault(op.response["order_id"], OrderStatus.PENDING)
                 self.creates.append((op.key, op.request))
+                self.lines.setdefault(op.response["order_id"], list(op.request["items"]))
+            elif op.f == "ship":
+                self.shipments.append((op.request["order_id"], op.response["shipment_id"]))
             elif op.f in ("cancel", "status", "read"):
                 self.orders[op.request["order_id"]] = OrderStatus(op.response["status"])
 
@@ -75,9 +84,14 @@ class Client:
         with self.shared.lock:
             known = list(self.shared.orders.items())
             creates = list(self.shared.creates)
+            shipments = list(self.shared.shipments)
         if f == "forged_watch":
             forged = forged_resume_token(rng)
             return f, "", {"resume_token": forged}, lambda: t.watch(forged)
+        if f in ("ship", "deliver", "count"):
+            planned = self._plan_fulfilment(f, key, known, shipments)
+            if planned is not None:
+                return planned
         if f == "adjust":
             product_id, delta = rng.choice(self.shared.products), rng.choice([-3, -2, -1, 1, 2, 3, 4, 5, 6])
             return f, key, {"product_id": product_id, "delta": delta}, lambda: t.adjust(key, product_id, delta)
@@ -97,6 +111,32 @@ class Client:
         customer_id, items = str(request["customer_id"]), list(request["items"])
         return "create", key, request, lambda: t.create(key, customer_id, items)
 
+    def _plan_fulfilment(
+        self, f: str, key: str, known: list[tuple[str, OrderStatus]], shipments: list[tuple[str, str]]
+    ) -> tuple[str, str, dict[str, Any], Callable[[], dict[str, Any]]] | None:
+        """A shipment of part or all of a line, a delivery or a count; None when there is nothing to act on."""
+        t, rng = self.transport, self._rng
+        if f == "ship" and known:
+            shippable = [oid for oid, status in known if status in SHIPPABLE]  # as last acknowledged
+            order_id = rng.choice(shippable or [oid for oid, _ in known])
+            with self.shared.lock:
+                product_id, quantity = rng.choice(self.shared.lines[order_id])
+            items = [[product_id, rng.randint(1, int(quantity))]]  # partial or whole
+            return f, key, {"order_id": order_id, "items": items}, lambda: t.ship(key, order_id, items)
+        if f == "deliver" and shipments:
+            order_id, shipment_id = rng.choice(shipments)
+            return f, key, {"order_id": order_id, "shipment_id": shipment_id}, lambda: t.deliver(key, order_id, shipment_id)
+        if f == "count":
+            product_id = rng.choice(self.shared.products)
+            try:
+                expected = t.on_hand(product_id)  # read once: a retry must send the same request
+            except CallError:
+                return None
+            counted = max(0, expected + rng.choice([-2, -1, 0, 1, 2]))
+            request = {"product_id": product_id, "counted": counted, "expected": expected}
+            return f, key, request, lambda: t.count(key, product_id, counted, expected)
+        return None
+
     def _attempts(self, f: str, key: str, request: dict[str, Any], call: Callable[[], dict[str, Any]], start: float) -> Operation:
         attempts: list[Attempt] = []
         backoff = 0.05
@@ -108,7 +148,7 @@ class Client:
             except CallError as error:
                 indeterminate = error.code in INDETERMINATE
                 attempts.append(Attempt(INFO if indeterminate else FAIL, error.code, error.reason))
-                if error.code in DEFINITE_REFUSALS:
+                if definite(error.code, error.reason):
                     return self._done(f, key, request, self._refused(f, attempts), start, attempts, {})
             if self.history.now() - start > RETRY_BUDGET_S:
                 outcome = INFO if any(a.outcome == INFO for a in attempts) else FAIL

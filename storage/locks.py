@@ -1,7 +1,7 @@
 """Row locks. The only place that issues SELECT ... FOR UPDATE.
 
-Lock order, for every transaction in the service: first the order row (if any), then product rows
-in ascending id order. Two transactions that want overlapping product sets therefore queue on the
+Lock order, for every transaction in the service: first the order row (if any) and its items, then
+product rows in ascending id order. Two transactions that want overlapping product sets therefore queue on the
 lowest shared id instead of deadlocking; deadlocks that still happen (gap locks, foreign keys) are
 retried by service.usecases.retry.
 
@@ -10,8 +10,13 @@ Which transaction takes which locks, in order:
 - CreateOrder, alone or as a group-commit batch (service/usecases/group_commit.py): no order row
   (its orders are new); the product rows of every order of the batch, as one set, in one statement,
   ascending. The customers are read without a lock, before.
-- CancelOrder: its order row, then its products, ascending.
-- UpdateOrderStatus: its order row only.
+- Every use case that locks an order row reads its items with a locking read too (`lock_children`):
+  under REPEATABLE READ a plain read would see the transaction's snapshot, which an earlier plain
+  read (an idempotency-key lookup) may have taken before the order's last writer committed.
+- CancelOrder: its order row and items, then the products of its open lines, ascending.
+- Shipping (UpdateOrderStatus to SHIPPED): its order row, then the shipped products, ascending.
+  Its shipment rows are written and delivered under the order row's lock and take none of their own.
+- UpdateOrderStatus to any other status: its order row only.
 - AdjustStock and the product edits: one product row. Customer edits: one customer row.
 
 Why a batch cannot deadlock: it takes all its product locks in one ascending statement and no
@@ -20,8 +25,8 @@ batch or a single order it is a transaction with a larger product set in the sam
 AdjustStock (one product, nothing after it) the same. Against CancelOrder: the order row a cancel
 holds is of an order already committed, which no batch locks, and the cancel's products come after
 it in ascending order, so a batch and a cancel wait on each other's products only in ascending
-order. UpdateOrderStatus locks no product. The batch's INSERTs take only implicit locks on new rows
-and shared locks on the customer and product rows their foreign keys name (the products are already
+order; a shipment is a cancel's twin (order row, then its products). Any other move locks no
+product. The batch's INSERTs take only implicit locks on new rows and shared locks on the customer and product rows their foreign keys name (the products are already
 held exclusively); a customer edit holding that customer's row waits for nothing, so the batch just
 waits for it. What remains (a gap lock on a secondary index, a customer deleted at that
 instant) is a deadlock the database breaks by rolling one transaction back: a batch then rolls
@@ -34,7 +39,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Column, Table, bindparam, select
 
 from storage.prepared import Prepared, StatementQueue
 
@@ -45,6 +50,17 @@ def _lock(table: Table, n: int) -> Prepared:
     ids = [bindparam(f"id{i}", type_=table.c.id.type) for i in range(n)]
     where = table.c.id == ids[0] if n == 1 else table.c.id.in_(ids)
     return Prepared(select(table).where(where).order_by(table.c.id).with_for_update())
+
+
+@lru_cache(maxsize=64)
+def _lock_children(column: Column[Any], order_by: Column[Any]) -> Prepared:
+    return Prepared(select(column.table).where(column == bindparam("parent")).order_by(order_by).with_for_update())
+
+
+def lock_children(sql: StatementQueue, column: Column[Any], parent: int, order_by: Column[Any]) -> list[Any]:
+    """The rows whose `column` names this parent, locked (the parent's lock already serializes their
+    writers): a locking read returns the latest committed rows, whatever the transaction's snapshot."""
+    return sql.rows(_lock_children(column, order_by), {"parent": parent})
 
 
 def lock_rows(sql: StatementQueue, table: Table, ids: Iterable[int]) -> list[Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, and_, bindparam, insert, or_, select, tuple_, update
@@ -26,7 +25,7 @@ from storage import addresses
 from storage.driver_errors import IDEMPOTENCY_COLUMNS, key_columns
 from storage.ids import new_ids
 from storage.keyset import paged, parse_id, split_page
-from storage.locks import lock_rows
+from storage.locks import lock_children, lock_rows
 from storage.prepared import Prepared, StatementQueue
 from storage.products import from_cents, to_cents
 from storage.schema import order_items, orders
@@ -41,7 +40,10 @@ _BY_KEY = Prepared(select(orders).where(orders.c.idem_principal == bindparam("pr
 # An order and its items in one round trip (orders always have items; LEFT JOIN all the same). The
 # item columns chosen share no name with an order column, so each row reads as an order and an item.
 _GET = Prepared(
-    select(orders, order_items.c.product_id, order_items.c.sku, order_items.c.quantity, order_items.c.unit_price_cents)
+    select(
+        orders, order_items.c.product_id, order_items.c.sku, order_items.c.quantity, order_items.c.unit_price_cents,
+        order_items.c.shipped_quantity, order_items.c.canceled_quantity,
+    )
     .outerjoin(order_items, order_items.c.order_id == orders.c.id)
     .where(orders.c.id == bindparam("id"))
     .order_by(order_items.c.line)
@@ -54,16 +56,26 @@ _INSERT = Prepared(
     ),
 )
 _INSERT_ITEMS = Prepared(insert(order_items), ("order_id", "product_id", "line", "sku", "quantity", "unit_price_cents"))
+_SAVE = Prepared(
+    update(orders).where(orders.c.id == bindparam("order_id")),
+    ("status", "version", "update_time"),
+)
+_SAVE_LINE = Prepared(
+    update(order_items).where(order_items.c.order_id == bindparam("line_order"), order_items.c.product_id == bindparam("line_product")),
+    ("shipped_quantity", "canceled_quantity"),
+)
 
 
 def _item(row: Row[Any]) -> OrderItem:
-    return OrderItem(str(row.product_id), row.sku, row.quantity, from_cents(row.unit_price_cents))
+    return OrderItem(
+        str(row.product_id), row.sku, row.quantity, from_cents(row.unit_price_cents), row.shipped_quantity, row.canceled_quantity
+    )
 
 
 def _order(row: Row[Any], items: list[OrderItem]) -> Order:
     return Order(
         str(row.id), str(row.customer_id), OrderStatus(row.status), items, row.currency, row.note,
-        row.create_time, row.update_time, row.external_reference or "", addresses.from_json(row.shipping_address),
+        row.create_time, row.update_time, row.external_reference or "", addresses.from_json(row.shipping_address), row.version,
     )
 
 
@@ -132,10 +144,16 @@ class SqlOrderRepository(OrderRepository):
         rows = [] if key is None else lock_rows(self._sql, orders, [key])
         if not rows:
             raise NotFound("order", order_id)
-        return self._with_items(rows)[0]
+        return _order(rows[0], [_item(r) for r in lock_children(self._sql, order_items.c.order_id, rows[0].id, order_items.c.line)])
 
-    def set_status(self, order_id: str, status: OrderStatus, when: datetime) -> None:
-        self._sql.execute(update(orders).where(orders.c.id == int(order_id)).values(status=int(status), update_time=when))
+    def save(self, order: Order, lines: bool) -> None:
+        # Queued for the commit's round trip, as the stock and ledger writes are.
+        self._sql.defer(_SAVE, {"order_id": int(order.id), "status": int(order.status), "version": order.version, "update_time": order.update_time})
+        for item in order.items if lines else ():
+            self._sql.defer(_SAVE_LINE, {
+                "line_order": int(order.id), "line_product": int(item.product_id),
+                "shipped_quantity": item.shipped_quantity, "canceled_quantity": item.canceled_quantity,
+            })
 
     def list(self, flt: OrderFilter, page: Page) -> PageResult[Order]:
         stmt = select(orders)
@@ -169,6 +187,12 @@ class SqlOrderRepository(OrderRepository):
         rows = self._sql.execute(stmt.order_by(orders.c.update_time, orders.c.id).limit(page.size + 1)).all()
         found = self._with_items(rows[: page.size])
         return PageResult(found, update_cursor(found[-1]) if len(rows) > page.size else None)
+
+    def reserving(self, product_id: str, limit: int) -> builtins.list[str]:
+        i = order_items
+        open_lines = i.c.quantity - i.c.shipped_quantity - i.c.canceled_quantity > 0
+        stmt = select(i.c.order_id).where(i.c.product_id == int(product_id), open_lines).order_by(i.c.order_id).limit(limit)
+        return [str(oid) for oid in self._sql.execute(stmt).scalars()]
 
     def _with_items(self, rows: Sequence[Row[Any]]) -> builtins.list[Order]:
         """Loads the items of all these orders in one query: no N+1."""

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Row, bindparam, case, exc, insert, select, update
 
 from service.domain.errors import NotFound
-from service.domain.model import Page, PageResult, Product
+from service.domain.model import Page, PageResult, Product, Stock
 from service.domain.ports import ProductFilter, ProductRepository
 from storage.driver_errors import duplicate
 from storage.keyset import new_id, paged, parse_id, split_page
@@ -33,7 +33,7 @@ _GET = Prepared(select(t).where(t.c.id == bindparam("id")))
 
 @lru_cache(maxsize=512)  # a batch updates up to ORDERS_BATCH_MAX_LINES products
 def _set_stock(n: int) -> Prepared:
-    """UPDATE of n products' stock and event sequence in one statement (one CASE arm per product), compiled once per n."""
+    """UPDATE of n products' stock figures and event sequence in one statement (one CASE arm per product), compiled once per n."""
     ids = [bindparam(f"id{i}", type_=t.c.id.type) for i in range(n)]
     where = t.c.id == ids[0] if n == 1 else t.c.id.in_(ids)
 
@@ -43,7 +43,8 @@ def _set_stock(n: int) -> Prepared:
 
     return Prepared(
         update(t).where(where).values(
-            stock_quantity=per_product("q", t.c.stock_quantity), stock_sequence=per_product("s", t.c.stock_sequence),
+            stock_quantity=per_product("q", t.c.stock_quantity), reserved_quantity=per_product("r", t.c.reserved_quantity),
+            stock_sequence=per_product("s", t.c.stock_sequence),
             update_time=bindparam("now", type_=t.c.update_time.type),
         )
     )
@@ -53,6 +54,7 @@ def _from_row(row: Row[Any]) -> Product:
     return Product(
         str(row.id), row.sku, row.name, row.description, from_cents(row.price_cents), row.currency,
         row.stock_quantity, bool(row.active), row.create_time, row.update_time, row.delete_time, row.stock_sequence,
+        row.reserved_quantity,
     )
 
 
@@ -70,6 +72,7 @@ class SqlProductRepository(ProductRepository):
     def add(self, product: Product) -> Product:
         values = _catalogue_values(product) | {
             "sku": product.sku, "currency": product.currency, "stock_quantity": product.stock_quantity,
+            "reserved_quantity": product.reserved_quantity,
             "stock_sequence": product.stock_sequence, "create_time": product.create_time,
         }
         try:
@@ -93,13 +96,13 @@ class SqlProductRepository(ProductRepository):
     def save(self, product: Product) -> None:
         self._sql.execute(update(t).where(t.c.id == int(product.id)).values(**_catalogue_values(product)))
 
-    def set_stock(self, stock: Mapping[str, int], when: datetime, sequences: Mapping[str, int]) -> None:
+    def set_stock(self, stock: Mapping[str, Stock], when: datetime, sequences: Mapping[str, int]) -> None:
         # One UPDATE ... CASE for every product of an order, queued for the commit's round trip.
         if not stock:
             return  # nothing to set, and a CASE needs at least one WHEN
         params: dict[str, Any] = {"now": when}
-        for i, (pid, qty) in enumerate(stock.items()):
-            params[f"id{i}"], params[f"q{i}"], params[f"s{i}"] = int(pid), qty, sequences[pid]
+        for i, (pid, figures) in enumerate(stock.items()):
+            params[f"id{i}"], params[f"q{i}"], params[f"r{i}"], params[f"s{i}"] = int(pid), figures.available, figures.reserved, sequences[pid]
         self._sql.defer(_set_stock(len(stock)), params)
 
     def list(self, flt: ProductFilter, page: Page) -> PageResult[Product]:

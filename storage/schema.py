@@ -132,9 +132,13 @@ class ProductRow(Base):
     delete_time: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # The sequence of the last stock event (its ledger rows, counted), set with the stock.
     stock_sequence: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # Units promised to open order lines. stock_quantity is what is available: on hand is their sum.
+    reserved_quantity: Mapped[int] = mapped_column(BigInteger, server_default="0")
     __table_args__ = (
-        # The last line of defence: even a bug in the service cannot sell stock it does not have.
+        # The last line of defence: even a bug in the service cannot promise stock it does not have
+        # (available ≥ 0 is on hand ≥ reserved).
         CheckConstraint("stock_quantity >= 0", name="stock_not_negative"),
+        CheckConstraint("reserved_quantity >= 0", name="reserved_not_negative"),
         Index(None, "delete_time", "id"),
         Index(None, "active", "id"),
         Index(None, "name"),
@@ -156,6 +160,8 @@ class OrderRow(IdempotencyColumns, Base):
     external_reference: Mapped[str | None] = mapped_column(ExactString(64), nullable=True)
     # The shipping address snapshot, as JSON (storage/addresses.py); NULL when there was none.
     shipping_address: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # 1 when placed, one more with each change: numbers the order's events, and is its etag.
+    version: Mapped[int] = mapped_column(BigInteger, server_default="1")
     __table_args__ = (
         Index(None, "customer_id", "id"),
         Index(None, "status", "id"),
@@ -179,7 +185,35 @@ class OrderItemRow(Base):
     sku: Mapped[str] = mapped_column(String(64))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price_cents: Mapped[int] = mapped_column(BigInteger)
-    __table_args__ = (Index(None, "product_id"),)
+    shipped_quantity: Mapped[int] = mapped_column(Integer, server_default="0")
+    canceled_quantity: Mapped[int] = mapped_column(Integer, server_default="0")
+    __table_args__ = (
+        Index(None, "product_id"),
+        CheckConstraint(
+            "shipped_quantity >= 0 AND canceled_quantity >= 0 AND shipped_quantity + canceled_quantity <= quantity",
+            name="progress_within_quantity",
+        ),
+    )
+
+
+class ShipmentRow(IdempotencyColumns, Base):
+    __tablename__ = "shipments"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(Id, ForeignKey("orders.id"))
+    carrier: Mapped[str] = mapped_column(String(100))
+    tracking_number: Mapped[str] = mapped_column(String(100))
+    state: Mapped[int] = mapped_column(SmallInteger)  # service.domain.model.ShipmentState
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    deliver_time: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    __table_args__ = (Index(None, "order_id", "id"), UniqueConstraint("idem_principal", "idem_key"))
+
+
+class ShipmentItemRow(Base):
+    __tablename__ = "shipment_items"
+    shipment_id: Mapped[int] = mapped_column(Id, ForeignKey("shipments.id"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(Id, ForeignKey("products.id"), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (Index(None, "product_id"), CheckConstraint("quantity > 0", name="quantity_positive"))
 
 
 class StockMovementRow(IdempotencyColumns, Base):
@@ -264,6 +298,8 @@ products = cast(Table, ProductRow.__table__)
 orders = cast(Table, OrderRow.__table__)
 order_items = cast(Table, OrderItemRow.__table__)
 stock_movements = cast(Table, StockMovementRow.__table__)
+shipments = cast(Table, ShipmentRow.__table__)
+shipment_items = cast(Table, ShipmentItemRow.__table__)
 status_history = cast(Table, StatusChangeRow.__table__)
 outbox_events = cast(Table, OutboxEventRow.__table__)
 outbox_leases = cast(Table, OutboxLeaseRow.__table__)

@@ -17,7 +17,13 @@ live at the edge: service/grpc/errors.py.
     ├── FailedPrecondition         FAILED_PRECONDITION  the state forbids it; don't retry until it changes
     │   ├── InsufficientStock                        one entry per short product
     │   ├── InvalidStatusTransition
-    │   └── NotOrderable                             customer or product deleted or inactive
+    │   ├── NotOrderable                             customer or product deleted or inactive
+    │   ├── StockBelowReserved                       on hand would fall below the reserved units
+    │   ├── CountBelowReserved                       a count below the reserved units, with the orders holding them
+    │   └── ExceedsOpenQuantity                      a shipment line above its open quantity
+    ├── Stale                      ABORTED           changed since the client read it; re-read, then retry
+    │   ├── EtagMismatch                             the etag sent is not the resource's
+    │   └── StockMoved                               on hand is no longer what a count expected
     ├── Rerun                      ABORTED           a concurrent change; re-running the whole use case settles it
     │   ├── LockContention                           deadlock or lock wait (what a client sees once re-runs run out)
     │   └── KeyTaken                                 a concurrent call stored the idempotency key first
@@ -179,9 +185,11 @@ def _transition_text(order_id: str, current: str, target: str) -> str:
         return f"order {order_id} is already canceled" if target == "CANCELED" else f"order {order_id} is canceled: its status can no longer change"
     if current == "DELIVERED":
         return f"order {order_id} is delivered: its status can no longer change"
+    if current == target:
+        return f"order {order_id} is already {current.lower()}: nothing is open"
     if target == "CANCELED":
-        return f"order {order_id} is {current.lower()}: only pending or confirmed orders can be canceled"
-    return f"order {order_id} is {current.lower()}: it cannot move to {target.lower()}"
+        return f"order {order_id} is {current.lower().replace('_', ' ')}: only orders with open units can be canceled"
+    return f"order {order_id} is {current.lower().replace('_', ' ')}: it cannot move to {target.lower().replace('_', ' ')}"
 
 
 class InvalidStatusTransition(FailedPrecondition):
@@ -206,6 +214,84 @@ class NotOrderable(FailedPrecondition):
         super().__init__(f"{resource} {resource_id} is {why}", resource=resource, id=resource_id, state=why)
         self.reason = f"{resource.upper()}_{why.upper()}"
         self.violations = [PreconditionViolation(why.upper(), f"{resource}s/{resource_id}", f"{resource} is {why}")]
+
+
+class StockBelowReserved(FailedPrecondition):
+    reason = "STOCK_BELOW_RESERVED"
+
+    def __init__(self, product_id: str, on_hand: int, reserved: int) -> None:
+        super().__init__(
+            f"product {product_id}: on hand would be {on_hand}, below the {reserved} units open orders reserve",
+            product_id=product_id, on_hand=str(on_hand), reserved=str(reserved),
+        )
+        self.violations = [PreconditionViolation("STOCK", f"products/{product_id}", f"on hand {on_hand}, reserved {reserved}")]
+
+
+class CountBelowReserved(FailedPrecondition):
+    reason = "COUNT_BELOW_RESERVED"
+
+    def __init__(self, product_id: str, counted: int, reserved: int, order_ids: list[str]) -> None:
+        super().__init__(
+            f"product {product_id}: counted {counted}, but open orders reserve {reserved}; "
+            "ship or cancel them first (orders: " + ", ".join(order_ids) + ")",
+            product_id=product_id, counted=str(counted), reserved=str(reserved), order_ids=",".join(order_ids),
+        )
+        self.violations = [PreconditionViolation("RESERVATION", f"orders/{oid}", "holds units of this product") for oid in order_ids]
+
+
+@dataclass(frozen=True)
+class OverShipped:
+    product_id: str
+    requested: int
+    open: int | None  # None: the product is not on the order
+    index: int  # the line's position in the request
+
+
+class ExceedsOpenQuantity(FailedPrecondition):
+    """Shipment lines above what their order lines still have open, each named."""
+
+    reason = "EXCEEDS_OPEN_QUANTITY"
+
+    def __init__(self, order_id: str, lines: list[OverShipped]) -> None:
+        def text(line: OverShipped) -> str:
+            if line.open is None:
+                return f"product {line.product_id} is not on the order"
+            return f"product {line.product_id}: requested {line.requested}, open {line.open}"
+
+        super().__init__(
+            f"order {order_id}: " + "; ".join(text(line) for line in lines),
+            order_id=order_id, product_ids=",".join(line.product_id for line in lines),
+        )
+        self.violations = [
+            PreconditionViolation("NOT_ON_ORDER" if line.open is None else "OPEN_QUANTITY", f"items[{line.index}]", text(line))
+            for line in lines
+        ]
+
+
+class Stale(OrdersError):
+    """The resource changed since the client read it: re-read it and retry the read-modify-write."""
+
+    code = Code.ABORTED
+
+
+class EtagMismatch(Stale):
+    reason = "ETAG_MISMATCH"
+
+    def __init__(self, resource: str, resource_id: str, sent: str, current: str) -> None:
+        super().__init__(
+            f"{resource} {resource_id} changed since it was read (etag {sent!r}, now {current!r}); read it again",
+            resource=resource, id=resource_id, etag=current,
+        )
+
+
+class StockMoved(Stale):
+    reason = "STOCK_MOVED"
+
+    def __init__(self, product_id: str, expected: int, on_hand: int) -> None:
+        super().__init__(
+            f"product {product_id}: on hand is {on_hand}, not the {expected} the count was taken against; count again",
+            product_id=product_id, expected_on_hand=str(expected), on_hand=str(on_hand),
+        )
 
 
 class Rerun(OrdersError):

@@ -2,22 +2,20 @@
 
 Each aggregate numbers its own events 1, 2, 3 … without an extra query, because its changes are
 already serialized by a row lock:
-- an order's events are its status history: created, then one per move or cancel, each under the
-  order row's lock. Every transition moves one step along a path without loops, so the number of
-  changes an order has had follows from its status alone (`order_sequence`).
+- an order's events are its changes: created, then one per move, cancel or shipment, each under the
+  order row's lock. The order's `version` (orders.version) counts them and is written with the change,
+  so the event of a change is numbered with the order's new version.
 - a product's stock events are its ledger rows, counted in `products.stock_sequence` and written in
-  the same UPDATE as the stock, under the product row's FOR UPDATE lock.
+  the same UPDATE as the stock, under the product row's FOR UPDATE lock (service/domain/stock.py).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from service.domain.model import Caller, Order, OrderStatus, Product, StockMovement
-from service.domain.rules import NEXT
+from service.domain.model import Caller, Order, OrderStatus, Shipment, StockMovement
 
 
 class OrderEventType(enum.IntEnum):
@@ -25,6 +23,8 @@ class OrderEventType(enum.IntEnum):
     CREATED = 1
     STATUS_CHANGED = 2
     CANCELED = 3
+    SHIPMENT_CREATED = 4
+    SHIPMENT_DELIVERED = 5
 
 
 def event_id(aggregate_type: str, aggregate_id: str | int, sequence: int) -> str:
@@ -40,6 +40,7 @@ class OrderEvent:
     actor: str
     request_id: str
     time: datetime
+    shipment: Shipment | None = None  # the shipment created or delivered, if the change concerns one
 
     @property
     def id(self) -> str:
@@ -50,6 +51,8 @@ class OrderEvent:
 class StockEvent:
     movement: StockMovement
     sequence: int
+    on_hand: int  # the product's figures right after the movement (available is movement.stock_after)
+    reserved: int
 
     @property
     def id(self) -> str:
@@ -58,43 +61,18 @@ class StockEvent:
 
 Event = OrderEvent | StockEvent
 
-def history_lengths(nexts: Mapping[OrderStatus, frozenset[OrderStatus]]) -> dict[OrderStatus, int]:
-    """For each non-final status, how many status changes (creation included) led to it.
-
-    Walks the transition table, so a new transition that makes a status reachable by paths of two
-    lengths fails loudly at import (orders would then need a version column instead).
-    """
-    lengths = {OrderStatus.PENDING: 1}
-    frontier = [OrderStatus.PENDING]
-    while frontier:
-        status = frontier.pop()
-        for target in nexts[status]:
-            if not nexts[target]:
-                continue  # final: no event ever follows, so its own count does not matter
-            if lengths.setdefault(target, lengths[status] + 1) != lengths[status] + 1:
-                raise AssertionError(f"{target.name} is reachable by paths of different lengths")
-            frontier.append(target)
-    return lengths
-
-
-_HISTORY_LENGTH = history_lengths(NEXT)
-
 
 def order_created(order: Order, caller: Caller, now: datetime) -> OrderEvent:
     return OrderEvent(order, OrderEventType.CREATED, 1, caller.actor, caller.request_id, now)
 
 
-def order_changed(before: OrderStatus, after: Order, caller: Caller, now: datetime) -> OrderEvent:
-    """The event of a move or a cancel from status `before`: numbered after the changes that led there."""
+def order_changed(after: Order, caller: Caller, now: datetime, shipment: Shipment | None = None) -> OrderEvent:
+    """The event of a move or a cancel (UpdateOrderStatus to SHIPPED names the shipment it made):
+    numbered with the order's version after it."""
     kind = OrderEventType.CANCELED if after.status == OrderStatus.CANCELED else OrderEventType.STATUS_CHANGED
-    return OrderEvent(after, kind, _HISTORY_LENGTH[before] + 1, caller.actor, caller.request_id, now)
+    return OrderEvent(after, kind, after.version, caller.actor, caller.request_id, now, shipment)
 
 
-def stock_events(movements: Sequence[StockMovement], products: Mapping[str, Product]) -> tuple[list[StockEvent], dict[str, int]]:
-    """The movements' events, numbered after each locked product's last one, and each product's new last sequence."""
-    last = {pid: p.stock_sequence for pid, p in products.items()}
-    events = []
-    for m in movements:
-        last[m.product_id] += 1
-        events.append(StockEvent(m, last[m.product_id]))
-    return events, {m.product_id: last[m.product_id] for m in movements}
+def shipment_changed(kind: OrderEventType, after: Order, shipment: Shipment, caller: Caller, now: datetime) -> OrderEvent:
+    """SHIPMENT_CREATED or SHIPMENT_DELIVERED: the order (its status may have moved with it) and the shipment."""
+    return OrderEvent(after, kind, after.version, caller.actor, caller.request_id, now, shipment)

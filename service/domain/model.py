@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
@@ -19,6 +19,7 @@ class OrderStatus(enum.IntEnum):
     SHIPPED = 4
     DELIVERED = 5
     CANCELED = 6
+    PARTIALLY_SHIPPED = 7
 
 
 class MovementKind(enum.IntEnum):
@@ -26,6 +27,20 @@ class MovementKind(enum.IntEnum):
     ORDER = 2
     CANCEL = 3
     ADJUSTMENT = 4
+    SHIPMENT = 5
+    COUNT = 6
+
+
+# The kinds whose delta is a change of units on hand; ORDER and CANCEL change only the reservation.
+ON_HAND_KINDS = frozenset({MovementKind.INITIAL, MovementKind.ADJUSTMENT, MovementKind.COUNT, MovementKind.SHIPMENT})
+
+
+class Stock(NamedTuple):
+    """A product's stock figures after a change: what set_stock writes."""
+
+    available: int
+    reserved: int
+
 
 
 @dataclass(frozen=True)
@@ -89,13 +104,18 @@ class Product:
     description: str
     price: Decimal
     currency: str
-    stock_quantity: int
+    stock_quantity: int  # available: on hand minus reserved, what an order can take
     active: bool
     create_time: datetime
     update_time: datetime
     delete_time: datetime | None = None
     # The sequence of the product's last stock event: its ledger rows, counted.
     stock_sequence: int = 0
+    reserved_quantity: int = 0  # promised to open order lines, not yet shipped
+
+    @property
+    def on_hand_quantity(self) -> int:
+        return self.stock_quantity + self.reserved_quantity
 
 
 @dataclass(frozen=True)
@@ -112,10 +132,17 @@ class OrderItem:
     sku: str
     quantity: int
     unit_price: Decimal
+    shipped_quantity: int = 0
+    canceled_quantity: int = 0
 
     @property
     def subtotal(self) -> Decimal:
         return self.unit_price * self.quantity
+
+    @property
+    def open_quantity(self) -> int:
+        """Units still reserved for this line."""
+        return self.quantity - self.shipped_quantity - self.canceled_quantity
 
 
 @dataclass
@@ -132,10 +159,20 @@ class Order:
     external_reference: str = ""
     # A snapshot taken when the order was placed: the request's, or else the customer's.
     shipping_address: PostalAddress | None = None
+    # 1 when placed, one more with every change: numbers the order's events and is its etag.
+    version: int = 1
+
+    @property
+    def etag(self) -> str:
+        return str(self.version)
 
     @property
     def total(self) -> Decimal:
         return sum((item.subtotal for item in self.items), Decimal(0))
+
+    @property
+    def open_quantity(self) -> int:
+        return sum(item.open_quantity for item in self.items)
 
 
 @dataclass(frozen=True)
@@ -157,6 +194,26 @@ class StockMovement:
     ) -> StockMovement:
         """A ledger entry not yet stored (no id)."""
         return StockMovement("", product_id, kind, delta, after, order_id, reason, caller.actor, caller.request_id, now)
+
+
+class ShipmentState(enum.IntEnum):
+    # Values equal the proto enum's.
+    SHIPPED = 1
+    DELIVERED = 2
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """Units of an order handed to a carrier together; items maps product id → units."""
+
+    id: str
+    order_id: str
+    items: dict[str, int]
+    carrier: str
+    tracking_number: str
+    state: ShipmentState
+    create_time: datetime
+    deliver_time: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
 """The storage the handlers need, as abstract ports. storage/ implements them; tests may fake them.
 
-Lock order, everywhere: an order row before product rows, and product rows in ascending id order.
+Lock order, everywhere: an order row (and its items) before product rows, and product rows in ascending id order.
 Only the `lock*` methods take row locks, and only they may precede a stock change.
 """
 
 from __future__ import annotations
 
 import enum
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ from service.domain.model import (
     Page,
     PageResult,
     Product,
+    Shipment,
     StatusChange,
+    Stock,
     StockMovement,
 )
 
@@ -103,8 +106,8 @@ class ProductRepository(ABC):
         """Writes the catalogue fields back (not the stock)."""
 
     @abstractmethod
-    def set_stock(self, stock: Mapping[str, int], when: datetime, sequences: Mapping[str, int]) -> None:
-        """Sets the stock of locked products, and the sequence of each one's last stock event, in one statement."""
+    def set_stock(self, stock: Mapping[str, Stock], when: datetime, sequences: Mapping[str, int]) -> None:
+        """Sets the stock figures of locked products, and the sequence of each one's last stock event, in one statement."""
 
     @abstractmethod
     def list(self, flt: ProductFilter, page: Page) -> PageResult[Product]: ...
@@ -138,14 +141,20 @@ class OrderRepository(ABC):
 
     @abstractmethod
     def lock(self, order_id: str) -> Order:
-        """Reads the order under an exclusive lock on its row. Raises NotFound."""
+        """Reads the order under an exclusive lock on its row, its items as last committed. Raises NotFound."""
 
     @abstractmethod
-    def set_status(self, order_id: str, status: OrderStatus, when: datetime) -> None: ...
+    def save(self, order: Order, lines: bool) -> None:
+        """Writes the locked order's status, version and update time back; with `lines`, also each
+        item's shipped and canceled quantities."""
 
     @abstractmethod
     def list(self, flt: OrderFilter, page: Page) -> PageResult[Order]:
         """In flt.sort's order; page.after and next_after are ids, or update cursors for UPDATE_TIME_ASC."""
+
+    @abstractmethod
+    def reserving(self, product_id: str, limit: int) -> builtins.list[str]:
+        """The ids of up to `limit` orders, oldest first, whose lines still hold units of the product."""
 
 
 class LedgerRepository(ABC):
@@ -164,6 +173,34 @@ class LedgerRepository(ABC):
     @abstractmethod
     def list(self, product_id: str, page: Page) -> PageResult[StockMovement]:
         """Oldest first."""
+
+
+class ShipmentRepository(ABC):
+    """An order's shipments. They change only under their order's row lock, so they take none of their own."""
+
+    @abstractmethod
+    def add(self, shipment: Shipment, key: IdempotencyKey | None) -> Shipment:
+        """Inserts the shipment and its items; returns it with its id. A taken key raises KeyTaken."""
+
+    @abstractmethod
+    def find_by_key(self, key: IdempotencyKey) -> tuple[Shipment, str] | None:
+        """The shipment created with this principal's key, and its request fingerprint."""
+
+    @abstractmethod
+    def get(self, order_id: str, shipment_id: str) -> Shipment:
+        """Raises NotFound, also for a shipment of another order."""
+
+    @abstractmethod
+    def of_order(self, order_id: str) -> list[Shipment]:
+        """Every shipment of the order, oldest first."""
+
+    @abstractmethod
+    def list(self, order_id: str, page: Page) -> PageResult[Shipment]:
+        """Oldest first."""
+
+    @abstractmethod
+    def deliver(self, shipment_ids: Sequence[str], when: datetime) -> None:
+        """Marks the shipments DELIVERED at `when`."""
 
 
 class HistoryRepository(ABC):
@@ -196,6 +233,7 @@ class UnitOfWork(ABC):
     products: ProductRepository
     orders: OrderRepository
     ledger: LedgerRepository
+    shipments: ShipmentRepository
     history: HistoryRepository
     events: EventOutbox
 

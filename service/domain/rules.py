@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
 from service.domain.errors import (
+    EtagMismatch,
+    ExceedsOpenQuantity,
     FieldViolation,
     IdempotencyKeyReused,
     InsufficientStock,
@@ -17,20 +19,48 @@ from service.domain.errors import (
     NotDeleted,
     NotFound,
     NotOrderable,
+    OverShipped,
     Shortage,
+    StockBelowReserved,
+    StockMoved,
 )
-from service.domain.model import Customer, IdempotencyKey, OrderItem, OrderLine, OrderStatus, Product
+from service.domain.model import (
+    Customer,
+    IdempotencyKey,
+    Order,
+    OrderItem,
+    OrderLine,
+    OrderStatus,
+    Product,
+    Shipment,
+    ShipmentState,
+)
 
 E = TypeVar("E", Customer, Product)
 
-# The only moves an order can make. CANCELED is reached through cancel(), which also returns stock.
+S = OrderStatus
+# The moves UpdateOrderStatus makes: one step forward. SHIPPED ships whatever is open.
+STEPS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING: frozenset({S.CONFIRMED}),
+    S.CONFIRMED: frozenset({S.PICKED}),
+    S.PICKED: frozenset({S.SHIPPED}),
+    S.PARTIALLY_SHIPPED: frozenset({S.SHIPPED}),
+    S.SHIPPED: frozenset({S.DELIVERED}),
+    S.DELIVERED: frozenset(),
+    S.CANCELED: frozenset(),
+}
+# Statuses with open units: a shipment may take some, a cancel cancels them all.
+SHIPPABLE = frozenset({S.CONFIRMED, S.PICKED, S.PARTIALLY_SHIPPED})
+CANCELABLE = frozenset({S.PENDING, S.CONFIRMED, S.PICKED, S.PARTIALLY_SHIPPED})
+# Every move an order can make, whatever makes it: the steps, shipments (CONFIRMED or PICKED to
+# PARTIALLY_SHIPPED or SHIPPED), cancels (to CANCELED if nothing shipped, else to SHIPPED, or
+# DELIVERED when every shipment already was) and the last delivery (SHIPPED to DELIVERED).
 NEXT: dict[OrderStatus, frozenset[OrderStatus]] = {
-    OrderStatus.PENDING: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELED}),
-    OrderStatus.CONFIRMED: frozenset({OrderStatus.PICKED, OrderStatus.CANCELED}),
-    OrderStatus.PICKED: frozenset({OrderStatus.SHIPPED}),
-    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
-    OrderStatus.DELIVERED: frozenset(),
-    OrderStatus.CANCELED: frozenset(),
+    **STEPS,
+    S.PENDING: STEPS[S.PENDING] | {S.CANCELED},
+    S.CONFIRMED: STEPS[S.CONFIRMED] | {S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELED},
+    S.PICKED: STEPS[S.PICKED] | {S.PARTIALLY_SHIPPED, S.CANCELED},
+    S.PARTIALLY_SHIPPED: STEPS[S.PARTIALLY_SHIPPED] | {S.DELIVERED},
 }
 
 
@@ -75,30 +105,94 @@ def price_lines(lines: list[OrderLine], products: Mapping[str, Product]) -> list
 
 
 def ensure_transition(order_id: str, current: OrderStatus, target: OrderStatus) -> bool:
-    """True if the order must move; False if it is already there (a no-op). Raises if not allowed.
+    """UpdateOrderStatus: True if the order must move; False if it is already there (a no-op).
+    Raises if it is not one step forward (STEPS).
 
-    CANCELED is never a plain transition: only cancel() reaches it, because it also returns stock.
+    CANCELED is never a step: only canceled() reaches it, because it also releases the reservation.
     """
     if current == target:
         return False
-    if target == OrderStatus.CANCELED or target not in NEXT[current]:
+    if target not in STEPS[current]:
         raise InvalidStatusTransition(order_id, current.name, target.name)
     return True
 
 
 def ensure_cancelable(order_id: str, current: OrderStatus) -> None:
-    # Unlike other transitions, a repeated cancel is an error: it must never return stock twice,
-    # and the client should learn that nothing happened.
-    if OrderStatus.CANCELED not in NEXT[current]:
+    # Unlike other transitions, a repeated cancel is an error: it must never release a reservation
+    # twice, and the client should learn that nothing happened.
+    if current not in CANCELABLE:
         raise InvalidStatusTransition(order_id, current.name, OrderStatus.CANCELED.name)
 
 
-def adjusted_stock(product: Product, delta: int) -> int:
-    """The stock after an adjustment, which may never go below zero."""
-    after = product.stock_quantity + delta
-    if after < 0:
-        raise InsufficientStock([Shortage(product.id, -delta, product.stock_quantity)])
-    return after
+def ensure_shippable(order_id: str, current: OrderStatus) -> None:
+    if current not in SHIPPABLE:
+        raise InvalidStatusTransition(order_id, current.name, OrderStatus.SHIPPED.name)
+
+
+def ensure_etag(order: Order, etag: str) -> None:
+    """AIP-154: a mutation that names the etag it read applies only to the order as it was then."""
+    if etag and etag != order.etag:
+        raise EtagMismatch("order", order.id, etag, order.etag)
+
+
+def canceled(order: Order, shipments: Sequence[Shipment], now: datetime) -> Order:
+    """The order with every open unit canceled: CANCELED if nothing had shipped, else SHIPPED, or
+    DELIVERED if every shipment already was.
+
+    A cancel with nothing open is an error, not a no-op: it must never release a reservation twice,
+    and the client should learn that nothing happened.
+    """
+    ensure_cancelable(order.id, order.status)
+    items = [replace(i, canceled_quantity=i.canceled_quantity + i.open_quantity) for i in order.items]
+    if not shipments:
+        status = OrderStatus.CANCELED
+    else:
+        status = OrderStatus.DELIVERED if all_delivered(shipments) else OrderStatus.SHIPPED
+    return replace(order, items=items, status=status, update_time=now, version=order.version + 1)
+
+
+def all_delivered(shipments: Sequence[Shipment]) -> bool:
+    return all(s.state == ShipmentState.DELIVERED for s in shipments)
+
+
+def delivered(order: Order, shipments: Sequence[Shipment], now: datetime) -> Order:
+    """The order after one of its shipments was delivered (`shipments`, all of them, as they are now):
+    DELIVERED once nothing is open and every shipment is delivered."""
+    status = OrderStatus.DELIVERED if order.open_quantity == 0 and all_delivered(shipments) else order.status
+    return replace(order, status=status, update_time=now, version=order.version + 1)
+
+
+def shipped(order: Order, units: Mapping[str, int], now: datetime) -> Order:
+    """The order after shipping `units` (product id → units, each above zero): each at most its
+    line's open quantity. The caller has checked that the order's status allows a shipment."""
+    open_units = {item.product_id: item.open_quantity for item in order.items}
+    over = [
+        OverShipped(pid, quantity, open_units.get(pid), i)
+        for i, (pid, quantity) in enumerate(units.items())
+        if quantity > open_units.get(pid, 0)
+    ]
+    if over:
+        raise ExceedsOpenQuantity(order.id, over)
+    items = [replace(i, shipped_quantity=i.shipped_quantity + units.get(i.product_id, 0)) for i in order.items]
+    status = OrderStatus.SHIPPED if sum(i.open_quantity for i in items) == 0 else OrderStatus.PARTIALLY_SHIPPED
+    return replace(order, items=items, status=status, update_time=now, version=order.version + 1)
+
+
+def adjusted_on_hand(product: Product, delta: int) -> int:
+    """On hand after an adjustment. Never below zero (INSUFFICIENT_STOCK, as before reservations
+    existed), nor below what open orders reserve (STOCK_BELOW_RESERVED)."""
+    on_hand = product.on_hand_quantity + delta
+    if on_hand < 0:
+        raise InsufficientStock([Shortage(product.id, -delta, product.on_hand_quantity)])
+    if on_hand < product.reserved_quantity:
+        raise StockBelowReserved(product.id, on_hand, product.reserved_quantity)
+    return on_hand
+
+
+def ensure_count_applies(product: Product, expected_on_hand: int) -> None:
+    """A count is taken against an on-hand figure: if stock moved since, it no longer applies."""
+    if product.on_hand_quantity != expected_on_hand:
+        raise StockMoved(product.id, expected_on_hand, product.on_hand_quantity)
 
 
 def ensure_same_request(stored_fingerprint: str, key: IdempotencyKey) -> None:

@@ -15,7 +15,7 @@ from service._gen.erp.orders.v1 import customer_pb2, events_pb2, order_pb2, prod
 from service.domain import addresses, rules
 from service.domain.events import Event, OrderEvent, StockEvent
 from service.domain.errors import FieldViolation, InvalidArgument
-from service.domain.model import Customer, Order, OrderStatus, PostalAddress, Product, StatusChange, StockMovement
+from service.domain.model import Customer, Order, OrderStatus, PostalAddress, Product, Shipment, StatusChange, StockMovement
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -90,6 +90,7 @@ def product_message(p: Product) -> product_pb2.Product:
         id=p.id, sku=p.sku, name=p.name, description=p.description, price=money(p.price, p.currency),
         stock_quantity=p.stock_quantity, active=p.active, create_time=timestamp(p.create_time),
         update_time=timestamp(p.update_time), delete_time=timestamp(p.delete_time),
+        on_hand_quantity=p.on_hand_quantity, reserved_quantity=p.reserved_quantity, available_quantity=p.stock_quantity,
     )
 
 
@@ -99,12 +100,22 @@ def order_message(o: Order) -> order_pb2.Order:
         items=[
             order_pb2.OrderItem(
                 product_id=i.product_id, sku=i.sku, quantity=i.quantity, unit_price=money(i.unit_price, o.currency),
-                subtotal=money(i.subtotal, o.currency),
+                subtotal=money(i.subtotal, o.currency), shipped_quantity=i.shipped_quantity,
+                canceled_quantity=i.canceled_quantity, open_quantity=i.open_quantity,
             )
             for i in o.items
         ],
         total=money(o.total, o.currency), create_time=timestamp(o.create_time), update_time=timestamp(o.update_time),
         external_reference=o.external_reference, shipping_address=postal_address(o.shipping_address),
+        etag=o.etag,
+    )
+
+
+def shipment_message(s: Shipment) -> order_pb2.Shipment:
+    return order_pb2.Shipment(
+        id=s.id, order_id=s.order_id, items=[order_pb2.Shipment.Item(product_id=pid, quantity=q) for pid, q in s.items.items()],
+        carrier=s.carrier, tracking_number=s.tracking_number, state=order_pb2.ShipmentState.ValueType(s.state),
+        create_time=timestamp(s.create_time), deliver_time=timestamp(s.deliver_time),
     )
 
 
@@ -127,12 +138,14 @@ def order_event_message(e: OrderEvent) -> events_pb2.OrderEvent:
     return events_pb2.OrderEvent(
         id=e.id, order_id=e.order.id, sequence=e.sequence, type=events_pb2.OrderEventType.ValueType(e.type),
         order=order_message(e.order), actor=e.actor, request_id=e.request_id, time=timestamp(e.time),
+        shipment=shipment_message(e.shipment) if e.shipment is not None else None,
     )
 
 
 def stock_event_message(e: StockEvent) -> events_pb2.ProductStockEvent:
     return events_pb2.ProductStockEvent(
-        id=e.id, product_id=e.movement.product_id, sequence=e.sequence, movement=movement_message(e.movement)
+        id=e.id, product_id=e.movement.product_id, sequence=e.sequence, movement=movement_message(e.movement),
+        on_hand_quantity=e.on_hand, reserved_quantity=e.reserved, available_quantity=e.movement.stock_after,
     )
 
 

@@ -38,19 +38,11 @@ _HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 _CHUNK_BYTES = 64 * 1024  # rows are sent in chunks of about this size
-_SHIPPED = frozenset({order_pb2.ORDER_STATUS_SHIPPED, order_pb2.ORDER_STATUS_DELIVERED})
 
 
 def renders(route: Route) -> bool:
     """Whether this module serves the route's stream (else it is served as SSE)."""
     return route.grpc_path in _EXPORTS
-
-
-def shipped_quantity(order: order_pb2.Order, item: order_pb2.OrderItem) -> int:
-    """Units of the line that have left the warehouse. Orders do not record shipments per line yet:
-    a SHIPPED or DELIVERED order shipped every unit, any other none. The one place to switch to a
-    recorded shipped quantity."""
-    return item.quantity if order.status in _SHIPPED else 0
 
 
 def _amount(money: money_pb2.Money) -> str:
@@ -62,7 +54,7 @@ def rows(order: order_pb2.Order) -> list[list[str | int]]:
     status = order_pb2.OrderStatus.Name(order.status)
     head = [order.id, order.external_reference, order.customer_id, status, order.create_time.ToJsonString(), order.update_time.ToJsonString()]
     return [
-        [*head, i.product_id, i.sku, i.quantity, shipped_quantity(order, i), _amount(i.unit_price), _amount(i.subtotal), _amount(order.total)]
+        [*head, i.product_id, i.sku, i.quantity, i.shipped_quantity, _amount(i.unit_price), _amount(i.subtotal), _amount(order.total)]
         for i in order.items
     ]
 

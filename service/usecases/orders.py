@@ -15,14 +15,18 @@ from service.domain.model import (
     IdempotencyKey,
     MovementKind,
     Order,
+    OrderLine,
     OrderStatus,
     Page,
     PageResult,
+    Shipment,
+    ShipmentState,
     StatusChange,
-    StockMovement,
 )
 from service.domain.ports import OrderFilter, UnitOfWork
 from service.usecases.runner import Runner
+from service.domain.stock import StockBook
+from service.usecases.keyed import once_per_key
 
 
 # What a create refused for may be explained by an earlier call with the same key (its own order
@@ -86,7 +90,7 @@ def create_orders(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[Outcome]:
         asked = {(o.customer_id, o.external_reference) for o in batch if o.external_reference}
         references = uow.orders.find_references(asked) if asked else {}
         products = uow.products.lock(sorted({line.product_id for o in batch for line in o.lines}))
-        decisions, stock = allocate(batch, customers, products, references)
+        decisions, _ = allocate(batch, customers, products, references)
         now = datetime.now(UTC)
         placed = {
             i: (
@@ -99,21 +103,18 @@ def create_orders(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[Outcome]:
         }
         if placed:
             uow.orders.add_many([(order, o.key) for order, o, _ in placed.values()])
-            sold = {item.product_id for _, _, d in placed.values() for item in d.items}
-            movements = [
-                StockMovement.new(item.product_id, MovementKind.ORDER, -item.quantity, d.after[item.product_id], order.id, "order", o.caller, now)
-                for order, o, d in placed.values()
-                for item in d.items
-            ]
-            # A product sold to several orders of the batch gets consecutive numbers, in arrival order.
-            stock_events, sequences = events.stock_events(movements, products)
-            uow.products.set_stock({pid: stock[pid] for pid in sorted(sold)}, now, sequences)
-            uow.ledger.add(movements)
+            # A product reserved by several orders of the batch gets consecutive numbers, in arrival order.
+            book = StockBook(products)
+            for order, o, placement in placed.values():
+                for item in placement.items:
+                    book.move(item.product_id, MovementKind.ORDER, -item.quantity, order.id, "order", o.caller, now)
+            uow.products.set_stock(book.stock(), now, book.sequences())
+            uow.ledger.add(book.movements)
             uow.history.add_many([
                 StatusChange("", order.id, None, OrderStatus.PENDING, o.caller.actor, "order placed", o.caller.request_id, now)
                 for order, o, _ in placed.values()
             ])
-            uow.events.add([*(events.order_created(order, o.caller, now) for order, o, _ in placed.values()), *stock_events])
+            uow.events.add([*(events.order_created(order, o.caller, now) for order, o, _ in placed.values()), *book.events])
             uow.commit()
     outcomes: list[Outcome] = []
     for i, d in enumerate(decisions):
@@ -165,44 +166,136 @@ def export_orders(run: Runner, flt: OrderFilter, page_size: int) -> Iterator[Ord
         page = Page(page_size, result.next_after)
 
 
-def update_order_status(uow: UnitOfWork, caller: Caller, order_id: str, target: OrderStatus, reason: str) -> Order:
-    """Moves the order one step. Repeating the current status is a no-op that writes nothing."""
+def update_order_status(
+    uow: UnitOfWork, caller: Caller, order_id: str, target: OrderStatus, reason: str, etag: str = ""
+) -> Order:
+    """Moves the order one step. Repeating the current status is a no-op that writes nothing.
+
+    SHIPPED ships every open unit in one shipment without tracking; DELIVERED delivers every shipment.
+    """
     with uow:
         order = uow.orders.lock(order_id)
+        rules.ensure_etag(order, etag)
         if not rules.ensure_transition(order.id, order.status, target):
             return order
         now = datetime.now(UTC)
-        moved = replace(order, status=target, update_time=now)
-        uow.orders.set_status(order.id, target, now)
-        uow.history.add(StatusChange("", order.id, order.status, target, caller.actor, reason, caller.request_id, now))
-        uow.events.add([events.order_changed(order.status, moved, caller, now)])
+        shipment = None
+        if target == OrderStatus.SHIPPED:
+            moved, shipment = _ship(uow, caller, order, {i.product_id: i.open_quantity for i in order.items if i.open_quantity}, "", "", reason, now)
+        else:
+            moved = replace(order, status=target, update_time=now, version=order.version + 1)
+            uow.orders.save(moved, lines=False)
+            if target == OrderStatus.DELIVERED:
+                uow.shipments.deliver([s.id for s in uow.shipments.of_order(order.id) if s.state == ShipmentState.SHIPPED], now)
+        _history(uow, caller, order, moved, reason, now)
+        uow.events.add([events.order_changed(moved, caller, now, shipment)])
         uow.commit()
     return moved
 
 
-def cancel_order(uow: UnitOfWork, caller: Caller, order_id: str, reason: str) -> Order:
-    """Cancels and returns each item's stock. The order row lock makes a second cancel see CANCELED."""
+def cancel_order(uow: UnitOfWork, caller: Caller, order_id: str, reason: str, etag: str = "") -> Order:
+    """Cancels every open unit and releases its reservation. The order row lock makes a second cancel
+    see nothing open."""
     with uow:
         order = uow.orders.lock(order_id)
-        rules.ensure_cancelable(order.id, order.status)
-        products = uow.products.lock([item.product_id for item in order.items])
+        rules.ensure_etag(order, etag)
         now = datetime.now(UTC)
-        after = {item.product_id: products[item.product_id].stock_quantity + item.quantity for item in order.items}
-        movements = [
-            StockMovement.new(item.product_id, MovementKind.CANCEL, item.quantity, after[item.product_id], order.id, reason, caller, now)
-            for item in order.items
-        ]
-        stock_events, sequences = events.stock_events(movements, products)
-        canceled = replace(order, status=OrderStatus.CANCELED, update_time=now)
-        uow.products.set_stock(after, now, sequences)
-        uow.ledger.add(movements)
-        uow.orders.set_status(order.id, OrderStatus.CANCELED, now)
-        uow.history.add(
-            StatusChange("", order.id, order.status, OrderStatus.CANCELED, caller.actor, reason, caller.request_id, now)
-        )
-        uow.events.add([events.order_changed(order.status, canceled, caller, now), *stock_events])
+        canceled = rules.canceled(order, uow.shipments.of_order(order.id) if order.status == OrderStatus.PARTIALLY_SHIPPED else [], now)
+        book = StockBook(uow.products.lock([item.product_id for item in order.items if item.open_quantity]))
+        for item in order.items:
+            if item.open_quantity:
+                book.move(item.product_id, MovementKind.CANCEL, item.open_quantity, order.id, reason, caller, now)
+        uow.products.set_stock(book.stock(), now, book.sequences())
+        uow.ledger.add(book.movements)
+        uow.orders.save(canceled, lines=True)
+        _history(uow, caller, order, canceled, reason, now)
+        uow.events.add([events.order_changed(canceled, caller, now), *book.events])
         uow.commit()
     return canceled
+
+
+def create_shipment(
+    uow: UnitOfWork, caller: Caller, order_id: str, lines: Sequence[OrderLine], carrier: str, tracking: str, etag: str = "",
+    key: IdempotencyKey | None = None,
+) -> tuple[Shipment, bool]:
+    """Ships some of the order's open units; returns the shipment and whether it replayed `key`."""
+
+    def run() -> tuple[Shipment, bool]:
+        order = uow.orders.lock(order_id)
+        rules.ensure_etag(order, etag)
+        rules.ensure_shippable(order.id, order.status)
+        now = datetime.now(UTC)
+        units = {line.product_id: line.quantity for line in rules.merge_lines(lines)}
+        moved, shipment = _ship(uow, caller, order, units, carrier, tracking, "shipment", now, key)
+        _history(uow, caller, order, moved, "shipment", now)
+        uow.events.add([events.shipment_changed(events.OrderEventType.SHIPMENT_CREATED, moved, shipment, caller, now)])
+        uow.commit()
+        return shipment, False
+
+    return once_per_key(uow, lambda: _shipment_replayed(uow, key), run)
+
+
+def _shipment_replayed(uow: UnitOfWork, key: IdempotencyKey | None) -> tuple[Shipment, bool] | None:
+    if key is None or (found := uow.shipments.find_by_key(key)) is None:
+        return None
+    rules.ensure_same_request(found[1], key)
+    return found[0], True
+
+
+def deliver_shipment(uow: UnitOfWork, caller: Caller, order_id: str, shipment_id: str, etag: str = "") -> Shipment:
+    """Marks the shipment delivered, and the order DELIVERED once nothing is open and every shipment
+    is. A delivered shipment is returned as it is: nothing changes."""
+    with uow:
+        order = uow.orders.lock(order_id)
+        rules.ensure_etag(order, etag)
+        shipment = uow.shipments.get(order.id, shipment_id)
+        if shipment.state == ShipmentState.DELIVERED:
+            return shipment
+        now = datetime.now(UTC)
+        shipment = replace(shipment, state=ShipmentState.DELIVERED, deliver_time=now)
+        uow.shipments.deliver([shipment.id], now)
+        shipments = [shipment if s.id == shipment.id else s for s in uow.shipments.of_order(order.id)]
+        moved = rules.delivered(order, shipments, now)
+        uow.orders.save(moved, lines=False)
+        _history(uow, caller, order, moved, "shipment delivered", now)
+        uow.events.add([events.shipment_changed(events.OrderEventType.SHIPMENT_DELIVERED, moved, shipment, caller, now)])
+        uow.commit()
+    return shipment
+
+
+def get_shipment(uow: UnitOfWork, order_id: str, shipment_id: str) -> Shipment:
+    with uow:
+        return uow.shipments.get(order_id, shipment_id)
+
+
+def list_shipments(uow: UnitOfWork, order_id: str, page: Page) -> PageResult[Shipment]:
+    with uow:
+        uow.orders.get(order_id)  # NOT_FOUND for an unknown order, rather than an empty list
+        return uow.shipments.list(order_id, page)
+
+
+def _ship(
+    uow: UnitOfWork, caller: Caller, order: Order, units: dict[str, int], carrier: str, tracking: str, reason: str, now: datetime,
+    key: IdempotencyKey | None = None,
+) -> tuple[Order, Shipment]:
+    """Ships `units` of the locked order: its products locked in ascending id order, on hand and
+    reserved down by the units, one SHIPMENT ledger row per product, the shipment stored."""
+    moved = rules.shipped(order, units, now)
+    book = StockBook(uow.products.lock(list(units)))
+    for product_id, quantity in units.items():
+        book.move(product_id, MovementKind.SHIPMENT, -quantity, order.id, reason or "shipment", caller, now)
+    shipment = uow.shipments.add(Shipment("", order.id, units, carrier, tracking, ShipmentState.SHIPPED, now), key)
+    uow.products.set_stock(book.stock(), now, book.sequences())
+    uow.ledger.add(book.movements)
+    uow.orders.save(moved, lines=True)
+    uow.events.add(book.events)
+    return moved, shipment
+
+
+def _history(uow: UnitOfWork, caller: Caller, before: Order, after: Order, reason: str, now: datetime) -> None:
+    """A history row when the change moved the status."""
+    if after.status != before.status:
+        uow.history.add(StatusChange("", after.id, before.status, after.status, caller.actor, reason, caller.request_id, now))
 
 
 def list_status_history(uow: UnitOfWork, order_id: str, page: Page) -> PageResult[StatusChange]:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from service.domain import events, rules
-from service.domain.errors import NotFound
+from service.domain.errors import CountBelowReserved, NotFound
 from service.domain.model import Caller, IdempotencyKey, MovementKind, Page, PageResult, Product, StockMovement
 from service.domain.ports import ProductFilter, UnitOfWork
+from service.domain.stock import StockBook
+from service.usecases.keyed import once_per_key
+
+
+# How many of the orders holding a product's reservations a refused count names: the first page.
+RESERVING_SHOWN = 50
 
 
 def create_product(
@@ -33,7 +39,7 @@ def create_product(
             # The ledger starts with the initial stock, so it always sums to the stock on hand.
             initial = StockMovement.new(product.id, MovementKind.INITIAL, initial_stock, initial_stock, "", "initial stock", caller, now)
             uow.ledger.add([initial])
-            uow.events.add([events.StockEvent(initial, 1)])
+            uow.events.add([events.StockEvent(initial, 1, initial_stock, 0)])
         uow.commit()
     return product
 
@@ -80,26 +86,72 @@ def adjust_stock(
 
     A replay returns the original entry with the product as it is now.
     """
-    with uow:
-        if key is not None and (found := uow.ledger.find_by_key(key)) is not None:
-            rules.ensure_same_request(found[1], key)
-            return uow.products.get(found[0].product_id), found[0], True
+
+    def judge(product: Product) -> tuple[MovementKind, int]:
+        rules.adjusted_on_hand(product, delta)
+        return MovementKind.ADJUSTMENT, delta
+
+    return _move_one(uow, caller, product_id, reason, key, judge)
+
+
+def count_stock(
+    uow: UnitOfWork, caller: Caller, product_id: str, counted: int, expected_on_hand: int, reason: str,
+    key: IdempotencyKey | None = None,
+) -> tuple[Product, StockMovement, bool]:
+    """Sets on hand to a physical count, with a COUNT ledger row of the difference; returns the
+    product, the row, and whether this replayed an earlier call with `key`."""
+
+    def judge(product: Product) -> tuple[MovementKind, int]:
+        rules.ensure_count_applies(product, expected_on_hand)
+        if counted < product.reserved_quantity:
+            raise CountBelowReserved(product.id, counted, product.reserved_quantity, uow.orders.reserving(product.id, RESERVING_SHOWN))
+        return MovementKind.COUNT, counted - product.on_hand_quantity
+
+    return _move_one(uow, caller, product_id, reason, key, judge)
+
+
+def _move_one(
+    uow: UnitOfWork, caller: Caller, product_id: str, reason: str, key: IdempotencyKey | None,
+    judge: Callable[[Product], tuple[MovementKind, int]],
+) -> tuple[Product, StockMovement, bool]:
+    """One ledger row on one locked product, its kind and delta decided by `judge`, stored with `key`:
+    a key already stored replays its row."""
+
+    def run() -> tuple[Product, StockMovement, bool]:
         product = _lock_one(uow, product_id)
+        kind, delta = judge(product)
         now = datetime.now(UTC)
-        after = rules.adjusted_stock(product, delta)
-        movement = StockMovement.new(product.id, MovementKind.ADJUSTMENT, delta, after, "", reason, caller, now)
-        movement = uow.ledger.add_one(movement, key)
-        stock_events, sequences = events.stock_events([movement], {product.id: product})
-        uow.products.set_stock({product.id: after}, now, sequences)
-        uow.events.add(stock_events)
+        book = StockBook({product.id: product})
+        movement = uow.ledger.add_one(book.move(product.id, kind, delta, "", reason, caller, now), key)
+        uow.products.set_stock(book.stock(), now, book.sequences())
+        uow.events.add(book.events)
         uow.commit()
-    return replace(product, stock_quantity=after, update_time=now, stock_sequence=sequences[product.id]), movement, False
+        return _restocked(product, book, now), movement, False
+
+    return once_per_key(uow, lambda: _replayed(uow, key), run)
+
+
+def _replayed(uow: UnitOfWork, key: IdempotencyKey | None) -> tuple[Product, StockMovement, bool] | None:
+    """The row stored with `key`, with the product as it is now, as a replay; None if there is none."""
+    if key is None or (found := uow.ledger.find_by_key(key)) is None:
+        return None
+    rules.ensure_same_request(found[1], key)
+    return uow.products.get(found[0].product_id), found[0], True
 
 
 def list_stock_movements(uow: UnitOfWork, product_id: str, page: Page) -> PageResult[StockMovement]:
     with uow:
         uow.products.get(product_id)  # NOT_FOUND for an unknown product, rather than an empty ledger
         return uow.ledger.list(product_id, page)
+
+
+def _restocked(product: Product, book: StockBook, now: datetime) -> Product:
+    """The product with the figures the book moved it to."""
+    stock = book.stock()[product.id]
+    return replace(
+        product, stock_quantity=stock.available, reserved_quantity=stock.reserved, update_time=now,
+        stock_sequence=book.sequences()[product.id],
+    )
 
 
 def _lock_one(uow: UnitOfWork, product_id: str) -> Product:

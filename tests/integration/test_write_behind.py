@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, exc
 
 from service.domain.allocation import NewOrder
-from service.domain.model import Caller, OrderLine, OrderStatus, Page, StatusChange
+from service.domain.model import Stock, Caller, OrderLine, OrderStatus, Page, StatusChange
 from service.domain.ports import ProductFilter
 from service.usecases import customers, orders, products
 from service.runtime.bootstrap import engine as make_engine
@@ -65,7 +65,7 @@ def test_a_failure_late_in_the_batch_rolls_back_the_whole_transaction(engine: En
     pid = _product(engine)
     with pytest.raises(exc.IntegrityError), unit_of_work(engine) as uow:
         uow.products.lock([pid])
-        uow.products.set_stock({pid: 1}, NOW, {pid: 2})  # sent first in the batch, and succeeds
+        uow.products.set_stock({pid: Stock(1, 0)}, NOW, {pid: 2})  # sent first in the batch, and succeeds
         uow.history.add(StatusChange("", "999999999", None, OrderStatus.PENDING, "a", "no such order", "r", NOW))
         uow.commit()  # the history row breaks its foreign key in the batch's second statement
     assert _stock(engine, pid) == 10
@@ -77,7 +77,7 @@ def test_a_statement_through_sqlalchemy_sees_the_writes_queued_before_it(engine:
         sku = uow.products.get(pid).sku
     with unit_of_work(engine) as uow:
         uow.products.lock([pid])
-        uow.products.set_stock({pid: 4}, NOW, {pid: 2})
+        uow.products.set_stock({pid: Stock(4, 0)}, NOW, {pid: 2})
         listed = uow.products.list(ProductFilter(sku=sku), Page(10, ""))  # a plain Connection.execute
         assert [p.stock_quantity for p in listed.items] == [4]
 
@@ -86,7 +86,7 @@ def test_writes_of_a_rolled_back_unit_of_work_never_reach_the_next_one(one_conne
     pid = _product(one_connection)
     with pytest.raises(RuntimeError), unit_of_work(one_connection) as uow:
         uow.products.lock([pid])
-        uow.products.set_stock({pid: 0}, NOW, {pid: 2})
+        uow.products.set_stock({pid: Stock(0, 0)}, NOW, {pid: 2})
         raise RuntimeError("the use case gives up before its commit")
     with unit_of_work(one_connection) as uow:  # the same pooled connection
         uow.commit()
@@ -99,7 +99,7 @@ def test_empty_stock_updates_and_ledger_batches_write_nothing(engine: Engine) ->
         uow.products.lock([product_id])
         uow.products.set_stock({}, NOW, {})
         uow.ledger.add([])
-        uow.products.set_stock({product_id: 6}, NOW, {product_id: 2})  # queued behind the empty ones, and still sent
+        uow.products.set_stock({product_id: Stock(6, 0)}, NOW, {product_id: 2})  # queued behind the empty ones, and still sent
         uow.commit()
     assert _stock(engine, product_id) == 6
     with unit_of_work(engine) as uow:
@@ -116,5 +116,5 @@ def test_nothing_runs_on_a_unit_of_work_after_its_commit(engine: Engine) -> None
         with pytest.raises(QueueClosed):
             uow.products.list(ProductFilter(sku=sku), Page(10, ""))  # a plain one
         with pytest.raises(QueueClosed):
-            uow.products.set_stock({pid: 1}, NOW, {pid: 2})  # a deferred write
+            uow.products.set_stock({pid: Stock(1, 0)}, NOW, {pid: 2})  # a deferred write
     assert _stock(engine, pid) == 10

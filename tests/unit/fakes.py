@@ -3,7 +3,7 @@ FakeRepository and FakeUnitOfWork).
 
 They keep the guarantees the use cases rely on from storage: a transaction sees its own writes, and only
 commit() makes them visible to the next one (leaving `with` without it rolls back); the idempotency keys
-of orders and stock movements are unique (a taken key raises KeyTaken, as the unique index does); ids
+of orders, shipments and stock movements are unique (a taken key raises KeyTaken, as the unique index does); ids
 are assigned on insert. There are no locks: these tests run one use case at a time.
 """
 
@@ -21,11 +21,13 @@ from service.domain.model import (
     Customer,
     IdempotencyKey,
     Order,
-    OrderStatus,
     Page,
     PageResult,
     Product,
+    Shipment,
+    ShipmentState,
     StatusChange,
+    Stock,
     StockMovement,
 )
 from service.domain.ports import (
@@ -38,6 +40,7 @@ from service.domain.ports import (
     OrderRepository,
     ProductFilter,
     ProductRepository,
+    ShipmentRepository,
     UnitOfWork,
 )
 
@@ -52,6 +55,8 @@ class Tables:
     order_keys: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # → (order id, fingerprint)
     ledger: list[StockMovement] = field(default_factory=list)
     ledger_keys: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)  # → (index, fingerprint)
+    shipments: dict[str, Shipment] = field(default_factory=dict)
+    shipment_keys: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # → (shipment id, fingerprint)
     history: list[StatusChange] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     last_id: int = 0
@@ -117,9 +122,12 @@ class FakeProducts(_Repository, ProductRepository):
     def save(self, product: Product) -> None:
         self._t.products[product.id] = product
 
-    def set_stock(self, stock: Mapping[str, int], when: datetime, sequences: Mapping[str, int]) -> None:
-        for pid, quantity in stock.items():
-            self._t.products[pid] = replace(self._t.products[pid], stock_quantity=quantity, update_time=when, stock_sequence=sequences[pid])
+    def set_stock(self, stock: Mapping[str, Stock], when: datetime, sequences: Mapping[str, int]) -> None:
+        for pid, figures in stock.items():
+            self._t.products[pid] = replace(
+                self._t.products[pid], stock_quantity=figures.available, reserved_quantity=figures.reserved,
+                update_time=when, stock_sequence=sequences[pid],
+            )
 
     def list(self, flt: ProductFilter, page: Page) -> PageResult[Product]:
         return _page(list(self._t.products.values()), page)
@@ -154,12 +162,20 @@ class FakeOrders(_Repository, OrderRepository):
     def lock(self, order_id: str) -> Order:
         return self.get(order_id)
 
-    def set_status(self, order_id: str, status: OrderStatus, when: datetime) -> None:
-        self._t.orders[order_id] = replace(self._t.orders[order_id], status=status, update_time=when)
+    def save(self, order: Order, lines: bool) -> None:
+        stored = self._t.orders[order.id]
+        self._t.orders[order.id] = replace(
+            stored, status=order.status, version=order.version, update_time=order.update_time, items=order.items if lines else stored.items
+        )
 
     def list(self, flt: OrderFilter, page: Page) -> PageResult[Order]:
         found = [o for o in self._t.orders.values() if not flt.statuses or o.status in flt.statuses]
         return _page(found[::-1], page)
+
+
+    def reserving(self, product_id: str, limit: int) -> list[str]:
+        holding = [o.id for o in self._t.orders.values() for i in o.items if i.product_id == product_id and i.open_quantity]
+        return holding[:limit]
 
 
 class FakeLedger(_Repository, LedgerRepository):
@@ -181,6 +197,37 @@ class FakeLedger(_Repository, LedgerRepository):
 
     def list(self, product_id: str, page: Page) -> PageResult[StockMovement]:
         return _page([m for m in self._t.ledger if m.product_id == product_id], page)
+
+
+class FakeShipments(_Repository, ShipmentRepository):
+    def add(self, shipment: Shipment, key: IdempotencyKey | None) -> Shipment:
+        if key is not None and (key.principal, key.key) in self._t.shipment_keys:
+            raise KeyTaken()
+        added = replace(shipment, id=self._t.next_id())
+        self._t.shipments[added.id] = added
+        if key is not None:
+            self._t.shipment_keys[(key.principal, key.key)] = (added.id, key.fingerprint)
+        return added
+
+    def find_by_key(self, key: IdempotencyKey) -> tuple[Shipment, str] | None:
+        found = self._t.shipment_keys.get((key.principal, key.key))
+        return None if found is None else (self._t.shipments[found[0]], found[1])
+
+    def get(self, order_id: str, shipment_id: str) -> Shipment:
+        found = self._t.shipments.get(shipment_id)
+        if found is None or found.order_id != order_id:
+            raise NotFound("shipment", shipment_id)
+        return found
+
+    def of_order(self, order_id: str) -> list[Shipment]:
+        return [s for s in self._t.shipments.values() if s.order_id == order_id]
+
+    def list(self, order_id: str, page: Page) -> PageResult[Shipment]:
+        return _page(self.of_order(order_id), page)
+
+    def deliver(self, shipment_ids: Sequence[str], when: datetime) -> None:
+        for i in shipment_ids:
+            self._t.shipments[i] = replace(self._t.shipments[i], state=ShipmentState.DELIVERED, deliver_time=when)
 
 
 class FakeHistory(_Repository, HistoryRepository):
@@ -211,6 +258,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.products = FakeProducts(self)
         self.orders = FakeOrders(self)
         self.ledger = FakeLedger(self)
+        self.shipments = FakeShipments(self)
         self.history = FakeHistory(self)
         self.events = FakeEvents(self)
 

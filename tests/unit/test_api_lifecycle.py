@@ -57,10 +57,16 @@ def test_a_second_cancel_is_an_invalid_transition_and_returns_nothing_again(stub
     assert [m.delta for m in stubs.movements(order.items[0].product_id)] == [3, -1, 1]
 
 
-def test_orders_past_confirmed_cannot_be_canceled(stubs: Stubs, order: pb.Order) -> None:
+def test_a_picked_order_cancels_what_is_open_and_a_shipped_one_has_nothing_left_to_cancel(stubs: Stubs, order: pb.Order) -> None:
+    product_id = order.items[0].product_id
     _move(stubs, order.id, S.ORDER_STATUS_CONFIRMED)
     _move(stubs, order.id, S.ORDER_STATUS_PICKED)
+    canceled = _cancel(stubs, order.id)
+    assert canceled.status == S.ORDER_STATUS_CANCELED and canceled.items[0].canceled_quantity == canceled.items[0].quantity
+    assert stubs.stock(product_id) == 3  # the reservation released: available as before the order
+    shipped = stubs.order(stubs.customer().id, (product_id, 1))
+    for target in (S.ORDER_STATUS_CONFIRMED, S.ORDER_STATUS_PICKED, S.ORDER_STATUS_SHIPPED):
+        _move(stubs, shipped.id, target)
     with pytest.raises(grpc.RpcError) as caught:
-        _cancel(stubs, order.id)
-    assert rich(caught.value).metadata == {"order_id": order.id, "current_status": "PICKED", "target_status": "CANCELED"}
-    assert stubs.stock(order.items[0].product_id) == 2
+        _cancel(stubs, shipped.id)
+    assert rich(caught.value).metadata == {"order_id": shipped.id, "current_status": "SHIPPED", "target_status": "CANCELED"}

@@ -5,12 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 
 from chaos.checker import check
-from chaos.dbstate import DbState, Movement, OrderState
+from chaos.dbstate import DbState, Movement, OrderState, Shipped
 from chaos.events_invariant import NAME as EVENTS
 from chaos.history import FAIL, INFO, OK, Attempt, Operation
 from chaos.stream import StreamEvent
 from service.domain.model import MovementKind as K
 from service.domain.model import OrderStatus as S
+
+
+ACK = "acknowledged create, shipment, adjustment or count exists exactly once"
+STOCK = "stock conserved: on hand ≥ reserved ≥ 0, each the ledger's and the lines' sum"
+PATHS = "status history is a valid path, each cancel released its open units once"
+LINES = "every line's shipped and canceled units add up"
 
 
 def _op(f: str, type_: str, key: str, request: dict, response: dict | None = None, code: str = "") -> Operation:  # type: ignore[type-arg]
@@ -41,9 +47,10 @@ def _sound() -> tuple[list[Operation], DbState, list[StreamEvent]]:
             Movement("1", K.ADJUSTMENT, 3, 7, key="k7", id="104"),
         ],
         orders={
-            "10": OrderState(S.CANCELED, "k1", {"1": 2}, [(None, S.PENDING), (S.PENDING, S.CANCELED)]),
-            "11": OrderState(S.CONFIRMED, "k2", {"1": 1}, [(None, S.PENDING), (S.PENDING, S.CONFIRMED)]),
+            "10": OrderState(S.CANCELED, "k1", {"1": 2}, [(None, S.PENDING), (S.PENDING, S.CANCELED)], canceled={"1": 2}, version=2),
+            "11": OrderState(S.CONFIRMED, "k2", {"1": 1}, [(None, S.PENDING), (S.PENDING, S.CONFIRMED)], version=2),
         },
+        reserved={"1": 1},
     )
     stream = [  # as the relay publishes it: each aggregate's events in sequence, aggregates interleaved
         _order_event("10", 1, 1, S.PENDING), _stock_event(1, db.movements[0]), _stock_event(2, db.movements[1]),
@@ -77,7 +84,7 @@ def test_a_lost_acknowledged_order_is_flagged() -> None:
     del orders["11"]
     movements = [m for m in db.movements if m.order_id != "11"]
     broken = _violated(ops, replace(db, orders=orders, movements=movements, stock={"1": 8}))
-    assert any("acknowledged order 11 is missing" in v for v in broken["acknowledged create or adjustment exists exactly once"])
+    assert any("acknowledged order 11 is missing" in v for v in broken[ACK])
 
 
 def test_a_second_order_for_one_key_is_flagged() -> None:
@@ -85,7 +92,7 @@ def test_a_second_order_for_one_key_is_flagged() -> None:
     orders = db.orders | {"12": OrderState(S.PENDING, "k2", {}, [(None, S.PENDING)])}
     broken = _violated(ops, replace(db, orders=orders))
     assert "key k2: orders ['11', '12']" in broken["a key maps to at most one order, all acks agree"]
-    assert "key k2: 2 orders" in broken["acknowledged create or adjustment exists exactly once"]
+    assert "key k2: 2 orders" in broken[ACK]
 
 
 def test_acknowledgements_of_one_key_naming_different_orders_are_flagged() -> None:
@@ -111,47 +118,48 @@ def test_a_negative_stock_is_flagged() -> None:
     ops, db, _ = _sound()
     movements = db.movements + [Movement("1", K.ADJUSTMENT, -8, -1, key="k8")]
     broken = _violated(ops, replace(db, stock={"1": -1}, movements=movements))
-    assert "product 1: stock -1 is negative" in broken["stock conserved, never negative, ledger sums to it"]
-    assert "product 1: a ledger row left stock at -1" in broken["stock conserved, never negative, ledger sums to it"]
+    assert "product 1: available -1 or reserved 1 is negative" in broken[STOCK]
+    assert "product 1: a ledger row left available at -1" in broken[STOCK]
 
 
 def test_stock_that_drifts_from_its_ledger_is_flagged() -> None:
     ops, db, _ = _sound()
     broken = _violated(ops, replace(db, stock={"1": 6}))
-    assert "product 1: ledger sums to 7 != stock 6" in broken["stock conserved, never negative, ledger sums to it"]
+    assert "product 1: initial+adjustments+counts 8 - ordered 3 + canceled 2 = 7 != available 6" in broken[STOCK]
+    assert "product 1: the ledger makes on hand 8 and reserved 1, the product 7 and 1" in broken[STOCK]
 
 
 def test_a_double_restore_is_flagged() -> None:
     ops, db, _ = _sound()
     movements = db.movements + [Movement("1", K.CANCEL, 2, 9, "10")]
     broken = _violated(ops, replace(db, movements=movements, stock={"1": 9}))
-    assert any("order 10 (CANCELED): restore rows {'1': 2}" in v for v in broken["status history is a valid path, each cancel restored stock once"])
+    assert "order 10 (CANCELED): release rows {'1': 4} for canceled units {'1': 2}" in broken[PATHS]
 
 
 def test_an_illegal_transition_is_flagged() -> None:
     ops, db, _ = _sound()
     shipped = replace(db.orders["11"], status=S.SHIPPED, path=[(None, S.PENDING), (S.PENDING, S.SHIPPED)])
     broken = _violated(ops, replace(db, orders=db.orders | {"11": shipped}))
-    assert "order 11: illegal move PENDING -> SHIPPED" in broken["status history is a valid path, each cancel restored stock once"]
+    assert "order 11: illegal move PENDING -> SHIPPED" in broken[PATHS]
 
 
 def test_an_acknowledged_adjustment_missing_from_the_ledger_is_flagged() -> None:
     ops, db, _ = _sound()
     movements = [m for m in db.movements if m.key != "k7"]
     broken = _violated(ops, replace(db, movements=movements, stock={"1": 4}))
-    assert "key k7: acknowledged adjustment is in the ledger 0 times" in broken["acknowledged create or adjustment exists exactly once"]
+    assert "key k7: acknowledged adjust is in the ledger 0 times" in broken[ACK]
 
 
 def test_an_acknowledged_order_read_as_not_found_is_flagged() -> None:
     ops, db, _ = _sound()
     ops.append(_op("read", FAIL, "", {"order_id": "11"}, code="NOT_FOUND"))
-    assert "order 11: acknowledged, then read as NOT_FOUND" in _violated(ops, db)["acknowledged create or adjustment exists exactly once"]
+    assert "order 11: acknowledged, then read as NOT_FOUND" in _violated(ops, db)[ACK]
 
 
 def test_a_change_without_its_event_is_flagged() -> None:
     ops, db, stream = _sound()
     broken = _violated(ops, db, [e for e in stream if e.id != "order-11-2"])[EVENTS]
-    assert "order 11: change 2 (PENDING -> CONFIRMED) has no event" in broken
+    assert "order 11: change 2 has no event" in broken
     assert "order 11: the stream ends at PENDING, the database holds CONFIRMED" in broken
 
 
@@ -185,7 +193,7 @@ def test_an_event_that_disagrees_with_its_change_is_flagged() -> None:
     ops, db, stream = _sound()
     wrong = [_order_event("11", 2, 3, S.CANCELED) if e.id == "order-11-2" else e for e in stream]
     broken = _violated(ops, db, wrong)[EVENTS]
-    assert "order 11: change 2 (PENDING -> CONFIRMED) has event type 3 with status CANCELED" in broken
+    assert "order 11: its events move through ['PENDING', 'CANCELED'], its history ['PENDING', 'CONFIRMED']" in broken
     moved = [replace(e, movement=replace(e.movement, delta=4)) if e.id == "product-1-5" and e.movement else e for e in stream]
     assert any(v.startswith("product 1: event 5 says") for v in _violated(ops, db, moved)[EVENTS])
 
@@ -208,3 +216,55 @@ def test_a_product_event_beyond_the_ledger_is_flagged() -> None:
     broken = _violated(ops, db, stream + [extra])[EVENTS]
     assert "product 1: event 6 has no ledger row" in broken
     assert "product 1: the stream ends at stock 8, the database holds 7" in broken
+
+
+def _shipped_and_counted() -> tuple[list[Operation], DbState, list[StreamEvent]]:
+    """The sound run, then order 11 ships its unit (key k9, over REST) and a count finds 5 of the 6 on hand (key k10)."""
+    ops, db, stream = _sound()
+    ops += [
+        _op("ship", OK, "k9", {"order_id": "11", "items": [["1", 1]]}, {"shipment_id": "1"}),
+        _op("count", OK, "k10", {"product_id": "1", "counted": 5, "expected": 7}),
+    ]
+    order = replace(
+        db.orders["11"], status=S.SHIPPED, path=[*db.orders["11"].path, (S.CONFIRMED, S.SHIPPED)], shipped={"1": 1}, version=3
+    )
+    moves = [Movement("1", K.SHIPMENT, -1, 7, "11", id="105"), Movement("1", K.COUNT, -2, 5, key="k10", id="106")]
+    db = replace(
+        db, stock={"1": 5}, reserved={"1": 0}, movements=db.movements + moves, orders=db.orders | {"11": order},
+        shipments=[Shipped("11", {"1": 1}, False, "k9")],
+    )
+    stream += [_order_event("11", 3, 4, S.SHIPPED), _stock_event(6, moves[0]), _stock_event(7, moves[1])]
+    return ops, db, stream
+
+
+def test_a_sound_run_with_a_shipment_and_a_count_passes_every_invariant() -> None:
+    verdicts = check(*_shipped_and_counted())
+    assert [v.violations for v in verdicts] == [[]] * len(verdicts)
+
+
+def test_shipped_units_that_no_shipment_holds_are_flagged() -> None:
+    ops, db, stream = _shipped_and_counted()
+    broken = {v.name: v.violations for v in check(ops, replace(db, shipments=[]), stream) if not v.ok}
+    assert "order 11 product 1: shipped 1 != its shipments' 0" in broken[LINES]
+    assert "key k9: acknowledged shipment is stored 0 times" in broken[ACK]
+
+
+def test_a_reservation_left_behind_by_a_shipment_is_flagged() -> None:
+    ops, db, stream = _shipped_and_counted()
+    broken = {v.name: v.violations for v in check(ops, replace(db, reserved={"1": 1}), stream) if not v.ok}
+    assert "product 1: reserved 1 != open units 0" in broken[STOCK]
+
+
+def test_a_line_shipped_and_canceled_beyond_its_quantity_is_flagged() -> None:
+    ops, db, stream = _shipped_and_counted()
+    over = replace(db.orders["11"], canceled={"1": 1})
+    broken = {v.name: v.violations for v in check(ops, replace(db, orders=db.orders | {"11": over}), stream) if not v.ok}
+    assert "order 11 product 1: quantity 1, shipped 1, canceled 1" in broken[LINES]
+
+
+def test_a_refused_count_that_left_its_row_is_flagged() -> None:
+    ops, db, stream = _shipped_and_counted()
+    ops.append(_op("count", FAIL, "k10", {"product_id": "1", "counted": 0, "expected": 9}, code="ABORTED"))
+    ops.append(_op("count", FAIL, "k10", {"product_id": "1", "counted": 0, "expected": 5}, code="FAILED_PRECONDITION"))
+    broken = {v.name: v.violations for v in check(ops, db, stream) if not v.ok}
+    assert broken["a definite refusal created nothing"] == ["key k10: count refused with FAILED_PRECONDITION, yet it is in the ledger"]

@@ -145,12 +145,12 @@ def test_everything_requires_a_bearer_token(ours: dict[str, Any]) -> None:
 def test_groups_read_as_people_name_them_and_a_resource_has_one_path_parameter_name(ours: dict[str, Any]) -> None:
     assert [t["name"] for t in ours["tags"]] == ["Customers", "Products", "Orders", "Order events"]
     names: dict[str, set[str]] = {}
-    for path, operations in ours["paths"].items():
-        for operation in operations.values():
-            for parameter in operation["parameters"]:
-                if parameter.get("in") == "path":
-                    names.setdefault(path.split("/")[2].split(":")[0], set()).add(parameter["name"])
-    assert names == {"customers": {"customer_id"}, "products": {"product_id"}, "orders": {"order_id"}}
+    for path in ours["paths"]:
+        segments = path.split(":")[0].split("/")
+        for collection, segment in zip(segments, segments[1:], strict=False):
+            if segment.startswith("{"):  # each parameter is named by the collection it follows
+                names.setdefault(collection, set()).add(segment.strip("{}"))
+    assert names == {"customers": {"customer_id"}, "products": {"product_id"}, "orders": {"order_id"}, "shipments": {"shipment_id"}}
     # Get, Update and Delete of one customer are one path, whatever field each request binds.
     assert sorted(ours["paths"]["/v1/customers/{customer_id}"]) == ["delete", "get", "patch"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import pairwise
@@ -10,8 +11,18 @@ from itertools import pairwise
 import pytest
 
 from service.domain import rules
-from service.domain.errors import InsufficientStock, InvalidArgument, InvalidStatusTransition, NotDeleted, NotFound, NotOrderable
-from service.domain.model import Customer, OrderLine, OrderStatus, Product
+from service.domain.errors import (
+    EtagMismatch,
+    ExceedsOpenQuantity,
+    InsufficientStock,
+    InvalidArgument,
+    InvalidStatusTransition,
+    NotDeleted,
+    NotFound,
+    NotOrderable,
+    StockBelowReserved,
+)
+from service.domain.model import Customer, Order, OrderItem, OrderLine, OrderStatus, Product, Shipment, ShipmentState
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 S = OrderStatus
@@ -76,19 +87,86 @@ def test_repeating_the_status_is_a_no_op_not_an_error() -> None:
     assert rules.ensure_transition("1", S.SHIPPED, S.SHIPPED) is False
 
 
-@pytest.mark.parametrize("status", [S.PICKED, S.SHIPPED, S.DELIVERED, S.CANCELED])
-def test_only_pending_and_confirmed_orders_can_be_canceled(status: S) -> None:
-    rules.ensure_cancelable("1", S.PENDING)
-    rules.ensure_cancelable("1", S.CONFIRMED)
+@pytest.mark.parametrize("status", [S.SHIPPED, S.DELIVERED, S.CANCELED])
+def test_only_orders_with_open_units_can_be_canceled(status: S) -> None:
+    for open_status in (S.PENDING, S.CONFIRMED, S.PICKED):
+        rules.ensure_cancelable("1", open_status)
     with pytest.raises(InvalidStatusTransition):
         rules.ensure_cancelable("1", status)
 
 
-def test_adjusted_stock_never_goes_below_zero() -> None:
-    assert rules.adjusted_stock(product(stock=3), -3) == 0
-    assert rules.adjusted_stock(product(stock=3), 7) == 10
-    with pytest.raises(InsufficientStock):
-        rules.adjusted_stock(product(stock=3), -4)
+def _order(status: S, *lines: tuple[str, int, int]) -> Order:
+    items = [OrderItem(pid, f"SKU-{pid}", qty, Decimal(1), shipped_quantity=shipped) for pid, qty, shipped in lines]
+    return Order("9", "1", status, items, "BRL", "", NOW, NOW, version=4)
+
+
+def test_a_cancel_cancels_exactly_what_is_open_and_counts_as_a_change() -> None:
+    canceled = rules.canceled(_order(S.PICKED, ("1", 3, 0), ("2", 2, 0)), [], NOW)
+    assert [(i.canceled_quantity, i.open_quantity) for i in canceled.items] == [(3, 0), (2, 0)]
+    assert (canceled.status, canceled.version) == (S.CANCELED, 5)
+
+
+def test_a_cancel_after_a_shipment_ships_the_order_or_delivers_it_when_every_shipment_was() -> None:
+    partly = _order(S.PARTIALLY_SHIPPED, ("1", 3, 1), ("2", 2, 0))
+    out = Shipment("5", "9", {"1": 1}, "", "", ShipmentState.SHIPPED, NOW)
+    canceled = rules.canceled(partly, [out], NOW)
+    assert [(i.shipped_quantity, i.canceled_quantity) for i in canceled.items] == [(1, 2), (0, 2)]
+    assert canceled.status == S.SHIPPED
+    assert rules.canceled(partly, [replace(out, state=ShipmentState.DELIVERED)], NOW).status == S.DELIVERED
+
+
+def test_a_partial_shipment_leaves_the_order_partially_shipped_and_the_last_delivery_delivers_it() -> None:
+    partly = rules.shipped(_order(S.CONFIRMED, ("1", 3, 0)), {"1": 2}, NOW)
+    assert (partly.status, partly.open_quantity) == (S.PARTIALLY_SHIPPED, 1)
+    done = rules.shipped(partly, {"1": 1}, NOW)
+    first = Shipment("5", "9", {"1": 2}, "", "", ShipmentState.DELIVERED, NOW)
+    second = replace(first, id="6", items={"1": 1}, state=ShipmentState.SHIPPED)
+    assert rules.delivered(done, [first, second], NOW).status == S.SHIPPED
+    assert rules.delivered(done, [first, replace(second, state=ShipmentState.DELIVERED)], NOW).status == S.DELIVERED
+    assert rules.delivered(partly, [first], NOW).status == S.PARTIALLY_SHIPPED  # units still open
+
+
+def test_update_order_status_moves_one_step_while_shipments_and_cancels_make_the_other_moves() -> None:
+    assert rules.ensure_transition("1", S.PARTIALLY_SHIPPED, S.SHIPPED)
+    for target in (S.PARTIALLY_SHIPPED, S.SHIPPED):
+        with pytest.raises(InvalidStatusTransition):
+            rules.ensure_transition("1", S.CONFIRMED, target)  # only a shipment skips PICKED
+        assert target in rules.NEXT[S.CONFIRMED]
+    with pytest.raises(InvalidStatusTransition):
+        rules.ensure_shippable("1", S.PENDING)
+    rules.ensure_cancelable("1", S.PARTIALLY_SHIPPED)
+
+
+def test_a_stale_etag_is_refused_and_none_means_any_state() -> None:
+    order = _order(S.PICKED, ("1", 3, 0))
+    rules.ensure_etag(order, "")
+    rules.ensure_etag(order, "4")
+    with pytest.raises(EtagMismatch) as caught:
+        rules.ensure_etag(order, "3")
+    assert (caught.value.reason, caught.value.metadata["etag"]) == ("ETAG_MISMATCH", "4")
+
+
+def test_shipping_takes_units_from_the_open_quantity_and_ships_the_order_when_nothing_is_left() -> None:
+    shipped = rules.shipped(_order(S.PICKED, ("1", 3, 0), ("2", 2, 0)), {"1": 3, "2": 2}, NOW)  # all of it
+    assert [(i.shipped_quantity, i.open_quantity) for i in shipped.items] == [(3, 0), (2, 0)]
+    assert (shipped.status, shipped.version) == (S.SHIPPED, 5)
+
+
+def test_a_shipment_above_the_open_quantity_or_of_a_product_not_on_the_order_names_each_line() -> None:
+    with pytest.raises(ExceedsOpenQuantity) as caught:
+        rules.shipped(_order(S.PICKED, ("1", 3, 1), ("2", 2, 0)), {"2": 2, "1": 3, "7": 1}, NOW)
+    assert [(v.type, v.subject) for v in caught.value.violations] == [("OPEN_QUANTITY", "items[1]"), ("NOT_ON_ORDER", "items[2]")]
+    assert caught.value.message == "order 9: product 1: requested 3, open 2; product 7 is not on the order"
+
+
+def test_an_adjustment_may_take_on_hand_down_to_the_reserved_units_but_not_below() -> None:
+    reserved = replace(product(stock=3), reserved_quantity=4)  # on hand 7
+    assert rules.adjusted_on_hand(reserved, -3) == 4
+    with pytest.raises(StockBelowReserved) as caught:
+        rules.adjusted_on_hand(reserved, -4)
+    assert caught.value.metadata == {"product_id": "1", "on_hand": "3", "reserved": "4"}
+    with pytest.raises(InsufficientStock):  # below zero is refused as it always was
+        rules.adjusted_on_hand(reserved, -8)
 
 
 def test_updates_may_not_name_immutable_fields_or_clear_required_ones() -> None:
@@ -130,7 +208,7 @@ def test_canceled_is_never_a_plain_transition_even_where_cancel_is_allowed() -> 
     ("current", "call", "text"),
     [
         (S.CANCELED, lambda: rules.ensure_cancelable("7", S.CANCELED), "order 7 is already canceled"),
-        (S.SHIPPED, lambda: rules.ensure_cancelable("7", S.SHIPPED), "order 7 is shipped: only pending or confirmed orders can be canceled"),
+        (S.SHIPPED, lambda: rules.ensure_cancelable("7", S.SHIPPED), "order 7 is shipped: only orders with open units can be canceled"),
         (S.CANCELED, lambda: rules.ensure_transition("7", S.CANCELED, S.CONFIRMED), "order 7 is canceled: its status can no longer change"),
         (S.DELIVERED, lambda: rules.ensure_transition("7", S.DELIVERED, S.PENDING), "order 7 is delivered: its status can no longer change"),
         (S.PENDING, lambda: rules.ensure_transition("7", S.PENDING, S.SHIPPED), "order 7 is pending: it cannot move to shipped"),

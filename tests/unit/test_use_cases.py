@@ -8,9 +8,34 @@ from decimal import Decimal
 import pytest
 
 from service.domain.allocation import NewOrder
-from service.domain.errors import IdempotencyKeyReused, InsufficientStock, InvalidArgument, InvalidStatusTransition, LockContention, NotFound
-from service.domain.events import StockEvent
-from service.domain.model import Caller, Customer, IdempotencyKey, MovementKind, OrderLine, OrderStatus, Product
+from service.domain.errors import (
+    CountBelowReserved,
+    EtagMismatch,
+    ExceedsOpenQuantity,
+    IdempotencyKeyReused,
+    InsufficientStock,
+    InvalidArgument,
+    InvalidStatusTransition,
+    LockContention,
+    NotFound,
+    StockBelowReserved,
+    StockMoved,
+)
+from service.domain.events import OrderEvent, OrderEventType, StockEvent
+from service.domain.model import (
+    Caller,
+    Customer,
+    IdempotencyKey,
+    MovementKind,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Product,
+    Shipment,
+    ShipmentState,
+    Stock,
+    StockMovement,
+)
 from service.domain.ports import OrderFilter, UnitOfWork
 from service.usecases import customers, orders, products
 from service.usecases.retry import RetryPolicy
@@ -103,7 +128,7 @@ def test_the_runner_re_runs_a_use_case_that_met_contention_with_a_fresh_transact
         attempts.append(uow)
         if len(attempts) < 3:
             with uow:
-                uow.products.set_stock({"p1": 0}, NOW, {"p1": 9})  # written, then lost with the rollback
+                uow.products.set_stock({"p1": Stock(0, 0)}, NOW, {"p1": 9})  # written, then lost with the rollback
                 raise LockContention(1)
         return len(attempts)
 
@@ -145,3 +170,148 @@ def test_an_export_reads_page_after_page_until_the_last_and_repeats_no_order(tab
 
     assert list(orders.export_orders(run, OrderFilter(), 2)) == placed[::-1]
     assert len(reads) == 3
+
+
+def _figures(tables: Tables, pid: str) -> tuple[int, int, int]:
+    p = tables.products[pid]
+    return p.on_hand_quantity, p.reserved_quantity, p.stock_quantity
+
+
+def _move(tables: Tables, order_id: str, *targets: OrderStatus) -> Order:
+    for target in targets:
+        moved = orders.update_order_status(FakeUnitOfWork(tables), CALLER, order_id, target, "")
+    return moved
+
+
+def test_an_order_reserves_its_units_without_touching_on_hand(tables: Tables) -> None:
+    _create(tables, ("p1", 3))
+    assert _figures(tables, "p1") == (5, 3, 2)
+    events = [e for e in tables.events if isinstance(e, StockEvent)]
+    assert [(e.on_hand, e.reserved, e.movement.stock_after) for e in events] == [(5, 3, 2)]
+
+
+def test_shipping_by_status_ships_every_open_unit_in_one_shipment(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 3), ("p2", 2))
+    shipped = _move(tables, order.id, OrderStatus.CONFIRMED, OrderStatus.PICKED, OrderStatus.SHIPPED)  # type: ignore[attr-defined]
+    assert [(i.shipped_quantity, i.open_quantity) for i in shipped.items] == [(3, 0), (2, 0)]
+    assert (_figures(tables, "p1"), _figures(tables, "p2")) == ((2, 0, 2), (0, 0, 0))
+    [shipment] = tables.shipments.values()
+    assert (shipment.items, shipment.state) == ({"p1": 3, "p2": 2}, ShipmentState.SHIPPED)
+    assert [(m.kind, m.delta) for m in tables.ledger if m.order_id == order.id][-2:] == [  # type: ignore[attr-defined]
+        (MovementKind.SHIPMENT, -3), (MovementKind.SHIPMENT, -2)
+    ]
+    delivered = _move(tables, order.id, OrderStatus.DELIVERED)  # type: ignore[attr-defined]
+    assert delivered.status == OrderStatus.DELIVERED and tables.shipments[shipment.id].state == ShipmentState.DELIVERED
+    assert [e.sequence for e in tables.events if isinstance(e, OrderEvent)] == [1, 2, 3, 4, 5]
+
+
+def test_a_cancel_of_a_picked_order_releases_its_reservation_once(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 3))
+    _move(tables, order.id, OrderStatus.CONFIRMED, OrderStatus.PICKED)  # type: ignore[attr-defined]
+    canceled = orders.cancel_order(FakeUnitOfWork(tables), CALLER, order.id, "gone")  # type: ignore[attr-defined]
+    assert [(i.canceled_quantity, i.open_quantity) for i in canceled.items] == [(3, 0)]
+    assert (canceled.status, canceled.version, _figures(tables, "p1")) == (OrderStatus.CANCELED, 4, (5, 0, 5))
+    with pytest.raises(InvalidStatusTransition):
+        orders.cancel_order(FakeUnitOfWork(tables), CALLER, order.id, "again")  # type: ignore[attr-defined]
+
+
+def test_an_adjustment_changes_on_hand_and_cannot_take_it_below_the_reservations(tables: Tables) -> None:
+    _create(tables, ("p1", 3))
+    product, movement, _ = products.adjust_stock(FakeUnitOfWork(tables), CALLER, "p1", -2, "damaged")
+    assert (product.on_hand_quantity, product.reserved_quantity, movement.stock_after) == (3, 3, 0)
+    with pytest.raises(StockBelowReserved):
+        products.adjust_stock(FakeUnitOfWork(tables), CALLER, "p1", -1, "damaged")
+    assert _figures(tables, "p1") == (3, 3, 0)
+
+
+def _ship(tables: Tables, order_id: str, *lines: tuple[str, int], key: IdempotencyKey | None = None, etag: str = "") -> tuple[Shipment, bool]:
+    return orders.create_shipment(FakeUnitOfWork(tables), CALLER, order_id, [OrderLine(p, q) for p, q in lines], "DHL", "T1", etag, key)
+
+
+def test_partial_shipments_take_units_from_on_hand_and_the_reservation_until_nothing_is_open(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 4))
+    _move(tables, order.id, OrderStatus.CONFIRMED)  # type: ignore[attr-defined]
+    first, replayed = _ship(tables, order.id, ("p1", 1), ("p1", 2), key=_key("s1"))  # type: ignore[attr-defined]
+    assert (first.items, replayed, _figures(tables, "p1")) == ({"p1": 3}, False, (2, 1, 1))
+    assert tables.orders[order.id].status == OrderStatus.PARTIALLY_SHIPPED  # type: ignore[attr-defined]
+    assert _ship(tables, order.id, ("p1", 1), ("p1", 2), key=_key("s1")) == (first, True)  # type: ignore[attr-defined]
+    with pytest.raises(ExceedsOpenQuantity):
+        _ship(tables, order.id, ("p1", 2))  # type: ignore[attr-defined]
+    last, _ = _ship(tables, order.id, ("p1", 1))  # type: ignore[attr-defined]
+    assert tables.orders[order.id].status == OrderStatus.SHIPPED and _figures(tables, "p1") == (1, 0, 1)  # type: ignore[attr-defined]
+    orders.deliver_shipment(FakeUnitOfWork(tables), CALLER, order.id, first.id)  # type: ignore[attr-defined]
+    assert tables.orders[order.id].status == OrderStatus.SHIPPED  # type: ignore[attr-defined]
+    orders.deliver_shipment(FakeUnitOfWork(tables), CALLER, order.id, last.id)  # type: ignore[attr-defined]
+    assert tables.orders[order.id].status == OrderStatus.DELIVERED  # type: ignore[attr-defined]
+    kinds = [e.type for e in tables.events if isinstance(e, OrderEvent)]
+    assert kinds == [OrderEventType.CREATED, OrderEventType.STATUS_CHANGED, *[OrderEventType.SHIPMENT_CREATED] * 2, *[OrderEventType.SHIPMENT_DELIVERED] * 2]
+    assert [e.sequence for e in tables.events if isinstance(e, OrderEvent)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_cancel_after_a_partial_shipment_cancels_only_the_rest_and_ships_the_order(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 4), ("p2", 2))
+    _move(tables, order.id, OrderStatus.CONFIRMED)  # type: ignore[attr-defined]
+    _ship(tables, order.id, ("p1", 1))  # type: ignore[attr-defined]
+    canceled = orders.cancel_order(FakeUnitOfWork(tables), CALLER, order.id, "rest not wanted")  # type: ignore[attr-defined]
+    assert [(i.shipped_quantity, i.canceled_quantity) for i in canceled.items] == [(1, 3), (0, 2)]
+    assert canceled.status == OrderStatus.SHIPPED
+    assert (_figures(tables, "p1"), _figures(tables, "p2")) == ((4, 0, 4), (2, 0, 2))
+    with pytest.raises(InvalidStatusTransition):
+        _ship(tables, order.id, ("p1", 1))  # type: ignore[attr-defined]
+
+
+def test_a_stale_etag_changes_nothing(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 2))
+    with pytest.raises(EtagMismatch):
+        orders.cancel_order(FakeUnitOfWork(tables), CALLER, order.id, "x", etag="7")  # type: ignore[attr-defined]
+    moved = orders.update_order_status(FakeUnitOfWork(tables), CALLER, order.id, OrderStatus.CONFIRMED, "", etag="1")  # type: ignore[attr-defined]
+    assert moved.etag == "2"
+    with pytest.raises(EtagMismatch):
+        _ship(tables, order.id, ("p1", 1), etag="1")  # type: ignore[attr-defined]
+    assert _figures(tables, "p1") == (5, 2, 3) and not tables.shipments
+
+
+def test_a_count_sets_on_hand_once_per_key_and_refuses_a_stale_expectation_or_a_figure_below_the_reservations(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 2))
+
+    def count(counted: int, expected: int, key: IdempotencyKey | None = None) -> tuple[Product, StockMovement, bool]:
+        return products.count_stock(FakeUnitOfWork(tables), CALLER, "p1", counted, expected, "cycle count", key)
+
+    product, movement, replayed = count(4, 5, _key("c1"))
+    assert (product.on_hand_quantity, movement.kind, movement.delta, movement.stock_after, replayed) == (4, MovementKind.COUNT, -1, 2, False)
+    assert count(4, 5, _key("c1"))[1:] == (movement, True)
+    with pytest.raises(StockMoved) as moved:
+        count(3, 5)
+    assert moved.value.metadata["on_hand"] == "4"
+    with pytest.raises(CountBelowReserved) as below:
+        count(1, 4)
+    assert below.value.metadata["order_ids"] == order.id  # type: ignore[attr-defined]
+    assert _figures(tables, "p1") == (4, 2, 2)
+
+
+def _blind_first_lookup(repository: object) -> None:
+    """The repository's first key lookup misses: it ran before the call's first attempt committed."""
+    real, calls = repository.find_by_key, []  # type: ignore[attr-defined]
+
+    def late(key: IdempotencyKey) -> object:
+        calls.append(key)
+        return None if len(calls) == 1 else real(key)
+
+    repository.find_by_key = late  # type: ignore[attr-defined]
+
+
+def test_a_retry_refused_because_its_first_attempt_shipped_meanwhile_replays_that_shipment(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 2))
+    _move(tables, order.id, OrderStatus.CONFIRMED)  # type: ignore[attr-defined]
+    first, _ = _ship(tables, order.id, ("p1", 2), key=_key("s9"))  # type: ignore[attr-defined]
+    uow = FakeUnitOfWork(tables)
+    _blind_first_lookup(uow.shipments)
+    retry = orders.create_shipment(uow, CALLER, order.id, [OrderLine("p1", 2)], "DHL", "T1", "", _key("s9"))  # type: ignore[attr-defined]
+    assert retry == (first, True) and len(tables.shipments) == 1
+
+
+def test_a_retry_refused_because_its_first_attempt_counted_meanwhile_replays_that_count(tables: Tables) -> None:
+    _, first, _ = products.count_stock(FakeUnitOfWork(tables), CALLER, "p1", 4, 5, "count", _key("c9"))
+    uow = FakeUnitOfWork(tables)
+    _blind_first_lookup(uow.ledger)
+    assert products.count_stock(uow, CALLER, "p1", 4, 5, "count", _key("c9"))[1:] == (first, True)  # on hand is 4 now: STOCK_MOVED, but replayed

@@ -94,12 +94,34 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
 
     def UpdateOrderStatus(self, request: pb.UpdateOrderStatusRequest, context: grpc.ServicerContext) -> pb.Order:
         order = self._run(
-            orders.update_order_status, ctx.caller(context), request.id, OrderStatus(request.status), request.reason
+            orders.update_order_status, ctx.caller(context), request.id, OrderStatus(request.status), request.reason, request.etag
         )
         return convert.order_message(order)
 
     def CancelOrder(self, request: pb.CancelOrderRequest, context: grpc.ServicerContext) -> pb.Order:
-        return convert.order_message(self._run(orders.cancel_order, ctx.caller(context), request.id, request.reason))
+        return convert.order_message(self._run(orders.cancel_order, ctx.caller(context), request.id, request.reason, request.etag))
+
+    def CreateShipment(self, request: pb.CreateShipmentRequest, context: grpc.ServicerContext) -> pb.Shipment:
+        lines = [OrderLine(i.product_id, i.quantity) for i in request.items]
+        shipment, replayed = self._run(
+            orders.create_shipment, ctx.caller(context), request.order_id, lines, request.carrier, request.tracking_number,
+            request.etag, ctx.idempotency.get(),
+        )
+        if replayed:
+            ctx.mark_replayed(context)
+        return convert.shipment_message(shipment)
+
+    def GetShipment(self, request: pb.GetShipmentRequest, context: grpc.ServicerContext) -> pb.Shipment:
+        return convert.shipment_message(self._run(orders.get_shipment, request.order_id, request.shipment_id))
+
+    def ListShipments(self, request: pb.ListShipmentsRequest, context: grpc.ServicerContext) -> pb.ListShipmentsResponse:
+        result = self._run(orders.list_shipments, request.order_id, paging.page_of(request))
+        items, token = self._pager.fit(request, result, convert.shipment_message)
+        return pb.ListShipmentsResponse(shipments=items, next_page_token=token)
+
+    def DeliverShipment(self, request: pb.DeliverShipmentRequest, context: grpc.ServicerContext) -> pb.Shipment:
+        shipment = self._run(orders.deliver_shipment, ctx.caller(context), request.order_id, request.shipment_id, request.etag)
+        return convert.shipment_message(shipment)
 
     def ListOrderStatusHistory(
         self, request: pb.ListOrderStatusHistoryRequest, context: grpc.ServicerContext

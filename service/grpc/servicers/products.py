@@ -58,6 +58,15 @@ class ProductServicer(product_pb2_grpc.ProductServiceServicer):
             ctx.mark_replayed(context)
         return pb.AdjustStockResponse(product=convert.product_message(product), movement=convert.movement_message(movement))
 
+    def CountStock(self, request: pb.CountStockRequest, context: grpc.ServicerContext) -> pb.CountStockResponse:
+        product, movement, replayed = self._run(
+            products.count_stock, ctx.caller(context), request.product_id, request.counted_quantity,
+            request.expected_on_hand_quantity, request.reason, ctx.idempotency.get(),
+        )
+        if replayed:
+            ctx.mark_replayed(context)
+        return pb.CountStockResponse(product=convert.product_message(product), movement=convert.movement_message(movement))
+
     def ListStockMovements(
         self, request: pb.ListStockMovementsRequest, context: grpc.ServicerContext
     ) -> pb.ListStockMovementsResponse:

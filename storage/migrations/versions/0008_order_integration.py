@@ -4,10 +4,10 @@ snapshot and the customer's structured postal address (both JSON text, NULL on e
 
 The reference is NULL on every existing order and on new orders placed without one, so the unique
 index on (customer_id, external_reference) admits all of them on MySQL 8, MariaDB and SQLite alike.
-Independent of 0007 (stock and shipments): it touches only columns and indexes of its own.
+It follows 0007 (stock and shipments) and touches only columns and indexes of its own.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic import op
 import storage.schema
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

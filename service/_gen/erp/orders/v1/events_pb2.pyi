@@ -21,13 +21,17 @@ class OrderEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORDER_EVENT_TYPE_CREATED: _ClassVar[OrderEventType]
     ORDER_EVENT_TYPE_STATUS_CHANGED: _ClassVar[OrderEventType]
     ORDER_EVENT_TYPE_CANCELED: _ClassVar[OrderEventType]
+    ORDER_EVENT_TYPE_SHIPMENT_CREATED: _ClassVar[OrderEventType]
+    ORDER_EVENT_TYPE_SHIPMENT_DELIVERED: _ClassVar[OrderEventType]
 ORDER_EVENT_TYPE_UNSPECIFIED: OrderEventType
 ORDER_EVENT_TYPE_CREATED: OrderEventType
 ORDER_EVENT_TYPE_STATUS_CHANGED: OrderEventType
 ORDER_EVENT_TYPE_CANCELED: OrderEventType
+ORDER_EVENT_TYPE_SHIPMENT_CREATED: OrderEventType
+ORDER_EVENT_TYPE_SHIPMENT_DELIVERED: OrderEventType
 
 class OrderEvent(_message.Message):
-    __slots__ = ("id", "order_id", "sequence", "type", "order", "actor", "request_id", "time", "resume_token")
+    __slots__ = ("id", "order_id", "sequence", "type", "order", "actor", "request_id", "time", "resume_token", "shipment")
     ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
@@ -37,6 +41,7 @@ class OrderEvent(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SHIPMENT_FIELD_NUMBER: _ClassVar[int]
     id: str
     order_id: str
     sequence: int
@@ -46,19 +51,26 @@ class OrderEvent(_message.Message):
     request_id: str
     time: _timestamp_pb2.Timestamp
     resume_token: str
-    def __init__(self, id: _Optional[str] = ..., order_id: _Optional[str] = ..., sequence: _Optional[int] = ..., type: _Optional[_Union[OrderEventType, str]] = ..., order: _Optional[_Union[_order_pb2.Order, _Mapping]] = ..., actor: _Optional[str] = ..., request_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resume_token: _Optional[str] = ...) -> None: ...
+    shipment: _order_pb2.Shipment
+    def __init__(self, id: _Optional[str] = ..., order_id: _Optional[str] = ..., sequence: _Optional[int] = ..., type: _Optional[_Union[OrderEventType, str]] = ..., order: _Optional[_Union[_order_pb2.Order, _Mapping]] = ..., actor: _Optional[str] = ..., request_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resume_token: _Optional[str] = ..., shipment: _Optional[_Union[_order_pb2.Shipment, _Mapping]] = ...) -> None: ...
 
 class ProductStockEvent(_message.Message):
-    __slots__ = ("id", "product_id", "sequence", "movement")
+    __slots__ = ("id", "product_id", "sequence", "movement", "on_hand_quantity", "reserved_quantity", "available_quantity")
     ID_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     MOVEMENT_FIELD_NUMBER: _ClassVar[int]
+    ON_HAND_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     id: str
     product_id: str
     sequence: int
     movement: _product_pb2.StockMovement
-    def __init__(self, id: _Optional[str] = ..., product_id: _Optional[str] = ..., sequence: _Optional[int] = ..., movement: _Optional[_Union[_product_pb2.StockMovement, _Mapping]] = ...) -> None: ...
+    on_hand_quantity: int
+    reserved_quantity: int
+    available_quantity: int
+    def __init__(self, id: _Optional[str] = ..., product_id: _Optional[str] = ..., sequence: _Optional[int] = ..., movement: _Optional[_Union[_product_pb2.StockMovement, _Mapping]] = ..., on_hand_quantity: _Optional[int] = ..., reserved_quantity: _Optional[int] = ..., available_quantity: _Optional[int] = ...) -> None: ...
 
 class WatchOrderEventsRequest(_message.Message):
     __slots__ = ("order_id", "customer_id", "resume_token")

@@ -25,6 +25,13 @@ class OrderStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORDER_STATUS_SHIPPED: _ClassVar[OrderStatus]
     ORDER_STATUS_DELIVERED: _ClassVar[OrderStatus]
     ORDER_STATUS_CANCELED: _ClassVar[OrderStatus]
+    ORDER_STATUS_PARTIALLY_SHIPPED: _ClassVar[OrderStatus]
+
+class ShipmentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SHIPMENT_STATE_UNSPECIFIED: _ClassVar[ShipmentState]
+    SHIPMENT_STATE_SHIPPED: _ClassVar[ShipmentState]
+    SHIPMENT_STATE_DELIVERED: _ClassVar[ShipmentState]
 ORDER_STATUS_UNSPECIFIED: OrderStatus
 ORDER_STATUS_PENDING: OrderStatus
 ORDER_STATUS_CONFIRMED: OrderStatus
@@ -32,23 +39,33 @@ ORDER_STATUS_PICKED: OrderStatus
 ORDER_STATUS_SHIPPED: OrderStatus
 ORDER_STATUS_DELIVERED: OrderStatus
 ORDER_STATUS_CANCELED: OrderStatus
+ORDER_STATUS_PARTIALLY_SHIPPED: OrderStatus
+SHIPMENT_STATE_UNSPECIFIED: ShipmentState
+SHIPMENT_STATE_SHIPPED: ShipmentState
+SHIPMENT_STATE_DELIVERED: ShipmentState
 
 class OrderItem(_message.Message):
-    __slots__ = ("product_id", "sku", "quantity", "unit_price", "subtotal")
+    __slots__ = ("product_id", "sku", "quantity", "unit_price", "subtotal", "shipped_quantity", "canceled_quantity", "open_quantity")
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     SKU_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
     SUBTOTAL_FIELD_NUMBER: _ClassVar[int]
+    SHIPPED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    CANCELED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    OPEN_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     product_id: str
     sku: str
     quantity: int
     unit_price: _money_pb2.Money
     subtotal: _money_pb2.Money
-    def __init__(self, product_id: _Optional[str] = ..., sku: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
+    shipped_quantity: int
+    canceled_quantity: int
+    open_quantity: int
+    def __init__(self, product_id: _Optional[str] = ..., sku: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., shipped_quantity: _Optional[int] = ..., canceled_quantity: _Optional[int] = ..., open_quantity: _Optional[int] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("id", "customer_id", "status", "items", "total", "note", "create_time", "update_time", "external_reference", "shipping_address")
+    __slots__ = ("id", "customer_id", "status", "items", "total", "note", "create_time", "update_time", "etag", "external_reference", "shipping_address")
     ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +74,7 @@ class Order(_message.Message):
     NOTE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_REFERENCE_FIELD_NUMBER: _ClassVar[int]
     SHIPPING_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     id: str
@@ -67,9 +85,10 @@ class Order(_message.Message):
     note: str
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
+    etag: str
     external_reference: str
     shipping_address: _postal_address_pb2.PostalAddress
-    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., items: _Optional[_Iterable[_Union[OrderItem, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., note: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., external_reference: _Optional[str] = ..., shipping_address: _Optional[_Union[_postal_address_pb2.PostalAddress, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., items: _Optional[_Iterable[_Union[OrderItem, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., note: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., external_reference: _Optional[str] = ..., shipping_address: _Optional[_Union[_postal_address_pb2.PostalAddress, _Mapping]] = ...) -> None: ...
 
 class CreateOrderRequest(_message.Message):
     __slots__ = ("customer_id", "items", "note", "external_reference", "shipping_address")
@@ -163,22 +182,26 @@ class ListOrdersResponse(_message.Message):
     def __init__(self, orders: _Optional[_Iterable[_Union[Order, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UpdateOrderStatusRequest(_message.Message):
-    __slots__ = ("id", "status", "reason")
+    __slots__ = ("id", "status", "reason", "etag")
     ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     id: str
     status: OrderStatus
     reason: str
-    def __init__(self, id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+    etag: str
+    def __init__(self, id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., reason: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class CancelOrderRequest(_message.Message):
-    __slots__ = ("id", "reason")
+    __slots__ = ("id", "reason", "etag")
     ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     id: str
     reason: str
-    def __init__(self, id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    etag: str
+    def __init__(self, id: _Optional[str] = ..., reason: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class ListOrderStatusHistoryRequest(_message.Message):
     __slots__ = ("order_id", "page_size", "page_token")
@@ -217,3 +240,87 @@ class OrderStatusChange(_message.Message):
     request_id: str
     create_time: _timestamp_pb2.Timestamp
     def __init__(self, id: _Optional[str] = ..., order_id: _Optional[str] = ..., from_status: _Optional[_Union[OrderStatus, str]] = ..., to_status: _Optional[_Union[OrderStatus, str]] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Shipment(_message.Message):
+    __slots__ = ("id", "order_id", "items", "carrier", "tracking_number", "state", "create_time", "deliver_time")
+    class Item(_message.Message):
+        __slots__ = ("product_id", "quantity")
+        PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+        QUANTITY_FIELD_NUMBER: _ClassVar[int]
+        product_id: str
+        quantity: int
+        def __init__(self, product_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    CARRIER_FIELD_NUMBER: _ClassVar[int]
+    TRACKING_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DELIVER_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    order_id: str
+    items: _containers.RepeatedCompositeFieldContainer[Shipment.Item]
+    carrier: str
+    tracking_number: str
+    state: ShipmentState
+    create_time: _timestamp_pb2.Timestamp
+    deliver_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., order_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[Shipment.Item, _Mapping]]] = ..., carrier: _Optional[str] = ..., tracking_number: _Optional[str] = ..., state: _Optional[_Union[ShipmentState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deliver_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateShipmentRequest(_message.Message):
+    __slots__ = ("order_id", "items", "carrier", "tracking_number", "etag")
+    class Item(_message.Message):
+        __slots__ = ("product_id", "quantity")
+        PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+        QUANTITY_FIELD_NUMBER: _ClassVar[int]
+        product_id: str
+        quantity: int
+        def __init__(self, product_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    CARRIER_FIELD_NUMBER: _ClassVar[int]
+    TRACKING_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    items: _containers.RepeatedCompositeFieldContainer[CreateShipmentRequest.Item]
+    carrier: str
+    tracking_number: str
+    etag: str
+    def __init__(self, order_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[CreateShipmentRequest.Item, _Mapping]]] = ..., carrier: _Optional[str] = ..., tracking_number: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class GetShipmentRequest(_message.Message):
+    __slots__ = ("order_id", "shipment_id")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    SHIPMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    shipment_id: str
+    def __init__(self, order_id: _Optional[str] = ..., shipment_id: _Optional[str] = ...) -> None: ...
+
+class ListShipmentsRequest(_message.Message):
+    __slots__ = ("order_id", "page_size", "page_token")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, order_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListShipmentsResponse(_message.Message):
+    __slots__ = ("shipments", "next_page_token")
+    SHIPMENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    shipments: _containers.RepeatedCompositeFieldContainer[Shipment]
+    next_page_token: str
+    def __init__(self, shipments: _Optional[_Iterable[_Union[Shipment, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DeliverShipmentRequest(_message.Message):
+    __slots__ = ("order_id", "shipment_id", "etag")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    SHIPMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    shipment_id: str
+    etag: str
+    def __init__(self, order_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...

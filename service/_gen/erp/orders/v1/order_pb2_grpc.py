@@ -70,6 +70,26 @@ class OrderServiceStub:
                 request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.CancelOrderRequest.SerializeToString,
                 response_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.Order.FromString,
                 _registered_method=True)
+        self.CreateShipment = channel.unary_unary(
+                '/erp.orders.v1.OrderService/CreateShipment',
+                request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.CreateShipmentRequest.SerializeToString,
+                response_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.Shipment.FromString,
+                _registered_method=True)
+        self.GetShipment = channel.unary_unary(
+                '/erp.orders.v1.OrderService/GetShipment',
+                request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.GetShipmentRequest.SerializeToString,
+                response_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.Shipment.FromString,
+                _registered_method=True)
+        self.ListShipments = channel.unary_unary(
+                '/erp.orders.v1.OrderService/ListShipments',
+                request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.ListShipmentsRequest.SerializeToString,
+                response_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.ListShipmentsResponse.FromString,
+                _registered_method=True)
+        self.DeliverShipment = channel.unary_unary(
+                '/erp.orders.v1.OrderService/DeliverShipment',
+                request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.DeliverShipmentRequest.SerializeToString,
+                response_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.Shipment.FromString,
+                _registered_method=True)
         self.ListOrderStatusHistory = channel.unary_unary(
                 '/erp.orders.v1.OrderService/ListOrderStatusHistory',
                 request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.ListOrderStatusHistoryRequest.SerializeToString,
@@ -122,13 +142,45 @@ class OrderServiceServicer:
 
     def UpdateOrderStatus(self, request, context):
         """Moves an order forward: PENDING, CONFIRMED, PICKED, SHIPPED, DELIVERED. Use CancelOrder to cancel.
+        SHIPPED ships every open unit; DELIVERED follows SHIPPED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CancelOrder(self, request, context):
-        """Cancels a PENDING or CONFIRMED order and returns its stock, exactly once.
+        """Cancels what is still open (PENDING, CONFIRMED or PICKED) and releases its reservation, exactly once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateShipment(self, request, context):
+        """Ships part or all of an order's open units (order CONFIRMED, PICKED or PARTIALLY_SHIPPED): on hand
+        and reserved both fall by them. A line above its open quantity, or of a product not on the order, is
+        FAILED_PRECONDITION / EXCEEDS_OPEN_QUANTITY naming the line.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetShipment(self, request, context):
+        """Returns one shipment of an order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListShipments(self, request, context):
+        """Lists an order's shipments, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeliverShipment(self, request, context):
+        """Marks a shipment delivered; the order becomes DELIVERED once nothing is open and every shipment is
+        delivered. Delivering a delivered shipment returns it and changes nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -178,6 +230,26 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.CancelOrder,
                     request_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.CancelOrderRequest.FromString,
                     response_serializer=erp_dot_orders_dot_v1_dot_order__pb2.Order.SerializeToString,
+            ),
+            'CreateShipment': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateShipment,
+                    request_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.CreateShipmentRequest.FromString,
+                    response_serializer=erp_dot_orders_dot_v1_dot_order__pb2.Shipment.SerializeToString,
+            ),
+            'GetShipment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetShipment,
+                    request_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.GetShipmentRequest.FromString,
+                    response_serializer=erp_dot_orders_dot_v1_dot_order__pb2.Shipment.SerializeToString,
+            ),
+            'ListShipments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListShipments,
+                    request_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.ListShipmentsRequest.FromString,
+                    response_serializer=erp_dot_orders_dot_v1_dot_order__pb2.ListShipmentsResponse.SerializeToString,
+            ),
+            'DeliverShipment': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeliverShipment,
+                    request_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.DeliverShipmentRequest.FromString,
+                    response_serializer=erp_dot_orders_dot_v1_dot_order__pb2.Shipment.SerializeToString,
             ),
             'ListOrderStatusHistory': grpc.unary_unary_rpc_method_handler(
                     servicer.ListOrderStatusHistory,
@@ -375,6 +447,114 @@ class OrderService:
             '/erp.orders.v1.OrderService/CancelOrder',
             erp_dot_orders_dot_v1_dot_order__pb2.CancelOrderRequest.SerializeToString,
             erp_dot_orders_dot_v1_dot_order__pb2.Order.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateShipment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.orders.v1.OrderService/CreateShipment',
+            erp_dot_orders_dot_v1_dot_order__pb2.CreateShipmentRequest.SerializeToString,
+            erp_dot_orders_dot_v1_dot_order__pb2.Shipment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetShipment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.orders.v1.OrderService/GetShipment',
+            erp_dot_orders_dot_v1_dot_order__pb2.GetShipmentRequest.SerializeToString,
+            erp_dot_orders_dot_v1_dot_order__pb2.Shipment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListShipments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.orders.v1.OrderService/ListShipments',
+            erp_dot_orders_dot_v1_dot_order__pb2.ListShipmentsRequest.SerializeToString,
+            erp_dot_orders_dot_v1_dot_order__pb2.ListShipmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeliverShipment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.orders.v1.OrderService/DeliverShipment',
+            erp_dot_orders_dot_v1_dot_order__pb2.DeliverShipmentRequest.SerializeToString,
+            erp_dot_orders_dot_v1_dot_order__pb2.Shipment.FromString,
             options,
             channel_credentials,
             insecure,

@@ -23,14 +23,18 @@ class StockMovementKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STOCK_MOVEMENT_KIND_ORDER: _ClassVar[StockMovementKind]
     STOCK_MOVEMENT_KIND_CANCEL: _ClassVar[StockMovementKind]
     STOCK_MOVEMENT_KIND_ADJUSTMENT: _ClassVar[StockMovementKind]
+    STOCK_MOVEMENT_KIND_SHIPMENT: _ClassVar[StockMovementKind]
+    STOCK_MOVEMENT_KIND_COUNT: _ClassVar[StockMovementKind]
 STOCK_MOVEMENT_KIND_UNSPECIFIED: StockMovementKind
 STOCK_MOVEMENT_KIND_INITIAL: StockMovementKind
 STOCK_MOVEMENT_KIND_ORDER: StockMovementKind
 STOCK_MOVEMENT_KIND_CANCEL: StockMovementKind
 STOCK_MOVEMENT_KIND_ADJUSTMENT: StockMovementKind
+STOCK_MOVEMENT_KIND_SHIPMENT: StockMovementKind
+STOCK_MOVEMENT_KIND_COUNT: StockMovementKind
 
 class Product(_message.Message):
-    __slots__ = ("id", "sku", "name", "description", "price", "stock_quantity", "active", "create_time", "update_time", "delete_time")
+    __slots__ = ("id", "sku", "name", "description", "price", "stock_quantity", "active", "create_time", "update_time", "delete_time", "on_hand_quantity", "reserved_quantity", "available_quantity")
     ID_FIELD_NUMBER: _ClassVar[int]
     SKU_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -41,6 +45,9 @@ class Product(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     DELETE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ON_HAND_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     id: str
     sku: str
     name: str
@@ -51,7 +58,10 @@ class Product(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     delete_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., sku: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., stock_quantity: _Optional[int] = ..., active: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    on_hand_quantity: int
+    reserved_quantity: int
+    available_quantity: int
+    def __init__(self, id: _Optional[str] = ..., sku: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., stock_quantity: _Optional[int] = ..., active: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., on_hand_quantity: _Optional[int] = ..., reserved_quantity: _Optional[int] = ..., available_quantity: _Optional[int] = ...) -> None: ...
 
 class CreateProductRequest(_message.Message):
     __slots__ = ("sku", "name", "description", "price", "initial_stock")
@@ -128,6 +138,26 @@ class AdjustStockRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., delta: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class AdjustStockResponse(_message.Message):
+    __slots__ = ("product", "movement")
+    PRODUCT_FIELD_NUMBER: _ClassVar[int]
+    MOVEMENT_FIELD_NUMBER: _ClassVar[int]
+    product: Product
+    movement: StockMovement
+    def __init__(self, product: _Optional[_Union[Product, _Mapping]] = ..., movement: _Optional[_Union[StockMovement, _Mapping]] = ...) -> None: ...
+
+class CountStockRequest(_message.Message):
+    __slots__ = ("product_id", "counted_quantity", "expected_on_hand_quantity", "reason")
+    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    COUNTED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_ON_HAND_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    product_id: str
+    counted_quantity: int
+    expected_on_hand_quantity: int
+    reason: str
+    def __init__(self, product_id: _Optional[str] = ..., counted_quantity: _Optional[int] = ..., expected_on_hand_quantity: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CountStockResponse(_message.Message):
     __slots__ = ("product", "movement")
     PRODUCT_FIELD_NUMBER: _ClassVar[int]
     MOVEMENT_FIELD_NUMBER: _ClassVar[int]

@@ -70,6 +70,11 @@ class ProductServiceStub:
                 request_serializer=erp_dot_orders_dot_v1_dot_product__pb2.AdjustStockRequest.SerializeToString,
                 response_deserializer=erp_dot_orders_dot_v1_dot_product__pb2.AdjustStockResponse.FromString,
                 _registered_method=True)
+        self.CountStock = channel.unary_unary(
+                '/erp.orders.v1.ProductService/CountStock',
+                request_serializer=erp_dot_orders_dot_v1_dot_product__pb2.CountStockRequest.SerializeToString,
+                response_deserializer=erp_dot_orders_dot_v1_dot_product__pb2.CountStockResponse.FromString,
+                _registered_method=True)
         self.ListStockMovements = channel.unary_unary(
                 '/erp.orders.v1.ProductService/ListStockMovements',
                 request_serializer=erp_dot_orders_dot_v1_dot_product__pb2.ListStockMovementsRequest.SerializeToString,
@@ -124,14 +129,25 @@ class ProductServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AdjustStock(self, request, context):
-        """Adds or removes stock. The stock can never go below zero.
+        """Adds or removes units on hand. On hand can never fall below what open orders reserve
+        (FAILED_PRECONDITION, reason STOCK_BELOW_RESERVED).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CountStock(self, request, context):
+        """Records a physical count: on hand becomes the counted quantity, with a COUNT ledger row whose delta
+        is the difference. ABORTED, reason STOCK_MOVED, if on hand is no longer expected_on_hand_quantity
+        (stock moved since the count was taken); FAILED_PRECONDITION, reason COUNT_BELOW_RESERVED, if the
+        count is below what open orders reserve.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListStockMovements(self, request, context):
-        """Lists a product's stock ledger, oldest first: orders, cancellations and adjustments.
+        """Lists a product's stock ledger, oldest first: orders, cancellations, shipments, adjustments and counts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -174,6 +190,11 @@ def add_ProductServiceServicer_to_server(servicer, server):
                     servicer.AdjustStock,
                     request_deserializer=erp_dot_orders_dot_v1_dot_product__pb2.AdjustStockRequest.FromString,
                     response_serializer=erp_dot_orders_dot_v1_dot_product__pb2.AdjustStockResponse.SerializeToString,
+            ),
+            'CountStock': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountStock,
+                    request_deserializer=erp_dot_orders_dot_v1_dot_product__pb2.CountStockRequest.FromString,
+                    response_serializer=erp_dot_orders_dot_v1_dot_product__pb2.CountStockResponse.SerializeToString,
             ),
             'ListStockMovements': grpc.unary_unary_rpc_method_handler(
                     servicer.ListStockMovements,
@@ -371,6 +392,33 @@ class ProductService:
             '/erp.orders.v1.ProductService/AdjustStock',
             erp_dot_orders_dot_v1_dot_product__pb2.AdjustStockRequest.SerializeToString,
             erp_dot_orders_dot_v1_dot_product__pb2.AdjustStockResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountStock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.orders.v1.ProductService/CountStock',
+            erp_dot_orders_dot_v1_dot_product__pb2.CountStockRequest.SerializeToString,
+            erp_dot_orders_dot_v1_dot_product__pb2.CountStockResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,59 @@
+"""A product's stock figures and the ledger rows that move them: on hand, reserved, available.
+
+available = on hand − reserved, and products.stock_quantity stores it (so CHECK stock_quantity ≥ 0
+is on hand ≥ reserved). What each ledger kind's delta changes is defined once, in `after_movement`;
+the same function serves the handlers, the invariant tests and the chaos checker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from service.domain.events import StockEvent
+from service.domain.model import Caller, MovementKind, Product, Stock, StockMovement
+
+
+def after_movement(kind: MovementKind, delta: int, on_hand: int, reserved: int) -> tuple[int, int]:
+    """(on hand, reserved) after a ledger row.
+
+    ORDER and CANCEL rows move units between available and reserved (delta is the change of
+    available); SHIPMENT rows take units out of on hand and out of the reservation alike; INITIAL,
+    ADJUSTMENT and COUNT rows change on hand.
+    """
+    if kind in (MovementKind.ORDER, MovementKind.CANCEL):
+        return on_hand, reserved - delta
+    if kind == MovementKind.SHIPMENT:
+        return on_hand + delta, reserved + delta
+    return on_hand + delta, reserved
+
+
+class StockBook:
+    """The locked products' figures, moved row by row: each row gets its stock_after and its event,
+    numbered after the product's last one."""
+
+    def __init__(self, products: Mapping[str, Product]) -> None:
+        self._figures = {pid: (p.on_hand_quantity, p.reserved_quantity) for pid, p in products.items()}
+        self._sequence = {pid: p.stock_sequence for pid, p in products.items()}
+        self._touched: dict[str, None] = {}
+        self.movements: list[StockMovement] = []
+        self.events: list[StockEvent] = []
+
+    def move(
+        self, product_id: str, kind: MovementKind, delta: int, order_id: str, reason: str, caller: Caller, now: datetime
+    ) -> StockMovement:
+        on_hand, reserved = after_movement(kind, delta, *self._figures[product_id])
+        self._figures[product_id] = (on_hand, reserved)
+        self._sequence[product_id] += 1
+        self._touched[product_id] = None
+        movement = StockMovement.new(product_id, kind, delta, on_hand - reserved, order_id, reason, caller, now)
+        self.movements.append(movement)
+        self.events.append(StockEvent(movement, self._sequence[product_id], on_hand, reserved))
+        return movement
+
+    def stock(self) -> dict[str, Stock]:
+        """The new figures of every product moved, sorted."""
+        return {pid: Stock(self._figures[pid][0] - self._figures[pid][1], self._figures[pid][1]) for pid in sorted(self._touched)}
+
+    def sequences(self) -> dict[str, int]:
+        return {pid: self._sequence[pid] for pid in self._touched}

@@ -1,0 +1,77 @@
+"""The stock and shipment invariants, each one query over the database: what must always hold.
+
+Run by the integration tests after races and on migrated data; the chaos checker judges the same
+invariants over its snapshot (chaos/checker.py). Each query returns the rows that break it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, ScalarSelect, and_, func, or_, select, true
+
+from service.domain.model import ON_HAND_KINDS, MovementKind
+from storage.schema import order_items, products, shipment_items, shipments, stock_movements
+
+_m, _i = stock_movements, order_items
+
+
+def _ledger_sum(kinds: frozenset[MovementKind]) -> ScalarSelect[Any]:
+    return (
+        select(func.coalesce(func.sum(_m.c.delta), 0))
+        .where(_m.c.product_id == products.c.id, _m.c.kind.in_(sorted(int(k) for k in kinds)))
+        .scalar_subquery()
+    )
+
+
+def _differ(conn: Connection, ours: ColumnElement[bool], figure: tuple[str, Any], expected: tuple[str, Any]) -> list[str]:
+    """Products whose figure is not what it must equal."""
+    rows = conn.execute(select(products.c.id, figure[1], expected[1]).where(ours, figure[1] != expected[1]))
+    return [f"product {pid}: {figure[0]} {a} != {expected[0]} {b}" for pid, a, b in rows]
+
+
+def violations(conn: Connection, product_ids: Sequence[str] | None = None) -> list[str]:
+    """Every broken invariant, one line each; empty when all hold. With `product_ids`, only those
+    products and the order lines naming them (tests sharing a database judge their own)."""
+    ours = products.c.id.in_([int(p) for p in product_ids]) if product_ids is not None else true()
+    our_lines = _i.c.product_id.in_([int(p) for p in product_ids]) if product_ids is not None else true()
+    open_units = (
+        select(func.coalesce(func.sum(_i.c.quantity - _i.c.shipped_quantity - _i.c.canceled_quantity), 0))
+        .where(_i.c.product_id == products.c.id)
+        .scalar_subquery()
+    )
+    on_hand = products.c.stock_quantity + products.c.reserved_quantity
+    on_hand_ledger = _ledger_sum(ON_HAND_KINDS)
+    available_ledger = _ledger_sum(frozenset(MovementKind) - {MovementKind.SHIPMENT})
+    found = [
+        f"product {pid}: available {a} or reserved {r} is negative"
+        for pid, a, r in conn.execute(
+            select(products.c.id, products.c.stock_quantity, products.c.reserved_quantity)
+            .where(ours, or_(products.c.stock_quantity < 0, products.c.reserved_quantity < 0))
+        )
+    ]
+    found += _differ(conn, ours, ("reserved", products.c.reserved_quantity), ("open units", open_units))
+    found += _differ(conn, ours, ("on hand", on_hand), ("the ledger's on-hand rows", on_hand_ledger))
+    found += _differ(conn, ours, ("available", products.c.stock_quantity), ("the ledger's rows but shipments", available_ledger))
+    found += [
+        f"order {oid} product {pid}: quantity {q}, shipped {s}, canceled {c}"
+        for oid, pid, q, s, c in conn.execute(
+            select(_i.c.order_id, _i.c.product_id, _i.c.quantity, _i.c.shipped_quantity, _i.c.canceled_quantity).where(
+                our_lines, or_(_i.c.shipped_quantity < 0, _i.c.canceled_quantity < 0, _i.c.shipped_quantity + _i.c.canceled_quantity > _i.c.quantity)
+            )
+        )
+    ]
+    in_shipments = (
+        select(func.coalesce(func.sum(shipment_items.c.quantity), 0))
+        .select_from(shipment_items.join(shipments, shipments.c.id == shipment_items.c.shipment_id))
+        .where(and_(shipments.c.order_id == _i.c.order_id, shipment_items.c.product_id == _i.c.product_id))
+        .scalar_subquery()
+    )
+    found += [
+        f"order {oid} product {pid}: shipped {s} != its shipments' {t}"
+        for oid, pid, s, t in conn.execute(
+            select(_i.c.order_id, _i.c.product_id, _i.c.shipped_quantity, in_shipments).where(our_lines, _i.c.shipped_quantity != in_shipments)
+        )
+    ]
+    return found
