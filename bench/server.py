@@ -64,6 +64,7 @@ def running_service(database_url: str, extra_env: Mapping[str, str], log: Path, 
         )
     try:
         serving(f"127.0.0.1:{port}", proc, log, ready_timeout_s)
+        listening(http_port, proc, log, ready_timeout_s)  # the REST gateway starts after gRPC serves
         yield ServiceProcess(proc.pid, port, http_port, log)
     finally:
         stop(proc)
@@ -77,6 +78,20 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def listening(port: int, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 60) -> None:
+    """Returns once 127.0.0.1:`port` accepts a connection; raises if `proc` exits or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the service exited with {proc.returncode} before listening; log {log}:\n{_tail(log)}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the service did not listen on {port} after {timeout_s:.0f} s; log {log}:\n{_tail(log)}")
 
 
 def serving(target: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 60) -> None:

@@ -137,7 +137,7 @@ def _serve_with_512_descriptors(mysql_url: str, redis_url: str, prefix: str, log
     """`erp-orders serve` as one process limited to 512 file descriptors; its gRPC and HTTP ports."""
     port, http_port = free_port(), free_port()
     extra = {
-        "ORDERS_JWT_SECRET": TEST_SECRET, "ORDERS_REDIS_URL": redis_url, "ORDERS_REDIS_KEY_PREFIX": prefix, "ORDERS_LOG_JSON": "false",
+        "ORDERS_JWT_SECRET": TEST_SECRET, "ORDERS_REDIS_URL": redis_url, "ORDERS_REDIS_KEY_PREFIX": prefix, "ORDERS_LOG_FORMAT": "text",
         # The attacker keeps each connection as long as the test runs.
         "ORDERS_HTTP_HEADER_TIMEOUT_S": "300", "ORDERS_HTTP_BODY_TIMEOUT_S": "300",
     }
