@@ -29,6 +29,7 @@ from sqlalchemy import Engine, exc
 from service import metrics
 from service._gen.erp.orders.v1 import events_pb2
 from service.domain.errors import LockContention, StorageUnavailable
+from service.domain.events import event_id
 from service.events.relay_log import RelayLife
 from service.settings import Settings
 from storage import outbox
@@ -48,11 +49,11 @@ _DATABASE_ERRORS = (exc.DBAPIError, exc.TimeoutError)
 
 def headers(event: outbox.StoredEvent, settings: Settings) -> dict[str, str]:
     """Nats-Msg-Id for the broker's deduplication, and the CloudEvents attributes in binary mode."""
-    event_id = f"{event.aggregate_type}-{event.aggregate_id}-{event.sequence}"
+    msg_id = event_id(event.aggregate_type, event.aggregate_id, event.sequence)
     return {
-        "Nats-Msg-Id": event_id,
+        "Nats-Msg-Id": msg_id,
         "ce-specversion": "1.0",
-        "ce-id": event_id,
+        "ce-id": msg_id,
         "ce-type": f"{settings.events_subject_prefix}.{event.type}",
         "ce-source": settings.events_source,
         "ce-subject": f"{event.aggregate_type}s/{event.aggregate_id}",
