@@ -27,6 +27,12 @@ class CallStatus(grpc.Status):
 _GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 
+def retry_after_seconds(seconds: float) -> int:
+    """A Retry-After header's value (RFC 9110): whole seconds, rounded up, at least 1. Both edges send it:
+    the gRPC trailer from the error, the REST header from the status's RetryInfo."""
+    return max(1, -(-int(seconds * 1000) // 1000))
+
+
 def code_of(error: OrdersError) -> grpc.StatusCode:
     """The gRPC code the error declares (service/domain/errors.py, service/grpc/errors.py)."""
     return _GRPC_CODES[int(error.code)]
@@ -67,8 +73,7 @@ def to_status(error: OrdersError) -> grpc.Status:
         delay = duration_pb2.Duration()
         delay.FromNanoseconds(int(seconds * 1e9))
         details.append(error_details_pb2.RetryInfo(retry_delay=delay))
-        # For clients that read headers, not details: whole seconds, rounded up (RFC 9110 Retry-After).
-        trailing = (("retry-after", str(max(1, -(-int(seconds * 1000) // 1000)))),)
+        trailing = (("retry-after", str(retry_after_seconds(seconds))),)  # for clients that read headers, not details
     packed = []
     for detail in details:
         any_detail = any_pb2.Any()
