@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -83,13 +83,10 @@ def waves(events: Sequence[outbox.StoredEvent]) -> list[list[outbox.StoredEvent]
 
 
 class Relay:
-    def __init__(
-        self, engine: Engine, settings: Settings, owner: str = "", after_publish: Callable[[], None] | None = None
-    ) -> None:
+    def __init__(self, engine: Engine, settings: Settings, owner: str = "") -> None:
         self._engine = engine
         self._settings = settings
         self.leases = Leases(engine, owner or f"relay-{uuid.uuid4().hex[:12]}", settings.relay_partitions, settings.relay_lease_s)
-        self._after_publish = after_publish  # a test hook: runs between the PubAcks and the marking
         self._next_backlog = self._next_prune = self._next_claim = 0.0
         self._held: set[int] = set()
         self._life = RelayLife(settings.relay_log_interval_s, time.monotonic())
@@ -199,8 +196,6 @@ class Relay:
             self._held = await asyncio.to_thread(self.leases.claim, datetime.now(UTC))
         batch = await asyncio.to_thread(outbox.unpublished, self._engine, self._held, s.relay_partitions, s.relay_batch)
         acked = await self._publish(js, batch)
-        if self._after_publish is not None and acked:
-            self._after_publish()
         await asyncio.to_thread(outbox.mark_published, self._engine, acked, datetime.now(UTC))
         return len(batch) == s.relay_batch and len(acked) == len(batch)
 
