@@ -37,7 +37,6 @@ class _Alone:
 
 _ALONE: Final = _Alone()
 Outcome = orders.Outcome | _Alone
-Gate = Callable[[Combiner[NewOrder, Outcome]], None]
 
 
 def _fallback_reason(error: BaseException) -> str:
@@ -48,14 +47,13 @@ def _fallback_reason(error: BaseException) -> str:
 
 class OrderPlacer:
     def __init__(
-        self, run: Runner, uow_factory: Callable[[], UnitOfWork], max_orders: int, max_lines: int, writers: int,
-        gate: Gate | None = None,
+        self, run: Runner, uow_factory: Callable[[], UnitOfWork], max_orders: int, max_lines: int, writers: int
     ) -> None:
         self._run = run
         self._uow_factory = uow_factory
         self.combiner: Combiner[NewOrder, Outcome] | None = None
         if max_orders > 1:
-            self.combiner = Combiner(self._batch, max_orders, max_lines, lambda o: len(o.lines), writers, gate)
+            self.combiner = Combiner(self._batch, max_orders, max_lines, lambda o: len(o.lines), writers)
 
     def __call__(self, order: NewOrder) -> tuple[Order, bool]:
         """The order and whether it replays an earlier call with its key."""
