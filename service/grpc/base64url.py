@@ -11,5 +11,6 @@ def encode(raw: bytes) -> str:
 
 
 def decode(text: str) -> bytes:
-    """Raises ValueError for anything but unpadded base64url (binascii.Error, or a character outside ASCII)."""
+    """Raises ValueError for text that is not base64 (binascii.Error, or a character outside ASCII); padding
+    and the `+/` of plain base64 are taken too."""
     return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)

@@ -85,3 +85,8 @@ def test_edge_errors_map_without_borrowing_a_parent_code() -> None:
     assert not issubclass(edge_errors.WatchTooSlow, LockContention)
     assert status.code_of(edge_errors.TooManyWatchers()) == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert status.code_of(edge_errors.IdempotencyKeyInUse()) == grpc.StatusCode.ABORTED
+
+
+def test_retry_after_is_whole_seconds_rounded_up_and_at_least_one() -> None:
+    # The one rounding behind both edges' Retry-After: the gRPC trailer and the REST header.
+    assert [status.retry_after_seconds(s) for s in (0, 0.001, 0.5, 1, 1.0004, 1.2, 59.999, 60)] == [1, 1, 1, 1, 1, 2, 60, 60]
