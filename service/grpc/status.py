@@ -27,10 +27,11 @@ class CallStatus(grpc.Status):
 _GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 
-def retry_after_seconds(seconds: float) -> int:
-    """A Retry-After header's value (RFC 9110): whole seconds, rounded up, at least 1. Both edges send it:
-    the gRPC trailer from the error, the REST header from the status's RetryInfo."""
-    return max(1, -(-int(seconds * 1000) // 1000))
+def retry_after_seconds(delay: duration_pb2.Duration) -> int:
+    """The Retry-After (RFC 9110) of a RetryInfo's delay: whole seconds, rounded up, at least 1. Both edges
+    send it: the gRPC trailer beside the RetryInfo, the REST header from it."""
+    seconds: int = delay.seconds + (1 if delay.nanos > 0 else 0)
+    return max(1, seconds)
 
 
 def code_of(error: OrdersError) -> grpc.StatusCode:
@@ -73,7 +74,7 @@ def to_status(error: OrdersError) -> grpc.Status:
         delay = duration_pb2.Duration()
         delay.FromNanoseconds(int(seconds * 1e9))
         details.append(error_details_pb2.RetryInfo(retry_delay=delay))
-        trailing = (("retry-after", str(retry_after_seconds(seconds))),)  # for clients that read headers, not details
+        trailing = (("retry-after", str(retry_after_seconds(delay))),)  # for clients that read headers, not details
     packed = []
     for detail in details:
         any_detail = any_pb2.Any()

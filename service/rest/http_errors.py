@@ -103,8 +103,7 @@ def render(status: status_pb2.Status, override: int | None = None) -> HttpError:
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             reason = _unpack(detail, error_details_pb2.ErrorInfo).reason
         elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            delay = _unpack(detail, error_details_pb2.RetryInfo).retry_delay
-            retry_after = retry_after_seconds(delay.seconds + delay.nanos / 1e9)
+            retry_after = retry_after_seconds(_unpack(detail, error_details_pb2.RetryInfo).retry_delay)
         details.append(_to_json(detail))
     code_name = code_pb2.Code.Name(status.code) if status.code in code_pb2.Code.values() else "UNKNOWN"
     if not reason:
