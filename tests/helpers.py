@@ -23,12 +23,14 @@ from google.type import money_pb2
 from sqlalchemy import Engine, text
 
 from service.grpc import tokens
+from service.usecases import group_commit
 from service.usecases.combiner import Combiner
 from service.domain import documents
 from service.grpc.methods import ALL_ROLES
 
 
 T = TypeVar("T")
+R = TypeVar("R")
 TEST_SECRET = "test-secret-of-thirty-two-bytes!!"
 
 
@@ -225,16 +227,34 @@ def record_calls(engine: Engine, monkeypatch: pytest.MonkeyPatch, queries: bool 
     return sent
 
 
-class Hold:
-    """The combiner's gate: holds the next writer until `n` calls are queued, once."""
+class HeldCombiner(Combiner[T, R]):
+    """A combiner a test can hold, so that the calls it wants meet in one batch: after `hold()` calls
+    queue as they do behind a busy writer; `let_go(n)` waits until `n` are queued and hands them on as
+    a writer that finishes does. Production's Combiner has no hook for it and pays nothing."""
 
-    def __init__(self) -> None:
-        self.n = 0
+    def hold(self) -> None:
+        with self._lock:
+            assert self._free > 0, "a writer is busy"
+            self._free -= 1  # as if a writer were running a batch
 
-    def __call__(self, combiner: Combiner[Any, Any]) -> None:
-        if self.n:
-            n, self.n = self.n, 0
-            until(lambda: combiner.waiting() >= n, f"{n} calls are queued", every=0.005)
+    def let_go(self, n: int) -> None:
+        until(lambda: self.waiting() >= n, f"{n} calls are queued", every=0.005)
+        with self._lock:
+            self._hand_on()
+
+
+@contextmanager
+def held_combiners() -> Iterator[list[HeldCombiner[Any, Any]]]:
+    """CreateOrder placers (service/usecases/group_commit.py) built meanwhile get a HeldCombiner, listed here."""
+    made: list[HeldCombiner[Any, Any]] = []
+
+    def build(*args: Any, **kwargs: Any) -> HeldCombiner[Any, Any]:
+        made.append(HeldCombiner(*args, **kwargs))
+        return made[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(group_commit, "Combiner", build)
+        yield made
 
 
 def retry_while_key_in_use(call: Callable[[], T], bound_s: float = 60) -> tuple[T, float]:

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ from sqlalchemy import Engine, exc
 from service import metrics
 from service._gen.erp.orders.v1 import events_pb2
 from service.domain.errors import LockContention, StorageUnavailable
+from service.domain.events import event_id
 from service.events.relay_log import RelayLife
 from service.settings import Settings
 from storage import outbox
@@ -48,11 +49,11 @@ _DATABASE_ERRORS = (exc.DBAPIError, exc.TimeoutError)
 
 def headers(event: outbox.StoredEvent, settings: Settings) -> dict[str, str]:
     """Nats-Msg-Id for the broker's deduplication, and the CloudEvents attributes in binary mode."""
-    event_id = f"{event.aggregate_type}-{event.aggregate_id}-{event.sequence}"
+    msg_id = event_id(event.aggregate_type, event.aggregate_id, event.sequence)
     return {
-        "Nats-Msg-Id": event_id,
+        "Nats-Msg-Id": msg_id,
         "ce-specversion": "1.0",
-        "ce-id": event_id,
+        "ce-id": msg_id,
         "ce-type": f"{settings.events_subject_prefix}.{event.type}",
         "ce-source": settings.events_source,
         "ce-subject": f"{event.aggregate_type}s/{event.aggregate_id}",
@@ -82,13 +83,10 @@ def waves(events: Sequence[outbox.StoredEvent]) -> list[list[outbox.StoredEvent]
 
 
 class Relay:
-    def __init__(
-        self, engine: Engine, settings: Settings, owner: str = "", after_publish: Callable[[], None] | None = None
-    ) -> None:
+    def __init__(self, engine: Engine, settings: Settings, owner: str = "") -> None:
         self._engine = engine
         self._settings = settings
         self.leases = Leases(engine, owner or f"relay-{uuid.uuid4().hex[:12]}", settings.relay_partitions, settings.relay_lease_s)
-        self._after_publish = after_publish  # a test hook: runs between the PubAcks and the marking
         self._next_backlog = self._next_prune = self._next_claim = 0.0
         self._held: set[int] = set()
         self._life = RelayLife(settings.relay_log_interval_s, time.monotonic())
@@ -198,8 +196,6 @@ class Relay:
             self._held = await asyncio.to_thread(self.leases.claim, datetime.now(UTC))
         batch = await asyncio.to_thread(outbox.unpublished, self._engine, self._held, s.relay_partitions, s.relay_batch)
         acked = await self._publish(js, batch)
-        if self._after_publish is not None and acked:
-            self._after_publish()
         await asyncio.to_thread(outbox.mark_published, self._engine, acked, datetime.now(UTC))
         return len(batch) == s.relay_batch and len(acked) == len(batch)
 

@@ -8,10 +8,11 @@ time: how old it is, is judged from the outbox row it names.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from collections.abc import Sequence
+
+from service.grpc import base64url
 
 _VERSION = b"\x01"
 _MAC_BYTES = 16
@@ -29,15 +30,15 @@ class Signer:
 
     def token(self, position: int) -> str:
         body = _VERSION + position.to_bytes(_POSITION_BYTES, "big")
-        return base64.urlsafe_b64encode(body + self._mac(self._keys[0], body)).decode().rstrip("=")
+        return base64url.encode(body + self._mac(self._keys[0], body))
 
     def position(self, text: str) -> int | None:
         """The position a token names, or None if this service did not issue it."""
         if len(text) != _LENGTH:
             return None
         try:
-            raw = base64.b64decode(text + "==", altchars=b"-_", validate=True)
-        except ValueError:  # binascii.Error, or a character outside ASCII
+            raw = base64url.decode(text)
+        except ValueError:
             return None
         body, mac = raw[: -_MAC_BYTES], raw[-_MAC_BYTES:]
         if not body.startswith(_VERSION) or not any(hmac.compare_digest(mac, self._mac(k, body)) for k in self._keys):

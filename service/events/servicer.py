@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +12,7 @@ import grpc
 
 from service.grpc import context as ctx
 from service.grpc import status
+from service.grpc.stream_slots import Slots
 from service.events import watch
 from service.events.resume_tokens import Signer
 from service._gen.erp.orders.v1 import events_pb2, events_pb2_grpc
@@ -33,45 +32,24 @@ def _id(value: str) -> int | None:
     return None if not value else (parse_id(value) or -1)
 
 
-class _Slots:
-    """The watch slots of this process: at most `total` at once, and at most `per_principal` for one principal."""
-
-    def __init__(self, total: int, per_principal: int) -> None:
-        self._total, self._per_principal = total, per_principal
-        self._held: Counter[str] = Counter()
-        self._lock = threading.Lock()
-
-    def take(self, principal: str) -> None:
-        with self._lock:
-            if self._held[principal] >= self._per_principal:
-                raise TooManyWatchersOfPrincipal(self._per_principal)
-            if self._held.total() >= self._total:
-                raise TooManyWatchers()
-            self._held[principal] += 1
-
-    def give_back(self, principal: str) -> None:
-        with self._lock:
-            self._held[principal] -= 1
-            if not self._held[principal]:
-                del self._held[principal]
-
-
 class OrderEventServicer(events_pb2_grpc.OrderEventServiceServicer):
     def __init__(self, feed: watch.Feed, tokens: Signer, retention_s: float, slots: tuple[int, int]) -> None:
         """`slots`: how many watchers this process serves at once, and how many of them one principal may hold."""
         self._feed = feed
         self._tokens = tokens
         self._retention = timedelta(seconds=retention_s)
-        self._slots = _Slots(*slots)
+        self._slots = Slots(*slots)  # the watch slots of this process
 
     def WatchOrderEvents(self, request: events_pb2.WatchOrderEventsRequest, context: grpc.ServicerContext) -> Iterator[events_pb2.OrderEvent]:
         # Everything that can refuse the call happens here, before the stream starts, so the
         # interceptors map it; the generator only streams.
         after = self._resume_point(request.resume_token)
         principal = ctx.identity.get().principal
-        self._slots.take(principal)
-        if not context.add_callback(lambda: self._slots.give_back(principal)):
-            self._slots.give_back(principal)
+        refused = self._slots.take(context, principal)
+        if refused == "key":
+            raise TooManyWatchersOfPrincipal(self._slots.per_key)
+        if refused == "total":
+            raise TooManyWatchers()
         sub = self._feed.subscribe(watch.Filter(_id(request.order_id), _id(request.customer_id)))
         context.add_callback(lambda: self._feed.unsubscribe(sub))
         sub.end = context.cancel

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Outcome:
+class CallOutcome:
     """How a call ended: `response` when `code` is OK."""
 
     code: grpc.StatusCode
@@ -36,9 +36,9 @@ class Outcome:
 
 
 # grpcio's own refusals, as its server and client word them.
-UNIMPLEMENTED = Outcome(grpc.StatusCode.UNIMPLEMENTED, "Method not found!")
-OVERLOADED = Outcome(grpc.StatusCode.RESOURCE_EXHAUSTED, "Concurrent RPC limit exceeded!")
-DEADLINE_EXCEEDED = Outcome(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded")
+UNIMPLEMENTED = CallOutcome(grpc.StatusCode.UNIMPLEMENTED, "Method not found!")
+OVERLOADED = CallOutcome(grpc.StatusCode.RESOURCE_EXHAUSTED, "Concurrent RPC limit exceeded!")
+DEADLINE_EXCEEDED = CallOutcome(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded")
 
 
 class MethodHandlers:
@@ -82,7 +82,7 @@ class Dispatcher:
         self._active = 0
         self._lock = threading.Lock()
 
-    def submit(self, method: str, request: Any, context: InProcessContext) -> Future[Outcome]:
+    def submit(self, method: str, request: Any, context: InProcessContext) -> Future[CallOutcome]:
         """Starts the call on the pool; refusals come back as an already finished future."""
         handler = self._resolve(_CallDetails(method, context.invocation_metadata()))
         if handler is None or handler.unary_unary is None:
@@ -103,12 +103,12 @@ class Dispatcher:
             return self._handlers.get(details.method)
         return self._interceptors[at].intercept_service(lambda d: self._resolve(d, at + 1), details)
 
-    def _completed(self, _: Future[Outcome]) -> None:
+    def _completed(self, _: Future[CallOutcome]) -> None:
         with self._lock:
             self._active -= 1
 
 
-def _run(method: str, handler: grpc.RpcMethodHandler[Any, Any], request: Any, context: InProcessContext) -> Outcome:
+def _run(method: str, handler: grpc.RpcMethodHandler[Any, Any], request: Any, context: InProcessContext) -> CallOutcome:
     if not context.is_active():
         return DEADLINE_EXCEEDED  # it waited for a thread past its deadline: grpcio never starts such a call
     response = None
@@ -122,11 +122,11 @@ def _run(method: str, handler: grpc.RpcMethodHandler[Any, Any], request: Any, co
             context.set_code(grpc.StatusCode.UNKNOWN)
             context.set_details(f"Exception calling application: {error}")
     code = context.code() or grpc.StatusCode.OK
-    return Outcome(code, context.details(), response if code == grpc.StatusCode.OK else None,
+    return CallOutcome(code, context.details(), response if code == grpc.StatusCode.OK else None,
                    context.initial_metadata(), context.trailing_metadata() or ())
 
 
-def _finished(outcome: Outcome) -> Future[Outcome]:
-    future: Future[Outcome] = Future()
+def _finished(outcome: CallOutcome) -> Future[CallOutcome]:
+    future: Future[CallOutcome] = Future()
     future.set_result(outcome)
     return future

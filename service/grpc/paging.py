@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from google.protobuf.message import Message
 
 from service.domain.errors import FieldViolation, InvalidArgument
 from service.domain.model import Page, PageResult
+from service.grpc import base64url
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -29,7 +29,7 @@ def next_token(request: Message, after: str | None) -> str:
     if after is None:
         return ""
     raw = json.dumps({"a": after, "f": _filters(request)}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return base64url.encode(raw)
 
 
 class _Keyed(Protocol):
@@ -80,7 +80,7 @@ def _filters(request: Message) -> str:
 
 def _decode(token: str, filters: str) -> str:
     try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        data = json.loads(base64url.decode(token))
         after, made_for = data["a"], data["f"]
         if not isinstance(after, str) or not isinstance(made_for, str):
             raise ValueError(token)

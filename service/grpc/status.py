@@ -27,6 +27,13 @@ class CallStatus(grpc.Status):
 _GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 
+def retry_after_seconds(delay: duration_pb2.Duration) -> int:
+    """The Retry-After (RFC 9110) of a RetryInfo's delay: whole seconds, rounded up, at least 1. Both edges
+    send it: the gRPC trailer beside the RetryInfo, the REST header from it."""
+    seconds: int = delay.seconds + (1 if delay.nanos > 0 else 0)
+    return max(1, seconds)
+
+
 def code_of(error: OrdersError) -> grpc.StatusCode:
     """The gRPC code the error declares (service/domain/errors.py, service/grpc/errors.py)."""
     return _GRPC_CODES[int(error.code)]
@@ -69,8 +76,7 @@ def to_status(error: OrdersError) -> grpc.Status:
         delay = duration_pb2.Duration()
         delay.FromNanoseconds(int(seconds * 1e9))
         details.append(error_details_pb2.RetryInfo(retry_delay=delay))
-        # For clients that read headers, not details: whole seconds, rounded up (RFC 9110 Retry-After).
-        trailing = (("retry-after", str(max(1, -(-int(seconds * 1000) // 1000)))),)
+        trailing = (("retry-after", str(retry_after_seconds(delay))),)  # for clients that read headers, not details
     packed = []
     for detail in details:
         any_detail = any_pb2.Any()

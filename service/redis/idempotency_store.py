@@ -44,7 +44,7 @@ if current and cjson.decode(current)['o'] == ARGV[1] then redis.call('DEL', KEYS
 
 
 @dataclass(frozen=True)
-class Outcome:
+class StoredOutcome:
     """A finished call: a status code (0 is OK) with the response, or the error's message and details."""
 
     code: int
@@ -57,7 +57,7 @@ class Outcome:
 class Record:
     owner: str
     fingerprint: str
-    outcome: Outcome | None  # None while the first call is still running
+    outcome: StoredOutcome | None  # None while the first call is still running
 
     def dumps(self) -> str:
         data: dict[str, object] = {"o": self.owner, "f": self.fingerprint}
@@ -74,7 +74,7 @@ class Record:
         data = json.loads(raw)
         outcome = None
         if "c" in data:
-            outcome = Outcome(data["c"], base64.b64decode(data["r"]), data["m"], base64.b64decode(data["d"]))
+            outcome = StoredOutcome(data["c"], base64.b64decode(data["r"]), data["m"], base64.b64decode(data["d"]))
         return cls(data["o"], data["f"], outcome)
 
 

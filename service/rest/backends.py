@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import grpc
 from google.protobuf.message import Message
 
-from service.grpc.dispatch import DEADLINE_EXCEEDED, Dispatcher, Outcome
+from service.grpc.dispatch import DEADLINE_EXCEEDED, CallOutcome, Dispatcher
 from service.rest import headers, http_errors, ops
 from service.rest.http_errors import GatewayError
 from service.rest.routes import Route
@@ -117,16 +117,16 @@ class InProcessBackend:
             raise GatewayError(status, headers=response_headers)
         return outcome.response, response_headers
 
-    async def _outcome(self, route: Route, request: Message, context: InProcessContext, remaining: float) -> Outcome:
+    async def _outcome(self, route: Route, request: Message, context: InProcessContext, remaining: float) -> CallOutcome:
         """The call's outcome, or DEADLINE_EXCEEDED once `remaining` has passed: the handler may still
         be running then and, as on a gRPC server, its late answer goes nowhere. The pool thread answers
         with one callback on the loop; asyncio.wrap_future and wait_for cost a second future, a third
         for the wait, and their callbacks."""
         loop = asyncio.get_running_loop()
-        answer: asyncio.Future[Outcome] = loop.create_future()
+        answer: asyncio.Future[CallOutcome] = loop.create_future()
         running = self.dispatcher.submit(route.grpc_path, request, context)
 
-        def answered(done: Future[Outcome]) -> None:  # on the pool thread
+        def answered(done: Future[CallOutcome]) -> None:  # on the pool thread
             if not loop.is_closed():  # else the gateway stopped meanwhile
                 loop.call_soon_threadsafe(_settle_with, answer, done)
 
@@ -147,12 +147,12 @@ class InProcessBackend:
         return self.own_server.endpoints()
 
 
-def _expire(answer: asyncio.Future[Outcome], running: Future[Outcome]) -> None:
+def _expire(answer: asyncio.Future[CallOutcome], running: Future[CallOutcome]) -> None:
     running.cancel()  # a call still waiting for a thread never starts
     if not answer.done():
         answer.set_result(DEADLINE_EXCEEDED)
 
 
-def _settle_with(answer: asyncio.Future[Outcome], done: Future[Outcome]) -> None:
+def _settle_with(answer: asyncio.Future[CallOutcome], done: Future[CallOutcome]) -> None:
     if not answer.done():  # else the deadline answered first, or the request was cancelled
         answer.set_result(done.result())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -13,7 +12,7 @@ from google.protobuf import any_pb2, json_format
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from service.grpc.status import DOMAIN
+from service.grpc.status import DOMAIN, retry_after_seconds
 
 # google/rpc/code.proto's HTTP mapping; any code not listed is a 500.
 HTTP_STATUS: dict[int, int] = {
@@ -104,8 +103,7 @@ def render(status: status_pb2.Status, override: int | None = None) -> HttpError:
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             reason = _unpack(detail, error_details_pb2.ErrorInfo).reason
         elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            delay = _unpack(detail, error_details_pb2.RetryInfo).retry_delay
-            retry_after = math.ceil(delay.seconds + delay.nanos / 1e9)
+            retry_after = retry_after_seconds(_unpack(detail, error_details_pb2.RetryInfo).retry_delay)
         details.append(_to_json(detail))
     code_name = code_pb2.Code.Name(status.code) if status.code in code_pb2.Code.values() else "UNKNOWN"
     if not reason:

@@ -20,7 +20,7 @@ from service.grpc.auth_throttle import FailureThrottle
 from service._gen.erp.orders.v1 import customer_pb2_grpc, events_pb2_grpc, order_pb2_grpc, product_pb2_grpc
 from service.grpc.contract import RESPONSES, RPCS, SERVICE_NAMES
 from service.grpc.dispatch import Dispatcher, MethodHandlers
-from service.usecases.group_commit import Gate, OrderPlacer
+from service.usecases.group_commit import OrderPlacer
 from service.grpc.interceptors.access_log import AccessLogInterceptor
 from service.grpc.interceptors.auth import AuthInterceptor
 from service.grpc.interceptors.chain import Chain
@@ -50,7 +50,6 @@ class Running:
     engine: Engine
     redis: RedisGuard | None
     local_target: str  # a private unix socket of this process, for its own gateway
-    place_order: OrderPlacer  # CreateOrder's group commit (its combiner, for tests)
     feed: Feed  # WatchOrderEvents' outbox reader
     dispatcher: Dispatcher  # the same handlers, called in-process (this process's gateway)
 
@@ -71,18 +70,18 @@ def interceptors(settings: Settings, guard: RedisGuard | None) -> Chain:
 
 
 def build_server(
-    settings: Settings, engine: Engine | None = None, gate: Gate | None = None, socket_dir: Path | None = None
+    settings: Settings, engine: Engine | None = None, socket_dir: Path | None = None
 ) -> Running:
     """Creates and binds (but does not start) the server. Port 0 binds a free port.
 
-    `gate` is a test hook of the CreateOrder combiner (service/usecases/combiner.py). `socket_dir` holds the
-    private socket (a new temporary directory by default); it is removed when the server stops.
+    `socket_dir` holds the private socket (a new temporary directory by default); it is removed when the
+    server stops.
     """
     engine = engine or bootstrap.engine(settings)
     guard = bootstrap.redis(settings)
     units = bootstrap.units_of_work(settings, engine)
     run = bootstrap.runner(settings, units)
-    place = OrderPlacer(run, units, settings.batch_max_orders, settings.batch_max_lines, settings.batch_writers, gate)
+    place = OrderPlacer(run, units, settings.batch_max_orders, settings.batch_max_lines, settings.batch_writers)
     bootstrap.count_pool(engine)
     executor = ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="rpc")
     server_interceptors = [StreamLimit(settings.open_streams_max), interceptors(settings, guard)]
@@ -125,7 +124,7 @@ def build_server(
     server.add_insecure_port(local_target)
     request_checks.warm_up(message_factory.GetMessageClass(m.input_type)() for _, m in RPCS)
     readiness = ReadinessProbe(bootstrap.probe_engine(settings, engine), health_servicer, SERVICE_NAMES, settings.readiness_interval_s, settings.grpc_processes)
-    return Running(server, port, health_servicer, readiness, engine, guard, local_target, place, feed, dispatcher)
+    return Running(server, port, health_servicer, readiness, engine, guard, local_target, feed, dispatcher)
 
 
 def start(running: Running) -> None:

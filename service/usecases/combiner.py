@@ -35,11 +35,7 @@ class _Slot(Generic[T, R]):
 
 
 class Combiner(Generic[T, R]):
-    """`run` gets a batch and returns one outcome per item, in order.
-
-    `gate`, for tests only, is called by a writer before it takes its batch (so that a test can
-    hold it until the calls it wants are queued); production passes None and pays nothing for it.
-    """
+    """`run` gets a batch and returns one outcome per item, in order."""
 
     def __init__(
         self,
@@ -48,14 +44,12 @@ class Combiner(Generic[T, R]):
         max_weight: int,
         weight: Callable[[T], int],
         writers: int = 1,
-        gate: Callable[[Combiner[T, R]], None] | None = None,
     ) -> None:
         self._run = run
         self._max_items = max_items
         self._max_weight = max_weight
         self._weight = weight
         self._free = writers  # writers not running a batch now
-        self._gate = gate
         self._queue: deque[_Slot[T, R]] = deque()
         self._lock = threading.Lock()
 
@@ -71,11 +65,6 @@ class Combiner(Generic[T, R]):
             writer = self._free > 0
             if writer:
                 self._free -= 1
-                if self._gate is None:
-                    slot.batch = self._take()
-        if writer and self._gate is not None:
-            self._gate(self)
-            with self._lock:
                 slot.batch = self._take()
         if not writer:
             slot.done.acquire()
@@ -103,11 +92,15 @@ class Combiner(Generic[T, R]):
                 s.error = error
         with self._lock:
             # The next batch starts before this one's callers are woken: the writer is the bottleneck.
-            if self._queue:
-                following = self._take()
-                following[0].batch = following
-                following[0].done.release()
-            else:
-                self._free += 1
+            self._hand_on()
         for s in batch[1:]:  # the first is this writer's own slot, which waits no more
             s.done.release()
+
+    def _hand_on(self) -> None:
+        """A writer is done (under the lock): the next batch goes to its first caller, or the writer is free."""
+        if self._queue:
+            following = self._take()
+            following[0].batch = following
+            following[0].done.release()
+        else:
+            self._free += 1

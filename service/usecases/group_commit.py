@@ -36,8 +36,7 @@ class _Alone:
 
 
 _ALONE: Final = _Alone()
-Outcome = orders.Outcome | _Alone
-Gate = Callable[[Combiner[NewOrder, Outcome]], None]
+BatchOutcome = orders.OrderOutcome | _Alone  # what a batch answers each of its callers
 
 
 def _fallback_reason(error: BaseException) -> str:
@@ -48,14 +47,13 @@ def _fallback_reason(error: BaseException) -> str:
 
 class OrderPlacer:
     def __init__(
-        self, run: Runner, uow_factory: Callable[[], UnitOfWork], max_orders: int, max_lines: int, writers: int,
-        gate: Gate | None = None,
+        self, run: Runner, uow_factory: Callable[[], UnitOfWork], max_orders: int, max_lines: int, writers: int
     ) -> None:
         self._run = run
         self._uow_factory = uow_factory
-        self.combiner: Combiner[NewOrder, Outcome] | None = None
+        self.combiner: Combiner[NewOrder, BatchOutcome] | None = None
         if max_orders > 1:
-            self.combiner = Combiner(self._batch, max_orders, max_lines, lambda o: len(o.lines), writers, gate)
+            self.combiner = Combiner(self._batch, max_orders, max_lines, lambda o: len(o.lines), writers)
 
     def __call__(self, order: NewOrder) -> tuple[Order, bool]:
         """The order and whether it replays an earlier call with its key."""
@@ -66,7 +64,7 @@ class OrderPlacer:
             return self._run(orders.settle, order.key, outcome)
         return outcome
 
-    def _batch(self, batch: list[NewOrder]) -> list[Outcome]:
+    def _batch(self, batch: list[NewOrder]) -> list[BatchOutcome]:
         metrics.ORDER_BATCH_SIZE.observe(len(batch))
         if len(batch) == 1:
             # The writer's own call (a batch's first is always its writer's): alone, with its retries,

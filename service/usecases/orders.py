@@ -34,7 +34,7 @@ from service.usecases.keyed import once_per_key
 # database a second time.
 REFUSALS = (FailedPrecondition, NotFound, Rerun, ReferenceTaken)
 
-Outcome = tuple[Order, bool] | OrdersError  # an order and whether it replays its key, or its refusal
+OrderOutcome = tuple[Order, bool] | OrdersError  # an order and whether it replays its key, or its refusal
 
 
 def create_order(uow: UnitOfWork, order: NewOrder) -> tuple[Order, bool]:
@@ -51,7 +51,7 @@ def create_order(uow: UnitOfWork, order: NewOrder) -> tuple[Order, bool]:
     return settle(uow, order.key, outcome)
 
 
-def settle(uow: UnitOfWork, key: IdempotencyKey | None, outcome: Outcome) -> tuple[Order, bool]:
+def settle(uow: UnitOfWork, key: IdempotencyKey | None, outcome: OrderOutcome) -> tuple[Order, bool]:
     """The answer to a caller: its order, or the order stored with its key when that explains its
     refusal, or the refusal raised."""
     if not isinstance(outcome, OrdersError):
@@ -75,7 +75,7 @@ def replay(uow: UnitOfWork, key: IdempotencyKey | None, refusal: OrdersError) ->
     raise refusal
 
 
-def create_orders(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[Outcome]:
+def create_orders(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[OrderOutcome]:
     """Places orders in one transaction (group commit); one outcome per order, in batch order.
 
     The customers are read before the product locks are taken (time under the locks is what limits
@@ -116,7 +116,7 @@ def create_orders(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[Outcome]:
             ])
             uow.events.add([*(events.order_created(order, o.caller, now) for order, o, _ in placed.values()), *book.events])
             uow.commit()
-    outcomes: list[Outcome] = []
+    outcomes: list[OrderOutcome] = []
     for i, d in enumerate(decisions):
         if isinstance(d, SameKey):
             outcomes.append((placed[d.first][0], True))

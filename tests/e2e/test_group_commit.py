@@ -4,26 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import grpc
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 
-from service.runtime.grpc_server import Running, build_server, start, stop
+from service.runtime.grpc_server import build_server, start, stop
 from service.settings import Settings
-from tests.helpers import Hold, Stubs, authorized_channel, rich, token, until
+from tests.helpers import HeldCombiner, Stubs, authorized_channel, held_combiners, rich, token, until
 
 
 @pytest.fixture(scope="module")
-def held(settings: Settings, engine: Engine) -> Iterator[tuple[Running, Hold, Stubs]]:
-    """A server whose CreateOrder combiner a test can hold, and stubs for it."""
-    hold = Hold()
-    running = build_server(settings, engine, gate=hold)
+def held(settings: Settings, engine: Engine) -> Iterator[tuple[HeldCombiner[Any, Any], Stubs]]:
+    """A server whose CreateOrder combiner a test can hold (that combiner), and stubs for it."""
+    with held_combiners() as made:
+        running = build_server(settings, engine)
+    combiner, = made
     start(running)
     try:
         with authorized_channel(running.port, token("group-commit")) as channel:
-            yield running, hold, Stubs.on(channel)
+            yield combiner, Stubs.on(channel)
     finally:
         stop(running, grace=0)
 
@@ -33,20 +35,19 @@ def _batches() -> tuple[float, float]:
             REGISTRY.get_sample_value("orders_create_batch_size_sum") or 0.0)
 
 
-def test_orders_held_into_one_batch_over_grpc_each_get_their_own_status(held: tuple[Running, Hold, Stubs]) -> None:
-    running, hold, stubs = held
-    combiner = running.place_order.combiner
-    assert combiner is not None
+def test_orders_held_into_one_batch_over_grpc_each_get_their_own_status(held: tuple[HeldCombiner[Any, Any], Stubs]) -> None:
+    combiner, stubs = held
     customer, product = stubs.customer(), stubs.product(stock=5)
     quantities = [2, 4, 3]
     before = _batches()
-    hold.n = len(quantities)
+    combiner.hold()
     with ThreadPoolExecutor(len(quantities)) as pool:
         futures = []
         for i, quantity in enumerate(quantities):
             if i:
                 until(lambda queued=i: combiner.waiting() >= queued, f"call {i - 1} is queued", every=0.005)
             futures.append(pool.submit(stubs.order, customer.id, (product.id, quantity)))
+        combiner.let_go(len(quantities))
         first, short, last = (f.exception() or f.result() for f in futures)
     after = _batches()
     assert (after[0] - before[0], after[1] - before[1]) == (1, 3)  # one batch of three

@@ -1,8 +1,8 @@
 """Group commit on MariaDB (service/usecases/group_commit.py): orders that share one transaction each
 get exactly the answer they would get alone, and a batch fails as a whole or not at all.
 
-Calls are made to meet in one batch by the combiner's test gate, which holds the writer until they
-are all queued; each call is started only once the one before it is queued, so the arrival order is
+Calls are made to meet in one batch by a held combiner (tests/helpers.py HeldCombiner), which keeps
+them queued until they all are; each call is started only once the one before it is queued, so the arrival order is
 the order of the list.
 """
 
@@ -29,7 +29,7 @@ from service.runtime.bootstrap import engine as make_engine
 from service.settings import Settings
 from storage.migrate import upgrade
 from service.runtime.bootstrap import unit_of_work
-from tests.helpers import Hold, cpf, unique, until
+from tests.helpers import cpf, held_combiners, unique, until
 
 CALLER = Caller("group-commit", "req")
 
@@ -37,21 +37,22 @@ CALLER = Caller("group-commit", "req")
 class Batches:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.hold = Hold()
         run = Runner(lambda: unit_of_work(engine), RetryPolicy(10, 0.005))
-        self.place = OrderPlacer(run, lambda: unit_of_work(engine), 64, 256, 1, self.hold)
+        with held_combiners() as made:
+            self.place = OrderPlacer(run, lambda: unit_of_work(engine), 64, 256, 1)
+        self.combiner, = made
 
     def one_batch(self, calls: list[NewOrder]) -> list[tuple[Order, bool] | Exception]:
         """Runs the calls as one batch, in this arrival order; each call's answer or error."""
-        combiner = self.place.combiner
-        assert combiner is not None
-        self.hold.n = len(calls)
+        combiner = self.combiner
+        combiner.hold()
         with ThreadPoolExecutor(len(calls)) as pool:
             futures = []
             for i, call in enumerate(calls):
-                if i:  # the one before is queued (the gate lets the writer go once the last one is)
+                if i:  # the one before is queued
                     until(lambda queued=i: combiner.waiting() >= queued, f"call {i - 1} is queued", every=0.005)
                 futures.append(pool.submit(self.place, call))
+            combiner.let_go(len(calls))
             return [f.exception() or f.result() for f in futures]  # type: ignore[misc]
 
     def customer(self) -> str:

@@ -10,7 +10,7 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 
-from service.redis.idempotency_store import Outcome, Record, RedisStore
+from service.redis.idempotency_store import Record, RedisStore, StoredOutcome
 from service.redis.guard import connect, slot_key
 from tests.redis_cluster import private_cluster
 
@@ -51,9 +51,9 @@ def test_a_key_whose_slot_migrates_is_found_through_ask_then_moved(tmp_path: Pat
         # Migration done: every node names the target, and the client's cached map earns a MOVED.
         for node in nodes.values():
             node.cluster("SETSLOT", slot, "NODE", ids[target])
-        store.complete("order-1", Record("first", "fp", Outcome(0, b"order", "", b"")), ttl_s=60)
+        store.complete("order-1", Record("first", "fp", StoredOutcome(0, b"order", "", b"")), ttl_s=60)
         replay = store.claim("order-1", Record("third", "fp", None), lease_s=60)
-        assert replay is not None and replay.outcome == Outcome(0, b"order", "", b"")
+        assert replay is not None and replay.outcome == StoredOutcome(0, b"order", "", b"")
         assert holds(target) and not holds(source)
         assert _failures() == before  # every call was answered by Redis, none failed open
 

@@ -11,7 +11,7 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 
-from service.redis.idempotency_store import MemoryStore, Outcome, Record, RedisStore
+from service.redis.idempotency_store import MemoryStore, Record, RedisStore, StoredOutcome
 from service.redis.rate_limiter import MemoryLimiter, Rate, RedisLimiter
 from service.redis.guard import RedisGuard, connect, is_cluster
 from tests.helpers import until
@@ -81,10 +81,10 @@ def test_a_key_is_claimed_once_and_only_its_owner_stores_the_outcome(guard: Redi
     mine, theirs = Record("me", "fp", None), Record("them", "fp", None)
     assert store.claim("scope", mine, lease_s=30) is None
     assert store.claim("scope", theirs, lease_s=30) == mine
-    store.complete("scope", Record("them", "fp", Outcome(0, b"theirs")), ttl_s=60)
+    store.complete("scope", Record("them", "fp", StoredOutcome(0, b"theirs")), ttl_s=60)
     store.release("scope", "them")
     assert store.claim("scope", theirs, lease_s=30) == mine
-    done = Record("me", "fp", Outcome(9, b"", "short", b"\x00details"))
+    done = Record("me", "fp", StoredOutcome(9, b"", "short", b"\x00details"))
     store.complete("scope", done, ttl_s=60)
     assert store.claim("scope", theirs, lease_s=30) == done
 
@@ -98,7 +98,7 @@ def test_only_the_owner_of_a_running_call_renews_its_lease_and_never_an_outcome(
     until(lambda: store.claim("scope", Record("them", "fp", None), lease_s=30) is None, "the lease ends", 10, 0.05)
     store.renew("scope", "them", lease_s=1)  # the owner's renewal counts from now: 1 s, not the 30 of its claim
     until(free, "the renewed lease ends", 10, 0.05)
-    store.complete("scope", Record("next", "fp", Outcome(0, b"r")), ttl_s=1)
+    store.complete("scope", Record("next", "fp", StoredOutcome(0, b"r")), ttl_s=1)
     store.renew("scope", "next", lease_s=3600)  # raced the completion: the outcome keeps its own expiry
     until(free, "the outcome expires", 10, 0.05)
 
@@ -162,7 +162,7 @@ def test_scripts_the_server_has_forgotten_are_loaded_again(tmp_path: Path) -> No
         assert limiter.acquire("k", rate) == pytest.approx(60.0)  # the script ran: no fail-open 0
         assert store.claim("scope", Record("me", "fp", None), lease_s=30) is None
         server.client.script_flush()
-        done = Record("me", "fp", Outcome(0, b"response"))
+        done = Record("me", "fp", StoredOutcome(0, b"response"))
         store.complete("scope", done, ttl_s=60)
         assert store.claim("scope", Record("them", "fp", None), lease_s=30) == done
         assert _failures("rate limit") + _failures("idempotency store") == before

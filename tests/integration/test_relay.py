@@ -93,11 +93,18 @@ import os, signal, sys, threading
 from service.events.relay import Relay
 from service.settings import Settings
 from service.runtime.bootstrap import engine
+from storage import outbox
 url, nats_url, stream, prefix = sys.argv[1:5]
 settings = Settings(database_url=url, nats_url=nats_url, events_stream=stream, events_subject_prefix=prefix,
                     relay_lease_s=1.0, events_duplicate_window_s=120.0)
-# The test hook: die the hard way after the PubAcks, before marking anything published.
-Relay(engine(settings), settings, after_publish=lambda: os.kill(os.getpid(), signal.SIGKILL)).run(threading.Event())
+# Die the hard way after the PubAcks, before marking anything published.
+mark_published = outbox.mark_published
+def die_before_marking(db, ids, now):
+    if ids:
+        os.kill(os.getpid(), signal.SIGKILL)
+    mark_published(db, ids, now)
+outbox.mark_published = die_before_marking
+Relay(engine(settings), settings).run(threading.Event())
 """
 
 

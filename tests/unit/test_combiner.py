@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from service.usecases.combiner import Combiner
-from tests.helpers import until
+from tests.helpers import HeldCombiner, until
 
 
 class Recorder:
@@ -25,24 +25,16 @@ class Recorder:
         return [i * 10 for i in items]
 
 
-def _hold_until(n: int):  # type: ignore[no-untyped-def]
-    remaining = [n]
-
-    def gate(combiner: Combiner[int, int]) -> None:
-        if remaining[0]:
-            until(lambda: combiner.waiting() >= remaining[0], "calls are queued", every=0.005)
-            remaining[0] = 0
-
-    return gate
-
-
-def _submit_in_order(combiner: Combiner[int, int], items: list[int]) -> list[object]:
+def _submit_held(combiner: HeldCombiner[int, int], items: list[int]) -> list[object]:
+    """Submits the items in this order while the combiner is held, then lets them go."""
+    combiner.hold()
     with ThreadPoolExecutor(len(items), thread_name_prefix="caller") as pool:
         futures = []
         for i, item in enumerate(items):
             if i:
                 until(lambda queued=i: combiner.waiting() >= queued, "the call before is queued", every=0.005)
             futures.append(pool.submit(combiner.submit, item))
+        combiner.let_go(len(items))
         return [f.exception() or f.result() for f in futures]
 
 
@@ -55,16 +47,16 @@ def test_a_lone_call_is_a_batch_of_one_run_on_its_own_thread() -> None:
 
 def test_calls_waiting_for_the_writer_form_the_next_batches_within_the_caps() -> None:
     run = Recorder()
-    combiner: Combiner[int, int] = Combiner(run, 3, 5, lambda i: i, gate=_hold_until(6))
-    assert _submit_in_order(combiner, [1, 1, 1, 1, 4, 9]) == [10, 10, 10, 10, 40, 90]
+    combiner: HeldCombiner[int, int] = HeldCombiner(run, 3, 5, lambda i: i)
+    assert _submit_held(combiner, [1, 1, 1, 1, 4, 9]) == [10, 10, 10, 10, 40, 90]
     # At most 3 items and a weight of 5 per batch; an item heavier than the cap runs alone.
     assert run.batches == [[1, 1, 1], [1, 4], [9]]
 
 
 def test_every_caller_of_a_failed_batch_gets_its_error_and_the_next_batch_still_runs() -> None:
     run = Recorder(fail=True)
-    combiner: Combiner[int, int] = Combiner(run, 2, 100, lambda _: 1, gate=_hold_until(3))
-    results = _submit_in_order(combiner, [1, 2, 3])
+    combiner: HeldCombiner[int, int] = HeldCombiner(run, 2, 100, lambda _: 1)
+    results = _submit_held(combiner, [1, 2, 3])
     assert [str(r) for r in results] == ["the batch failed"] * 3
     assert run.batches == [[1, 2], [3]]
     run.fail = False
@@ -94,6 +86,6 @@ def test_writers_bound_the_batches_in_flight() -> None:
 
 
 @pytest.mark.parametrize("n", [1, 2])
-def test_the_gate_is_optional(n: int) -> None:
+def test_a_lone_call_is_answered_whatever_the_cap(n: int) -> None:
     combiner: Combiner[int, int] = Combiner(Recorder(), n, 10, lambda _: 1)
     assert combiner.submit(1) == 10

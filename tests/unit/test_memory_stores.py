@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from service.redis.idempotency_store import MemoryStore, Outcome, Record
+from service.redis.idempotency_store import MemoryStore, Record, StoredOutcome
 from service.redis.rate_limiter import MemoryLimiter, Rate
 
 
 def test_the_memory_store_drops_its_oldest_records_past_its_capacity() -> None:
     store = MemoryStore(capacity=10)
     for i in range(25):
-        store.claim(f"k{i}", Record(f"o{i}", "fp", Outcome(0)), lease_s=3600)
+        store.claim(f"k{i}", Record(f"o{i}", "fp", StoredOutcome(0)), lease_s=3600)
     assert len(store._records) <= 10
     assert store.claim("k24", Record("x", "fp", None), lease_s=1) is not None  # the newest is kept
     assert store.claim("k0", Record("x", "fp", None), lease_s=1) is None  # the oldest was dropped

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 
 import grpc
+from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 from service.grpc import errors as edge_errors, status
@@ -85,3 +86,10 @@ def test_edge_errors_map_without_borrowing_a_parent_code() -> None:
     assert not issubclass(edge_errors.WatchTooSlow, LockContention)
     assert status.code_of(edge_errors.TooManyWatchers()) == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert status.code_of(edge_errors.IdempotencyKeyInUse()) == grpc.StatusCode.ABORTED
+
+
+def test_retry_after_is_whole_seconds_rounded_up_and_at_least_one() -> None:
+    # The one rounding behind both edges' Retry-After: the gRPC trailer and the REST header.
+    delays = [(0, 0), (0, 1_000_000), (0, 500_000_000), (1, 0), (1, 400_000), (3, 1), (59, 999_000_000), (60, 0)]
+    got = [status.retry_after_seconds(duration_pb2.Duration(seconds=s, nanos=n)) for s, n in delays]
+    assert got == [1, 1, 1, 1, 2, 4, 60, 60]

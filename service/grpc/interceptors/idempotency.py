@@ -77,7 +77,7 @@ class IdempotencyInterceptor(UnaryInterceptor):
         finally:
             self._renewer.drop(scope, mine.owner)
             ctx.idempotency.reset(token)
-        self._store.complete(scope, idem.Record(mine.owner, mine.fingerprint, idem.Outcome(0, response.SerializeToString())), self._ttl_s)
+        self._store.complete(scope, idem.Record(mine.owner, mine.fingerprint, idem.StoredOutcome(0, response.SerializeToString())), self._ttl_s)
         return response
 
     def _settle(self, scope: str, mine: idem.Record, context: grpc.ServicerContext) -> None:
@@ -88,10 +88,10 @@ class IdempotencyInterceptor(UnaryInterceptor):
         trailing = dict(context.trailing_metadata() or ())
         details = trailing.get("grpc-status-details-bin", b"")
         assert isinstance(details, bytes), "-bin metadata is bytes"
-        outcome = idem.Outcome(code.value[0], b"", status_details(context), details)
+        outcome = idem.StoredOutcome(code.value[0], b"", status_details(context), details)
         self._store.complete(scope, idem.Record(mine.owner, mine.fingerprint, outcome), self._ttl_s)
 
-    def _replay(self, method: str, outcome: idem.Outcome, context: grpc.ServicerContext) -> Any:
+    def _replay(self, method: str, outcome: idem.StoredOutcome, context: grpc.ServicerContext) -> Any:
         ctx.mark_replayed(context)
         if outcome.code == 0:
             return self._responses[method].FromString(outcome.response)

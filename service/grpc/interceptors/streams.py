@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ from service.grpc import status
 from service.grpc.errors import TooManyStreams
 from service.grpc.grpc_types import replace_handler
 from service.grpc.methods import METHODS
+from service.grpc.stream_slots import Slots
 
 Continuation = Callable[[grpc.HandlerCallDetails], "grpc.RpcMethodHandler[Any, Any] | None"]
 
@@ -25,7 +25,7 @@ class StreamLimit(grpc.ServerInterceptor):
     """
 
     def __init__(self, limit: int) -> None:
-        self._slots = threading.BoundedSemaphore(limit)
+        self._slots = Slots(limit)
 
     def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = continuation(details)
@@ -40,11 +40,8 @@ class StreamLimit(grpc.ServerInterceptor):
 
     def _bounded(self, behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
         def bounded(request: Any, context: grpc.ServicerContext) -> Any:
-            if not self._slots.acquire(blocking=False):
+            if self._slots.take(context) is not None:
                 status.abort(context, TooManyStreams())
-            # Released when the call ends however it ends (done, cancelled, deadline), exactly once.
-            if not context.add_callback(self._slots.release):
-                self._slots.release()
             return behaviour(request, context)
 
         return bounded
