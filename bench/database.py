@@ -113,7 +113,8 @@ def mean_batch_size(engine: Engine, after_id: int) -> float:
 
 
 def top_up_orders(engine: Engine, catalogue: Catalogue, target: int) -> int:
-    """Adds one-item orders (every 20th canceled, stock returned) until the table holds `target`; keeps the invariants."""
+    """Adds one-item orders (every 20th canceled, its unit released) until the table holds `target`; keeps the
+    invariants (storage/invariants.py): the others' units are reserved."""
     missing = target - count_orders(engine)
     while missing > 0:
         n = min(_CHUNK, missing)
@@ -134,8 +135,9 @@ def _add_orders(conn: Any, catalogue: Catalogue, n: int) -> None:
         canceled = oid % 20 == 0
         rows.append({"id": oid, "customer_id": catalogue.customers[oid % len(catalogue.customers)],
                      "status": _CANCELED if canceled else _PENDING, "currency": "BRL", "total_cents": 1000, "note": "",
-                     "create_time": now, "update_time": now})
-        items.append({"order_id": oid, "product_id": pid, "sku": skus[pid], "quantity": 1, "unit_price_cents": 1000})
+                     "create_time": now, "update_time": now, "version": 2 if canceled else 1})
+        items.append({"order_id": oid, "product_id": pid, "sku": skus[pid], "quantity": 1, "unit_price_cents": 1000,
+                      "canceled_quantity": 1 if canceled else 0})
         stock[pid] -= 1
         moves.append(_move(pid, _ORDER, -1, stock[pid], oid, now))
         history.append(_change(oid, None, _PENDING, now))
@@ -148,7 +150,9 @@ def _add_orders(conn: Any, catalogue: Catalogue, n: int) -> None:
     for table, values in ((orders, rows), (order_items, items), (stock_movements, moves), (status_history, history)):
         conn.execute(insert(table), values)
     conn.execute(
-        update(products).where(products.c.id == bindparam("pid")).values(stock_quantity=products.c.stock_quantity - bindparam("q")),
+        update(products).where(products.c.id == bindparam("pid")).values(
+            stock_quantity=products.c.stock_quantity - bindparam("q"), reserved_quantity=products.c.reserved_quantity + bindparam("q"),
+        ),
         [{"pid": pid, "q": q} for pid, q in sold.items() if q],
     )
 

@@ -1,4 +1,5 @@
-"""Correctness after a run: stock never negative, and per product initial + adjustments − sold = stock = Σ ledger."""
+"""Correctness after a run: available stock never negative, and per product initial + adjustments − sold = available
+= Σ ledger (shipments aside: they take units out of on hand and the reservation alike); storage/invariants.py holds the rest."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy import Engine, exists, func, select
 
 from storage.schema import order_items, orders, products, stock_movements
 
-_INITIAL, _ADJUSTMENT, _CANCELED = 1, 4, 6
+_INITIAL, _ADJUSTMENT, _SHIPMENT, _COUNT = 1, 4, 5, 6
 
 
 def violations(engine: Engine, label: str) -> list[str]:
@@ -16,17 +17,16 @@ def violations(engine: Engine, label: str) -> list[str]:
     m, i, o = stock_movements, order_items, orders
     with engine.connect() as conn:
         stock = dict(conn.execute(select(products.c.id, products.c.stock_quantity)).all())
-        ledger = dict(conn.execute(select(m.c.product_id, func.sum(m.c.delta)).group_by(m.c.product_id)).all())
+        ledger = dict(
+            conn.execute(select(m.c.product_id, func.sum(m.c.delta)).where(m.c.kind != _SHIPMENT).group_by(m.c.product_id)).all()
+        )
         base = dict(
             conn.execute(
-                select(m.c.product_id, func.sum(m.c.delta)).where(m.c.kind.in_([_INITIAL, _ADJUSTMENT])).group_by(m.c.product_id)
+                select(m.c.product_id, func.sum(m.c.delta)).where(m.c.kind.in_([_INITIAL, _ADJUSTMENT, _COUNT])).group_by(m.c.product_id)
             ).all()
         )
-        sold = dict(
-            conn.execute(
-                select(i.c.product_id, func.sum(i.c.quantity)).join(o, o.c.id == i.c.order_id)
-                .where(o.c.status != _CANCELED).group_by(i.c.product_id)
-            ).all()
+        sold = dict(  # every unit ordered and not canceled, shipped or not
+            conn.execute(select(i.c.product_id, func.sum(i.c.quantity - i.c.canceled_quantity)).group_by(i.c.product_id)).all()
         )
         empty = conn.execute(
             select(func.count()).select_from(o).where(~exists().where(i.c.order_id == o.c.id))

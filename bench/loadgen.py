@@ -24,12 +24,14 @@ from bench.processes import CpuMeter
 from service._gen.erp.orders.v1 import order_pb2, order_pb2_grpc
 
 CALL_TIMEOUT_S = 10.0
+# The "ship" scenario's orders, per load-generator process: enough units that none runs out in a window.
+SHIP_POOL, SHIP_UNITS = 64, 10_000
 
 
 @dataclass
 class LoadSpec:
     target: str
-    rpc: str  # "create", "get", "list" (gRPC) or "rest" (CreateOrder through the gateway; target is HTTP)
+    rpc: str  # "create", "get", "list", "ship" (gRPC) or "rest" (CreateOrder through the gateway; target is HTTP)
     concurrency: int
     warmup_s: float
     duration_s: float
@@ -60,7 +62,7 @@ class Raw:
 Call = Callable[[random.Random], Awaitable[Any]]
 
 
-def _caller(spec: LoadSpec, channel: grpc.aio.Channel, auth_md: tuple[tuple[str, str], ...]) -> Call:
+def _caller(spec: LoadSpec, channel: grpc.aio.Channel, auth_md: tuple[tuple[str, str], ...], open_orders: list[order_pb2.Order]) -> Call:
     """One call of the scenario's RPC, with a fresh request (and idempotency key) each time."""
     if spec.rpc == "health":
         check, ping = health_pb2_grpc.HealthStub(channel).Check, health_pb2.HealthCheckRequest()
@@ -83,7 +85,27 @@ def _caller(spec: LoadSpec, channel: grpc.aio.Channel, auth_md: tuple[tuple[str,
     if spec.rpc == "list":
         request = order_pb2.ListOrdersRequest(page_size=spec.page_size)
         return lambda rng: stub.ListOrders(request, metadata=auth_md, timeout=CALL_TIMEOUT_S)
+    if spec.rpc == "ship":
+        def ship(rng: random.Random) -> Awaitable[Any]:
+            order = rng.choice(open_orders)
+            item = order_pb2.CreateShipmentRequest.Item(product_id=order.items[0].product_id, quantity=1)
+            md = (*auth_md, (spec.idempotency_header, uuid.uuid4().hex))
+            return stub.CreateShipment(order_pb2.CreateShipmentRequest(order_id=order.id, items=[item]), metadata=md, timeout=CALL_TIMEOUT_S)
+        return ship
     raise ValueError(f"unknown rpc {spec.rpc!r}")
+
+
+async def _open_orders(spec: LoadSpec, channel: grpc.aio.Channel, auth_md: tuple[tuple[str, str], ...]) -> list[order_pb2.Order]:
+    """For "ship": SHIP_POOL confirmed orders of one line of SHIP_UNITS units, which the calls ship one unit at a time."""
+    if spec.rpc != "ship":
+        return []
+    stub, rng, pool = order_pb2_grpc.OrderServiceStub(channel), random.Random(spec.seed), []
+    for _ in range(SHIP_POOL):
+        line = order_pb2.CreateOrderRequest.Item(product_id=rng.choice(spec.products), quantity=SHIP_UNITS)
+        order = await stub.CreateOrder(order_pb2.CreateOrderRequest(customer_id=rng.choice(spec.customers), items=[line]), metadata=auth_md)
+        confirm = order_pb2.UpdateOrderStatusRequest(id=order.id, status=order_pb2.ORDER_STATUS_CONFIRMED)
+        pool.append(await stub.UpdateOrderStatus(confirm, metadata=auth_md))
+    return pool
 
 
 def _lines(spec: LoadSpec, rng: random.Random) -> list[str]:
@@ -112,8 +134,11 @@ async def run(spec: LoadSpec) -> Raw:
     ]
     host, _, port = spec.target.rpartition(":")
     connections = [http.Connection(host, int(port)) for _ in range(spec.concurrency)] if spec.rpc == "rest" else []
+    for ch in channels:
+        await asyncio.wait_for(ch.channel_ready(), timeout=10)
+    open_orders = await _open_orders(spec, channels[0], auth_md) if channels else []
     calls = [_rest_caller(spec, conn, auth_md) for conn in connections] or [
-        _caller(spec, ch, auth_md) for ch in channels
+        _caller(spec, ch, auth_md, open_orders) for ch in channels
     ]
     latencies: list[int] = []
     statuses: Counter[str] = Counter()
@@ -148,8 +173,6 @@ async def run(spec: LoadSpec) -> Raw:
         return cpu.stop()
 
     try:
-        for ch in channels:
-            await asyncio.wait_for(ch.channel_ready(), timeout=10)
         results = await asyncio.gather(meter(), *(worker(i) for i in range(spec.concurrency)))
     finally:
         for ch in channels:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class Scenario:
     key: str
     title: str
-    rpc: str  # "create", "get", "list", "health" (gRPC) or "rest" (CreateOrder through the gateway)
+    rpc: str  # "create", "get", "list", "health", "ship" (gRPC) or "rest" (CreateOrder through the gateway)
     concurrency: int = 16
     items: int = 1
     hot: bool = False
@@ -58,6 +58,9 @@ ALL: list[Scenario] = [
     *hot_curve(),
     Scenario("d", "GetOrder, random existing order", "get", table_size=10_000, target="p99 ≤ 10 ms and ≥ 3 × a"),  # topped up, so `-s d` runs alone
     Scenario("f", "CreateOrder over REST (gateway), 1 random item", "rest", ceiling=True, target="≥ 0.35 × ceiling"),
+    # One unit of one of 64 confirmed orders per call (bench/loadgen.py builds them): the order's lock,
+    # then its product's, a shipment, its ledger row and events.
+    Scenario("s", "CreateShipment, 1 unit of one of 64 open orders", "ship"),
 ]
 BY_KEY = {s.key: s for s in ALL}
 # Short names on the command line: "e" is both table sizes, "g" the whole hot-row curve (both paths),

@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, ScalarSelect, and_, func, or_, select, true
 
-from service.domain.model import ON_HAND_KINDS, MovementKind
+from service.domain.model import MovementKind
+from service.domain.stock import ON_HAND_KINDS
 from storage.schema import order_items, products, shipment_items, shipments, stock_movements
 
 _m, _i = stock_movements, order_items

@@ -31,9 +31,6 @@ class MovementKind(enum.IntEnum):
     COUNT = 6
 
 
-# The kinds whose delta is a change of units on hand; ORDER and CANCEL change only the reservation.
-ON_HAND_KINDS = frozenset({MovementKind.INITIAL, MovementKind.ADJUSTMENT, MovementKind.COUNT, MovementKind.SHIPMENT})
-
 
 class Stock(NamedTuple):
     """A product's stock figures after a change: what set_stock writes."""

@@ -1,8 +1,8 @@
 """A product's stock figures and the ledger rows that move them: on hand, reserved, available.
 
 available = on hand − reserved, and products.stock_quantity stores it (so CHECK stock_quantity ≥ 0
-is on hand ≥ reserved). What each ledger kind's delta changes is defined once, in `after_movement`;
-the same function serves the handlers, the invariant tests and the chaos checker.
+is on hand ≥ reserved). What each ledger kind's delta changes is defined once, here: the handlers
+and the chaos checker replay rows with `after_movement`, storage/invariants.py sums ON_HAND_KINDS.
 """
 
 from __future__ import annotations
@@ -14,6 +14,11 @@ from service.domain.events import StockEvent
 from service.domain.model import Caller, MovementKind, Product, Stock, StockMovement
 
 
+# The kinds whose delta is a change of units on hand; ORDER and CANCEL change only the reservation.
+RESERVATION_KINDS = frozenset({MovementKind.ORDER, MovementKind.CANCEL})
+ON_HAND_KINDS = frozenset(MovementKind) - RESERVATION_KINDS
+
+
 def after_movement(kind: MovementKind, delta: int, on_hand: int, reserved: int) -> tuple[int, int]:
     """(on hand, reserved) after a ledger row.
 
@@ -21,7 +26,7 @@ def after_movement(kind: MovementKind, delta: int, on_hand: int, reserved: int) 
     available); SHIPMENT rows take units out of on hand and out of the reservation alike; INITIAL,
     ADJUSTMENT and COUNT rows change on hand.
     """
-    if kind in (MovementKind.ORDER, MovementKind.CANCEL):
+    if kind in RESERVATION_KINDS:
         return on_hand, reserved - delta
     if kind == MovementKind.SHIPMENT:
         return on_hand + delta, reserved + delta

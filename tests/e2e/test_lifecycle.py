@@ -72,6 +72,20 @@ def test_ten_concurrent_cancels_return_the_stock_exactly_once(stubs: Stubs) -> N
     assert [m.delta for m in stubs.movements(product.id)] == [4, -4, 4]
 
 
+def test_a_picked_order_can_be_canceled_but_a_shipped_one_has_nothing_open(stubs: Stubs) -> None:
+    customer, product = stubs.customer(), stubs.product(stock=4)
+    picked, shipped = stubs.order(customer.id, (product.id, 2)), stubs.order(customer.id, (product.id, 2))
+    for order in (picked, shipped):
+        _move(stubs, order.id, S.ORDER_STATUS_CONFIRMED)
+        _move(stubs, order.id, S.ORDER_STATUS_PICKED)
+    _move(stubs, shipped.id, S.ORDER_STATUS_SHIPPED)
+    assert _cancel(stubs, picked.id).status == S.ORDER_STATUS_CANCELED
+    with pytest.raises(grpc.RpcError) as caught:
+        _cancel(stubs, shipped.id)
+    assert rich(caught.value).metadata == {"order_id": shipped.id, "current_status": "SHIPPED", "target_status": "CANCELED"}
+    assert stubs.stock(product.id) == 2  # the canceled order's units are available again; the shipped ones left
+
+
 def test_orders_are_listed_by_any_of_several_statuses_over_pages(stubs: Stubs) -> None:
     customer, product = stubs.customer(), stubs.product(stock=20)
     placed = [stubs.order(customer.id, (product.id, 1)).id for _ in range(5)]

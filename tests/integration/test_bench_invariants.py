@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import create_engine, func, select, update
 
 from bench import ceiling, database, invariants
+from storage import invariants as stock_invariants
 from storage.schema import order_items, products
 from tests.conftest import MYSQL_URL
 
@@ -17,6 +18,8 @@ def test_seeded_orders_keep_every_invariant_and_a_drifted_stock_is_reported() ->
             catalogue = database.seed_catalogue(engine, n_customers=3, n_products=5)
             assert database.top_up_orders(engine, catalogue, 120) == 120
             assert invariants.violations(engine, "db") == []
+            with engine.connect() as conn:
+                assert stock_invariants.violations(conn) == []  # the seed reserves what its open orders hold
             with engine.begin() as conn:
                 conn.execute(update(products).where(products.c.id == catalogue.products[2]).values(stock_quantity=products.c.stock_quantity + 1))
             found = invariants.violations(engine, "db")
