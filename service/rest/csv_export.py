@@ -22,7 +22,7 @@ from google.type import money_pb2
 
 from service._gen.erp.orders.v1 import order_pb2
 from service.rest.routes import Route
-from service.rest.sse import Receive, Send
+from service.rest.sse import Receive, Send, cancel_on_disconnect
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,7 @@ async def relay(route: Route, call: Any, send: Send, receive: Receive, extra: li
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
     writer.writerow(COLUMNS)
-    gone = asyncio.ensure_future(_disconnected(receive))
-    gone.add_done_callback(lambda _: call.cancel())
+    gone = cancel_on_disconnect(call, receive)
     try:
         async for order in call:
             writer.writerows(rows(order))
@@ -86,8 +85,3 @@ async def relay(route: Route, call: Any, send: Send, receive: Receive, extra: li
     finally:
         gone.cancel()
     await send({"type": "http.response.body", "body": buffer.getvalue().encode(), "more_body": False})
-
-
-async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass

@@ -80,8 +80,7 @@ async def relay(route: Route, call: Any, send: Send, receive: Receive, extra: li
     with the last event's resume token, is the stream's last.
     """
     await send({"type": "http.response.start", "status": 200, "headers": [*_HEADERS, *extra]})
-    gone = asyncio.ensure_future(_disconnected(receive))
-    gone.add_done_callback(lambda _: call.cancel())
+    gone = cancel_on_disconnect(call, receive)
     buffered, last_token = _write_buffer(send), ""
     try:
         async for message in call:
@@ -103,6 +102,14 @@ async def relay(route: Route, call: Any, send: Send, receive: Receive, extra: li
     finally:
         gone.cancel()
     await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def cancel_on_disconnect(call: Any, receive: Receive) -> asyncio.Future[None]:
+    """Cancels the streaming `call` once the HTTP client goes away; done then (a stream's relay
+    cancels it when it ends first)."""
+    gone = asyncio.ensure_future(_disconnected(receive))
+    gone.add_done_callback(lambda _: call.cancel())
+    return gone
 
 
 async def _disconnected(receive: Receive) -> None:
