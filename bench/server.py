@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,33 +82,40 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def listening(port: int, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 60) -> None:
     """Returns once 127.0.0.1:`port` accepts a connection; raises if `proc` exits or time runs out."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the service exited with {proc.returncode} before listening; log {log}:\n{_tail(log)}")
+
+    def accepts() -> bool:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
         except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the service did not listen on {port} after {timeout_s:.0f} s; log {log}:\n{_tail(log)}")
+            return False
+        return True
+
+    _wait(accepts, f"listening on {port}", proc, log, timeout_s)
 
 
 def serving(target: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 60) -> None:
     """Returns once `target` answers grpc.health.v1 SERVING; raises if `proc` exits or time runs out."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the service exited with {proc.returncode} before serving; log {log}:\n{_tail(log)}")
+
+    def healthy() -> bool:
         try:
             with grpc.insecure_channel(target) as channel:
                 reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
-            if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                return
         except grpc.RpcError:
-            pass
+            return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+    _wait(healthy, "SERVING", proc, log, timeout_s)
+
+
+def _wait(ready: Callable[[], bool], what: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the service exited with {proc.returncode} before {what}; log {log}:\n{_tail(log)}")
+        if ready():
+            return
         time.sleep(0.2)
-    raise RuntimeError(f"the service was not SERVING after {timeout_s:.0f} s; log {log}:\n{_tail(log)}")
+    raise RuntimeError(f"the service was not {what} after {timeout_s:.0f} s; log {log}:\n{_tail(log)}")
 
 
 def _tail(log: Path, lines: int = 30) -> str:
