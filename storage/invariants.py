@@ -1,4 +1,4 @@
-"""The stock and shipment invariants, each one query over the database: what must always hold.
+"""The stock, shipment and return invariants, each one query over the database: what must always hold.
 
 Run by the integration tests after races and on migrated data; the chaos checker judges the same
 invariants over its snapshot (chaos/checker.py). Each query returns the rows that break it.
@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Connection, ScalarSelect, and_, func, or_,
 
 from service.domain.model import MovementKind
 from service.domain.stock import ON_HAND_KINDS
-from storage.schema import order_items, products, shipment_items, shipments, stock_movements
+from storage.schema import order_items, products, return_items, returns, shipment_items, shipments, stock_movements
 
 _m, _i = stock_movements, order_items
 
@@ -73,6 +73,31 @@ def violations(conn: Connection, product_ids: Sequence[str] | None = None) -> li
         f"order {oid} product {pid}: shipped {s} != its shipments' {t}"
         for oid, pid, s, t in conn.execute(
             select(_i.c.order_id, _i.c.product_id, _i.c.shipped_quantity, in_shipments).where(our_lines, _i.c.shipped_quantity != in_shipments)
+        )
+    ]
+    return found + _return_violations(conn, our_lines)
+
+
+def _return_violations(conn: Connection, our_lines: ColumnElement[bool]) -> list[str]:
+    """Per line: 0 ≤ returned ≤ shipped, and returned = Σ its returns' units."""
+    in_returns = (
+        select(func.coalesce(func.sum(return_items.c.quantity), 0))
+        .select_from(return_items.join(returns, returns.c.id == return_items.c.return_id))
+        .where(and_(returns.c.order_id == _i.c.order_id, return_items.c.product_id == _i.c.product_id))
+        .scalar_subquery()
+    )
+    found = [
+        f"order {oid} product {pid}: returned {r} outside 0..shipped {s}"
+        for oid, pid, r, s in conn.execute(
+            select(_i.c.order_id, _i.c.product_id, _i.c.returned_quantity, _i.c.shipped_quantity).where(
+                our_lines, or_(_i.c.returned_quantity < 0, _i.c.returned_quantity > _i.c.shipped_quantity)
+            )
+        )
+    ]
+    found += [
+        f"order {oid} product {pid}: returned {r} != its returns' {t}"
+        for oid, pid, r, t in conn.execute(
+            select(_i.c.order_id, _i.c.product_id, _i.c.returned_quantity, in_returns).where(our_lines, _i.c.returned_quantity != in_returns)
         )
     ]
     return found

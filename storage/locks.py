@@ -16,6 +16,10 @@ Which transaction takes which locks, in order:
 - CancelOrder: its order row and items, then the products of its open lines, ascending.
 - Shipping (UpdateOrderStatus to SHIPPED): its order row, then the shipped products, ascending.
   Its shipment rows are written and delivered under the order row's lock and take none of their own.
+- CreateReturn: its order row and items, then the products of its RESTOCK lines, ascending (a SCRAP
+  line locks no product). Its return rows are written under the order row's lock and take none of
+  their own; a return racing a shipment of the same order queues on that row, so it always sees the
+  shipped units as last committed.
 - UpdateOrderStatus to any other status: its order row only.
 - AdjustStock and the product edits: one product row. Customer edits: one customer row.
 
@@ -25,8 +29,8 @@ batch or a single order it is a transaction with a larger product set in the sam
 AdjustStock (one product, nothing after it) the same. Against CancelOrder: the order row a cancel
 holds is of an order already committed, which no batch locks, and the cancel's products come after
 it in ascending order, so a batch and a cancel wait on each other's products only in ascending
-order; a shipment is a cancel's twin (order row, then its products). Any other move locks no
-product. The batch's INSERTs take only implicit locks on new rows and shared locks on the customer and product rows their foreign keys name (the products are already
+order; a shipment and a return are a cancel's twins (order row, then its products). Any other
+move locks no product. The batch's INSERTs take only implicit locks on new rows and shared locks on the customer and product rows their foreign keys name (the products are already
 held exclusively); a customer edit holding that customer's row waits for nothing, so the batch just
 waits for it. What remains (a gap lock on a secondary index, a customer deleted at that
 instant) is a deadlock the database breaks by rolling one transaction back: a batch then rolls

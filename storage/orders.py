@@ -42,7 +42,7 @@ _BY_KEY = Prepared(select(orders).where(orders.c.idem_principal == bindparam("pr
 _GET = Prepared(
     select(
         orders, order_items.c.product_id, order_items.c.sku, order_items.c.quantity, order_items.c.unit_price_cents,
-        order_items.c.shipped_quantity, order_items.c.canceled_quantity,
+        order_items.c.shipped_quantity, order_items.c.canceled_quantity, order_items.c.returned_quantity,
     )
     .outerjoin(order_items, order_items.c.order_id == orders.c.id)
     .where(orders.c.id == bindparam("id"))
@@ -62,13 +62,14 @@ _SAVE = Prepared(
 )
 _SAVE_LINE = Prepared(
     update(order_items).where(order_items.c.order_id == bindparam("line_order"), order_items.c.product_id == bindparam("line_product")),
-    ("shipped_quantity", "canceled_quantity"),
+    ("shipped_quantity", "canceled_quantity", "returned_quantity"),
 )
 
 
 def _item(row: Row[Any]) -> OrderItem:
     return OrderItem(
-        str(row.product_id), row.sku, row.quantity, from_cents(row.unit_price_cents), row.shipped_quantity, row.canceled_quantity
+        str(row.product_id), row.sku, row.quantity, from_cents(row.unit_price_cents), row.shipped_quantity, row.canceled_quantity,
+        row.returned_quantity,
     )
 
 
@@ -153,6 +154,7 @@ class SqlOrderRepository(OrderRepository):
             self._sql.defer(_SAVE_LINE, {
                 "line_order": int(order.id), "line_product": int(item.product_id),
                 "shipped_quantity": item.shipped_quantity, "canceled_quantity": item.canceled_quantity,
+                "returned_quantity": item.returned_quantity,
             })
 
     def list(self, flt: OrderFilter, page: Page) -> PageResult[Order]:

@@ -187,12 +187,15 @@ class OrderItemRow(Base):
     unit_price_cents: Mapped[int] = mapped_column(BigInteger)
     shipped_quantity: Mapped[int] = mapped_column(Integer, server_default="0")
     canceled_quantity: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Of the shipped units, those a customer sent back (returns).
+    returned_quantity: Mapped[int] = mapped_column(Integer, server_default="0")
     __table_args__ = (
         Index(None, "product_id"),
         CheckConstraint(
             "shipped_quantity >= 0 AND canceled_quantity >= 0 AND shipped_quantity + canceled_quantity <= quantity",
             name="progress_within_quantity",
         ),
+        CheckConstraint("returned_quantity >= 0 AND returned_quantity <= shipped_quantity", name="returned_within_shipped"),
     )
 
 
@@ -214,6 +217,32 @@ class ShipmentItemRow(Base):
     product_id: Mapped[int] = mapped_column(Id, ForeignKey("products.id"), primary_key=True)
     quantity: Mapped[int] = mapped_column(Integer)
     __table_args__ = (Index(None, "product_id"), CheckConstraint("quantity > 0", name="quantity_positive"))
+
+
+class ReturnRow(IdempotencyColumns, Base):
+    __tablename__ = "returns"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(Id, ForeignKey("orders.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    actor: Mapped[str] = mapped_column(String(255))
+    request_id: Mapped[str] = mapped_column(String(128))
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (Index(None, "order_id", "id"), UniqueConstraint("idem_principal", "idem_key"))
+
+
+class ReturnItemRow(Base):
+    __tablename__ = "return_items"
+    return_id: Mapped[int] = mapped_column(Id, ForeignKey("returns.id"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(Id, ForeignKey("products.id"), primary_key=True)
+    # Position in the request, so that a return reads back as it was asked.
+    line: Mapped[int] = mapped_column(SmallInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+    disposition: Mapped[int] = mapped_column(SmallInteger)  # service.domain.model.ReturnDisposition
+    __table_args__ = (
+        Index(None, "product_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("disposition IN (1, 2)", name="disposition_known"),
+    )
 
 
 class StockMovementRow(IdempotencyColumns, Base):
@@ -300,6 +329,8 @@ order_items = cast(Table, OrderItemRow.__table__)
 stock_movements = cast(Table, StockMovementRow.__table__)
 shipments = cast(Table, ShipmentRow.__table__)
 shipment_items = cast(Table, ShipmentItemRow.__table__)
+returns = cast(Table, ReturnRow.__table__)
+return_items = cast(Table, ReturnItemRow.__table__)
 status_history = cast(Table, StatusChangeRow.__table__)
 outbox_events = cast(Table, OutboxEventRow.__table__)
 outbox_leases = cast(Table, OutboxLeaseRow.__table__)

@@ -16,6 +16,7 @@ from storage.orders import SqlOrderRepository
 from storage.outbox import DiscardingOutbox, EventEncoder, SqlEventOutbox
 from storage.prepared import StatementQueue
 from storage.products import SqlProductRepository
+from storage.returns import SqlReturnRepository
 from storage.shipments import SqlShipmentRepository
 from storage.telemetry import SILENT, StorageTelemetry
 
@@ -48,6 +49,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.orders = SqlOrderRepository(sql)
         self.ledger = SqlLedgerRepository(sql)  # records the kinds it appends, counted on commit
         self.shipments = SqlShipmentRepository(sql)
+        self.returns = SqlReturnRepository(sql)
         self.history = SqlHistoryRepository(sql)
         self.events = SqlEventOutbox(sql, self._events) if self._events else DiscardingOutbox()
         return self

@@ -20,7 +20,8 @@ live at the edge: service/grpc/errors.py.
     │   ├── NotOrderable                             customer or product deleted or inactive
     │   ├── StockBelowReserved                       on hand would fall below the reserved units
     │   ├── CountBelowReserved                       a count below the reserved units, with the orders holding them
-    │   └── ExceedsOpenQuantity                      a shipment line above its open quantity
+    │   ├── ExceedsOpenQuantity                      a shipment line above its open quantity
+    │   └── ExceedsShippedQuantity                   a return line above the units shipped and not yet returned
     ├── Stale                      ABORTED           changed since the client read it; re-read, then retry
     │   ├── EtagMismatch                             the etag sent is not the resource's
     │   └── StockMoved                               on hand is no longer what a count expected
@@ -240,32 +241,49 @@ class CountBelowReserved(FailedPrecondition):
 
 
 @dataclass(frozen=True)
-class OverShipped:
+class OverLine:
+    """A shipment or return line above what its order line allows."""
+
     product_id: str
     requested: int
-    open: int | None  # None: the product is not on the order
+    limit: int | None  # what the line allows (open units, or shipped units not yet returned); None: not on the order
     index: int  # the line's position in the request
 
 
-class ExceedsOpenQuantity(FailedPrecondition):
-    """Shipment lines above what their order lines still have open, each named."""
+class _LinesOver(FailedPrecondition):
+    """Request lines above what their order lines allow, each named by its position."""
 
-    reason = "EXCEEDS_OPEN_QUANTITY"
+    limit_text: ClassVar[str]
+    limit_type: ClassVar[str]
 
-    def __init__(self, order_id: str, lines: list[OverShipped]) -> None:
-        def text(line: OverShipped) -> str:
-            if line.open is None:
+    def __init__(self, order_id: str, lines: list[OverLine]) -> None:
+        def text(line: OverLine) -> str:
+            if line.limit is None:
                 return f"product {line.product_id} is not on the order"
-            return f"product {line.product_id}: requested {line.requested}, open {line.open}"
+            return f"product {line.product_id}: requested {line.requested}, {self.limit_text} {line.limit}"
 
         super().__init__(
             f"order {order_id}: " + "; ".join(text(line) for line in lines),
             order_id=order_id, product_ids=",".join(line.product_id for line in lines),
         )
         self.violations = [
-            PreconditionViolation("NOT_ON_ORDER" if line.open is None else "OPEN_QUANTITY", f"items[{line.index}]", text(line))
+            PreconditionViolation("NOT_ON_ORDER" if line.limit is None else self.limit_type, f"items[{line.index}]", text(line))
             for line in lines
         ]
+
+
+class ExceedsOpenQuantity(_LinesOver):
+    """Shipment lines above what their order lines still have open."""
+
+    reason = "EXCEEDS_OPEN_QUANTITY"
+    limit_text, limit_type = "open", "OPEN_QUANTITY"
+
+
+class ExceedsShippedQuantity(_LinesOver):
+    """Return lines above what their order lines shipped and have not returned yet."""
+
+    reason = "EXCEEDS_SHIPPED_QUANTITY"
+    limit_text, limit_type = "shipped and not yet returned", "SHIPPED_QUANTITY"
 
 
 class Stale(OrdersError):

@@ -2,7 +2,7 @@
 
 Each aggregate numbers its own events 1, 2, 3 … without an extra query, because its changes are
 already serialized by a row lock:
-- an order's events are its changes: created, then one per move, cancel or shipment, each under the
+- an order's events are its changes: created, then one per move, cancel, shipment or return, each under the
   order row's lock. The order's `version` (orders.version) counts them and is written with the change,
   so the event of a change is numbered with the order's new version.
 - a product's stock events are its ledger rows, counted in `products.stock_sequence` and written in
@@ -15,7 +15,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from service.domain.model import Caller, Order, OrderStatus, Shipment, StockMovement
+from service.domain.model import Caller, Order, OrderStatus, Return, Shipment, StockMovement
 
 
 class OrderEventType(enum.IntEnum):
@@ -25,6 +25,7 @@ class OrderEventType(enum.IntEnum):
     CANCELED = 3
     SHIPMENT_CREATED = 4
     SHIPMENT_DELIVERED = 5
+    RETURN_CREATED = 6
 
 
 def event_id(aggregate_type: str, aggregate_id: str | int, sequence: int) -> str:
@@ -41,6 +42,7 @@ class OrderEvent:
     request_id: str
     time: datetime
     shipment: Shipment | None = None  # the shipment created or delivered, if the change concerns one
+    order_return: Return | None = None  # the return created, for RETURN_CREATED
 
     @property
     def id(self) -> str:
@@ -76,3 +78,8 @@ def order_changed(after: Order, caller: Caller, now: datetime, shipment: Shipmen
 def shipment_changed(kind: OrderEventType, after: Order, shipment: Shipment, caller: Caller, now: datetime) -> OrderEvent:
     """SHIPMENT_CREATED or SHIPMENT_DELIVERED: the order (its status may have moved with it) and the shipment."""
     return OrderEvent(after, kind, after.version, caller.actor, caller.request_id, now, shipment)
+
+
+def return_created(after: Order, order_return: Return, caller: Caller, now: datetime) -> OrderEvent:
+    """RETURN_CREATED: the order (its status unchanged, its lines' returned units up) and the return."""
+    return OrderEvent(after, OrderEventType.RETURN_CREATED, after.version, caller.actor, caller.request_id, now, order_return=order_return)

@@ -29,6 +29,7 @@ class MovementKind(enum.IntEnum):
     ADJUSTMENT = 4
     SHIPMENT = 5
     COUNT = 6
+    RETURN = 7
 
 
 
@@ -131,6 +132,7 @@ class OrderItem:
     unit_price: Decimal
     shipped_quantity: int = 0
     canceled_quantity: int = 0
+    returned_quantity: int = 0  # of the shipped units, never more than them
 
     @property
     def subtotal(self) -> Decimal:
@@ -211,6 +213,32 @@ class Shipment:
     state: ShipmentState
     create_time: datetime
     deliver_time: datetime | None = None
+
+
+class ReturnDisposition(enum.IntEnum):
+    # Values equal the proto enum's.
+    RESTOCK = 1  # back on hand: a RETURN ledger row
+    SCRAP = 2  # unusable: recorded on the return only
+
+
+@dataclass(frozen=True)
+class ReturnLine:
+    product_id: str
+    quantity: int
+    disposition: ReturnDisposition
+
+
+@dataclass(frozen=True)
+class Return:
+    """Shipped units of an order taken back together, one line per product, in the order asked."""
+
+    id: str
+    order_id: str
+    items: tuple[ReturnLine, ...]
+    reason: str
+    actor: str
+    request_id: str
+    create_time: datetime
 
 
 @dataclass(frozen=True)

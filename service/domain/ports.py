@@ -23,6 +23,7 @@ from service.domain.model import (
     Page,
     PageResult,
     Product,
+    Return,
     Shipment,
     StatusChange,
     Stock,
@@ -146,7 +147,7 @@ class OrderRepository(ABC):
     @abstractmethod
     def save(self, order: Order, lines: bool) -> None:
         """Writes the locked order's status, version and update time back; with `lines`, also each
-        item's shipped and canceled quantities."""
+        item's shipped, canceled and returned quantities."""
 
     @abstractmethod
     def list(self, flt: OrderFilter, page: Page) -> PageResult[Order]:
@@ -203,6 +204,22 @@ class ShipmentRepository(ABC):
         """Marks the shipments DELIVERED at `when`."""
 
 
+class ReturnRepository(ABC):
+    """An order's returns. They are written only under their order's row lock, so they take none of their own."""
+
+    @abstractmethod
+    def add(self, order_return: Return, key: IdempotencyKey | None) -> Return:
+        """Inserts the return and its items; returns it with its id. A taken key raises KeyTaken."""
+
+    @abstractmethod
+    def find_by_key(self, key: IdempotencyKey) -> tuple[Return, str] | None:
+        """The return created with this principal's key, and its request fingerprint."""
+
+    @abstractmethod
+    def list(self, order_id: str, page: Page) -> PageResult[Return]:
+        """Oldest first."""
+
+
 class HistoryRepository(ABC):
     @abstractmethod
     def add(self, change: StatusChange) -> None: ...
@@ -234,6 +251,7 @@ class UnitOfWork(ABC):
     orders: OrderRepository
     ledger: LedgerRepository
     shipments: ShipmentRepository
+    returns: ReturnRepository
     history: HistoryRepository
     events: EventOutbox
 

@@ -11,6 +11,7 @@ from typing import TypeVar
 from service.domain.errors import (
     EtagMismatch,
     ExceedsOpenQuantity,
+    ExceedsShippedQuantity,
     FieldViolation,
     IdempotencyKeyReused,
     InsufficientStock,
@@ -19,7 +20,7 @@ from service.domain.errors import (
     NotDeleted,
     NotFound,
     NotOrderable,
-    OverShipped,
+    OverLine,
     Shortage,
     StockBelowReserved,
     StockMoved,
@@ -32,6 +33,7 @@ from service.domain.model import (
     OrderLine,
     OrderStatus,
     Product,
+    ReturnLine,
     Shipment,
     ShipmentState,
 )
@@ -167,7 +169,7 @@ def shipped(order: Order, units: Mapping[str, int], now: datetime) -> Order:
     line's open quantity. The caller has checked that the order's status allows a shipment."""
     open_units = {item.product_id: item.open_quantity for item in order.items}
     over = [
-        OverShipped(pid, quantity, open_units.get(pid), i)
+        OverLine(pid, quantity, open_units.get(pid), i)
         for i, (pid, quantity) in enumerate(units.items())
         if quantity > open_units.get(pid, 0)
     ]
@@ -176,6 +178,35 @@ def shipped(order: Order, units: Mapping[str, int], now: datetime) -> Order:
     items = [replace(i, shipped_quantity=i.shipped_quantity + units.get(i.product_id, 0)) for i in order.items]
     status = OrderStatus.SHIPPED if sum(i.open_quantity for i in items) == 0 else OrderStatus.PARTIALLY_SHIPPED
     return replace(order, items=items, status=status, update_time=now, version=order.version + 1)
+
+
+def ensure_one_line_per_product(lines: Sequence[ReturnLine]) -> None:
+    """A return names each product once: a second line of one is refused, not merged (its
+    disposition could differ from the first's)."""
+    seen: set[str] = set()
+    repeated = []
+    for i, line in enumerate(lines):
+        if line.product_id in seen:
+            repeated.append(FieldViolation(f"items[{i}].product_id", f"product {line.product_id} is already on an earlier line", "DUPLICATE_PRODUCT"))
+        seen.add(line.product_id)
+    if repeated:
+        raise InvalidArgument(repeated)
+
+
+def returned(order: Order, lines: Sequence[ReturnLine], now: datetime) -> Order:
+    """The order after taking `lines` back (one per product, each above zero): each at most what its
+    line shipped and has not returned yet, whatever the order's status. The status does not move."""
+    lines_by_product = {item.product_id: item for item in order.items}
+    over = [
+        OverLine(line.product_id, line.quantity, None if item is None else item.shipped_quantity - item.returned_quantity, i)
+        for i, line in enumerate(lines)
+        if (item := lines_by_product.get(line.product_id)) is None or item.returned_quantity + line.quantity > item.shipped_quantity
+    ]
+    if over:
+        raise ExceedsShippedQuantity(order.id, over)
+    units = {line.product_id: line.quantity for line in lines}
+    items = [replace(i, returned_quantity=i.returned_quantity + units.get(i.product_id, 0)) for i in order.items]
+    return replace(order, items=items, update_time=now, version=order.version + 1)
 
 
 def adjusted_on_hand(product: Product, delta: int) -> int:

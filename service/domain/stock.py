@@ -24,7 +24,7 @@ def after_movement(kind: MovementKind, delta: int, on_hand: int, reserved: int) 
 
     ORDER and CANCEL rows move units between available and reserved (delta is the change of
     available); SHIPMENT rows take units out of on hand and out of the reservation alike; INITIAL,
-    ADJUSTMENT and COUNT rows change on hand.
+    ADJUSTMENT, COUNT and RETURN (restocked units of a customer return) rows change on hand.
     """
     if kind in RESERVATION_KINDS:
         return on_hand, reserved - delta

@@ -15,7 +15,19 @@ from service._gen.erp.orders.v1 import customer_pb2, events_pb2, order_pb2, prod
 from service.domain import addresses, rules
 from service.domain.events import Event, OrderEvent, StockEvent
 from service.domain.errors import FieldViolation, InvalidArgument
-from service.domain.model import Customer, Order, OrderStatus, PostalAddress, Product, Shipment, StatusChange, StockMovement
+from service.domain.model import (
+    Customer,
+    Order,
+    OrderStatus,
+    PostalAddress,
+    Product,
+    Return,
+    ReturnDisposition,
+    ReturnLine,
+    Shipment,
+    StatusChange,
+    StockMovement,
+)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -101,7 +113,7 @@ def order_message(o: Order) -> order_pb2.Order:
             order_pb2.OrderItem(
                 product_id=i.product_id, sku=i.sku, quantity=i.quantity, unit_price=money(i.unit_price, o.currency),
                 subtotal=money(i.subtotal, o.currency), shipped_quantity=i.shipped_quantity,
-                canceled_quantity=i.canceled_quantity, open_quantity=i.open_quantity,
+                canceled_quantity=i.canceled_quantity, open_quantity=i.open_quantity, returned_quantity=i.returned_quantity,
             )
             for i in o.items
         ],
@@ -117,6 +129,21 @@ def shipment_message(s: Shipment) -> order_pb2.Shipment:
         carrier=s.carrier, tracking_number=s.tracking_number, state=order_pb2.ShipmentState.ValueType(s.state),
         create_time=timestamp(s.create_time), deliver_time=timestamp(s.deliver_time),
     )
+
+
+def return_message(r: Return) -> order_pb2.Return:
+    return order_pb2.Return(
+        id=r.id, order_id=r.order_id, reason=r.reason, create_time=timestamp(r.create_time),
+        items=[
+            order_pb2.Return.Item(product_id=i.product_id, quantity=i.quantity, disposition=order_pb2.ReturnDisposition.ValueType(i.disposition))
+            for i in r.items
+        ],
+    )
+
+
+def return_lines(items: Iterable[order_pb2.CreateReturnRequest.Item]) -> list[ReturnLine]:
+    """A CreateReturn request's lines; validation has refused an unspecified or unknown disposition."""
+    return [ReturnLine(i.product_id, i.quantity, ReturnDisposition(i.disposition)) for i in items]
 
 
 def movement_message(m: StockMovement) -> product_pb2.StockMovement:
@@ -139,6 +166,7 @@ def order_event_message(e: OrderEvent) -> events_pb2.OrderEvent:
         id=e.id, order_id=e.order.id, sequence=e.sequence, type=events_pb2.OrderEventType.ValueType(e.type),
         order=order_message(e.order), actor=e.actor, request_id=e.request_id, time=timestamp(e.time),
         shipment=shipment_message(e.shipment) if e.shipment is not None else None,
+        order_return=return_message(e.order_return) if e.order_return is not None else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""Order use cases: placing, moving through fulfilment, cancelling, and reading."""
+"""Order use cases: placing, moving through fulfilment, cancelling, returns, and reading."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ from service.domain.model import (
     OrderStatus,
     Page,
     PageResult,
+    Return,
+    ReturnDisposition,
+    ReturnLine,
     Shipment,
     ShipmentState,
     StatusChange,
@@ -272,6 +275,54 @@ def list_shipments(uow: UnitOfWork, order_id: str, page: Page) -> PageResult[Shi
     with uow:
         uow.orders.get(order_id)  # NOT_FOUND for an unknown order, rather than an empty list
         return uow.shipments.list(order_id, page)
+
+
+def create_return(
+    uow: UnitOfWork, caller: Caller, order_id: str, lines: Sequence[ReturnLine], reason: str, etag: str = "",
+    key: IdempotencyKey | None = None,
+) -> tuple[Return, bool]:
+    """Takes shipped units of the order back; returns the return and whether it replayed `key`.
+
+    Under the order's lock (its items read with a locking read), then the restocked products'
+    locks, ascending: each line at most its shipped units not yet returned; RESTOCK lines go back
+    on hand with one RETURN ledger row per product, SCRAP lines only onto the return. The status
+    stays; a history row from and to it records who and why.
+    """
+    rules.ensure_one_line_per_product(lines)
+
+    def run() -> tuple[Return, bool]:
+        order = uow.orders.lock(order_id)
+        rules.ensure_etag(order, etag)
+        now = datetime.now(UTC)
+        moved = rules.returned(order, lines, now)
+        why = f"returned: {reason}"[:500]  # the history's and the ledger's reason column
+        book = StockBook(uow.products.lock([line.product_id for line in lines if line.disposition == ReturnDisposition.RESTOCK]))
+        for line in lines:
+            if line.disposition == ReturnDisposition.RESTOCK:
+                book.move(line.product_id, MovementKind.RETURN, line.quantity, order.id, why, caller, now)
+        taken = uow.returns.add(Return("", order.id, tuple(lines), reason, caller.actor, caller.request_id, now), key)
+        uow.products.set_stock(book.stock(), now, book.sequences())
+        uow.ledger.add(book.movements)
+        uow.orders.save(moved, lines=True)
+        uow.history.add(StatusChange("", order.id, order.status, order.status, caller.actor, why, caller.request_id, now))
+        uow.events.add([events.return_created(moved, taken, caller, now), *book.events])
+        uow.commit()
+        return taken, False
+
+    return once_per_key(uow, lambda: _return_replayed(uow, key), run)
+
+
+def _return_replayed(uow: UnitOfWork, key: IdempotencyKey | None) -> tuple[Return, bool] | None:
+    if key is None or (found := uow.returns.find_by_key(key)) is None:
+        return None
+    rules.ensure_same_request(found[1], key)
+    return found[0], True
+
+
+def list_returns(uow: UnitOfWork, order_id: str, page: Page) -> PageResult[Return]:
+    with uow:
+        uow.orders.get(order_id)  # NOT_FOUND for an unknown order, rather than an empty list
+        return uow.returns.list(order_id, page)
 
 
 def _ship(

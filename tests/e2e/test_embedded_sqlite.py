@@ -1,4 +1,4 @@
-"""The embedded default (SQLite) keeps the same invariants: create, cancel, and no overselling."""
+"""The embedded default (SQLite) keeps the same invariants: create, cancel, return, and no overselling."""
 
 from __future__ import annotations
 
@@ -30,3 +30,18 @@ def test_cancel_on_sqlite_returns_stock_once(stubs: Stubs) -> None:
     assert rich(caught.value).reason == "INVALID_STATUS_TRANSITION"
     assert stubs.stock(product.id) == 2
     assert [m.delta for m in stubs.movements(product.id)] == [2, -2, 2]
+
+
+def test_a_return_on_sqlite_restocks_once_and_never_more_than_shipped(stubs: Stubs) -> None:
+    customer, product = stubs.customer(), stubs.product(stock=3)
+    order = stubs.order(customer.id, (product.id, 2))
+    for status in (order_pb2.ORDER_STATUS_CONFIRMED, order_pb2.ORDER_STATUS_PICKED, order_pb2.ORDER_STATUS_SHIPPED):
+        stubs.orders.UpdateOrderStatus(order_pb2.UpdateOrderStatusRequest(id=order.id, status=status))
+    item = order_pb2.CreateReturnRequest.Item(product_id=product.id, quantity=2, disposition=order_pb2.RETURN_DISPOSITION_RESTOCK)
+    request = order_pb2.CreateReturnRequest(order_id=order.id, items=[item], reason="test")
+    stubs.orders.CreateReturn(request)
+    with pytest.raises(grpc.RpcError) as caught:
+        stubs.orders.CreateReturn(request)
+    assert rich(caught.value).reason == "EXCEEDS_SHIPPED_QUANTITY"
+    assert stubs.stock(product.id) == 3
+    assert [m.delta for m in stubs.movements(product.id)] == [3, -2, -2, 2]

@@ -1,4 +1,4 @@
-"""Reservations, shipments, cancels and adjustments racing on a real MariaDB keep every stock invariant (storage/invariants.py)."""
+"""Reservations, shipments, returns, cancels and adjustments racing on a real MariaDB keep every stock invariant (storage/invariants.py)."""
 
 from __future__ import annotations
 
@@ -6,23 +6,25 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
-from sqlalchemy import Engine, update
+import pytest
+from sqlalchemy import Engine, exc, update
 
 from service.runtime.bootstrap import unit_of_work
 from service.domain.allocation import NewOrder
 from service.domain.errors import FailedPrecondition
-from service.domain.model import Caller, IdempotencyKey, OrderLine, OrderStatus
+from service.domain.model import Caller, IdempotencyKey, OrderLine, OrderStatus, ReturnDisposition, ReturnLine
 from service.usecases import customers, orders, products
 from service.usecases.retry import RetryPolicy
 from service.usecases.runner import Runner
 from storage import invariants
+from storage.schema import order_items
 from storage.schema import products as product_rows
 from tests.helpers import cpf, unique
 
 CALLER = Caller("stock-test", "r")
 
 
-def test_orders_shipped_canceled_and_adjusted_concurrently_keep_every_invariant(engine: Engine) -> None:
+def test_orders_shipped_returned_canceled_and_adjusted_concurrently_keep_every_invariant(engine: Engine) -> None:
     run = Runner(lambda: unit_of_work(engine), RetryPolicy(20, 0.005))
     customer = customers.create_customer(unit_of_work(engine), "c", cpf(), f"{unique()}@example.com", "", "").id
     pids = [products.create_product(unit_of_work(engine), CALLER, unique("SKU-"), "p", "", Decimal(1), "BRL", 40).id for _ in range(4)]
@@ -31,26 +33,32 @@ def test_orders_shipped_canceled_and_adjusted_concurrently_keep_every_invariant(
         for i in range(24)
     ]
 
+    returned: list[str] = []
+
     def step(i: int) -> None:
         r = random.Random(i)
         order_id = r.choice(placed)
         try:
-            if i % 3 == 0:
+            if i % 4 == 0:
                 run(orders.cancel_order, CALLER, order_id, "race")
-            elif i % 3 == 1:
+            elif i % 4 == 1:
                 for target in (OrderStatus.CONFIRMED, OrderStatus.PICKED, OrderStatus.SHIPPED):
                     run(orders.update_order_status, CALLER, order_id, target, "race")
-            else:
+            elif i % 4 == 2:
                 run(products.adjust_stock, CALLER, r.choice(pids), r.choice([-5, -2, 3]), "race")
+            else:
+                product_id = r.choice(orders.get_order(unit_of_work(engine), order_id).items).product_id
+                line = ReturnLine(product_id, 1, r.choice(list(ReturnDisposition)))
+                returned.append(run(orders.create_return, CALLER, order_id, [line], "race")[0].id)
         except FailedPrecondition:
-            pass  # a canceled order cannot ship, a shipped one cannot be canceled, an adjustment cannot undercut
+            pass  # a canceled order cannot ship, a shipped one cannot be canceled, an adjustment cannot undercut, nor a return exceed what shipped
 
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(step, range(72)))
+        list(pool.map(step, range(96)))
     with engine.connect() as conn:
         assert invariants.violations(conn, pids) == []
     statuses = {orders.get_order(unit_of_work(engine), oid).status for oid in placed}
-    assert {OrderStatus.SHIPPED, OrderStatus.CANCELED} <= statuses
+    assert {OrderStatus.SHIPPED, OrderStatus.CANCELED} <= statuses and returned
 
 
 def test_a_reservation_out_of_step_with_the_open_lines_and_the_ledger_is_reported(engine: Engine) -> None:
@@ -75,3 +83,36 @@ def test_an_order_locked_after_an_earlier_plain_read_sees_its_items_as_last_comm
         assert uow.shipments.find_by_key(IdempotencyKey("stock-test", unique(), "fp")) is None  # the snapshot
         orders.create_shipment(unit_of_work(engine), CALLER, order.id, [OrderLine(pid, 1)], "", "")
         assert uow.orders.lock(order.id).items[0].shipped_quantity == 1
+
+
+def _returned_order(engine: Engine) -> tuple[str, str]:
+    customer = customers.create_customer(unit_of_work(engine), "c", cpf(), f"{unique()}@example.com", "", "").id
+    pid = products.create_product(unit_of_work(engine), CALLER, unique("SKU-"), "p", "", Decimal(1), "BRL", 5).id
+    order = orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer, [OrderLine(pid, 3)], "", "BRL"))[0]
+    for target in (OrderStatus.CONFIRMED, OrderStatus.PICKED, OrderStatus.SHIPPED):
+        orders.update_order_status(unit_of_work(engine), CALLER, order.id, target, "")
+    orders.create_return(unit_of_work(engine), CALLER, order.id, [ReturnLine(pid, 1, ReturnDisposition.RESTOCK)], "broken")
+    return order.id, pid
+
+
+def test_returned_units_its_returns_do_not_hold_and_a_restock_the_product_lost_are_reported(engine: Engine) -> None:
+    order_id, pid = _returned_order(engine)
+    with engine.connect() as conn:
+        assert invariants.violations(conn, [pid]) == []
+    with engine.begin() as conn:
+        line = (order_items.c.order_id == int(order_id)) & (order_items.c.product_id == int(pid))
+        conn.execute(update(order_items).where(line).values(returned_quantity=2))
+        conn.execute(update(product_rows).where(product_rows.c.id == int(pid)).values(stock_quantity=product_rows.c.stock_quantity - 1))
+        assert invariants.violations(conn, [pid]) == [
+            f"product {pid}: on hand 2 != the ledger's on-hand rows 3",
+            f"product {pid}: available 2 != the ledger's rows but shipments 3",
+            f"order {order_id} product {pid}: returned 2 != its returns' 1",
+        ]
+        conn.rollback()
+
+
+def test_the_database_refuses_more_returned_units_than_shipped(engine: Engine) -> None:
+    order_id, pid = _returned_order(engine)
+    line = (order_items.c.order_id == int(order_id)) & (order_items.c.product_id == int(pid))
+    with pytest.raises(exc.DBAPIError), engine.begin() as conn:
+        conn.execute(update(order_items).where(line).values(returned_quantity=4))  # shipped 3

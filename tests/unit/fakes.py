@@ -3,7 +3,7 @@ FakeRepository and FakeUnitOfWork).
 
 They keep the guarantees the use cases rely on from storage: a transaction sees its own writes, and only
 commit() makes them visible to the next one (leaving `with` without it rolls back); the idempotency keys
-of orders, shipments and stock movements are unique (a taken key raises KeyTaken, as the unique index does); ids
+of orders, shipments, returns and stock movements are unique (a taken key raises KeyTaken, as the unique index does); ids
 are assigned on insert. There are no locks: these tests run one use case at a time.
 """
 
@@ -24,6 +24,7 @@ from service.domain.model import (
     Page,
     PageResult,
     Product,
+    Return,
     Shipment,
     ShipmentState,
     StatusChange,
@@ -40,6 +41,7 @@ from service.domain.ports import (
     OrderRepository,
     ProductFilter,
     ProductRepository,
+    ReturnRepository,
     ShipmentRepository,
     UnitOfWork,
 )
@@ -57,6 +59,8 @@ class Tables:
     ledger_keys: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)  # → (index, fingerprint)
     shipments: dict[str, Shipment] = field(default_factory=dict)
     shipment_keys: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # → (shipment id, fingerprint)
+    returns: dict[str, Return] = field(default_factory=dict)
+    return_keys: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # → (return id, fingerprint)
     history: list[StatusChange] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     last_id: int = 0
@@ -230,6 +234,24 @@ class FakeShipments(_Repository, ShipmentRepository):
             self._t.shipments[i] = replace(self._t.shipments[i], state=ShipmentState.DELIVERED, deliver_time=when)
 
 
+class FakeReturns(_Repository, ReturnRepository):
+    def add(self, order_return: Return, key: IdempotencyKey | None) -> Return:
+        if key is not None and (key.principal, key.key) in self._t.return_keys:
+            raise KeyTaken()
+        added = replace(order_return, id=self._t.next_id())
+        self._t.returns[added.id] = added
+        if key is not None:
+            self._t.return_keys[(key.principal, key.key)] = (added.id, key.fingerprint)
+        return added
+
+    def find_by_key(self, key: IdempotencyKey) -> tuple[Return, str] | None:
+        found = self._t.return_keys.get((key.principal, key.key))
+        return None if found is None else (self._t.returns[found[0]], found[1])
+
+    def list(self, order_id: str, page: Page) -> PageResult[Return]:
+        return _page([r for r in self._t.returns.values() if r.order_id == order_id], page)
+
+
 class FakeHistory(_Repository, HistoryRepository):
     def add(self, change: StatusChange) -> None:
         self._t.history.append(replace(change, id=self._t.next_id()))
@@ -259,6 +281,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.orders = FakeOrders(self)
         self.ledger = FakeLedger(self)
         self.shipments = FakeShipments(self)
+        self.returns = FakeReturns(self)
         self.history = FakeHistory(self)
         self.events = FakeEvents(self)
 

@@ -18,7 +18,7 @@ K = MovementKind
 @pytest.mark.parametrize(
     ("kind", "delta", "after"),
     [
-        (K.INITIAL, 5, (15, 4)), (K.ADJUSTMENT, -2, (8, 4)), (K.COUNT, -3, (7, 4)),  # on hand only
+        (K.INITIAL, 5, (15, 4)), (K.ADJUSTMENT, -2, (8, 4)), (K.COUNT, -3, (7, 4)), (K.RETURN, 2, (12, 4)),  # on hand only
         (K.ORDER, -2, (10, 6)), (K.CANCEL, 2, (10, 2)),  # the reservation only: available moves by delta
         (K.SHIPMENT, -3, (7, 1)),  # both: available is unchanged
     ],

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import copy
+
 import pytest
 
 from service.domain.allocation import NewOrder
@@ -12,6 +14,7 @@ from service.domain.errors import (
     CountBelowReserved,
     EtagMismatch,
     ExceedsOpenQuantity,
+    ExceedsShippedQuantity,
     IdempotencyKeyReused,
     InsufficientStock,
     InvalidArgument,
@@ -30,7 +33,11 @@ from service.domain.model import (
     Order,
     OrderLine,
     OrderStatus,
+    Page,
     Product,
+    Return,
+    ReturnDisposition,
+    ReturnLine,
     Shipment,
     ShipmentState,
     Stock,
@@ -315,3 +322,77 @@ def test_a_retry_refused_because_its_first_attempt_counted_meanwhile_replays_tha
     uow = FakeUnitOfWork(tables)
     _blind_first_lookup(uow.ledger)
     assert products.count_stock(uow, CALLER, "p1", 4, 5, "count", _key("c9"))[1:] == (first, True)  # on hand is 4 now: STOCK_MOVED, but replayed
+
+
+RESTOCK, SCRAP = ReturnDisposition.RESTOCK, ReturnDisposition.SCRAP
+
+
+def _return(
+    tables: Tables, order_id: str, *lines: tuple[str, int, ReturnDisposition], key: IdempotencyKey | None = None, etag: str = ""
+) -> tuple[Return, bool]:
+    return orders.create_return(FakeUnitOfWork(tables), CALLER, order_id, [ReturnLine(*line) for line in lines], "damaged box", etag, key)
+
+
+def _shipped(tables: Tables, *lines: tuple[str, int]) -> Order:
+    order, _ = _create(tables, *lines)
+    return _move(tables, order.id, OrderStatus.CONFIRMED, OrderStatus.PICKED, OrderStatus.SHIPPED)  # type: ignore[attr-defined]
+
+
+def test_a_return_restocks_on_hand_scraps_the_rest_and_leaves_the_status_where_it_was(tables: Tables) -> None:
+    order = _shipped(tables, ("p1", 3), ("p2", 2))
+    taken, replayed = _return(tables, order.id, ("p1", 2, RESTOCK), ("p2", 1, SCRAP), key=_key("r1"))
+    assert (taken.items, taken.reason, replayed) == ((ReturnLine("p1", 2, RESTOCK), ReturnLine("p2", 1, SCRAP)), "damaged box", False)
+    after = tables.orders[order.id]
+    assert [i.returned_quantity for i in after.items] == [2, 1]
+    assert (after.status, after.version) == (OrderStatus.SHIPPED, order.version + 1)
+    assert (_figures(tables, "p1"), _figures(tables, "p2")) == ((4, 0, 4), (0, 0, 0))  # 5 - 3 shipped + 2 back; scrap stays out
+    assert [(m.product_id, m.kind, m.delta, m.stock_after) for m in tables.ledger[-1:]] == [("p1", MovementKind.RETURN, 2, 4)]
+    last = tables.history[-1]
+    assert (last.from_status, last.to_status, last.reason, last.actor) == (OrderStatus.SHIPPED, OrderStatus.SHIPPED, "returned: damaged box", "tester")
+    event, stock = tables.events[-2:]
+    assert isinstance(event, OrderEvent) and isinstance(stock, StockEvent)
+    assert (event.type, event.sequence, event.order_return, stock.movement.kind) == (OrderEventType.RETURN_CREATED, after.version, taken, MovementKind.RETURN)
+    assert _return(tables, order.id, ("p1", 2, RESTOCK), ("p2", 1, SCRAP), key=_key("r1")) == (taken, True)
+    assert len(tables.returns) == 1 and _figures(tables, "p1") == (4, 0, 4)  # the replay moved nothing
+
+
+def test_a_return_above_what_shipped_and_was_not_returned_yet_names_each_line_and_changes_nothing(tables: Tables) -> None:
+    order, _ = _create(tables, ("p1", 4), ("p2", 1))
+    _move(tables, order.id, OrderStatus.CONFIRMED)  # type: ignore[attr-defined]
+    with pytest.raises(ExceedsShippedQuantity):
+        _return(tables, order.id, ("p1", 1, RESTOCK))  # nothing shipped yet
+    _ship(tables, order.id, ("p1", 2))  # type: ignore[attr-defined]
+    _return(tables, order.id, ("p1", 1, SCRAP))  # type: ignore[attr-defined]
+    before = copy.deepcopy(tables)
+    with pytest.raises(ExceedsShippedQuantity) as over:
+        _return(tables, order.id, ("p1", 2, RESTOCK), ("p2", 1, RESTOCK), ("p9", 1, SCRAP))  # type: ignore[attr-defined]
+    assert [(v.type, v.subject) for v in over.value.violations] == [
+        ("SHIPPED_QUANTITY", "items[0]"), ("SHIPPED_QUANTITY", "items[1]"), ("NOT_ON_ORDER", "items[2]"),
+    ]
+    assert "requested 2, shipped and not yet returned 1" in over.value.message
+    assert tables == before
+
+
+def test_a_return_naming_a_product_twice_is_invalid_and_changes_nothing(tables: Tables) -> None:
+    order = _shipped(tables, ("p1", 3))
+    before = copy.deepcopy(tables)
+    with pytest.raises(InvalidArgument) as twice:
+        _return(tables, order.id, ("p1", 1, RESTOCK), ("p1", 1, SCRAP))
+    assert [(v.field, v.reason) for v in twice.value.violations] == [("items[1].product_id", "DUPLICATE_PRODUCT")]
+    assert tables == before
+
+
+def test_a_return_with_a_stale_etag_changes_nothing_and_a_retry_its_first_attempt_answered_replays(tables: Tables) -> None:
+    order = _shipped(tables, ("p1", 2))
+    with pytest.raises(EtagMismatch):
+        _return(tables, order.id, ("p1", 1, RESTOCK), etag="1")
+    assert not tables.returns
+    first, _ = _return(tables, order.id, ("p1", 2, RESTOCK), key=_key("r9"), etag=order.etag)
+    uow = FakeUnitOfWork(tables)
+    _blind_first_lookup(uow.returns)
+    retry = orders.create_return(uow, CALLER, order.id, [ReturnLine("p1", 2, RESTOCK)], "damaged box", order.etag, _key("r9"))
+    assert retry == (first, True) and len(tables.returns) == 1  # refused as stale and over-returned, yet replayed
+    with pytest.raises(IdempotencyKeyReused):
+        orders.create_return(FakeUnitOfWork(tables), CALLER, order.id, [ReturnLine("p1", 1, SCRAP)], "x", "", _key("r9", "other"))
+    listed = orders.list_returns(FakeUnitOfWork(tables), order.id, Page(10))
+    assert listed.items == [first]

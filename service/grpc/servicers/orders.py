@@ -123,6 +123,20 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         shipment = self._run(orders.deliver_shipment, ctx.caller(context), request.order_id, request.shipment_id, request.etag)
         return convert.shipment_message(shipment)
 
+    def CreateReturn(self, request: pb.CreateReturnRequest, context: grpc.ServicerContext) -> pb.Return:
+        taken, replayed = self._run(
+            orders.create_return, ctx.caller(context), request.order_id, convert.return_lines(request.items), request.reason,
+            request.etag, ctx.idempotency.get(),
+        )
+        if replayed:
+            ctx.mark_replayed(context)
+        return convert.return_message(taken)
+
+    def ListReturns(self, request: pb.ListReturnsRequest, context: grpc.ServicerContext) -> pb.ListReturnsResponse:
+        result = self._run(orders.list_returns, request.order_id, paging.page_of(request))
+        items, token = self._pager.fit(request, result, convert.return_message)
+        return pb.ListReturnsResponse(returns=items, next_page_token=token)
+
     def ListOrderStatusHistory(
         self, request: pb.ListOrderStatusHistoryRequest, context: grpc.ServicerContext
     ) -> pb.ListOrderStatusHistoryResponse:

@@ -31,7 +31,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x65rp/orders/v1/events.proto\x12\rerp.orders.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x19\x65rp/orders/v1/order.proto\x1a\x1a\x65rp/orders/v1/policy.proto\x1a\x1b\x65rp/orders/v1/product.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x02\n\nOrderEvent\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08order_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08sequence\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x31\n\x04type\x18\x04 \x01(\x0e\x32\x1d.erp.orders.v1.OrderEventTypeB\x04\xe2\x41\x01\x03\x12)\n\x05order\x18\x05 \x01(\x0b\x32\x14.erp.orders.v1.OrderB\x04\xe2\x41\x01\x03\x12\x13\n\x05\x61\x63tor\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nrequest_id\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12.\n\x04time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cresume_token\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12/\n\x08shipment\x18\n \x01(\x0b\x32\x17.erp.orders.v1.ShipmentB\x04\xe2\x41\x01\x03\"\xf0\x01\n\x11ProductStockEvent\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nproduct_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08sequence\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x34\n\x08movement\x18\x04 \x01(\x0b\x32\x1c.erp.orders.v1.StockMovementB\x04\xe2\x41\x01\x03\x12\x1e\n\x10on_hand_quantity\x18\x05 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1f\n\x11reserved_quantity\x18\x06 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12 \n\x12\x61vailable_quantity\x18\x07 \x01(\x03\x42\x04\xe2\x41\x01\x03\"~\n\x17WatchOrderEventsRequest\x12\x1d\n\x08order_id\x18\x01 \x01(\tB\x0b\xe2\x41\x01\x01\xbaH\x04r\x02\x18@\x12 \n\x0b\x63ustomer_id\x18\x02 \x01(\tB\x0b\xe2\x41\x01\x01\xbaH\x04r\x02\x18@\x12\"\n\x0cresume_token\x18\x03 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\x80\x01*\xe4\x01\n\x0eOrderEventType\x12 \n\x1cORDER_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18ORDER_EVENT_TYPE_CREATED\x10\x01\x12#\n\x1fORDER_EVENT_TYPE_STATUS_CHANGED\x10\x02\x12\x1d\n\x19ORDER_EVENT_TYPE_CANCELED\x10\x03\x12%\n!ORDER_EVENT_TYPE_SHIPMENT_CREATED\x10\x04\x12\'\n#ORDER_EVENT_TYPE_SHIPMENT_DELIVERED\x10\x05\x32\x9f\x01\n\x11OrderEventService\x12\x89\x01\n\x10WatchOrderEvents\x12&.erp.orders.v1.WatchOrderEventsRequest\x1a\x19.erp.orders.v1.OrderEvent\"0\xa2\xbb\x18\x0f\n\x0borders.read\x10\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/orderEvents:watch0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x65rp/orders/v1/events.proto\x12\rerp.orders.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x19\x65rp/orders/v1/order.proto\x1a\x1a\x65rp/orders/v1/policy.proto\x1a\x1b\x65rp/orders/v1/product.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8b\x03\n\nOrderEvent\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08order_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08sequence\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x31\n\x04type\x18\x04 \x01(\x0e\x32\x1d.erp.orders.v1.OrderEventTypeB\x04\xe2\x41\x01\x03\x12)\n\x05order\x18\x05 \x01(\x0b\x32\x14.erp.orders.v1.OrderB\x04\xe2\x41\x01\x03\x12\x13\n\x05\x61\x63tor\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nrequest_id\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12.\n\x04time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cresume_token\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12/\n\x08shipment\x18\n \x01(\x0b\x32\x17.erp.orders.v1.ShipmentB\x04\xe2\x41\x01\x03\x12\x31\n\x0corder_return\x18\x0b \x01(\x0b\x32\x15.erp.orders.v1.ReturnB\x04\xe2\x41\x01\x03\"\xf0\x01\n\x11ProductStockEvent\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nproduct_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08sequence\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x34\n\x08movement\x18\x04 \x01(\x0b\x32\x1c.erp.orders.v1.StockMovementB\x04\xe2\x41\x01\x03\x12\x1e\n\x10on_hand_quantity\x18\x05 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1f\n\x11reserved_quantity\x18\x06 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12 \n\x12\x61vailable_quantity\x18\x07 \x01(\x03\x42\x04\xe2\x41\x01\x03\"~\n\x17WatchOrderEventsRequest\x12\x1d\n\x08order_id\x18\x01 \x01(\tB\x0b\xe2\x41\x01\x01\xbaH\x04r\x02\x18@\x12 \n\x0b\x63ustomer_id\x18\x02 \x01(\tB\x0b\xe2\x41\x01\x01\xbaH\x04r\x02\x18@\x12\"\n\x0cresume_token\x18\x03 \x01(\tB\x0c\xe2\x41\x01\x01\xbaH\x05r\x03\x18\x80\x01*\x89\x02\n\x0eOrderEventType\x12 \n\x1cORDER_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18ORDER_EVENT_TYPE_CREATED\x10\x01\x12#\n\x1fORDER_EVENT_TYPE_STATUS_CHANGED\x10\x02\x12\x1d\n\x19ORDER_EVENT_TYPE_CANCELED\x10\x03\x12%\n!ORDER_EVENT_TYPE_SHIPMENT_CREATED\x10\x04\x12\'\n#ORDER_EVENT_TYPE_SHIPMENT_DELIVERED\x10\x05\x12#\n\x1fORDER_EVENT_TYPE_RETURN_CREATED\x10\x06\x32\x9f\x01\n\x11OrderEventService\x12\x89\x01\n\x10WatchOrderEvents\x12&.erp.orders.v1.WatchOrderEventsRequest\x1a\x19.erp.orders.v1.OrderEvent\"0\xa2\xbb\x18\x0f\n\x0borders.read\x10\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/orderEvents:watch0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -58,6 +58,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDEREVENT'].fields_by_name['resume_token']._serialized_options = b'\342A\001\003'
   _globals['_ORDEREVENT'].fields_by_name['shipment']._loaded_options = None
   _globals['_ORDEREVENT'].fields_by_name['shipment']._serialized_options = b'\342A\001\003'
+  _globals['_ORDEREVENT'].fields_by_name['order_return']._loaded_options = None
+  _globals['_ORDEREVENT'].fields_by_name['order_return']._serialized_options = b'\342A\001\003'
   _globals['_PRODUCTSTOCKEVENT'].fields_by_name['id']._loaded_options = None
   _globals['_PRODUCTSTOCKEVENT'].fields_by_name['id']._serialized_options = b'\342A\001\003'
   _globals['_PRODUCTSTOCKEVENT'].fields_by_name['product_id']._loaded_options = None
@@ -80,14 +82,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WATCHORDEREVENTSREQUEST'].fields_by_name['resume_token']._serialized_options = b'\342A\001\001\272H\005r\003\030\200\001'
   _globals['_ORDEREVENTSERVICE'].methods_by_name['WatchOrderEvents']._loaded_options = None
   _globals['_ORDEREVENTSERVICE'].methods_by_name['WatchOrderEvents']._serialized_options = b'\242\273\030\017\n\013orders.read\020\001\202\323\344\223\002\027\022\025/v1/orderEvents:watch'
-  _globals['_ORDEREVENTTYPE']._serialized_start=973
-  _globals['_ORDEREVENTTYPE']._serialized_end=1201
+  _globals['_ORDEREVENTTYPE']._serialized_start=1024
+  _globals['_ORDEREVENTTYPE']._serialized_end=1289
   _globals['_ORDEREVENT']._serialized_start=255
-  _globals['_ORDEREVENT']._serialized_end=599
-  _globals['_PRODUCTSTOCKEVENT']._serialized_start=602
-  _globals['_PRODUCTSTOCKEVENT']._serialized_end=842
-  _globals['_WATCHORDEREVENTSREQUEST']._serialized_start=844
-  _globals['_WATCHORDEREVENTSREQUEST']._serialized_end=970
-  _globals['_ORDEREVENTSERVICE']._serialized_start=1204
-  _globals['_ORDEREVENTSERVICE']._serialized_end=1363
+  _globals['_ORDEREVENT']._serialized_end=650
+  _globals['_PRODUCTSTOCKEVENT']._serialized_start=653
+  _globals['_PRODUCTSTOCKEVENT']._serialized_end=893
+  _globals['_WATCHORDEREVENTSREQUEST']._serialized_start=895
+  _globals['_WATCHORDEREVENTSREQUEST']._serialized_end=1021
+  _globals['_ORDEREVENTSERVICE']._serialized_start=1292
+  _globals['_ORDEREVENTSERVICE']._serialized_end=1451
 # @@protoc_insertion_point(module_scope)

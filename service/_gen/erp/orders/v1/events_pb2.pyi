@@ -23,15 +23,17 @@ class OrderEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORDER_EVENT_TYPE_CANCELED: _ClassVar[OrderEventType]
     ORDER_EVENT_TYPE_SHIPMENT_CREATED: _ClassVar[OrderEventType]
     ORDER_EVENT_TYPE_SHIPMENT_DELIVERED: _ClassVar[OrderEventType]
+    ORDER_EVENT_TYPE_RETURN_CREATED: _ClassVar[OrderEventType]
 ORDER_EVENT_TYPE_UNSPECIFIED: OrderEventType
 ORDER_EVENT_TYPE_CREATED: OrderEventType
 ORDER_EVENT_TYPE_STATUS_CHANGED: OrderEventType
 ORDER_EVENT_TYPE_CANCELED: OrderEventType
 ORDER_EVENT_TYPE_SHIPMENT_CREATED: OrderEventType
 ORDER_EVENT_TYPE_SHIPMENT_DELIVERED: OrderEventType
+ORDER_EVENT_TYPE_RETURN_CREATED: OrderEventType
 
 class OrderEvent(_message.Message):
-    __slots__ = ("id", "order_id", "sequence", "type", "order", "actor", "request_id", "time", "resume_token", "shipment")
+    __slots__ = ("id", "order_id", "sequence", "type", "order", "actor", "request_id", "time", "resume_token", "shipment", "order_return")
     ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
@@ -42,6 +44,7 @@ class OrderEvent(_message.Message):
     TIME_FIELD_NUMBER: _ClassVar[int]
     RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
     SHIPMENT_FIELD_NUMBER: _ClassVar[int]
+    ORDER_RETURN_FIELD_NUMBER: _ClassVar[int]
     id: str
     order_id: str
     sequence: int
@@ -52,7 +55,8 @@ class OrderEvent(_message.Message):
     time: _timestamp_pb2.Timestamp
     resume_token: str
     shipment: _order_pb2.Shipment
-    def __init__(self, id: _Optional[str] = ..., order_id: _Optional[str] = ..., sequence: _Optional[int] = ..., type: _Optional[_Union[OrderEventType, str]] = ..., order: _Optional[_Union[_order_pb2.Order, _Mapping]] = ..., actor: _Optional[str] = ..., request_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resume_token: _Optional[str] = ..., shipment: _Optional[_Union[_order_pb2.Shipment, _Mapping]] = ...) -> None: ...
+    order_return: _order_pb2.Return
+    def __init__(self, id: _Optional[str] = ..., order_id: _Optional[str] = ..., sequence: _Optional[int] = ..., type: _Optional[_Union[OrderEventType, str]] = ..., order: _Optional[_Union[_order_pb2.Order, _Mapping]] = ..., actor: _Optional[str] = ..., request_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resume_token: _Optional[str] = ..., shipment: _Optional[_Union[_order_pb2.Shipment, _Mapping]] = ..., order_return: _Optional[_Union[_order_pb2.Return, _Mapping]] = ...) -> None: ...
 
 class ProductStockEvent(_message.Message):
     __slots__ = ("id", "product_id", "sequence", "movement", "on_hand_quantity", "reserved_quantity", "available_quantity")

@@ -32,6 +32,12 @@ class ShipmentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SHIPMENT_STATE_UNSPECIFIED: _ClassVar[ShipmentState]
     SHIPMENT_STATE_SHIPPED: _ClassVar[ShipmentState]
     SHIPMENT_STATE_DELIVERED: _ClassVar[ShipmentState]
+
+class ReturnDisposition(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RETURN_DISPOSITION_UNSPECIFIED: _ClassVar[ReturnDisposition]
+    RETURN_DISPOSITION_RESTOCK: _ClassVar[ReturnDisposition]
+    RETURN_DISPOSITION_SCRAP: _ClassVar[ReturnDisposition]
 ORDER_STATUS_UNSPECIFIED: OrderStatus
 ORDER_STATUS_PENDING: OrderStatus
 ORDER_STATUS_CONFIRMED: OrderStatus
@@ -43,9 +49,12 @@ ORDER_STATUS_PARTIALLY_SHIPPED: OrderStatus
 SHIPMENT_STATE_UNSPECIFIED: ShipmentState
 SHIPMENT_STATE_SHIPPED: ShipmentState
 SHIPMENT_STATE_DELIVERED: ShipmentState
+RETURN_DISPOSITION_UNSPECIFIED: ReturnDisposition
+RETURN_DISPOSITION_RESTOCK: ReturnDisposition
+RETURN_DISPOSITION_SCRAP: ReturnDisposition
 
 class OrderItem(_message.Message):
-    __slots__ = ("product_id", "sku", "quantity", "unit_price", "subtotal", "shipped_quantity", "canceled_quantity", "open_quantity")
+    __slots__ = ("product_id", "sku", "quantity", "unit_price", "subtotal", "shipped_quantity", "canceled_quantity", "open_quantity", "returned_quantity")
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     SKU_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +63,7 @@ class OrderItem(_message.Message):
     SHIPPED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     CANCELED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     OPEN_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    RETURNED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     product_id: str
     sku: str
     quantity: int
@@ -62,7 +72,8 @@ class OrderItem(_message.Message):
     shipped_quantity: int
     canceled_quantity: int
     open_quantity: int
-    def __init__(self, product_id: _Optional[str] = ..., sku: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., shipped_quantity: _Optional[int] = ..., canceled_quantity: _Optional[int] = ..., open_quantity: _Optional[int] = ...) -> None: ...
+    returned_quantity: int
+    def __init__(self, product_id: _Optional[str] = ..., sku: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., shipped_quantity: _Optional[int] = ..., canceled_quantity: _Optional[int] = ..., open_quantity: _Optional[int] = ..., returned_quantity: _Optional[int] = ...) -> None: ...
 
 class Order(_message.Message):
     __slots__ = ("id", "customer_id", "status", "items", "total", "note", "create_time", "update_time", "etag", "external_reference", "shipping_address")
@@ -324,3 +335,65 @@ class DeliverShipmentRequest(_message.Message):
     shipment_id: str
     etag: str
     def __init__(self, order_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class Return(_message.Message):
+    __slots__ = ("id", "order_id", "items", "reason", "create_time")
+    class Item(_message.Message):
+        __slots__ = ("product_id", "quantity", "disposition")
+        PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+        QUANTITY_FIELD_NUMBER: _ClassVar[int]
+        DISPOSITION_FIELD_NUMBER: _ClassVar[int]
+        product_id: str
+        quantity: int
+        disposition: ReturnDisposition
+        def __init__(self, product_id: _Optional[str] = ..., quantity: _Optional[int] = ..., disposition: _Optional[_Union[ReturnDisposition, str]] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    order_id: str
+    items: _containers.RepeatedCompositeFieldContainer[Return.Item]
+    reason: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., order_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[Return.Item, _Mapping]]] = ..., reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateReturnRequest(_message.Message):
+    __slots__ = ("order_id", "items", "reason", "etag")
+    class Item(_message.Message):
+        __slots__ = ("product_id", "quantity", "disposition")
+        PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+        QUANTITY_FIELD_NUMBER: _ClassVar[int]
+        DISPOSITION_FIELD_NUMBER: _ClassVar[int]
+        product_id: str
+        quantity: int
+        disposition: ReturnDisposition
+        def __init__(self, product_id: _Optional[str] = ..., quantity: _Optional[int] = ..., disposition: _Optional[_Union[ReturnDisposition, str]] = ...) -> None: ...
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    items: _containers.RepeatedCompositeFieldContainer[CreateReturnRequest.Item]
+    reason: str
+    etag: str
+    def __init__(self, order_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[CreateReturnRequest.Item, _Mapping]]] = ..., reason: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class ListReturnsRequest(_message.Message):
+    __slots__ = ("order_id", "page_size", "page_token")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, order_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListReturnsResponse(_message.Message):
+    __slots__ = ("returns", "next_page_token")
+    RETURNS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    returns: _containers.RepeatedCompositeFieldContainer[Return]
+    next_page_token: str
+    def __init__(self, returns: _Optional[_Iterable[_Union[Return, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -95,6 +95,16 @@ class OrderServiceStub:
                 request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.ListOrderStatusHistoryRequest.SerializeToString,
                 response_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.ListOrderStatusHistoryResponse.FromString,
                 _registered_method=True)
+        self.CreateReturn = channel.unary_unary(
+                '/erp.orders.v1.OrderService/CreateReturn',
+                request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.CreateReturnRequest.SerializeToString,
+                response_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.Return.FromString,
+                _registered_method=True)
+        self.ListReturns = channel.unary_unary(
+                '/erp.orders.v1.OrderService/ListReturns',
+                request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.ListReturnsRequest.SerializeToString,
+                response_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.ListReturnsResponse.FromString,
+                _registered_method=True)
 
 
 class OrderServiceServicer:
@@ -193,6 +203,24 @@ class OrderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateReturn(self, request, context):
+        """Takes shipped units of an order back (a customer return). Each line returns at most what its
+        order line shipped and has not returned yet (returned_quantity + quantity <= shipped_quantity),
+        else FAILED_PRECONDITION / EXCEEDS_SHIPPED_QUANTITY naming each offending line. RESTOCK lines go
+        back on hand (a RETURN ledger row per product); SCRAP lines are only recorded. The order's status
+        does not change; its history gains a row "returned: <reason>".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReturns(self, request, context):
+        """Lists an order's returns, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -255,6 +283,16 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.ListOrderStatusHistory,
                     request_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.ListOrderStatusHistoryRequest.FromString,
                     response_serializer=erp_dot_orders_dot_v1_dot_order__pb2.ListOrderStatusHistoryResponse.SerializeToString,
+            ),
+            'CreateReturn': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateReturn,
+                    request_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.CreateReturnRequest.FromString,
+                    response_serializer=erp_dot_orders_dot_v1_dot_order__pb2.Return.SerializeToString,
+            ),
+            'ListReturns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReturns,
+                    request_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.ListReturnsRequest.FromString,
+                    response_serializer=erp_dot_orders_dot_v1_dot_order__pb2.ListReturnsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -582,6 +620,60 @@ class OrderService:
             '/erp.orders.v1.OrderService/ListOrderStatusHistory',
             erp_dot_orders_dot_v1_dot_order__pb2.ListOrderStatusHistoryRequest.SerializeToString,
             erp_dot_orders_dot_v1_dot_order__pb2.ListOrderStatusHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateReturn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.orders.v1.OrderService/CreateReturn',
+            erp_dot_orders_dot_v1_dot_order__pb2.CreateReturnRequest.SerializeToString,
+            erp_dot_orders_dot_v1_dot_order__pb2.Return.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReturns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.orders.v1.OrderService/ListReturns',
+            erp_dot_orders_dot_v1_dot_order__pb2.ListReturnsRequest.SerializeToString,
+            erp_dot_orders_dot_v1_dot_order__pb2.ListReturnsResponse.FromString,
             options,
             channel_credentials,
             insecure,

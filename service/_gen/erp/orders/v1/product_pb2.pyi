@@ -25,6 +25,7 @@ class StockMovementKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STOCK_MOVEMENT_KIND_ADJUSTMENT: _ClassVar[StockMovementKind]
     STOCK_MOVEMENT_KIND_SHIPMENT: _ClassVar[StockMovementKind]
     STOCK_MOVEMENT_KIND_COUNT: _ClassVar[StockMovementKind]
+    STOCK_MOVEMENT_KIND_RETURN: _ClassVar[StockMovementKind]
 STOCK_MOVEMENT_KIND_UNSPECIFIED: StockMovementKind
 STOCK_MOVEMENT_KIND_INITIAL: StockMovementKind
 STOCK_MOVEMENT_KIND_ORDER: StockMovementKind
@@ -32,6 +33,7 @@ STOCK_MOVEMENT_KIND_CANCEL: StockMovementKind
 STOCK_MOVEMENT_KIND_ADJUSTMENT: StockMovementKind
 STOCK_MOVEMENT_KIND_SHIPMENT: StockMovementKind
 STOCK_MOVEMENT_KIND_COUNT: StockMovementKind
+STOCK_MOVEMENT_KIND_RETURN: StockMovementKind
 
 class Product(_message.Message):
     __slots__ = ("id", "sku", "name", "description", "price", "stock_quantity", "active", "create_time", "update_time", "delete_time", "on_hand_quantity", "reserved_quantity", "available_quantity")
