@@ -10,12 +10,12 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 
-from chaos.dbstate import DbState, OrderState, Shipped
+from chaos.dbstate import DbState, OrderState, Returned, Shipped
 from chaos.events_invariant import events_published
 from chaos.history import FAIL, OK, Operation
 from chaos.stream import StreamEvent
 from chaos.verdict import Verdict
-from service.domain.model import MovementKind, OrderStatus
+from service.domain.model import MovementKind, OrderStatus, ReturnDisposition
 from service.domain.rules import NEXT
 from service.domain.stock import after_movement
 
@@ -37,14 +37,15 @@ def check(ops: Sequence[Operation], db: DbState, stream: Sequence[StreamEvent]) 
 
 def stock_conserved(ops: Sequence[Operation], db: DbState) -> Verdict:
     """Per product: on hand ≥ reserved ≥ 0; reserved = Σ open units of its lines; on hand = Σ the
-    ledger's on-hand rows; available = initial + adjustments + counts − ordered + canceled = Σ the
-    ledger's other rows; no ledger row ever left available below 0."""
+    ledger's on-hand rows (returns' restocks among them); available = initial + adjustments + counts
+    + restocked − ordered + canceled = Σ the ledger's other rows; no ledger row ever left available
+    below 0."""
     figures: defaultdict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))  # (on hand, reserved), replayed from the ledger
     for m in db.movements:
         figures[m.product_id] = after_movement(MovementKind(m.kind), m.delta, *figures[m.product_id])
     base: Counter[str] = Counter()
     for m in db.movements:
-        if m.kind in (MovementKind.INITIAL, MovementKind.ADJUSTMENT, MovementKind.COUNT):
+        if m.kind in (MovementKind.INITIAL, MovementKind.ADJUSTMENT, MovementKind.COUNT, MovementKind.RETURN):
             base[m.product_id] += m.delta
     ordered: Counter[str] = Counter()
     canceled: Counter[str] = Counter()
@@ -66,7 +67,7 @@ def stock_conserved(ops: Sequence[Operation], db: DbState) -> Verdict:
         expected = base[pid] - ordered[pid] + canceled[pid]
         if expected != available:
             found.append(
-                f"product {pid}: initial+adjustments+counts {base[pid]} - ordered {ordered[pid]} + canceled {canceled[pid]} = {expected} != available {available}"
+                f"product {pid}: initial+adjustments+counts+restocks {base[pid]} - ordered {ordered[pid]} + canceled {canceled[pid]} = {expected} != available {available}"
             )
     found += [f"product {m.product_id}: a ledger row left available at {m.stock_after}" for m in db.movements if m.stock_after < 0]
     return Verdict("stock conserved: on hand ≥ reserved ≥ 0, each the ledger's and the lines' sum", len(db.stock), found)
@@ -88,6 +89,39 @@ def lines_add_up(ops: Sequence[Operation], db: DbState) -> Verdict:
     found += [f"shipment of order {s.order_id} names products {sorted(set(s.items) - set(db.orders[s.order_id].items))} not on it"
               for s in db.shipments if s.order_id in db.orders and set(s.items) - set(db.orders[s.order_id].items)]
     return Verdict("every line's shipped and canceled units add up", sum(len(o.items) for o in db.orders.values()), found)
+
+
+def returns_add_up(ops: Sequence[Operation], db: DbState) -> Verdict:
+    """Per line: 0 ≤ returned ≤ shipped, and returned = Σ its returns' units; every return names
+    only products of its order; each order's RETURN ledger rows, per product, = its returns'
+    restocked units (a scrap moves no stock)."""
+    back: Counter[tuple[str, str]] = Counter()
+    restocked: Counter[tuple[str, str]] = Counter()
+    for taken in db.returns:
+        for pid, (units, disposition) in taken.items.items():
+            back[(taken.order_id, pid)] += units
+            if disposition == ReturnDisposition.RESTOCK:
+                restocked[(taken.order_id, pid)] += units
+    ledger: Counter[tuple[str, str]] = Counter()
+    for m in db.movements:
+        if m.kind == MovementKind.RETURN:
+            ledger[(m.order_id or "", m.product_id)] += m.delta
+    found = []
+    for oid, order in sorted(db.orders.items()):
+        for pid in sorted(order.items):
+            returned, shipped = order.returned.get(pid, 0), order.shipped.get(pid, 0)
+            if not 0 <= returned <= shipped:
+                found.append(f"order {oid} product {pid}: returned {returned} outside 0..shipped {shipped}")
+            if returned != back[(oid, pid)]:
+                found.append(f"order {oid} product {pid}: returned {returned} != its returns' {back[(oid, pid)]}")
+    found += [f"return of order {r.order_id} names products {sorted(set(r.items) - set(db.orders[r.order_id].items))} not on it"
+              for r in db.returns if r.order_id in db.orders and set(r.items) - set(db.orders[r.order_id].items)]
+    found += [
+        f"order {oid} product {pid}: RETURN ledger rows {ledger[(oid, pid)]} != restocked units {restocked[(oid, pid)]}"
+        for oid, pid in sorted(set(ledger) | set(restocked)) if ledger[(oid, pid)] != restocked[(oid, pid)]
+    ]
+    lines = sum(len(o.items) for o in db.orders.values())
+    return Verdict("every line's returned units: at most shipped, its returns' sum, restocks in the ledger", lines, found)
 
 
 def acknowledged_exactly_once(ops: Sequence[Operation], db: DbState) -> Verdict:
@@ -121,9 +155,17 @@ def acknowledged_exactly_once(ops: Sequence[Operation], db: DbState) -> Verdict:
             found.append(f"key {op.key}: acknowledged shipment is stored {len(stored)} times")
         elif (stored[0].order_id, stored[0].items) != (op.request["order_id"], _units(op.request["items"])):
             found.append(f"key {op.key}: shipment {stored[0]} is not the one asked for, {op.request}")
+    taken = _returns_by_key(db)
+    for op in _completed(ops, OK, "return"):
+        checked += 1
+        stored_returns = taken.get(op.key, [])
+        if len(stored_returns) != 1:
+            found.append(f"key {op.key}: acknowledged return is stored {len(stored_returns)} times")
+        elif (stored_returns[0].order_id, stored_returns[0].items) != (op.request["order_id"], _return_lines(op.request["items"])):
+            found.append(f"key {op.key}: return {stored_returns[0]} is not the one asked for, {op.request}")
     # Clients read only orders whose create was acknowledged before, so NOT_FOUND means one vanished.
     found += [f"order {op.request['order_id']}: acknowledged, then read as NOT_FOUND" for op in _completed(ops, FAIL, "read") if op.code == "NOT_FOUND"]
-    return Verdict("acknowledged create, shipment, adjustment or count exists exactly once", checked, found)
+    return Verdict("acknowledged create, shipment, return, adjustment or count exists exactly once", checked, found)
 
 
 def one_order_per_key(ops: Sequence[Operation], db: DbState) -> Verdict:
@@ -142,13 +184,15 @@ def one_order_per_key(ops: Sequence[Operation], db: DbState) -> Verdict:
 
 
 def refusal_created_nothing(ops: Sequence[Operation], db: DbState) -> Verdict:
-    """A create, shipment, adjustment or count refused definitely left no order, shipment or ledger row under its key."""
+    """A create, shipment, return, adjustment or count refused definitely left no order, shipment,
+    return or ledger row under its key."""
     by_key = _orders_by_key(db)
     ledger = {m.key for m in db.movements if m.key}
     shipped = _shipments_by_key(db)
+    taken = _returns_by_key(db)
     found, checked = [], 0
     for op in ops:
-        if op.type != FAIL or not definite(op.code, op.attempts[-1].reason) or op.f not in ("create", "adjust", "count", "ship"):
+        if op.type != FAIL or not definite(op.code, op.attempts[-1].reason) or op.f not in ("create", "adjust", "count", "ship", "return"):
             continue
         checked += 1
         if op.f == "create" and op.key in by_key:
@@ -157,6 +201,8 @@ def refusal_created_nothing(ops: Sequence[Operation], db: DbState) -> Verdict:
             found.append(f"key {op.key}: {op.f} refused with {op.code}, yet it is in the ledger")
         if op.f == "ship" and op.key in shipped:
             found.append(f"key {op.key}: shipment refused with {op.code}, yet it is stored")
+        if op.f == "return" and op.key in taken:
+            found.append(f"key {op.key}: return refused with {op.code}, yet it is stored")
     return Verdict("a definite refusal created nothing", checked, found)
 
 
@@ -178,7 +224,8 @@ def forged_tokens_refused(ops: Sequence[Operation], db: DbState) -> Verdict:
 
 
 def status_paths_valid(ops: Sequence[Operation], db: DbState) -> Verdict:
-    """Each order's history is a path of the state machine ending at its status; each cancel released each line's open units once."""
+    """Each order's history is a path of the state machine ending at its status (a return's row stays
+    where the order is); each cancel released each line's open units once."""
     found: list[str] = []
     for oid, order in sorted(db.orders.items()):
         found += [f"order {oid}: {why}" for why in _path_errors(order)]
@@ -201,7 +248,7 @@ def _path_errors(order: OrderState) -> Iterable[str]:
     for (_, prev), (frm, to) in pairwise(order.path):
         if frm != prev:
             yield f"a move from {frm} follows a move to {prev}"
-        elif OrderStatus(to) not in NEXT[OrderStatus(frm)]:  # the service's own table of moves
+        elif frm != to and OrderStatus(to) not in NEXT[OrderStatus(frm)]:  # the service's own table of moves; a return stays
             yield f"illegal move {OrderStatus(frm).name} -> {OrderStatus(to).name}"
     if order.path[-1][1] != order.status:
         yield f"history ends at {order.path[-1][1]}, the order is {order.status}"
@@ -237,6 +284,14 @@ def _shipments_by_key(db: DbState) -> dict[str, list[Shipped]]:
     return dict(by_key)
 
 
+def _returns_by_key(db: DbState) -> dict[str, list[Returned]]:
+    by_key: defaultdict[str, list[Returned]] = defaultdict(list)
+    for taken in db.returns:
+        if taken.key:
+            by_key[taken.key].append(taken)
+    return dict(by_key)
+
+
 def _orders_by_key(db: DbState) -> dict[str, list[str]]:
     by_key: defaultdict[str, list[str]] = defaultdict(list)
     for oid, order in db.orders.items():
@@ -253,7 +308,12 @@ def _units(items: Sequence[Sequence[object]]) -> dict[str, int]:
     return dict(units)
 
 
+def _return_lines(items: Sequence[Sequence[object]]) -> dict[str, tuple[int, int]]:
+    """A return request's lines (one per product) as the service stores them."""
+    return {str(pid): (int(str(qty)), int(str(disposition))) for pid, qty, disposition in items}
+
+
 INVARIANTS: list[Callable[[Sequence[Operation], DbState], Verdict]] = [
-    stock_conserved, lines_add_up, acknowledged_exactly_once, one_order_per_key, refusal_created_nothing, status_paths_valid,
+    stock_conserved, lines_add_up, returns_add_up, acknowledged_exactly_once, one_order_per_key, refusal_created_nothing, status_paths_valid,
     forged_tokens_refused,
 ]

@@ -8,7 +8,17 @@ from sqlalchemy import Engine, select
 
 from service.domain.model import ShipmentState
 from storage import outbox
-from storage.schema import order_items, orders, products, shipment_items, shipments, status_history, stock_movements
+from storage.schema import (
+    order_items,
+    orders,
+    products,
+    return_items,
+    returns,
+    shipment_items,
+    shipments,
+    status_history,
+    stock_movements,
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,7 @@ class OrderState:
     shipped: dict[str, int] = field(default_factory=dict)  # product id -> units shipped (absent: none)
     canceled: dict[str, int] = field(default_factory=dict)  # product id -> units canceled (absent: none)
     version: int = 0  # its changes so far, which number its events
+    returned: dict[str, int] = field(default_factory=dict)  # product id -> units returned (absent: none)
 
     def open_units(self, product_id: str) -> int:
         return self.items.get(product_id, 0) - self.shipped.get(product_id, 0) - self.canceled.get(product_id, 0)
@@ -46,6 +57,13 @@ class Shipped:
 
 
 @dataclass(frozen=True)
+class Returned:
+    order_id: str
+    items: dict[str, tuple[int, int]]  # product id -> (units, disposition: service.domain.model.ReturnDisposition)
+    key: str | None = None  # the CreateReturn idempotency key
+
+
+@dataclass(frozen=True)
 class DbState:
     stock: dict[str, int]  # product id -> stock_quantity: available, on hand − reserved
     movements: list[Movement]
@@ -53,6 +71,7 @@ class DbState:
     unpublished: int = 0  # outbox events the relay has not published (yet)
     reserved: dict[str, int] = field(default_factory=dict)  # product id -> reserved_quantity (absent: 0)
     shipments: list[Shipped] = field(default_factory=list)
+    returns: list[Returned] = field(default_factory=list)
 
 
 def snapshot(engine: Engine) -> DbState:
@@ -70,11 +89,12 @@ def snapshot(engine: Engine) -> DbState:
         items: dict[str, dict[str, int]] = {}
         shipped: dict[str, dict[str, int]] = {}
         canceled: dict[str, dict[str, int]] = {}
-        for oid, pid, qty, out, gone in conn.execute(
-            select(i.c.order_id, i.c.product_id, i.c.quantity, i.c.shipped_quantity, i.c.canceled_quantity)
+        returned: dict[str, dict[str, int]] = {}
+        for oid, pid, qty, out, gone, back in conn.execute(
+            select(i.c.order_id, i.c.product_id, i.c.quantity, i.c.shipped_quantity, i.c.canceled_quantity, i.c.returned_quantity)
         ).tuples():
             items.setdefault(str(oid), {})[str(pid)] = int(qty)
-            for units, into in ((out, shipped), (gone, canceled)):
+            for units, into in ((out, shipped), (gone, canceled), (back, returned)):
                 if units:
                     into.setdefault(str(oid), {})[str(pid)] = int(units)
         paths: dict[str, list[tuple[int | None, int]]] = {}
@@ -83,7 +103,7 @@ def snapshot(engine: Engine) -> DbState:
         found = {
             str(oid): OrderState(
                 int(status), key, items.get(str(oid), {}), paths.get(str(oid), []), shipped.get(str(oid), {}),
-                canceled.get(str(oid), {}), int(version),
+                canceled.get(str(oid), {}), int(version), returned.get(str(oid), {}),
             )
             for oid, status, key, version in conn.execute(select(orders.c.id, orders.c.status, orders.c.idem_key, orders.c.version)).tuples()
         }
@@ -96,4 +116,13 @@ def snapshot(engine: Engine) -> DbState:
                 select(shipments.c.id, shipments.c.order_id, shipments.c.state, shipments.c.idem_key).order_by(shipments.c.id)
             ).tuples()
         ]
-    return DbState(stock, movements, found, outbox.backlog(engine)[0], reserved, sent)
+        return_lines: dict[int, dict[str, tuple[int, int]]] = {}
+        for rid, pid, qty, disposition in conn.execute(
+            select(return_items.c.return_id, return_items.c.product_id, return_items.c.quantity, return_items.c.disposition)
+        ).tuples():
+            return_lines.setdefault(int(rid), {})[str(pid)] = (int(qty), int(disposition))
+        taken = [
+            Returned(str(oid), return_lines.get(int(rid), {}), key)
+            for rid, oid, key in conn.execute(select(returns.c.id, returns.c.order_id, returns.c.idem_key).order_by(returns.c.id)).tuples()
+        ]
+    return DbState(stock, movements, found, outbox.backlog(engine)[0], reserved, sent, taken)

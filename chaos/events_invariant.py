@@ -1,5 +1,6 @@
 """The events invariant: the stream, read back whole after the run, holds every committed change's
-event exactly once, each order's and product's in sequence 1..n, and agrees with the database.
+event exactly once, each order's and product's in sequence 1..n, and agrees with the database (one
+RETURN_CREATED per stored return).
 
 A pure function of (DbState, stream events): the unit tests hand it streams with events missing,
 repeated or out of sequence.
@@ -16,7 +17,7 @@ from chaos.stream import StreamEvent
 from chaos.verdict import Verdict
 from service.domain.model import MovementKind, OrderStatus
 
-_CREATED, _CANCELED = 1, 3  # erp.orders.v1.OrderEventType
+_CREATED, _CANCELED, _RETURN_CREATED = 1, 3, 6  # erp.orders.v1.OrderEventType
 
 _NAMES = {s.value: s.name for s in OrderStatus}
 NAME = "every committed change has its event, once, in sequence"
@@ -44,8 +45,10 @@ def events_published(db: DbState, stream: Sequence[StreamEvent]) -> Verdict:
 
 def _order_errors(db: DbState, aggregates: Aggregates) -> Iterable[str]:
     """An order's events are its changes 1..version: the first CREATED, and the statuses they carry,
-    each repeat of the one before dropped, are its status history."""
+    each repeat of the one before dropped, are its status history (a return's row, from and to the
+    same status, dropped too); one RETURN_CREATED per return of the order."""
     yield from (f"order {aid}: in the stream, not in the database" for kind, aid in aggregates if kind == "order" and aid not in db.orders)
+    returns = Counter(r.order_id for r in db.returns)
     for oid, order in sorted(db.orders.items()):
         events = aggregates.get(("order", oid), {})
         yield from (f"order {oid}: change {n} has no event" for n in range(1, order.version + 1) if n not in events)
@@ -55,8 +58,11 @@ def _order_errors(db: DbState, aggregates: Aggregates) -> Iterable[str]:
         seen = [events[n] for n in range(1, order.version + 1) if n in events]
         if len(seen) == order.version:
             moves = [e.status for e, before in zip(seen, [None, *seen], strict=False) if before is None or e.status != before.status]
-            if moves != [to for _, to in order.path]:
-                yield f"order {oid}: its events move through {[_status(m) for m in moves]}, its history {[_status(to) for _, to in order.path]}"
+            path = [to for frm, to in order.path if frm != to]
+            if moves != path:
+                yield f"order {oid}: its events move through {[_status(m) for m in moves]}, its history {[_status(to) for to in path]}"
+            if (created := sum(e.order_type == _RETURN_CREATED for e in seen)) != returns[oid]:
+                yield f"order {oid}: {created} RETURN_CREATED events for {returns[oid]} returns"
             yield from (
                 f"order {oid}: event {e.sequence} is CANCELED with status {_status(e.status)}"
                 for e in seen if (e.order_type == _CANCELED) != (e.status == OrderStatus.CANCELED)

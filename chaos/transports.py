@@ -35,6 +35,7 @@ class Transport(Protocol):
     def adjust(self, key: str, product_id: str, delta: int) -> dict[str, Any]: ...
     def ship(self, key: str, order_id: str, items: list[list[Any]]) -> dict[str, Any]: ...
     def deliver(self, key: str, order_id: str, shipment_id: str) -> dict[str, Any]: ...
+    def take_back(self, key: str, order_id: str, items: list[list[Any]]) -> dict[str, Any]: ...
     def count(self, key: str, product_id: str, counted: int, expected: int) -> dict[str, Any]: ...
     def on_hand(self, product_id: str) -> int: ...
     def read(self, order_id: str) -> dict[str, Any]: ...
@@ -79,6 +80,11 @@ class GrpcTransport:
     def deliver(self, key: str, order_id: str, shipment_id: str) -> dict[str, Any]:
         request = order_pb2.DeliverShipmentRequest(order_id=order_id, shipment_id=shipment_id)
         return {"state": int(self._call(self._orders.DeliverShipment, request, key).state)}
+
+    def take_back(self, key: str, order_id: str, items: list[list[Any]]) -> dict[str, Any]:
+        lines = [order_pb2.CreateReturnRequest.Item(product_id=p, quantity=q, disposition=d) for p, q, d in items]
+        request = order_pb2.CreateReturnRequest(order_id=order_id, items=lines, reason="chaos")
+        return {"return_id": self._call(self._orders.CreateReturn, request, key).id}
 
     def count(self, key: str, product_id: str, counted: int, expected: int) -> dict[str, Any]:
         request = product_pb2.CountStockRequest(product_id=product_id, counted_quantity=counted, expected_on_hand_quantity=expected, reason="chaos")
@@ -153,6 +159,10 @@ class RestTransport:
     def deliver(self, key: str, order_id: str, shipment_id: str) -> dict[str, Any]:
         reply = self._call("POST", f"/v1/orders/{order_id}/shipments/{shipment_id}:deliver", key, {})
         return {"state": int(order_pb2.ShipmentState.Value(reply["state"]))}
+
+    def take_back(self, key: str, order_id: str, items: list[list[Any]]) -> dict[str, Any]:
+        lines = [{"productId": p, "quantity": q, "disposition": order_pb2.ReturnDisposition.Name(d)} for p, q, d in items]
+        return {"return_id": self._call("POST", f"/v1/orders/{order_id}/returns", key, {"items": lines, "reason": "chaos"})["id"]}
 
     def count(self, key: str, product_id: str, counted: int, expected: int) -> dict[str, Any]:
         body = {"countedQuantity": str(counted), "expectedOnHandQuantity": str(expected), "reason": "chaos"}

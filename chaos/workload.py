@@ -18,7 +18,7 @@ from typing import Any
 from chaos.checker import definite
 from chaos.history import FAIL, INFO, OK, Attempt, HistoryWriter, Operation
 from chaos.transports import CallError, Transport
-from service.domain.model import OrderStatus
+from service.domain.model import OrderStatus, ReturnDisposition
 from service.domain.rules import SHIPPABLE
 
 RETRY_BUDGET_S = 60.0  # longer than the service's idempotency lease (chaos/run.py)
@@ -26,8 +26,10 @@ RETRY_BUDGET_S = 60.0  # longer than the service's idempotency lease (chaos/run.
 INDETERMINATE = frozenset({"DEADLINE_EXCEEDED", "UNAVAILABLE", "CANCELLED", "UNKNOWN", "INTERNAL"})
 _WEIGHTS = {
     "create": 36, "replay": 5, "cancel": 10, "status": 12, "adjust": 9, "read": 12, "ship": 10, "deliver": 3, "count": 3,
-    "forged_watch": 2,
+    "return": 4, "forged_watch": 2,
 }
+# Statuses in which an order has shipped units (as last acknowledged): a return may take some back.
+_RETURNABLE = frozenset({OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 _NEXT = {OrderStatus.PENDING: OrderStatus.CONFIRMED, OrderStatus.CONFIRMED: OrderStatus.PICKED,
          OrderStatus.PICKED: OrderStatus.SHIPPED, OrderStatus.SHIPPED: OrderStatus.DELIVERED}
 
@@ -88,7 +90,7 @@ class Client:
         if f == "forged_watch":
             forged = forged_resume_token(rng)
             return f, "", {"resume_token": forged}, lambda: t.watch(forged)
-        if f in ("ship", "deliver", "count"):
+        if f in ("ship", "deliver", "count", "return"):
             planned = self._plan_fulfilment(f, key, known, shipments)
             if planned is not None:
                 return planned
@@ -114,7 +116,8 @@ class Client:
     def _plan_fulfilment(
         self, f: str, key: str, known: list[tuple[str, OrderStatus]], shipments: list[tuple[str, str]]
     ) -> tuple[str, str, dict[str, Any], Callable[[], dict[str, Any]]] | None:
-        """A shipment of part or all of a line, a delivery or a count; None when there is nothing to act on."""
+        """A shipment of part or all of a line, a return of some of a line (restocked or scrapped), a
+        delivery or a count; None when there is nothing to act on."""
         t, rng = self.transport, self._rng
         if f == "ship" and known:
             shippable = [oid for oid, status in known if status in SHIPPABLE]  # as last acknowledged
@@ -123,6 +126,13 @@ class Client:
                 product_id, quantity = rng.choice(self.shared.lines[order_id])
             items = [[product_id, rng.randint(1, int(quantity))]]  # partial or whole
             return f, key, {"order_id": order_id, "items": items}, lambda: t.ship(key, order_id, items)
+        if f == "return" and known:
+            returnable = [oid for oid, status in known if status in _RETURNABLE]
+            order_id = rng.choice(returnable or [oid for oid, _ in known])
+            with self.shared.lock:
+                product_id, quantity = rng.choice(self.shared.lines[order_id])
+            items = [[product_id, rng.randint(1, int(quantity)), int(rng.choice(list(ReturnDisposition)))]]
+            return f, key, {"order_id": order_id, "items": items}, lambda: t.take_back(key, order_id, items)
         if f == "deliver" and shipments:
             order_id, shipment_id = rng.choice(shipments)
             return f, key, {"order_id": order_id, "shipment_id": shipment_id}, lambda: t.deliver(key, order_id, shipment_id)

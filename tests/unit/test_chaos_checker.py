@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from chaos.checker import check
-from chaos.dbstate import DbState, Movement, OrderState, Shipped
+from chaos.dbstate import DbState, Movement, OrderState, Returned, Shipped
 from chaos.events_invariant import NAME as EVENTS
 from chaos.history import FAIL, INFO, OK, Attempt, Operation
 from chaos.stream import StreamEvent
@@ -13,10 +13,12 @@ from service.domain.model import MovementKind as K
 from service.domain.model import OrderStatus as S
 
 
-ACK = "acknowledged create, shipment, adjustment or count exists exactly once"
+ACK = "acknowledged create, shipment, return, adjustment or count exists exactly once"
 STOCK = "stock conserved: on hand ≥ reserved ≥ 0, each the ledger's and the lines' sum"
 PATHS = "status history is a valid path, each cancel released its open units once"
 LINES = "every line's shipped and canceled units add up"
+RETURNS = "every line's returned units: at most shipped, its returns' sum, restocks in the ledger"
+REFUSALS = "a definite refusal created nothing"
 
 
 def _op(f: str, type_: str, key: str, request: dict, response: dict | None = None, code: str = "") -> Operation:  # type: ignore[type-arg]
@@ -125,7 +127,7 @@ def test_a_negative_stock_is_flagged() -> None:
 def test_stock_that_drifts_from_its_ledger_is_flagged() -> None:
     ops, db, _ = _sound()
     broken = _violated(ops, replace(db, stock={"1": 6}))
-    assert "product 1: initial+adjustments+counts 8 - ordered 3 + canceled 2 = 7 != available 6" in broken[STOCK]
+    assert "product 1: initial+adjustments+counts+restocks 8 - ordered 3 + canceled 2 = 7 != available 6" in broken[STOCK]
     assert "product 1: the ledger makes on hand 8 and reserved 1, the product 7 and 1" in broken[STOCK]
 
 
@@ -268,3 +270,53 @@ def test_a_refused_count_that_left_its_row_is_flagged() -> None:
     ops.append(_op("count", FAIL, "k10", {"product_id": "1", "counted": 0, "expected": 5}, code="FAILED_PRECONDITION"))
     broken = {v.name: v.violations for v in check(ops, db, stream) if not v.ok}
     assert broken["a definite refusal created nothing"] == ["key k10: count refused with FAILED_PRECONDITION, yet it is in the ledger"]
+
+
+def _returned() -> tuple[list[Operation], DbState, list[StreamEvent]]:
+    """The shipped run, then order 11's unit comes back for restock (key k11): on hand and available 6."""
+    ops, db, stream = _shipped_and_counted()
+    ops.append(_op("return", OK, "k11", {"order_id": "11", "items": [["1", 1, 1]]}, {"return_id": "1"}))
+    order = replace(db.orders["11"], path=[*db.orders["11"].path, (S.SHIPPED, S.SHIPPED)], returned={"1": 1}, version=4)
+    restock = Movement("1", K.RETURN, 1, 6, "11", id="107")
+    db = replace(
+        db, stock={"1": 6}, movements=[*db.movements, restock], orders=db.orders | {"11": order}, returns=[Returned("11", {"1": (1, 1)}, "k11")],
+    )
+    stream += [_order_event("11", 4, 6, S.SHIPPED), _stock_event(8, restock)]
+    return ops, db, stream
+
+
+def test_a_sound_run_with_a_restocking_return_passes_every_invariant() -> None:
+    verdicts = check(*_returned())
+    assert [v.violations for v in verdicts] == [[]] * len(verdicts)
+
+
+def test_more_units_returned_than_shipped_or_than_the_returns_hold_are_flagged() -> None:
+    ops, db, stream = _returned()
+    over = replace(db.orders["11"], returned={"1": 2})
+    broken = {v.name: v.violations for v in check(ops, replace(db, orders=db.orders | {"11": over}), stream) if not v.ok}
+    assert broken[RETURNS] == ["order 11 product 1: returned 2 outside 0..shipped 1", "order 11 product 1: returned 2 != its returns' 1"]
+
+
+def test_a_lost_return_is_flagged_by_its_line_its_restock_and_its_acknowledgement() -> None:
+    ops, db, stream = _returned()
+    broken = {v.name: v.violations for v in check(ops, replace(db, returns=[]), stream) if not v.ok}
+    assert broken[RETURNS] == ["order 11 product 1: returned 1 != its returns' 0", "order 11 product 1: RETURN ledger rows 1 != restocked units 0"]
+    assert "key k11: acknowledged return is stored 0 times" in broken[ACK]
+    assert "order 11: 1 RETURN_CREATED events for 0 returns" in broken[EVENTS]
+
+
+def test_a_restock_missing_from_the_ledger_is_flagged() -> None:
+    ops, db, stream = _returned()
+    movements = [m for m in db.movements if m.kind != K.RETURN]
+    broken = {v.name: v.violations for v in check(ops, replace(db, movements=movements), stream[:-1]) if not v.ok}
+    assert "order 11 product 1: RETURN ledger rows 0 != restocked units 1" in broken[RETURNS]
+    assert "product 1: the ledger makes on hand 5 and reserved 0, the product 6 and 0" in broken[STOCK]
+
+
+def test_a_return_without_its_event_or_stored_behind_a_refusal_is_flagged() -> None:
+    ops, db, stream = _returned()
+    unannounced = [_order_event("11", 4, 2, S.SHIPPED) if e.id == "order-11-4" else e for e in stream]
+    assert _violated(ops, db, unannounced)[EVENTS] == ["order 11: 0 RETURN_CREATED events for 1 returns"]
+    ops.append(_op("return", FAIL, "k11", {"order_id": "11", "items": [["1", 1, 2]]}, code="FAILED_PRECONDITION"))
+    broken = {v.name: v.violations for v in check(ops, db, stream) if not v.ok}
+    assert broken[REFUSALS] == ["key k11: return refused with FAILED_PRECONDITION, yet it is stored"]
