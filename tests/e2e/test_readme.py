@@ -1,5 +1,5 @@
 """The front door stays true: the README's quickstart works and its tour runs; the walkthrough of
-docs/getting-started.md (the gRPC block, the REST block, then the shipping block) runs top to bottom, as written, in the
+docs/getting-started.md (the gRPC block, the REST block, the shipping block, then the returns block) runs top to bottom, as written, in the
 quickstart's directory (where `.venv` is the running interpreter's); and the checked command block of
 docs/operations.md says what it runs."""
 
@@ -128,7 +128,7 @@ def test_the_walkthrough_runs_top_to_bottom(tmp_path: Path) -> None:
     folder = _in_a_clone(tmp_path)
     before = set(folder.iterdir())
     with _quickstart(folder) as (grpc_port, http_port):
-        script = "".join(_block_after(GETTING_STARTED, marker) for marker in ("## Walkthrough", "goes on over REST", "ships in parts"))
+        script = "".join(_block_after(GETTING_STARTED, marker) for marker in ("## Walkthrough", "goes on over REST", "ships in parts", "come back"))
         result = _run(script, folder, grpc_port, http_port)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "idempotent-replayed: true" in result.stdout
@@ -139,5 +139,8 @@ def test_the_walkthrough_runs_top_to_bottom(tmp_path: Path) -> None:
         assert '"on_hand_quantity":"8","reserved_quantity":"1","available_quantity":"7"' in compact, "two of three earbuds shipped"
         assert '"status":"ORDER_STATUS_DELIVERED"' in compact, "the shipped order is delivered"
         assert '"kind":"STOCK_MOVEMENT_KIND_COUNT","delta":"-1"' in compact, "the count wrote its ledger row"
+        assert '"kind":"STOCK_MOVEMENT_KIND_RETURN","delta":"1"' in compact, "the restock wrote its ledger row"
+        assert '"disposition":"RETURN_DISPOSITION_SCRAP"' in compact and '"returnedQuantity":2' in compact, "both returns are on the order"
+        assert "EXCEEDS_SHIPPED_QUANTITY" in result.stdout + result.stderr, "a third return is refused"
     scratch = {p.name for p in set(folder.iterdir()) - before if not p.name.startswith(("orders.", "serve.log"))}
     assert not scratch, f"the walkthrough left scratch files in the clone: {sorted(scratch)}"
