@@ -136,3 +136,18 @@ def test_another_error_reply_to_a_command_fails_open_too(mysql_url: str, engine:
         assert create(stubs, k, customer.id, product.id, 4) == (first, True)
         assert stubs.stock(product.id) == 6
         assert _failures() > before
+
+
+def test_after_redis_forgets_a_key_a_retried_return_replays_the_return_its_row_stored(mysql_url: str, engine: Engine, tmp_path: Path) -> None:
+    with private_redis(tmp_path) as redis, _service(mysql_url, engine, redis) as stubs:
+        product = stubs.product(stock=5)
+        order = stubs.order(stubs.customer().id, (product.id, 2))
+        for status in (order_pb2.ORDER_STATUS_CONFIRMED, order_pb2.ORDER_STATUS_PICKED, order_pb2.ORDER_STATUS_SHIPPED):
+            stubs.orders.UpdateOrderStatus(order_pb2.UpdateOrderStatusRequest(id=order.id, status=status))
+        item = order_pb2.CreateReturnRequest.Item(product_id=product.id, quantity=2, disposition=order_pb2.RETURN_DISPOSITION_RESTOCK)
+        request, metadata = order_pb2.CreateReturnRequest(order_id=order.id, items=[item], reason="late"), [("idempotency-key", key())]
+        first = stubs.orders.CreateReturn(request, metadata=metadata)
+        redis.client.flushdb()  # our private server: nothing else lives there
+        again, call = stubs.orders.CreateReturn.with_call(request, metadata=metadata)
+        assert again == first and ("idempotent-replayed", "true") in (call.initial_metadata() or ())  # over-returned, yet replayed
+        assert stubs.stock(product.id) == 5  # restocked once

@@ -203,3 +203,22 @@ def test_returns_racing_shipments_of_the_same_order_never_return_more_than_shipp
     assert _figures(stubs, product.id) == (2 + restocked, 0, 2 + restocked)
     with engine.connect() as conn:
         assert invariants.violations(conn, [product.id]) == []
+
+
+def test_twenty_concurrent_returns_with_one_key_take_the_units_back_once(stubs: Stubs) -> None:
+    product = stubs.product(stock=5)
+    order = _confirmed(stubs, (product.id, 3))
+    _ship(stubs, order.id, (product.id, 3))
+    key = unique("return-")
+
+    def attempt(_: int) -> str:
+        try:
+            return _return(stubs, order.id, (product.id, 1, RESTOCK), key=key).id
+        except grpc.RpcError as error:
+            return rich(error).reason
+
+    with ThreadPoolExecutor(20) as pool:
+        replies = Counter(pool.map(attempt, range(20)))
+    [taken] = stubs.orders.ListReturns(S.ListReturnsRequest(order_id=order.id)).returns
+    assert set(replies) <= {taken.id, "IDEMPOTENCY_KEY_IN_USE"} and replies[taken.id] >= 1, replies
+    assert _order(stubs, order.id).items[0].returned_quantity == 1 and _figures(stubs, product.id) == (3, 0, 3)
