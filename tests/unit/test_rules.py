@@ -14,6 +14,7 @@ from service.domain import rules
 from service.domain.errors import (
     EtagMismatch,
     ExceedsOpenQuantity,
+    ExceedsShippedQuantity,
     InsufficientStock,
     InvalidArgument,
     InvalidStatusTransition,
@@ -22,7 +23,18 @@ from service.domain.errors import (
     NotOrderable,
     StockBelowReserved,
 )
-from service.domain.model import Customer, Order, OrderItem, OrderLine, OrderStatus, Product, Shipment, ShipmentState
+from service.domain.model import (
+    Customer,
+    Order,
+    OrderItem,
+    OrderLine,
+    OrderStatus,
+    Product,
+    ReturnDisposition,
+    ReturnLine,
+    Shipment,
+    ShipmentState,
+)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 S = OrderStatus
@@ -157,6 +169,38 @@ def test_a_shipment_above_the_open_quantity_or_of_a_product_not_on_the_order_nam
         rules.shipped(_order(S.PICKED, ("1", 3, 1), ("2", 2, 0)), {"2": 2, "1": 3, "7": 1}, NOW)
     assert [(v.type, v.subject) for v in caught.value.violations] == [("OPEN_QUANTITY", "items[1]"), ("NOT_ON_ORDER", "items[2]")]
     assert caught.value.message == "order 9: product 1: requested 3, open 2; product 7 is not on the order"
+
+
+def test_a_return_counts_its_units_on_their_lines_keeps_the_status_and_counts_as_a_change() -> None:
+    delivered = _order(S.DELIVERED, ("1", 3, 3), ("2", 2, 2))
+    back = rules.returned(delivered, [ReturnLine("2", 2, ReturnDisposition.SCRAP), ReturnLine("1", 1, ReturnDisposition.RESTOCK)], NOW)
+    assert [(i.shipped_quantity, i.returned_quantity) for i in back.items] == [(3, 1), (2, 2)]
+    assert (back.status, back.version) == (S.DELIVERED, 5)
+    again = rules.returned(back, [ReturnLine("1", 2, ReturnDisposition.RESTOCK)], NOW)  # the rest of line 1
+    assert again.items[0].returned_quantity == 3
+
+
+def test_a_return_above_the_shipped_units_not_yet_returned_names_each_line_whatever_the_status() -> None:
+    partly = _order(S.PARTIALLY_SHIPPED, ("1", 3, 1), ("2", 2, 0))
+    lines = [ReturnLine(p, q, ReturnDisposition.RESTOCK) for p, q in (("1", 1), ("1", 2), ("2", 1), ("7", 1))]
+    with pytest.raises(ExceedsShippedQuantity) as caught:
+        rules.returned(partly, lines[1:], NOW)
+    assert [(v.type, v.subject) for v in caught.value.violations] == [
+        ("SHIPPED_QUANTITY", "items[0]"), ("SHIPPED_QUANTITY", "items[1]"), ("NOT_ON_ORDER", "items[2]"),
+    ]
+    assert caught.value.message == (
+        "order 9: product 1: requested 2, shipped and not yet returned 1; product 2: requested 1, shipped and not yet returned 0; "
+        "product 7 is not on the order"
+    )
+    assert rules.returned(partly, lines[:1], NOW).status == S.PARTIALLY_SHIPPED
+
+
+def test_a_return_naming_a_product_twice_names_every_repeat() -> None:
+    lines = [ReturnLine(p, 1, ReturnDisposition.SCRAP) for p in ("1", "2", "1", "1")]
+    with pytest.raises(InvalidArgument) as caught:
+        rules.ensure_one_line_per_product(lines)
+    assert [(v.field, v.reason) for v in caught.value.violations] == [("items[2].product_id", "DUPLICATE_PRODUCT"), ("items[3].product_id", "DUPLICATE_PRODUCT")]
+    rules.ensure_one_line_per_product(lines[:2])
 
 
 def test_an_adjustment_may_take_on_hand_down_to_the_reserved_units_but_not_below() -> None:
