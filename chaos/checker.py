@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
+from typing import TypeVar
 
 from chaos.dbstate import DbState, OrderState, Returned, Shipped
 from chaos.events_invariant import events_published
@@ -18,6 +19,8 @@ from chaos.verdict import Verdict
 from service.domain.model import MovementKind, OrderStatus, ReturnDisposition
 from service.domain.rules import NEXT
 from service.domain.stock import after_movement
+
+Keyed = TypeVar("Keyed", Shipped, Returned)
 
 # Answers that say the call was refused and ran nothing; anything else may have taken effect.
 DEFINITE_REFUSALS = frozenset({"FAILED_PRECONDITION", "NOT_FOUND", "INVALID_ARGUMENT", "ALREADY_EXISTS", "OUT_OF_RANGE"})
@@ -129,7 +132,7 @@ def acknowledged_exactly_once(ops: Sequence[Operation], db: DbState) -> Verdict:
     adjustment or count is in the ledger once, every acknowledged shipment stored once, as asked."""
     by_key = _orders_by_key(db)
     adjustments = Counter((m.kind, m.key) for m in db.movements if m.key)
-    shipped = _shipments_by_key(db)
+    shipped = _by_key(db.shipments)
     found, checked = [], 0
     for op in _completed(ops, OK, "create"):
         checked += 1
@@ -148,21 +151,14 @@ def acknowledged_exactly_once(ops: Sequence[Operation], db: DbState) -> Verdict:
         kind = MovementKind.ADJUSTMENT if op.f == "adjust" else MovementKind.COUNT
         if adjustments[(kind, op.key)] != 1:
             found.append(f"key {op.key}: acknowledged {op.f} is in the ledger {adjustments[(kind, op.key)]} times")
-    for op in _completed(ops, OK, "ship"):
-        checked += 1
-        stored = shipped.get(op.key, [])
-        if len(stored) != 1:
-            found.append(f"key {op.key}: acknowledged shipment is stored {len(stored)} times")
-        elif (stored[0].order_id, stored[0].items) != (op.request["order_id"], _units(op.request["items"])):
-            found.append(f"key {op.key}: shipment {stored[0]} is not the one asked for, {op.request}")
-    taken = _returns_by_key(db)
-    for op in _completed(ops, OK, "return"):
-        checked += 1
-        stored_returns = taken.get(op.key, [])
-        if len(stored_returns) != 1:
-            found.append(f"key {op.key}: acknowledged return is stored {len(stored_returns)} times")
-        elif (stored_returns[0].order_id, stored_returns[0].items) != (op.request["order_id"], _return_lines(op.request["items"])):
-            found.append(f"key {op.key}: return {stored_returns[0]} is not the one asked for, {op.request}")
+    for f, what, stored, lines in (("ship", "shipment", shipped, _units), ("return", "return", _by_key(db.returns), _return_lines)):
+        for op in _completed(ops, OK, f):
+            checked += 1
+            rows: Sequence[Shipped | Returned] = stored.get(op.key, [])
+            if len(rows) != 1:
+                found.append(f"key {op.key}: acknowledged {what} is stored {len(rows)} times")
+            elif (rows[0].order_id, rows[0].items) != (op.request["order_id"], lines(op.request["items"])):
+                found.append(f"key {op.key}: {what} {rows[0]} is not the one asked for, {op.request}")
     # Clients read only orders whose create was acknowledged before, so NOT_FOUND means one vanished.
     found += [f"order {op.request['order_id']}: acknowledged, then read as NOT_FOUND" for op in _completed(ops, FAIL, "read") if op.code == "NOT_FOUND"]
     return Verdict("acknowledged create, shipment, return, adjustment or count exists exactly once", checked, found)
@@ -188,8 +184,8 @@ def refusal_created_nothing(ops: Sequence[Operation], db: DbState) -> Verdict:
     return or ledger row under its key."""
     by_key = _orders_by_key(db)
     ledger = {m.key for m in db.movements if m.key}
-    shipped = _shipments_by_key(db)
-    taken = _returns_by_key(db)
+    shipped = _by_key(db.shipments)
+    taken = _by_key(db.returns)
     found, checked = [], 0
     for op in ops:
         if op.type != FAIL or not definite(op.code, op.attempts[-1].reason) or op.f not in ("create", "adjust", "count", "ship", "return"):
@@ -276,19 +272,12 @@ def _completed(ops: Sequence[Operation], type_: str, *fs: str) -> Iterable[Opera
     return (op for op in ops if op.type == type_ and op.f in fs)
 
 
-def _shipments_by_key(db: DbState) -> dict[str, list[Shipped]]:
-    by_key: defaultdict[str, list[Shipped]] = defaultdict(list)
-    for shipment in db.shipments:
-        if shipment.key:
-            by_key[shipment.key].append(shipment)
-    return dict(by_key)
-
-
-def _returns_by_key(db: DbState) -> dict[str, list[Returned]]:
-    by_key: defaultdict[str, list[Returned]] = defaultdict(list)
-    for taken in db.returns:
-        if taken.key:
-            by_key[taken.key].append(taken)
+def _by_key(rows: Iterable[Keyed]) -> dict[str, list[Keyed]]:
+    """Shipments or returns by the idempotency key stored with them."""
+    by_key: defaultdict[str, list[Keyed]] = defaultdict(list)
+    for row in rows:
+        if row.key:
+            by_key[row.key].append(row)
     return dict(by_key)
 
 
