@@ -12,14 +12,13 @@ from sqlalchemy import Row, bindparam, insert, select
 
 from service.domain.model import IdempotencyKey, Page, PageResult, Return, ReturnDisposition, ReturnLine
 from service.domain.ports import ReturnRepository
-from storage.driver_errors import IDEMPOTENCY_COLUMNS, key_columns
-from storage.keyset import paged, split_page
-from storage.prepared import Prepared, StatementQueue
+from storage.driver_errors import key_columns
+from storage.keyset import new_id, paged, split_page
 from storage.schema import return_items, returns
+from storage.write_behind import StatementQueue, Write
 
-_INSERT = Prepared(insert(returns), ("order_id", "reason", "actor", "request_id", "create_time", *IDEMPOTENCY_COLUMNS))
-_INSERT_ITEMS = Prepared(insert(return_items), ("return_id", "product_id", "line", "quantity", "disposition"))
-_BY_KEY = Prepared(select(returns).where(returns.c.idem_principal == bindparam("principal"), returns.c.idem_key == bindparam("key")))
+_INSERT_ITEMS = Write(insert(return_items), ("return_id", "product_id", "line", "quantity", "disposition"))
+_BY_KEY = select(returns).where(returns.c.idem_principal == bindparam("principal"), returns.c.idem_key == bindparam("key"))
 _ITEMS_OF = (
     select(return_items)
     .where(return_items.c.return_id.in_(bindparam("ids", expanding=True)))
@@ -33,10 +32,10 @@ class SqlReturnRepository(ReturnRepository):
 
     def add(self, order_return: Return, key: IdempotencyKey | None) -> Return:
         # A taken key fails this INSERT; the unit of work translates that into KeyTaken.
-        return_id = self._sql.insert(_INSERT, {
+        return_id = int(new_id(self._sql.execute(insert(returns), {
             "order_id": int(order_return.order_id), "reason": order_return.reason, "actor": order_return.actor,
             "request_id": order_return.request_id, "create_time": order_return.create_time, **key_columns(key),
-        })
+        })))
         self._sql.defer_rows(_INSERT_ITEMS, [
             {"return_id": return_id, "product_id": int(line.product_id), "line": i, "quantity": line.quantity, "disposition": int(line.disposition)}
             for i, line in enumerate(order_return.items)
@@ -44,7 +43,7 @@ class SqlReturnRepository(ReturnRepository):
         return replace(order_return, id=str(return_id))
 
     def find_by_key(self, key: IdempotencyKey) -> tuple[Return, str] | None:
-        row = self._sql.first(_BY_KEY, {"principal": key.principal, "key": key.key})
+        row = self._sql.execute(_BY_KEY, {"principal": key.principal, "key": key.key}).first()
         return None if row is None else (self._with_items([row])[0], row.idem_fingerprint)
 
     def list(self, order_id: str, page: Page) -> PageResult[Return]:
