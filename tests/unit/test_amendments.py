@@ -176,7 +176,7 @@ def test_a_retry_refused_because_its_first_attempt_moved_the_etag_meanwhile_repl
         calls.append(k)
         return None if len(calls) == 1 else real(k)
 
-    uow.ledger.find_by_key = late  # type: ignore[method-assign]
+    uow.ledger.find_by_key = late  # type: ignore[method-assign,assignment]
     retry = amend_use_case.amend_order(uow, CALLER, order.id, [OrderLine("p1", 5)], "customer called", order.etag, False, key)
     assert retry == (Amendment(first.order, {}, [], [], []), True) and len(tables.ledger) == 2
 
