@@ -30,7 +30,6 @@ AMENDABLE = frozenset({OrderStatus.PENDING, OrderStatus.CONFIRMED})
 @dataclass(frozen=True)
 class Amendment:
     order: Order  # with the new lines (its version and update time are the caller's to move)
-    changes: dict[str, int]  # product id → change of its line's units: above 0 reserves, below 0 releases
     added: list[str]  # products of new lines
     removed: list[str]  # products whose lines go
     shortages: list[Shortage]  # increases the stock cannot cover, one per product
@@ -54,15 +53,15 @@ def changes(order: Order, entries: Sequence[OrderLine]) -> dict[str, int]:
     canceled, or no line would be left."""
     if order.status not in AMENDABLE:
         raise NotAmendable(order.id, order.status.name)
-    lines = {item.product_id: item for item in order.items}
+    fulfilled = {item.product_id: item.shipped_quantity + item.canceled_quantity for item in order.items}
     below = [
-        Fulfilled(e.product_id, e.quantity, floor, i)
+        Fulfilled(e.product_id, e.quantity, fulfilled[e.product_id], i)
         for i, e in enumerate(entries)
-        if e.product_id in lines and e.quantity < (floor := lines[e.product_id].quantity - lines[e.product_id].open_quantity)
+        if e.quantity < fulfilled.get(e.product_id, 0)
     ]
     if below:
         raise BelowFulfilled(order.id, below)
-    before = {pid: item.quantity for pid, item in lines.items()}
+    before = {item.product_id: item.quantity for item in order.items}
     after = before | {e.product_id: e.quantity for e in entries}
     if not any(after.values()):
         raise AmendmentEmptiesOrder(order.id)
@@ -82,4 +81,4 @@ def judged(order: Order, moves: Mapping[str, int], products: Mapping[str, Produc
     kept = [replace(item, quantity=item.quantity + moves.get(item.product_id, 0)) for item in order.items]
     items = [item for item in kept if item.quantity] + rules.priced([OrderLine(pid, moves[pid]) for pid in added], products)
     removed = [item.product_id for item in kept if not item.quantity]
-    return Amendment(replace(order, items=items), dict(moves), added, removed, rules.shortages(increases, products))
+    return Amendment(replace(order, items=items), added, removed, rules.shortages(increases, products))

@@ -40,7 +40,7 @@ def amend_order(
         rules.ensure_etag(order, etag)
         moves = amendments.changes(order, entries)
         if not moves:
-            return Amendment(order, {}, [], [], []), False
+            return Amendment(order, [], [], []), False
         products = uow.products.lock(list(moves))
         judged = amendments.judged(order, moves, products)
         if validate_only:
@@ -75,4 +75,4 @@ def _replayed(uow: UnitOfWork, key: IdempotencyKey | None) -> tuple[Amendment, b
     if key is None or (found := uow.ledger.find_by_key(key)) is None:
         return None
     rules.ensure_same_request(found[1], key)
-    return Amendment(uow.orders.get(found[0].order_id), {}, [], [], []), True
+    return Amendment(uow.orders.get(found[0].order_id), [], [], []), True

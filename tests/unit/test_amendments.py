@@ -178,7 +178,7 @@ def test_a_retry_refused_because_its_first_attempt_moved_the_etag_meanwhile_repl
 
     uow.ledger.find_by_key = late  # type: ignore[method-assign,assignment]
     retry = amend_use_case.amend_order(uow, CALLER, order.id, [OrderLine("p1", 5)], "customer called", order.etag, False, key)
-    assert retry == (Amendment(first.order, {}, [], [], []), True) and len(tables.ledger) == 2
+    assert retry == (Amendment(first.order, [], [], []), True) and len(tables.ledger) == 2
 
 
 def test_a_line_never_goes_below_what_it_shipped_or_canceled() -> None:
