@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, exc, insert, select, update
+from sqlalchemy import Row, Select, bindparam, exc, insert, select, update
 
 from service.domain.errors import NotFound
 from service.domain.model import Customer, Page, PageResult
@@ -15,17 +15,17 @@ from storage import addresses
 from storage.driver_errors import duplicate
 from storage.keyset import new_id, paged, parse_id, split_page
 from storage.locks import lock_rows
-from storage.prepared import Prepared, StatementQueue
+from storage.write_behind import StatementQueue
 from storage.schema import customers as t
 
 _UNIQUE = ("document", "email")
-_GET = Prepared(select(t).where(t.c.id == bindparam("id")))  # every order reads its customer
+_GET = select(t).where(t.c.id == bindparam("id"))  # every order reads its customer
 
 
 @lru_cache(maxsize=128)
-def _get_many(n: int) -> Prepared:
-    """The customers of a batch of orders in one read, compiled once per id count."""
-    return Prepared(select(t).where(t.c.id.in_([bindparam(f"id{i}", type_=t.c.id.type) for i in range(n)])))
+def _get_many(n: int) -> Select[Any]:
+    """The customers of a batch of orders in one read, built once per id count."""
+    return select(t).where(t.c.id.in_([bindparam(f"id{i}", type_=t.c.id.type) for i in range(n)]))
 
 
 def _from_row(row: Row[Any]) -> Customer:
@@ -57,14 +57,14 @@ class SqlCustomerRepository(CustomerRepository):
 
     def get(self, customer_id: str) -> Customer:
         key = parse_id(customer_id)
-        row = None if key is None else self._sql.first(_GET, {"id": key})
+        row = None if key is None else self._sql.execute(_GET, {"id": key}).first()
         if row is None:
             raise NotFound("customer", customer_id)
         return _from_row(row)
 
     def get_many(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
         keys = sorted({k for k in map(parse_id, customer_ids) if k is not None})
-        rows = self._sql.rows(_get_many(len(keys)), {f"id{i}": k for i, k in enumerate(keys)}) if keys else []
+        rows = self._sql.execute(_get_many(len(keys)), {f"id{i}": k for i, k in enumerate(keys)}).all() if keys else []
         return {str(row.id): _from_row(row) for row in rows}
 
     def lock(self, customer_id: str) -> Customer:

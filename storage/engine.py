@@ -19,7 +19,7 @@ _IO_TIMEOUT_S = 30  # longer than any lock wait, so a slow lock is never mistake
 
 # MySQL client capability flags (the protocol's values, the same in every driver). FOUND_ROWS is
 # what SQLAlchemy itself sets (connect_args replaces its value, so it is repeated here).
-# MULTI_STATEMENTS lets storage.prepared send an order's queued writes in one round trip; every
+# MULTI_STATEMENTS lets storage.write_behind send an order's queued writes in one round trip; every
 # statement binds its values through the driver, so no text from a client is ever spliced into SQL.
 _CLIENT_FOUND_ROWS = 1 << 1
 _CLIENT_MULTI_STATEMENTS = 1 << 16

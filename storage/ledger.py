@@ -10,23 +10,20 @@ from sqlalchemy import Row, bindparam, insert, select
 
 from service.domain.model import IdempotencyKey, MovementKind, OrderStatus, Page, PageResult, StatusChange, StockMovement
 from service.domain.ports import HistoryRepository, LedgerRepository
-from storage.driver_errors import IDEMPOTENCY_COLUMNS, key_columns
-from storage.keyset import paged, split_page
-from storage.prepared import Prepared, StatementQueue
+from storage.driver_errors import key_columns
+from storage.keyset import new_id, paged, split_page
+from storage.write_behind import StatementQueue, Write
 from storage.schema import status_history, stock_movements
 
 
 # Every order and every cancellation writes both.
 _MOVEMENT_COLUMNS = ("product_id", "kind", "delta", "stock_after", "order_id", "reason", "actor", "request_id", "create_time")
-_INSERT_MOVEMENT = Prepared(insert(stock_movements), _MOVEMENT_COLUMNS)
-_INSERT_MOVEMENT_WITH_KEY = Prepared(insert(stock_movements), (*_MOVEMENT_COLUMNS, *IDEMPOTENCY_COLUMNS))
-_INSERT_CHANGE = Prepared(
+_INSERT_MOVEMENT = Write(insert(stock_movements), _MOVEMENT_COLUMNS)
+_INSERT_CHANGE = Write(
     insert(status_history), ("order_id", "from_status", "to_status", "actor", "reason", "request_id", "create_time")
 )
-_BY_KEY = Prepared(
-    select(stock_movements).where(
-        stock_movements.c.idem_principal == bindparam("principal"), stock_movements.c.idem_key == bindparam("key")
-    )
+_BY_KEY = select(stock_movements).where(
+    stock_movements.c.idem_principal == bindparam("principal"), stock_movements.c.idem_key == bindparam("key")
 )
 
 
@@ -64,12 +61,12 @@ class SqlLedgerRepository(LedgerRepository):
 
     def add_one(self, movement: StockMovement, key: IdempotencyKey | None) -> StockMovement:
         # A taken key fails this INSERT; the unit of work translates that into KeyTaken.
-        row_id = self._sql.insert(_INSERT_MOVEMENT_WITH_KEY, {**_movement_values(movement), **key_columns(key)})
+        row_id = new_id(self._sql.execute(insert(stock_movements), {**_movement_values(movement), **key_columns(key)}))
         self.appended.append(movement.kind)
-        return replace(movement, id=str(row_id))
+        return replace(movement, id=row_id)
 
     def find_by_key(self, key: IdempotencyKey) -> tuple[StockMovement, str] | None:
-        row = self._sql.first(_BY_KEY, {"principal": key.principal, "key": key.key})
+        row = self._sql.execute(_BY_KEY, {"principal": key.principal, "key": key.key}).first()
         return None if row is None else (_movement(row), row.idem_fingerprint)
 
     def list(self, product_id: str, page: Page) -> PageResult[StockMovement]:

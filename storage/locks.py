@@ -42,37 +42,37 @@ back entirely and runs each order alone, on the retried single-order path.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Column, Table, bindparam, select
+from sqlalchemy import Column, Row, Select, Table, bindparam, select
 
-from storage.prepared import Prepared, StatementQueue
+from storage.write_behind import StatementQueue
 
 
 @lru_cache(maxsize=512)
-def _lock(table: Table, n: int) -> Prepared:
-    # One statement per (table, id count), compiled once: no IN list is built or expanded per call.
+def _lock(table: Table, n: int) -> Select[Any]:
+    # One statement per (table, id count), built once: no IN list is built or expanded per call.
     ids = [bindparam(f"id{i}", type_=table.c.id.type) for i in range(n)]
     where = table.c.id == ids[0] if n == 1 else table.c.id.in_(ids)
-    return Prepared(select(table).where(where).order_by(table.c.id).with_for_update())
+    return select(table).where(where).order_by(table.c.id).with_for_update()
 
 
 @lru_cache(maxsize=64)
-def _lock_children(column: Column[Any], order_by: Column[Any]) -> Prepared:
-    return Prepared(select(column.table).where(column == bindparam("parent")).order_by(order_by).with_for_update())
+def _lock_children(column: Column[Any], order_by: Column[Any]) -> Select[Any]:
+    return select(column.table).where(column == bindparam("parent")).order_by(order_by).with_for_update()
 
 
-def lock_children(sql: StatementQueue, column: Column[Any], parent: int, order_by: Column[Any]) -> list[Any]:
+def lock_children(sql: StatementQueue, column: Column[Any], parent: int, order_by: Column[Any]) -> Sequence[Row[Any]]:
     """The rows whose `column` names this parent, locked (the parent's lock already serializes their
     writers): a locking read returns the latest committed rows, whatever the transaction's snapshot."""
-    return sql.rows(_lock_children(column, order_by), {"parent": parent})
+    return sql.execute(_lock_children(column, order_by), {"parent": parent}).all()
 
 
-def lock_rows(sql: StatementQueue, table: Table, ids: Iterable[int]) -> list[Any]:
+def lock_rows(sql: StatementQueue, table: Table, ids: Iterable[int]) -> Sequence[Row[Any]]:
     """Locks the rows with these ids, ascending, until the transaction ends. Missing ids are skipped."""
     keys = sorted(set(ids))
     if not keys:
         return []
-    return sql.rows(_lock(table, len(keys)), {f"id{i}": key for i, key in enumerate(keys)})
+    return sql.execute(_lock(table, len(keys)), {f"id{i}": key for i, key in enumerate(keys)}).all()

@@ -26,7 +26,7 @@ from storage.driver_errors import IDEMPOTENCY_COLUMNS, key_columns
 from storage.ids import new_ids
 from storage.keyset import paged, parse_id, split_page
 from storage.locks import lock_children, lock_rows
-from storage.prepared import Prepared, StatementQueue
+from storage.write_behind import StatementQueue, Write
 from storage.products import from_cents, to_cents
 from storage.schema import order_items, orders
 
@@ -35,11 +35,11 @@ _ITEMS_OF = (
     .where(order_items.c.order_id.in_(bindparam("ids", expanding=True)))
     .order_by(order_items.c.order_id, order_items.c.line)
 )
-_ITEMS_OF_ONE = Prepared(select(order_items).where(order_items.c.order_id == bindparam("id")).order_by(order_items.c.line))
-_BY_KEY = Prepared(select(orders).where(orders.c.idem_principal == bindparam("principal"), orders.c.idem_key == bindparam("key")))
+_ITEMS_OF_ONE = select(order_items).where(order_items.c.order_id == bindparam("id")).order_by(order_items.c.line)
+_BY_KEY = select(orders).where(orders.c.idem_principal == bindparam("principal"), orders.c.idem_key == bindparam("key"))
 # An order and its items in one round trip (orders always have items; LEFT JOIN all the same). The
 # item columns chosen share no name with an order column, so each row reads as an order and an item.
-_GET = Prepared(
+_GET = (
     select(
         orders, order_items.c.product_id, order_items.c.sku, order_items.c.quantity, order_items.c.unit_price_cents,
         order_items.c.shipped_quantity, order_items.c.canceled_quantity,
@@ -48,32 +48,32 @@ _GET = Prepared(
     .where(orders.c.id == bindparam("id"))
     .order_by(order_items.c.line)
 )
-_INSERT = Prepared(
+_INSERT = Write(
     insert(orders),
     (
         "id", "customer_id", "status", "currency", "total_cents", "note", "create_time", "update_time", "external_reference",
         "shipping_address", *IDEMPOTENCY_COLUMNS,
     ),
 )
-_INSERT_ITEMS = Prepared(insert(order_items), ("order_id", "product_id", "line", "sku", "quantity", "unit_price_cents"))
-_SAVE = Prepared(
+_INSERT_ITEMS = Write(insert(order_items), ("order_id", "product_id", "line", "sku", "quantity", "unit_price_cents"))
+_SAVE = Write(
     update(orders).where(orders.c.id == bindparam("order_id")),
     ("status", "version", "update_time"),
 )
-_SAVE_LINE = Prepared(
+_SAVE_LINE = Write(
     update(order_items).where(order_items.c.order_id == bindparam("line_order"), order_items.c.product_id == bindparam("line_product")),
     ("shipped_quantity", "canceled_quantity"),
 )
 
 # AmendOrder: a line's units and position, a line removed, and the order with its new total.
-_AMEND_LINE = Prepared(
+_AMEND_LINE = Write(
     update(order_items).where(order_items.c.order_id == bindparam("line_order"), order_items.c.product_id == bindparam("line_product")),
     ("quantity", "line"),
 )
-_REMOVE_LINE = Prepared(
-    delete(order_items).where(order_items.c.order_id == bindparam("line_order"), order_items.c.product_id == bindparam("line_product"))
+_REMOVE_LINES = delete(order_items).where(
+    order_items.c.order_id == bindparam("line_order"), order_items.c.product_id.in_(bindparam("products", expanding=True))
 )
-_AMEND = Prepared(update(orders).where(orders.c.id == bindparam("order_id")), ("total_cents", "version", "update_time"))
+_AMEND = Write(update(orders).where(orders.c.id == bindparam("order_id")), ("total_cents", "version", "update_time"))
 
 
 def _item(row: Row[Any]) -> OrderItem:
@@ -123,12 +123,12 @@ class SqlOrderRepository(OrderRepository):
         )
 
     def find_by_key(self, key: IdempotencyKey) -> tuple[Order, str] | None:
-        row = self._sql.first(_BY_KEY, {"principal": key.principal, "key": key.key})
+        row = self._sql.execute(_BY_KEY, {"principal": key.principal, "key": key.key}).first()
         return None if row is None else (self._with_items([row])[0], row.idem_fingerprint)
 
     def get(self, order_id: str) -> Order:
         key = parse_id(order_id)
-        rows = [] if key is None else self._sql.rows(_GET, {"id": key})
+        rows = [] if key is None else self._sql.execute(_GET, {"id": key}).all()
         if not rows:
             raise NotFound("order", order_id)
         return _order(rows[0], [_item(r) for r in rows if r.product_id is not None])
@@ -168,9 +168,9 @@ class SqlOrderRepository(OrderRepository):
     def amend(self, order: Order, added: Sequence[str], removed: Sequence[str]) -> None:
         # Every line is renumbered to its position, so a line added after a removed one sorts last.
         key = int(order.id)
+        if removed:  # a DELETE is not a write the queue holds back: it runs now, after the queued ones
+            self._sql.execute(_REMOVE_LINES, {"line_order": key, "products": [int(pid) for pid in removed]})
         self._sql.defer(_AMEND, {"order_id": key, "total_cents": to_cents(order.total), "version": order.version, "update_time": order.update_time})
-        for pid in removed:
-            self._sql.defer(_REMOVE_LINE, {"line_order": key, "line_product": int(pid)})
         new = set(added)
         for line, i in enumerate(order.items):
             if i.product_id not in new:
@@ -226,7 +226,7 @@ class SqlOrderRepository(OrderRepository):
             return []
         items: defaultdict[int, list[OrderItem]] = defaultdict(list)
         found = (
-            self._sql.rows(_ITEMS_OF_ONE, {"id": rows[0].id})
+            self._sql.execute(_ITEMS_OF_ONE, {"id": rows[0].id})
             if len(rows) == 1
             else self._sql.execute(_ITEMS_OF, {"ids": [r.id for r in rows]})
         )

@@ -12,10 +12,10 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 
 from service.domain.events import Event, OrderEvent
 from service.domain.ports import EventOutbox
-from storage.prepared import Prepared, StatementQueue
+from storage.write_behind import StatementQueue, Write
 from storage.schema import outbox_events
 
-_INSERT = Prepared(
+_INSERT = Write(
     insert(outbox_events),
     ("aggregate_type", "aggregate_id", "sequence", "type", "customer_id", "payload", "create_time"),
 )

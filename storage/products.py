@@ -16,7 +16,7 @@ from service.domain.ports import ProductFilter, ProductRepository
 from storage.driver_errors import duplicate
 from storage.keyset import new_id, paged, parse_id, split_page
 from storage.locks import lock_rows
-from storage.prepared import Prepared, StatementQueue
+from storage.write_behind import StatementQueue, Write
 from storage.schema import products as t
 
 
@@ -28,11 +28,11 @@ def from_cents(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
-_GET = Prepared(select(t).where(t.c.id == bindparam("id")))
+_GET = select(t).where(t.c.id == bindparam("id"))
 
 
 @lru_cache(maxsize=512)  # a batch updates up to ORDERS_BATCH_MAX_LINES products
-def _set_stock(n: int) -> Prepared:
+def _set_stock(n: int) -> Write:
     """UPDATE of n products' stock figures and event sequence in one statement (one CASE arm per product), compiled once per n."""
     ids = [bindparam(f"id{i}", type_=t.c.id.type) for i in range(n)]
     where = t.c.id == ids[0] if n == 1 else t.c.id.in_(ids)
@@ -41,7 +41,7 @@ def _set_stock(n: int) -> Prepared:
         values = [bindparam(f"{name}{i}", type_=BigInteger()) for i in range(n)]
         return values[0] if n == 1 else case(*[(t.c.id == ids[i], values[i]) for i in range(n)], else_=column)
 
-    return Prepared(
+    return Write(
         update(t).where(where).values(
             stock_quantity=per_product("q", t.c.stock_quantity), reserved_quantity=per_product("r", t.c.reserved_quantity),
             stock_sequence=per_product("s", t.c.stock_sequence),
@@ -84,7 +84,7 @@ class SqlProductRepository(ProductRepository):
 
     def get(self, product_id: str) -> Product:
         key = parse_id(product_id)
-        row = None if key is None else self._sql.first(_GET, {"id": key})
+        row = None if key is None else self._sql.execute(_GET, {"id": key}).first()
         if row is None:
             raise NotFound("product", product_id)
         return _from_row(row)

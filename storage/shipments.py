@@ -14,14 +14,13 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from service.domain.errors import NotFound
 from service.domain.model import IdempotencyKey, Page, PageResult, Shipment, ShipmentState
 from service.domain.ports import ShipmentRepository
-from storage.driver_errors import IDEMPOTENCY_COLUMNS, key_columns
-from storage.keyset import paged, parse_id, split_page
-from storage.prepared import Prepared, StatementQueue
+from storage.driver_errors import key_columns
+from storage.keyset import new_id, paged, parse_id, split_page
+from storage.write_behind import StatementQueue, Write
 from storage.schema import shipment_items, shipments
 
-_INSERT = Prepared(insert(shipments), ("order_id", "carrier", "tracking_number", "state", "create_time", *IDEMPOTENCY_COLUMNS))
-_INSERT_ITEMS = Prepared(insert(shipment_items), ("shipment_id", "product_id", "quantity"))
-_BY_KEY = Prepared(select(shipments).where(shipments.c.idem_principal == bindparam("principal"), shipments.c.idem_key == bindparam("key")))
+_INSERT_ITEMS = Write(insert(shipment_items), ("shipment_id", "product_id", "quantity"))
+_BY_KEY = select(shipments).where(shipments.c.idem_principal == bindparam("principal"), shipments.c.idem_key == bindparam("key"))
 _ITEMS_OF = (
     select(shipment_items)
     .where(shipment_items.c.shipment_id.in_(bindparam("ids", expanding=True)))
@@ -42,17 +41,17 @@ class SqlShipmentRepository(ShipmentRepository):
 
     def add(self, shipment: Shipment, key: IdempotencyKey | None) -> Shipment:
         # A taken key fails this INSERT; the unit of work translates that into KeyTaken.
-        shipment_id = self._sql.insert(_INSERT, {
+        shipment_id = int(new_id(self._sql.execute(insert(shipments), {
             "order_id": int(shipment.order_id), "carrier": shipment.carrier, "tracking_number": shipment.tracking_number,
             "state": int(shipment.state), "create_time": shipment.create_time, **key_columns(key),
-        })
+        })))
         self._sql.defer_rows(
             _INSERT_ITEMS, [{"shipment_id": shipment_id, "product_id": int(pid), "quantity": q} for pid, q in shipment.items.items()]
         )
         return replace(shipment, id=str(shipment_id))
 
     def find_by_key(self, key: IdempotencyKey) -> tuple[Shipment, str] | None:
-        row = self._sql.first(_BY_KEY, {"principal": key.principal, "key": key.key})
+        row = self._sql.execute(_BY_KEY, {"principal": key.principal, "key": key.key}).first()
         return None if row is None else (self._with_items([row])[0], row.idem_fingerprint)
 
     def get(self, order_id: str, shipment_id: str) -> Shipment:

@@ -14,7 +14,7 @@ from storage.driver_errors import translate
 from storage.ledger import SqlHistoryRepository, SqlLedgerRepository
 from storage.orders import SqlOrderRepository
 from storage.outbox import DiscardingOutbox, EventEncoder, SqlEventOutbox
-from storage.prepared import StatementQueue
+from storage.write_behind import StatementQueue
 from storage.products import SqlProductRepository
 from storage.shipments import SqlShipmentRepository
 from storage.telemetry import SILENT, StorageTelemetry

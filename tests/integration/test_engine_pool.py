@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, text
 
 from service.domain.errors import StorageUnavailable
+from service.domain.model import OrderStatus, StatusChange
 from storage import engine as engine_module
 from service.runtime.bootstrap import engine as make_engine
 from service.runtime.bootstrap import unit_of_work
@@ -63,16 +65,22 @@ def test_an_idle_connection_killed_by_the_server_is_replaced_before_use(
         assert conn.execute(text("SELECT CONNECTION_ID()")).scalar_one() != victim
 
 
-def test_a_connection_lost_inside_a_unit_of_work_is_unavailable_and_never_reused(one_connection: Engine, engine: Engine) -> None:
-    # The hot-path statements run on the driver's cursor (storage.prepared): a lost connection must
-    # still become StorageUnavailable (UNAVAILABLE: retry) and leave the pool, as it does through
-    # SQLAlchemy's own execute.
+@pytest.mark.parametrize("statement", ["read", "write-behind"])
+def test_a_connection_lost_inside_a_unit_of_work_is_unavailable_and_never_reused(
+    one_connection: Engine, engine: Engine, statement: str
+) -> None:
+    # Reads run through SQLAlchemy; the queued writes on the driver's cursor (storage.write_behind).
+    # Either way a lost connection must become StorageUnavailable (UNAVAILABLE: retry) and leave the pool.
     with one_connection.connect() as conn:
         victim = conn.execute(text("SELECT CONNECTION_ID()")).scalar_one()
     with pytest.raises(StorageUnavailable), unit_of_work(one_connection) as uow:
         with engine.connect() as conn:
             conn.execute(text(f"KILL CONNECTION {int(victim)}"))
-        uow.products.lock(["1"])
+        if statement == "read":
+            uow.products.lock(["1"])
+        else:
+            uow.history.add(StatusChange("", "1", None, OrderStatus.PENDING, "a", "r", "r", datetime.now(UTC)))
+            uow.commit()
     with unit_of_work(one_connection) as uow:  # a reused dead connection would fail here
         uow.products.lock(["1"])
     with one_connection.connect() as conn:

@@ -1,4 +1,4 @@
-"""Write-behind on MariaDB (storage.prepared): an order's writes leave in one round trip under the
+"""Write-behind on MariaDB (storage.write_behind): an order's writes leave in one round trip under the
 locks, in program order, all or nothing, and never outlive their transaction."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from service.usecases import customers, orders, products
 from service.runtime.bootstrap import engine as make_engine
 from service.runtime.bootstrap import unit_of_work
 from service.settings import Settings
-from storage.prepared import QueueClosed
+from storage.write_behind import QueueClosed
 from tests.helpers import cpf, record_calls, unique
 
 CALLER = Caller("write-behind", "req")
@@ -112,9 +112,29 @@ def test_nothing_runs_on_a_unit_of_work_after_its_commit(engine: Engine) -> None
         sku = uow.products.get(pid).sku
         uow.commit()
         with pytest.raises(QueueClosed):
-            uow.products.get(pid)  # a hot statement
+            uow.products.get(pid)  # a read
         with pytest.raises(QueueClosed):
             uow.products.list(ProductFilter(sku=sku), Page(10, ""))  # a plain one
         with pytest.raises(QueueClosed):
             uow.products.set_stock({pid: Stock(1, 0)}, NOW, {pid: 2})  # a deferred write
     assert _stock(engine, pid) == 10
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_a_multi_row_write_binds_every_row_with_its_column_types(engine: Engine, rows: int) -> None:
+    # One INSERT of n rows, rendered by SQLAlchemy per row count: each row's values in its own
+    # parameters, each converted by its column's type (an aware time stored as UTC and read back equal).
+    customer = customers.create_customer(unit_of_work(engine), "c", cpf(), f"{unique()}@example.com", "", "")
+    placed, _ = orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer.id, [OrderLine(_product(engine), 1)], "", "BRL"))
+    changes = [
+        StatusChange("", placed.id, OrderStatus.PENDING, OrderStatus.CONFIRMED, f"actor-{i}", f"reason-{i}", f"req-{i}", NOW.replace(minute=i))
+        for i in range(rows)
+    ]
+    with unit_of_work(engine) as uow:
+        uow.history.add_many(changes)
+        uow.commit()
+    with unit_of_work(engine) as uow:
+        stored = uow.history.list(placed.id, Page(10, "")).items[1:]  # after the order's own row
+    assert [(c.actor, c.reason, c.request_id, c.create_time, c.to_status) for c in stored] == [
+        (c.actor, c.reason, c.request_id, c.create_time, c.to_status) for c in changes
+    ]
