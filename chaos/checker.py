@@ -15,6 +15,7 @@ from chaos.events_invariant import events_published
 from chaos.history import FAIL, OK, Operation
 from chaos.stream import StreamEvent
 from chaos.verdict import Verdict
+from service.domain.amendments import AMENDABLE
 from service.domain.model import MovementKind, OrderStatus
 from service.domain.rules import NEXT
 from service.domain.stock import after_movement
@@ -91,8 +92,10 @@ def lines_add_up(ops: Sequence[Operation], db: DbState) -> Verdict:
 
 
 def acknowledged_exactly_once(ops: Sequence[Operation], db: DbState) -> Verdict:
-    """Every acknowledged create is in the database once, as ordered, and readable; every acknowledged
-    adjustment or count is in the ledger once, every acknowledged shipment stored once, as asked."""
+    """Every acknowledged create is in the database once, as ordered (unless amended since), and
+    readable; every acknowledged adjustment or count is in the ledger once, every acknowledged
+    shipment stored once, as asked; an acknowledged amendment is on at most one ledger row (none
+    when it changed nothing), of its order, and a validate_only one on none."""
     by_key = _orders_by_key(db)
     adjustments = Counter((m.kind, m.key) for m in db.movements if m.key)
     shipped = _shipments_by_key(db)
@@ -105,7 +108,7 @@ def acknowledged_exactly_once(ops: Sequence[Operation], db: DbState) -> Verdict:
             found.append(f"key {op.key}: acknowledged order {oid} is missing")
         elif order.key != op.key:
             found.append(f"key {op.key}: acknowledged order {oid} carries key {order.key}")
-        elif order.items != _units(op.request["items"]):
+        elif not order.amended and order.items != _units(op.request["items"]):  # an amendment changed them since
             found.append(f"key {op.key}: order {oid} has items {order.items}, the request asked {_units(op.request['items'])}")
         if len(by_key.get(op.key, [])) > 1:
             found.append(f"key {op.key}: {len(by_key[op.key])} orders")
@@ -121,9 +124,16 @@ def acknowledged_exactly_once(ops: Sequence[Operation], db: DbState) -> Verdict:
             found.append(f"key {op.key}: acknowledged shipment is stored {len(stored)} times")
         elif (stored[0].order_id, stored[0].items) != (op.request["order_id"], _units(op.request["items"])):
             found.append(f"key {op.key}: shipment {stored[0]} is not the one asked for, {op.request}")
+    for op in _completed(ops, OK, "amend"):
+        checked += 1
+        rows = [m for m in db.movements if m.key == op.key and m.kind in (MovementKind.ORDER, MovementKind.CANCEL)]
+        if op.request.get("validate_only") and rows:
+            found.append(f"key {op.key}: a validate_only amendment left {len(rows)} ledger rows")
+        elif len(rows) > 1 or any(m.order_id != op.request["order_id"] for m in rows):
+            found.append(f"key {op.key}: acknowledged amendment of order {op.request['order_id']} is stored as {rows}")
     # Clients read only orders whose create was acknowledged before, so NOT_FOUND means one vanished.
     found += [f"order {op.request['order_id']}: acknowledged, then read as NOT_FOUND" for op in _completed(ops, FAIL, "read") if op.code == "NOT_FOUND"]
-    return Verdict("acknowledged create, shipment, adjustment or count exists exactly once", checked, found)
+    return Verdict("acknowledged create, shipment, adjustment, count or amendment exists exactly once", checked, found)
 
 
 def one_order_per_key(ops: Sequence[Operation], db: DbState) -> Verdict:
@@ -142,18 +152,18 @@ def one_order_per_key(ops: Sequence[Operation], db: DbState) -> Verdict:
 
 
 def refusal_created_nothing(ops: Sequence[Operation], db: DbState) -> Verdict:
-    """A create, shipment, adjustment or count refused definitely left no order, shipment or ledger row under its key."""
+    """A create, shipment, adjustment, count or amendment refused definitely left no order, shipment or ledger row under its key."""
     by_key = _orders_by_key(db)
     ledger = {m.key for m in db.movements if m.key}
     shipped = _shipments_by_key(db)
     found, checked = [], 0
     for op in ops:
-        if op.type != FAIL or not definite(op.code, op.attempts[-1].reason) or op.f not in ("create", "adjust", "count", "ship"):
+        if op.type != FAIL or not definite(op.code, op.attempts[-1].reason) or op.f not in ("create", "adjust", "count", "ship", "amend"):
             continue
         checked += 1
         if op.f == "create" and op.key in by_key:
             found.append(f"key {op.key}: refused with {op.code}, yet order {sorted(by_key[op.key])} exists")
-        if op.f in ("adjust", "count") and op.key in ledger:
+        if op.f in ("adjust", "count", "amend") and op.key in ledger:
             found.append(f"key {op.key}: {op.f} refused with {op.code}, yet it is in the ledger")
         if op.f == "ship" and op.key in shipped:
             found.append(f"key {op.key}: shipment refused with {op.code}, yet it is stored")
@@ -201,6 +211,9 @@ def _path_errors(order: OrderState) -> Iterable[str]:
     for (_, prev), (frm, to) in pairwise(order.path):
         if frm != prev:
             yield f"a move from {frm} follows a move to {prev}"
+        elif frm == to:  # a change in place: an amendment's row
+            if OrderStatus(frm) not in AMENDABLE:
+                yield f"a change in place at {OrderStatus(frm).name}, where no amendment is allowed"
         elif OrderStatus(to) not in NEXT[OrderStatus(frm)]:  # the service's own table of moves
             yield f"illegal move {OrderStatus(frm).name} -> {OrderStatus(to).name}"
     if order.path[-1][1] != order.status:
@@ -208,7 +221,9 @@ def _path_errors(order: OrderState) -> Iterable[str]:
 
 
 def _restore_errors(db: DbState) -> list[str]:
-    """One ORDER row per line for its quantity; one CANCEL row per line with canceled units, for them."""
+    """One ORDER row per line for its quantity; one CANCEL row per line with canceled units, for them.
+    An amended order's lines move by more rows (an increase reserves, a decrease releases), so there
+    the units must net out: reserved − released = quantity − canceled, a removed line's 0."""
     rows: defaultdict[tuple[str, int], Counter[str]] = defaultdict(Counter)
     units: defaultdict[tuple[str, int], Counter[str]] = defaultdict(Counter)
     for m in db.movements:
@@ -217,12 +232,31 @@ def _restore_errors(db: DbState) -> list[str]:
             units[(m.order_id, m.kind)][m.product_id] += abs(m.delta)
     found = []
     for oid, order in sorted(db.orders.items()):
-        if rows[(oid, MovementKind.ORDER)] != Counter(dict.fromkeys(order.items, 1)) or units[(oid, MovementKind.ORDER)] != Counter(order.items):
-            found.append(f"order {oid}: reservation rows {dict(units[(oid, MovementKind.ORDER)])} for items {order.items}")
+        reserved, released = units[(oid, MovementKind.ORDER)], units[(oid, MovementKind.CANCEL)]
+        if order.amended:
+            found += [
+                f"order {oid} product {pid}: the ledger reserved {reserved[pid]} and released {released[pid]}, "
+                f"the line has {order.items.get(pid, 0)} with {order.canceled.get(pid, 0)} canceled"
+                for pid in sorted(set(reserved) | set(released) | set(order.items))
+                if reserved[pid] - released[pid] != order.items.get(pid, 0) - order.canceled.get(pid, 0)
+            ]
+            continue
+        if rows[(oid, MovementKind.ORDER)] != Counter(dict.fromkeys(order.items, 1)) or reserved != Counter(order.items):
+            found.append(f"order {oid}: reservation rows {dict(reserved)} for items {order.items}")
         restores = rows[(oid, MovementKind.CANCEL)]
-        if restores != Counter(dict.fromkeys(order.canceled, 1)) or units[(oid, MovementKind.CANCEL)] != Counter(order.canceled):
-            found.append(f"order {oid} ({OrderStatus(order.status).name}): release rows {dict(units[(oid, MovementKind.CANCEL)])} for canceled units {order.canceled}")
+        if restores != Counter(dict.fromkeys(order.canceled, 1)) or released != Counter(order.canceled):
+            found.append(f"order {oid} ({OrderStatus(order.status).name}): release rows {dict(released)} for canceled units {order.canceled}")
     return found
+
+
+def totals_add_up(ops: Sequence[Operation], db: DbState) -> Verdict:
+    """Per order: its total = Σ unit price × quantity of its lines (amendments recompute it)."""
+    found = [
+        f"order {oid}: total {order.total} cents != its lines' {lines}"
+        for oid, order in sorted(db.orders.items())
+        if order.total != (lines := sum(order.prices.get(pid, 0) * q for pid, q in order.items.items()))
+    ]
+    return Verdict("every order's total is the sum of its lines", len(db.orders), found)
 
 
 def _completed(ops: Sequence[Operation], type_: str, *fs: str) -> Iterable[Operation]:
@@ -255,5 +289,5 @@ def _units(items: Sequence[Sequence[object]]) -> dict[str, int]:
 
 INVARIANTS: list[Callable[[Sequence[Operation], DbState], Verdict]] = [
     stock_conserved, lines_add_up, acknowledged_exactly_once, one_order_per_key, refusal_created_nothing, status_paths_valid,
-    forged_tokens_refused,
+    forged_tokens_refused, totals_add_up,
 ]

@@ -16,6 +16,9 @@ Which transaction takes which locks, in order:
 - CancelOrder: its order row and items, then the products of its open lines, ascending.
 - Shipping (UpdateOrderStatus to SHIPPED): its order row, then the shipped products, ascending.
   Its shipment rows are written and delivered under the order row's lock and take none of their own.
+- AmendOrder: its order row and items, then the products of every line whose quantity changes
+  (raised, lowered, added or removed), ascending, in one statement. With validate_only the same
+  locks, then a rollback.
 - UpdateOrderStatus to any other status: its order row only.
 - AdjustStock and the product edits: one product row. Customer edits: one customer row.
 
@@ -25,7 +28,11 @@ batch or a single order it is a transaction with a larger product set in the sam
 AdjustStock (one product, nothing after it) the same. Against CancelOrder: the order row a cancel
 holds is of an order already committed, which no batch locks, and the cancel's products come after
 it in ascending order, so a batch and a cancel wait on each other's products only in ascending
-order; a shipment is a cancel's twin (order row, then its products). Any other move locks no
+order; a shipment and an amendment are a cancel's twins (order row, then their products, ascending).
+An amendment adds or removes lines only under its order row, so a batch never meets it on an order
+row, and another cancel, shipment or amendment holds at most one order row, taken before any
+product: two of them queue on the order row if it is the same order, and otherwise meet only on
+products, which both take ascending in one statement. Any other move locks no
 product. The batch's INSERTs take only implicit locks on new rows and shared locks on the customer and product rows their foreign keys name (the products are already
 held exclusively); a customer edit holding that customer's row waits for nothing, so the batch just
 waits for it. What remains (a gap lock on a secondary index, a customer deleted at that

@@ -23,6 +23,7 @@ _INSERT = Write(
 # The CloudEvents type's suffix and the subject's (erp.orders.v1.<type>), per order event type.
 ORDER_TYPES = {
     1: "order.created", 2: "order.status_changed", 3: "order.canceled", 4: "order.shipment_created", 5: "order.shipment_delivered",
+    7: "order.amended",
 }
 STOCK_TYPE = "product.stock_moved"
 

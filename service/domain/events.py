@@ -2,7 +2,7 @@
 
 Each aggregate numbers its own events 1, 2, 3 … without an extra query, because its changes are
 already serialized by a row lock:
-- an order's events are its changes: created, then one per move, cancel or shipment, each under the
+- an order's events are its changes: created, then one per move, cancel, shipment or amendment, each under the
   order row's lock. The order's `version` (orders.version) counts them and is written with the change,
   so the event of a change is numbered with the order's new version.
 - a product's stock events are its ledger rows, counted in `products.stock_sequence` and written in
@@ -25,6 +25,7 @@ class OrderEventType(enum.IntEnum):
     CANCELED = 3
     SHIPMENT_CREATED = 4
     SHIPMENT_DELIVERED = 5
+    AMENDED = 7
 
 
 def event_id(aggregate_type: str, aggregate_id: str | int, sequence: int) -> str:
@@ -76,3 +77,8 @@ def order_changed(after: Order, caller: Caller, now: datetime, shipment: Shipmen
 def shipment_changed(kind: OrderEventType, after: Order, shipment: Shipment, caller: Caller, now: datetime) -> OrderEvent:
     """SHIPMENT_CREATED or SHIPMENT_DELIVERED: the order (its status may have moved with it) and the shipment."""
     return OrderEvent(after, kind, after.version, caller.actor, caller.request_id, now, shipment)
+
+
+def order_amended(after: Order, caller: Caller, now: datetime) -> OrderEvent:
+    """AMENDED: the order with its new lines and total."""
+    return OrderEvent(after, OrderEventType.AMENDED, after.version, caller.actor, caller.request_id, now)

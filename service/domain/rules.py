@@ -85,19 +85,33 @@ def price_lines(lines: list[OrderLine], products: Mapping[str, Product]) -> list
     Unorderable products fail first; then every short line is reported at once, so the client
     can fix the whole basket in one round trip.
     """
+    ensure_orderable(lines, products)
+    if short := shortages(lines, products):
+        raise InsufficientStock(short)
+    return priced(lines, products)
+
+
+def ensure_orderable(lines: Iterable[OrderLine], products: Mapping[str, Product]) -> None:
+    """Units can be reserved only of a product that is neither deleted nor inactive."""
     for line in lines:
         product = products[line.product_id]
         if product.delete_time is not None:
             raise NotOrderable("product", product.id, "deleted")
         if not product.active:
             raise NotOrderable("product", product.id, "inactive")
-    shortages = [
+
+
+def shortages(lines: Iterable[OrderLine], products: Mapping[str, Product]) -> list[Shortage]:
+    """The lines that want more units than their locked product has available, one each."""
+    return [
         Shortage(line.product_id, line.quantity, products[line.product_id].stock_quantity)
         for line in lines
         if products[line.product_id].stock_quantity < line.quantity
     ]
-    if shortages:
-        raise InsufficientStock(shortages)
+
+
+def priced(lines: Iterable[OrderLine], products: Mapping[str, Product]) -> list[OrderItem]:
+    """New order items at the products' prices of today."""
     return [
         OrderItem(line.product_id, products[line.product_id].sku, line.quantity, products[line.product_id].price)
         for line in lines

@@ -128,7 +128,7 @@ def test_the_walkthrough_runs_top_to_bottom(tmp_path: Path) -> None:
     folder = _in_a_clone(tmp_path)
     before = set(folder.iterdir())
     with _quickstart(folder) as (grpc_port, http_port):
-        script = "".join(_block_after(GETTING_STARTED, marker) for marker in ("## Walkthrough", "goes on over REST", "ships in parts"))
+        script = "".join(_block_after(GETTING_STARTED, marker) for marker in ("## Walkthrough", "goes on over REST", "ships in parts", "changes before it ships"))
         result = _run(script, folder, grpc_port, http_port)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "idempotent-replayed: true" in result.stdout
@@ -139,5 +139,7 @@ def test_the_walkthrough_runs_top_to_bottom(tmp_path: Path) -> None:
         assert '"on_hand_quantity":"8","reserved_quantity":"1","available_quantity":"7"' in compact, "two of three earbuds shipped"
         assert '"status":"ORDER_STATUS_DELIVERED"' in compact, "the shipped order is delivered"
         assert '"kind":"STOCK_MOVEMENT_KIND_COUNT","delta":"-1"' in compact, "the count wrote its ledger row"
+        assert '"shortages":[{"product_id":"2","requested_quantity":5,"available_quantity":"3"}]' in compact, "the preview's shortage"
+        assert '"etag":"2"' in compact and '"reason":"amended:alaptoptoo"' in compact, "the amendment applied and is in the history"
     scratch = {p.name for p in set(folder.iterdir()) - before if not p.name.startswith(("orders.", "serve.log"))}
     assert not scratch, f"the walkthrough left scratch files in the clone: {sorted(scratch)}"
