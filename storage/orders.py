@@ -70,8 +70,8 @@ _AMEND_LINE = Write(
     update(order_items).where(order_items.c.order_id == bindparam("line_order"), order_items.c.product_id == bindparam("line_product")),
     ("quantity", "line"),
 )
-_REMOVE_LINES = delete(order_items).where(
-    order_items.c.order_id == bindparam("line_order"), order_items.c.product_id.in_(bindparam("products", expanding=True))
+_REMOVE_LINE = Write(
+    delete(order_items).where(order_items.c.order_id == bindparam("line_order"), order_items.c.product_id == bindparam("line_product"))
 )
 _AMEND = Write(update(orders).where(orders.c.id == bindparam("order_id")), ("total_cents", "version", "update_time"))
 
@@ -168,8 +168,8 @@ class SqlOrderRepository(OrderRepository):
     def amend(self, order: Order, added: Sequence[str], removed: Sequence[str]) -> None:
         # Every line is renumbered to its position, so a line added after a removed one sorts last.
         key = int(order.id)
-        if removed:  # a DELETE is not a write the queue holds back: it runs now, after the queued ones
-            self._sql.execute(_REMOVE_LINES, {"line_order": key, "products": [int(pid) for pid in removed]})
+        for pid in removed:  # first: a kept line may take a removed one's position
+            self._sql.defer(_REMOVE_LINE, {"line_order": key, "line_product": int(pid)})
         self._sql.defer(_AMEND, {"order_id": key, "total_cents": to_cents(order.total), "version": order.version, "update_time": order.update_time})
         new = set(added)
         for line, i in enumerate(order.items):
