@@ -26,12 +26,14 @@ from service._gen.erp.orders.v1 import order_pb2, order_pb2_grpc
 CALL_TIMEOUT_S = 10.0
 # The "ship" scenario's orders, per load-generator process: enough units that none runs out in a window.
 SHIP_POOL, SHIP_UNITS = 64, 10_000
+# The "amend" scenario's pending orders of the hot product, per load-generator process.
+AMEND_POOL = 64
 
 
 @dataclass
 class LoadSpec:
     target: str
-    rpc: str  # "create", "get", "list", "ship" (gRPC) or "rest" (CreateOrder through the gateway; target is HTTP)
+    rpc: str  # "create", "get", "list", "ship", "amend" (gRPC) or "rest" (CreateOrder through the gateway; target is HTTP)
     concurrency: int
     warmup_s: float
     duration_s: float
@@ -92,14 +94,30 @@ def _caller(spec: LoadSpec, channel: grpc.aio.Channel, auth_md: tuple[tuple[str,
             md = (*auth_md, (spec.idempotency_header, uuid.uuid4().hex))
             return stub.CreateShipment(order_pb2.CreateShipmentRequest(order_id=order.id, items=[item]), metadata=md, timeout=CALL_TIMEOUT_S)
         return ship
+    if spec.rpc == "amend":
+        sent: Counter[str] = Counter()
+
+        def amend(rng: random.Random) -> Awaitable[Any]:
+            order = rng.choice(open_orders)
+            sent[order.id] += 1  # 2, 1, 2 … in the order the calls are made: each one changes the line
+            item = order_pb2.AmendOrderRequest.Item(product_id=spec.hot, quantity=1 + sent[order.id] % 2)
+            md = (*auth_md, (spec.idempotency_header, uuid.uuid4().hex))
+            return stub.AmendOrder(order_pb2.AmendOrderRequest(id=order.id, items=[item], reason="bench"), metadata=md, timeout=CALL_TIMEOUT_S)
+        return amend
     raise ValueError(f"unknown rpc {spec.rpc!r}")
 
 
 async def _open_orders(spec: LoadSpec, channel: grpc.aio.Channel, auth_md: tuple[tuple[str, str], ...]) -> list[order_pb2.Order]:
-    """For "ship": SHIP_POOL confirmed orders of one line of SHIP_UNITS units, which the calls ship one unit at a time."""
+    """For "ship": SHIP_POOL confirmed orders of one line of SHIP_UNITS units, which the calls ship one unit at a time.
+    For "amend": AMEND_POOL pending orders of one unit of the hot product, which the calls amend."""
+    stub, rng, pool = order_pb2_grpc.OrderServiceStub(channel), random.Random(spec.seed), []
+    if spec.rpc == "amend":
+        line = order_pb2.CreateOrderRequest.Item(product_id=spec.hot, quantity=1)
+        for _ in range(AMEND_POOL):
+            pool.append(await stub.CreateOrder(order_pb2.CreateOrderRequest(customer_id=rng.choice(spec.customers), items=[line]), metadata=auth_md))
+        return pool
     if spec.rpc != "ship":
         return []
-    stub, rng, pool = order_pb2_grpc.OrderServiceStub(channel), random.Random(spec.seed), []
     for _ in range(SHIP_POOL):
         line = order_pb2.CreateOrderRequest.Item(product_id=rng.choice(spec.products), quantity=SHIP_UNITS)
         order = await stub.CreateOrder(order_pb2.CreateOrderRequest(customer_id=rng.choice(spec.customers), items=[line]), metadata=auth_md)

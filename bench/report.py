@@ -66,6 +66,15 @@ def price_the_outbox(outcomes: list[Outcome]) -> None:
             o.add_note(f"{twin.scenario.key} ÷ {o.scenario.key} = {twin.service.throughput / o.service.throughput:.2f}")
 
 
+def compare(outcomes: list[Outcome]) -> None:
+    """Notes on each scenario with a `versus` its throughput ÷ that scenario's, when both ran."""
+    by_key = {o.scenario.key: o for o in outcomes}
+    for o in outcomes:
+        other = by_key.get(o.scenario.versus)
+        if other and other.service and other.service.throughput and o.service:
+            o.add_note(f"{o.scenario.key} ÷ {other.scenario.key} = {o.service.throughput / other.service.throughput:.2f}")
+
+
 def judge(outcomes: list[Outcome]) -> None:
     """Fills met/verdict for every scenario that has a target and the data to judge it."""
     by = {o.scenario.key: o for o in outcomes if o.service}

@@ -189,6 +189,7 @@ def execute(cfg: Config, log: Path) -> tuple[list[Outcome], dict[str, Any]]:
                     assert service is not None
                     outcomes.append(_one(cfg, sc, service, bare, svc_db, ceil_url, cat, meta, stream))
                 report.price_the_outbox(outcomes)
+                report.compare(outcomes)
             found = invariants.violations(svc_db, "service") + invariants.violations(ceil_db, "ceiling")
         finally:
             svc_db.dispose()

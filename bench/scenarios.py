@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class Scenario:
     key: str
     title: str
-    rpc: str  # "create", "get", "list", "health", "ship" (gRPC) or "rest" (CreateOrder through the gateway)
+    rpc: str  # "create", "get", "list", "health", "ship", "amend" (gRPC) or "rest" (CreateOrder through the gateway)
     concurrency: int = 16
     items: int = 1
     hot: bool = False
@@ -19,6 +19,7 @@ class Scenario:
     target: str = ""  # human-readable target, checked by report.targets
     batching: bool = True  # False: against the same server with group commit off (ORDERS_BATCH_MAX_ORDERS=1)
     events: bool = True  # False: against the same server writing no events (ORDERS_EVENTS_OUTBOX=false)
+    versus: str = ""  # a scenario of the same run whose throughput this one's is noted against (this ÷ that)
 
 
 OFF = "-off"  # the key suffix of a scenario run with group commit off
@@ -61,6 +62,9 @@ ALL: list[Scenario] = [
     # One unit of one of 64 confirmed orders per call (bench/loadgen.py builds them): the order's lock,
     # then its product's, a shipment, its ledger row and events.
     Scenario("s", "CreateShipment, 1 unit of one of 64 open orders", "ship"),
+    # The line of one of 64 pending orders, all of the hot product, set to 2 units and back to 1 (bench/loadgen.py
+    # places them): the order's lock, then the hot product's (b's row), a ledger row, the order's and the stock's events.
+    Scenario("m", "AmendOrder on a hot product, 1 ⇄ 2 units of one of 64 pending orders", "amend", hot=True, versus="b"),
 ]
 BY_KEY = {s.key: s for s in ALL}
 # Short names on the command line: "e" is both table sizes, "g" the whole hot-row curve (both paths),

@@ -16,8 +16,9 @@ from chaos.events_invariant import events_published
 from chaos.history import FAIL, OK, Operation
 from chaos.stream import StreamEvent
 from chaos.verdict import Verdict
+from service.domain.amendments import AMENDABLE
 from service.domain.model import MovementKind, OrderStatus, ReturnDisposition
-from service.domain.rules import NEXT
+from service.domain.rules import NEXT, RETURNABLE
 from service.domain.stock import after_movement
 
 Keyed = TypeVar("Keyed", Shipped, Returned)
@@ -97,7 +98,7 @@ def lines_add_up(ops: Sequence[Operation], db: DbState) -> Verdict:
 def returns_add_up(ops: Sequence[Operation], db: DbState) -> Verdict:
     """Per line: 0 ≤ returned ≤ shipped, and returned = Σ its returns' units; every return names
     only products of its order; each order's RETURN ledger rows, per product, = its returns'
-    restocked units (a scrap moves no stock)."""
+    restocked units (a scrap moves no stock); each return has its row in the order's history."""
     back: Counter[tuple[str, str]] = Counter()
     restocked: Counter[tuple[str, str]] = Counter()
     for taken in db.returns:
@@ -123,13 +124,20 @@ def returns_add_up(ops: Sequence[Operation], db: DbState) -> Verdict:
         f"order {oid} product {pid}: RETURN ledger rows {ledger[(oid, pid)]} != restocked units {restocked[(oid, pid)]}"
         for oid, pid in sorted(set(ledger) | set(restocked)) if ledger[(oid, pid)] != restocked[(oid, pid)]
     ]
+    stored = Counter(r.order_id for r in db.returns)
+    found += [
+        f"order {oid}: {order.returns} returns in its history, {stored[oid]} stored"
+        for oid, order in sorted(db.orders.items()) if order.returns != stored[oid]
+    ]
     lines = sum(len(o.items) for o in db.orders.values())
     return Verdict("every line's returned units: at most shipped, its returns' sum, restocks in the ledger", lines, found)
 
 
 def acknowledged_exactly_once(ops: Sequence[Operation], db: DbState) -> Verdict:
-    """Every acknowledged create is in the database once, as ordered, and readable; every acknowledged
-    adjustment or count is in the ledger once, every acknowledged shipment stored once, as asked."""
+    """Every acknowledged create is in the database once, as ordered (unless amended since), and
+    readable; every acknowledged adjustment or count is in the ledger once, every acknowledged
+    shipment stored once, as asked; an acknowledged amendment is on at most one ledger row (none
+    when it changed nothing), of its order, and a validate_only one on none."""
     by_key = _orders_by_key(db)
     adjustments = Counter((m.kind, m.key) for m in db.movements if m.key)
     shipped = _by_key(db.shipments)
@@ -142,7 +150,7 @@ def acknowledged_exactly_once(ops: Sequence[Operation], db: DbState) -> Verdict:
             found.append(f"key {op.key}: acknowledged order {oid} is missing")
         elif order.key != op.key:
             found.append(f"key {op.key}: acknowledged order {oid} carries key {order.key}")
-        elif order.items != _units(op.request["items"]):
+        elif not order.amended and order.items != _units(op.request["items"]):  # an amendment changed them since
             found.append(f"key {op.key}: order {oid} has items {order.items}, the request asked {_units(op.request['items'])}")
         if len(by_key.get(op.key, [])) > 1:
             found.append(f"key {op.key}: {len(by_key[op.key])} orders")
@@ -154,14 +162,21 @@ def acknowledged_exactly_once(ops: Sequence[Operation], db: DbState) -> Verdict:
     for f, what, stored, lines in (("ship", "shipment", shipped, _units), ("return", "return", _by_key(db.returns), _return_lines)):
         for op in _completed(ops, OK, f):
             checked += 1
-            rows: Sequence[Shipped | Returned] = stored.get(op.key, [])
-            if len(rows) != 1:
-                found.append(f"key {op.key}: acknowledged {what} is stored {len(rows)} times")
-            elif (rows[0].order_id, rows[0].items) != (op.request["order_id"], lines(op.request["items"])):
-                found.append(f"key {op.key}: {what} {rows[0]} is not the one asked for, {op.request}")
+            kept: Sequence[Shipped | Returned] = stored.get(op.key, [])
+            if len(kept) != 1:
+                found.append(f"key {op.key}: acknowledged {what} is stored {len(kept)} times")
+            elif (kept[0].order_id, kept[0].items) != (op.request["order_id"], lines(op.request["items"])):
+                found.append(f"key {op.key}: {what} {kept[0]} is not the one asked for, {op.request}")
+    for op in _completed(ops, OK, "amend"):
+        checked += 1
+        rows = [m for m in db.movements if m.key == op.key and m.kind in (MovementKind.ORDER, MovementKind.CANCEL)]
+        if op.request.get("validate_only") and rows:
+            found.append(f"key {op.key}: a validate_only amendment left {len(rows)} ledger rows")
+        elif len(rows) > 1 or any(m.order_id != op.request["order_id"] for m in rows):
+            found.append(f"key {op.key}: acknowledged amendment of order {op.request['order_id']} is stored as {rows}")
     # Clients read only orders whose create was acknowledged before, so NOT_FOUND means one vanished.
     found += [f"order {op.request['order_id']}: acknowledged, then read as NOT_FOUND" for op in _completed(ops, FAIL, "read") if op.code == "NOT_FOUND"]
-    return Verdict("acknowledged create, shipment, return, adjustment or count exists exactly once", checked, found)
+    return Verdict("acknowledged create, shipment, return, adjustment, count or amendment exists exactly once", checked, found)
 
 
 def one_order_per_key(ops: Sequence[Operation], db: DbState) -> Verdict:
@@ -180,20 +195,20 @@ def one_order_per_key(ops: Sequence[Operation], db: DbState) -> Verdict:
 
 
 def refusal_created_nothing(ops: Sequence[Operation], db: DbState) -> Verdict:
-    """A create, shipment, return, adjustment or count refused definitely left no order, shipment,
-    return or ledger row under its key."""
+    """A create, shipment, return, adjustment, count or amendment refused definitely left no order,
+    shipment, return or ledger row under its key."""
     by_key = _orders_by_key(db)
     ledger = {m.key for m in db.movements if m.key}
     shipped = _by_key(db.shipments)
     taken = _by_key(db.returns)
     found, checked = [], 0
     for op in ops:
-        if op.type != FAIL or not definite(op.code, op.attempts[-1].reason) or op.f not in ("create", "adjust", "count", "ship", "return"):
+        if op.type != FAIL or not definite(op.code, op.attempts[-1].reason) or op.f not in ("create", "adjust", "count", "ship", "return", "amend"):
             continue
         checked += 1
         if op.f == "create" and op.key in by_key:
             found.append(f"key {op.key}: refused with {op.code}, yet order {sorted(by_key[op.key])} exists")
-        if op.f in ("adjust", "count") and op.key in ledger:
+        if op.f in ("adjust", "count", "amend") and op.key in ledger:
             found.append(f"key {op.key}: {op.f} refused with {op.code}, yet it is in the ledger")
         if op.f == "ship" and op.key in shipped:
             found.append(f"key {op.key}: shipment refused with {op.code}, yet it is stored")
@@ -244,14 +259,19 @@ def _path_errors(order: OrderState) -> Iterable[str]:
     for (_, prev), (frm, to) in pairwise(order.path):
         if frm != prev:
             yield f"a move from {frm} follows a move to {prev}"
-        elif frm != to and OrderStatus(to) not in NEXT[OrderStatus(frm)]:  # the service's own table of moves; a return stays
+        elif frm == to:  # a change in place: an amendment's row, or a return's
+            if OrderStatus(frm) not in AMENDABLE | RETURNABLE:
+                yield f"a change in place at {OrderStatus(frm).name}, where no amendment or return is allowed"
+        elif OrderStatus(to) not in NEXT[OrderStatus(frm)]:  # the service's own table of moves
             yield f"illegal move {OrderStatus(frm).name} -> {OrderStatus(to).name}"
     if order.path[-1][1] != order.status:
         yield f"history ends at {order.path[-1][1]}, the order is {order.status}"
 
 
 def _restore_errors(db: DbState) -> list[str]:
-    """One ORDER row per line for its quantity; one CANCEL row per line with canceled units, for them."""
+    """One ORDER row per line for its quantity; one CANCEL row per line with canceled units, for them.
+    An amended order's lines move by more rows (an increase reserves, a decrease releases), so there
+    the units must net out: reserved − released = quantity − canceled, a removed line's 0."""
     rows: defaultdict[tuple[str, int], Counter[str]] = defaultdict(Counter)
     units: defaultdict[tuple[str, int], Counter[str]] = defaultdict(Counter)
     for m in db.movements:
@@ -260,12 +280,31 @@ def _restore_errors(db: DbState) -> list[str]:
             units[(m.order_id, m.kind)][m.product_id] += abs(m.delta)
     found = []
     for oid, order in sorted(db.orders.items()):
-        if rows[(oid, MovementKind.ORDER)] != Counter(dict.fromkeys(order.items, 1)) or units[(oid, MovementKind.ORDER)] != Counter(order.items):
-            found.append(f"order {oid}: reservation rows {dict(units[(oid, MovementKind.ORDER)])} for items {order.items}")
+        reserved, released = units[(oid, MovementKind.ORDER)], units[(oid, MovementKind.CANCEL)]
+        if order.amended:
+            found += [
+                f"order {oid} product {pid}: the ledger reserved {reserved[pid]} and released {released[pid]}, "
+                f"the line has {order.items.get(pid, 0)} with {order.canceled.get(pid, 0)} canceled"
+                for pid in sorted(set(reserved) | set(released) | set(order.items))
+                if reserved[pid] - released[pid] != order.items.get(pid, 0) - order.canceled.get(pid, 0)
+            ]
+            continue
+        if rows[(oid, MovementKind.ORDER)] != Counter(dict.fromkeys(order.items, 1)) or reserved != Counter(order.items):
+            found.append(f"order {oid}: reservation rows {dict(reserved)} for items {order.items}")
         restores = rows[(oid, MovementKind.CANCEL)]
-        if restores != Counter(dict.fromkeys(order.canceled, 1)) or units[(oid, MovementKind.CANCEL)] != Counter(order.canceled):
-            found.append(f"order {oid} ({OrderStatus(order.status).name}): release rows {dict(units[(oid, MovementKind.CANCEL)])} for canceled units {order.canceled}")
+        if restores != Counter(dict.fromkeys(order.canceled, 1)) or released != Counter(order.canceled):
+            found.append(f"order {oid} ({OrderStatus(order.status).name}): release rows {dict(released)} for canceled units {order.canceled}")
     return found
+
+
+def totals_add_up(ops: Sequence[Operation], db: DbState) -> Verdict:
+    """Per order: its total = Σ unit price × quantity of its lines (amendments recompute it)."""
+    found = [
+        f"order {oid}: total {order.total} cents != its lines' {lines}"
+        for oid, order in sorted(db.orders.items())
+        if order.total != (lines := sum(order.prices.get(pid, 0) * q for pid, q in order.items.items()))
+    ]
+    return Verdict("every order's total is the sum of its lines", len(db.orders), found)
 
 
 def _completed(ops: Sequence[Operation], type_: str, *fs: str) -> Iterable[Operation]:
@@ -304,5 +343,5 @@ def _return_lines(items: Sequence[Sequence[object]]) -> dict[str, tuple[int, int
 
 INVARIANTS: list[Callable[[Sequence[Operation], DbState], Verdict]] = [
     stock_conserved, lines_add_up, returns_add_up, acknowledged_exactly_once, one_order_per_key, refusal_created_nothing, status_paths_valid,
-    forged_tokens_refused,
+    forged_tokens_refused, totals_add_up,
 ]

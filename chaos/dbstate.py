@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
@@ -28,7 +29,7 @@ class Movement:
     delta: int
     stock_after: int = 0
     order_id: str | None = None
-    key: str | None = None  # the AdjustStock or CountStock idempotency key on the ledger row
+    key: str | None = None  # the AdjustStock, CountStock or AmendOrder idempotency key on the ledger row
     id: str = ""  # the ledger row's, which its product stock event names
 
 
@@ -42,7 +43,11 @@ class OrderState:
     shipped: dict[str, int] = field(default_factory=dict)  # product id -> units shipped (absent: none)
     canceled: dict[str, int] = field(default_factory=dict)  # product id -> units canceled (absent: none)
     version: int = 0  # its changes so far, which number its events
+    prices: dict[str, int] = field(default_factory=dict)  # product id -> the line's unit price, in cents
+    total: int = 0  # the order's stored total, in cents
+    amended: int = 0  # its history rows of amendments (status unchanged, reason "amended…")
     returned: dict[str, int] = field(default_factory=dict)  # product id -> units returned (absent: none)
+    returns: int = 0  # its history rows of returns (status unchanged, reason "returned…")
 
     def open_units(self, product_id: str) -> int:
         return self.items.get(product_id, 0) - self.shipped.get(product_id, 0) - self.canceled.get(product_id, 0)
@@ -87,25 +92,37 @@ def snapshot(engine: Engine) -> DbState:
             ).tuples()
         ]
         items: dict[str, dict[str, int]] = {}
+        prices: dict[str, dict[str, int]] = {}
         shipped: dict[str, dict[str, int]] = {}
         canceled: dict[str, dict[str, int]] = {}
         returned: dict[str, dict[str, int]] = {}
-        for oid, pid, qty, out, gone, back in conn.execute(
-            select(i.c.order_id, i.c.product_id, i.c.quantity, i.c.shipped_quantity, i.c.canceled_quantity, i.c.returned_quantity)
+        for oid, pid, qty, out, gone, back, price in conn.execute(
+            select(
+                i.c.order_id, i.c.product_id, i.c.quantity, i.c.shipped_quantity, i.c.canceled_quantity, i.c.returned_quantity,
+                i.c.unit_price_cents,
+            )
         ).tuples():
             items.setdefault(str(oid), {})[str(pid)] = int(qty)
+            prices.setdefault(str(oid), {})[str(pid)] = int(price)
             for units, into in ((out, shipped), (gone, canceled), (back, returned)):
                 if units:
                     into.setdefault(str(oid), {})[str(pid)] = int(units)
         paths: dict[str, list[tuple[int | None, int]]] = {}
-        for oid, frm, to in conn.execute(select(h.c.order_id, h.c.from_status, h.c.to_status).order_by(h.c.id)).tuples():
+        amended: Counter[str] = Counter()
+        returns_recorded: Counter[str] = Counter()
+        for oid, frm, to, why in conn.execute(select(h.c.order_id, h.c.from_status, h.c.to_status, h.c.reason).order_by(h.c.id)).tuples():
             paths.setdefault(str(oid), []).append((frm, int(to)))
+            amended[str(oid)] += frm == to and why.startswith("amended")
+            returns_recorded[str(oid)] += frm == to and why.startswith("returned")
         found = {
             str(oid): OrderState(
                 int(status), key, items.get(str(oid), {}), paths.get(str(oid), []), shipped.get(str(oid), {}),
-                canceled.get(str(oid), {}), int(version), returned.get(str(oid), {}),
+                canceled.get(str(oid), {}), int(version), prices.get(str(oid), {}), int(total), amended[str(oid)],
+                returned.get(str(oid), {}), returns_recorded[str(oid)],
             )
-            for oid, status, key, version in conn.execute(select(orders.c.id, orders.c.status, orders.c.idem_key, orders.c.version)).tuples()
+            for oid, status, key, version, total in conn.execute(
+                select(orders.c.id, orders.c.status, orders.c.idem_key, orders.c.version, orders.c.total_cents)
+            ).tuples()
         }
         shipment_lines: dict[int, dict[str, int]] = {}
         for sid, pid, qty in conn.execute(select(shipment_items.c.shipment_id, shipment_items.c.product_id, shipment_items.c.quantity)).tuples():

@@ -17,7 +17,7 @@ from chaos.stream import StreamEvent
 from chaos.verdict import Verdict
 from service.domain.model import MovementKind, OrderStatus
 
-_CREATED, _CANCELED, _RETURN_CREATED = 1, 3, 6  # erp.orders.v1.OrderEventType
+_CREATED, _CANCELED, _RETURN_CREATED, _AMENDED = 1, 3, 6, 7  # erp.orders.v1.OrderEventType
 
 _NAMES = {s.value: s.name for s in OrderStatus}
 NAME = "every committed change has its event, once, in sequence"
@@ -45,8 +45,8 @@ def events_published(db: DbState, stream: Sequence[StreamEvent]) -> Verdict:
 
 def _order_errors(db: DbState, aggregates: Aggregates) -> Iterable[str]:
     """An order's events are its changes 1..version: the first CREATED, and the statuses they carry,
-    each repeat of the one before dropped, are its status history (a return's row, from and to the
-    same status, dropped too); one RETURN_CREATED per return of the order."""
+    each repeat of the one before dropped, are its status history (its moves); each amendment in its
+    history has its AMENDED event; one RETURN_CREATED per return of the order."""
     yield from (f"order {aid}: in the stream, not in the database" for kind, aid in aggregates if kind == "order" and aid not in db.orders)
     returns = Counter(r.order_id for r in db.returns)
     for oid, order in sorted(db.orders.items()):
@@ -58,9 +58,11 @@ def _order_errors(db: DbState, aggregates: Aggregates) -> Iterable[str]:
         seen = [events[n] for n in range(1, order.version + 1) if n in events]
         if len(seen) == order.version:
             moves = [e.status for e, before in zip(seen, [None, *seen], strict=False) if before is None or e.status != before.status]
-            path = [to for frm, to in order.path if frm != to]
+            path = [to for frm, to in order.path if frm != to]  # changes in place (amendments) move nothing
             if moves != path:
                 yield f"order {oid}: its events move through {[_status(m) for m in moves]}, its history {[_status(to) for to in path]}"
+            if (amended := sum(e.order_type == _AMENDED for e in seen)) != order.amended:
+                yield f"order {oid}: {amended} AMENDED events, {order.amended} amendments in its history"
             if (created := sum(e.order_type == _RETURN_CREATED for e in seen)) != returns[oid]:
                 yield f"order {oid}: {created} RETURN_CREATED events for {returns[oid]} returns"
             yield from (

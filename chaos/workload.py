@@ -18,18 +18,17 @@ from typing import Any
 from chaos.checker import definite
 from chaos.history import FAIL, INFO, OK, Attempt, HistoryWriter, Operation
 from chaos.transports import CallError, Transport
+from service.domain.amendments import AMENDABLE
 from service.domain.model import OrderStatus, ReturnDisposition
-from service.domain.rules import SHIPPABLE
+from service.domain.rules import RETURNABLE, SHIPPABLE
 
 RETRY_BUDGET_S = 60.0  # longer than the service's idempotency lease (chaos/run.py)
 # The call may have run: the outcome is unknown until a retry with the same key tells.
 INDETERMINATE = frozenset({"DEADLINE_EXCEEDED", "UNAVAILABLE", "CANCELLED", "UNKNOWN", "INTERNAL"})
 _WEIGHTS = {
     "create": 36, "replay": 5, "cancel": 10, "status": 12, "adjust": 9, "read": 12, "ship": 10, "deliver": 3, "count": 3,
-    "return": 4, "forged_watch": 2,
+    "return": 4, "forged_watch": 2, "amend": 8,
 }
-# Statuses in which an order has shipped units (as last acknowledged): a return may take some back.
-_RETURNABLE = frozenset({OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 _NEXT = {OrderStatus.PENDING: OrderStatus.CONFIRMED, OrderStatus.CONFIRMED: OrderStatus.PICKED,
          OrderStatus.PICKED: OrderStatus.SHIPPED, OrderStatus.SHIPPED: OrderStatus.DELIVERED}
 
@@ -58,6 +57,9 @@ class Shared:
                 self.shipments.append((op.request["order_id"], op.response["shipment_id"]))
             elif op.f in ("cancel", "status", "read"):
                 self.orders[op.request["order_id"]] = OrderStatus(op.response["status"])
+            elif op.f == "amend" and not op.request["validate_only"]:
+                self.orders[op.request["order_id"]] = OrderStatus(op.response["status"])
+                self.lines[op.request["order_id"]] = op.response["items"]
 
 
 class Client:
@@ -94,6 +96,8 @@ class Client:
             planned = self._plan_fulfilment(f, key, known, shipments)
             if planned is not None:
                 return planned
+        if f == "amend" and known:
+            return self._plan_amendment(key, known)
         if f == "adjust":
             product_id, delta = rng.choice(self.shared.products), rng.choice([-3, -2, -1, 1, 2, 3, 4, 5, 6])
             return f, key, {"product_id": product_id, "delta": delta}, lambda: t.adjust(key, product_id, delta)
@@ -127,7 +131,7 @@ class Client:
             items = [[product_id, rng.randint(1, int(quantity))]]  # partial or whole
             return f, key, {"order_id": order_id, "items": items}, lambda: t.ship(key, order_id, items)
         if f == "return" and known:
-            returnable = [oid for oid, status in known if status in _RETURNABLE]
+            returnable = [oid for oid, status in known if status in RETURNABLE]  # as last acknowledged
             order_id = rng.choice(returnable or [oid for oid, _ in known])
             with self.shared.lock:
                 product_id, quantity = rng.choice(self.shared.lines[order_id])
@@ -146,6 +150,20 @@ class Client:
             request = {"product_id": product_id, "counted": counted, "expected": expected}
             return f, key, request, lambda: t.count(key, product_id, counted, expected)
         return None
+
+    def _plan_amendment(self, key: str, known: list[tuple[str, OrderStatus]]) -> tuple[str, str, dict[str, Any], Callable[[], dict[str, Any]]]:
+        """New quantities, up or down (0 removes), for one or two lines of an order last seen amendable,
+        a product not on it among them at times; now and then only validated."""
+        t, rng = self.transport, self._rng
+        amendable = [oid for oid, status in known if status in AMENDABLE]
+        order_id = rng.choice(amendable or [oid for oid, _ in known])
+        with self.shared.lock:
+            on_order = [str(pid) for pid, _ in self.shared.lines[order_id]]
+        products = list(dict.fromkeys([rng.choice(on_order), *rng.sample(self.shared.products, 1)]))
+        items = [[pid, rng.randint(0, 4)] for pid in products[: rng.randint(1, len(products))]]
+        validate_only = rng.random() < 0.2
+        request = {"order_id": order_id, "items": items, "validate_only": validate_only}
+        return "amend", key, request, lambda: t.amend(key, order_id, items, validate_only)
 
     def _attempts(self, f: str, key: str, request: dict[str, Any], call: Callable[[], dict[str, Any]], start: float) -> Operation:
         attempts: list[Attempt] = []

@@ -1,4 +1,4 @@
-"""The stock, shipment and return invariants, each one query over the database: what must always hold.
+"""The stock, shipment, return and amendment invariants, each one query over the database: what must always hold.
 
 Run by the integration tests after races and on migrated data; the chaos checker judges the same
 invariants over its snapshot (chaos/checker.py). Each query returns the rows that break it.
@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Connection, ScalarSelect, and_, func, or_,
 
 from service.domain.model import MovementKind
 from service.domain.stock import ON_HAND_KINDS
-from storage.schema import order_items, products, return_items, returns, shipment_items, shipments, stock_movements
+from storage.schema import order_items, orders, products, return_items, returns, shipment_items, shipments, stock_movements
 
 _m, _i = stock_movements, order_items
 
@@ -75,6 +75,7 @@ def violations(conn: Connection, product_ids: Sequence[str] | None = None) -> li
             select(_i.c.order_id, _i.c.product_id, _i.c.shipped_quantity, in_shipments).where(our_lines, _i.c.shipped_quantity != in_shipments)
         )
     ]
+    found += _totals_off(conn, our_lines)
     return found + _return_violations(conn, our_lines)
 
 
@@ -101,3 +102,14 @@ def _return_violations(conn: Connection, our_lines: ColumnElement[bool]) -> list
         )
     ]
     return found
+
+
+def _totals_off(conn: Connection, our_lines: ColumnElement[bool]) -> list[str]:
+    """Orders (with a line among ours) whose total is not the sum of their lines' subtotals, unit
+    price × quantity (canceled units included, as the order shows them): amendments recompute it."""
+    subtotals = (
+        select(func.coalesce(func.sum(_i.c.unit_price_cents * _i.c.quantity), 0)).where(_i.c.order_id == orders.c.id).scalar_subquery()
+    )
+    ours = orders.c.id.in_(select(_i.c.order_id).where(our_lines))
+    rows = conn.execute(select(orders.c.id, orders.c.total_cents, subtotals).where(ours, orders.c.total_cents != subtotals))
+    return [f"order {oid}: total {t} cents != its lines' {s}" for oid, t, s in rows]

@@ -20,6 +20,9 @@ Which transaction takes which locks, in order:
   line locks no product). Its return rows are written under the order row's lock and take none of
   their own; a return racing a shipment of the same order queues on that row, so it always sees the
   shipped units as last committed.
+- AmendOrder: its order row and items, then the products of every line whose quantity changes
+  (raised, lowered, added or removed), ascending, in one statement. With validate_only the same
+  locks, then a rollback.
 - UpdateOrderStatus to any other status: its order row only.
 - AdjustStock and the product edits: one product row. Customer edits: one customer row.
 
@@ -29,8 +32,12 @@ batch or a single order it is a transaction with a larger product set in the sam
 AdjustStock (one product, nothing after it) the same. Against CancelOrder: the order row a cancel
 holds is of an order already committed, which no batch locks, and the cancel's products come after
 it in ascending order, so a batch and a cancel wait on each other's products only in ascending
-order; a shipment and a return are a cancel's twins (order row, then its products). Any other
-move locks no product. The batch's INSERTs take only implicit locks on new rows and shared locks on the customer and product rows their foreign keys name (the products are already
+order; a shipment, a return and an amendment are a cancel's twins (order row, then their products,
+ascending). An amendment adds or removes lines only under its order row, so a batch never meets it on
+an order row, and another cancel, shipment, return or amendment holds at most one order row, taken before any
+product: two of them queue on the order row if it is the same order, and otherwise meet only on
+products, which both take ascending in one statement. Any other move locks no
+product. The batch's INSERTs take only implicit locks on new rows and shared locks on the customer and product rows their foreign keys name (the products are already
 held exclusively); a customer edit holding that customer's row waits for nothing, so the batch just
 waits for it. What remains (a gap lock on a secondary index, a customer deleted at that
 instant) is a deadlock the database breaks by rolling one transaction back: a batch then rolls

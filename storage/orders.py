@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, bindparam, insert, or_, select, tuple_, update
+from sqlalchemy import Row, Select, and_, bindparam, delete, insert, or_, select, tuple_, update
 
 from service.domain.errors import NotFound
 from service.domain.model import (
@@ -64,6 +64,16 @@ _SAVE_LINE = Write(
     update(order_items).where(order_items.c.order_id == bindparam("line_order"), order_items.c.product_id == bindparam("line_product")),
     ("shipped_quantity", "canceled_quantity", "returned_quantity"),
 )
+
+# AmendOrder: a line's units and position, a line removed, and the order with its new total.
+_AMEND_LINE = Write(
+    update(order_items).where(order_items.c.order_id == bindparam("line_order"), order_items.c.product_id == bindparam("line_product")),
+    ("quantity", "line"),
+)
+_REMOVE_LINE = Write(
+    delete(order_items).where(order_items.c.order_id == bindparam("line_order"), order_items.c.product_id == bindparam("line_product"))
+)
+_AMEND = Write(update(orders).where(orders.c.id == bindparam("order_id")), ("total_cents", "version", "update_time"))
 
 
 def _item(row: Row[Any]) -> OrderItem:
@@ -156,6 +166,22 @@ class SqlOrderRepository(OrderRepository):
                 "shipped_quantity": item.shipped_quantity, "canceled_quantity": item.canceled_quantity,
                 "returned_quantity": item.returned_quantity,
             })
+
+    def amend(self, order: Order, added: Sequence[str], removed: Sequence[str]) -> None:
+        # Every line is renumbered to its position, so a line added after a removed one sorts last.
+        key = int(order.id)
+        for pid in removed:  # first: a kept line may take a removed one's position
+            self._sql.defer(_REMOVE_LINE, {"line_order": key, "line_product": int(pid)})
+        self._sql.defer(_AMEND, {"order_id": key, "total_cents": to_cents(order.total), "version": order.version, "update_time": order.update_time})
+        new = set(added)
+        for line, i in enumerate(order.items):
+            if i.product_id not in new:
+                self._sql.defer(_AMEND_LINE, {"line_order": key, "line_product": int(i.product_id), "quantity": i.quantity, "line": line})
+        self._sql.defer_rows(_INSERT_ITEMS, [
+            {"order_id": key, "product_id": int(i.product_id), "line": line, "sku": i.sku, "quantity": i.quantity, "unit_price_cents": to_cents(i.unit_price)}
+            for line, i in enumerate(order.items)
+            if i.product_id in new
+        ])
 
     def list(self, flt: OrderFilter, page: Page) -> PageResult[Order]:
         stmt = select(orders)

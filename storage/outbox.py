@@ -24,6 +24,7 @@ _INSERT = Write(
 ORDER_TYPES = {
     1: "order.created", 2: "order.status_changed", 3: "order.canceled", 4: "order.shipment_created", 5: "order.shipment_delivered",
     6: "order.return_created",
+    7: "order.amended",
 }
 STOCK_TYPE = "product.stock_moved"
 

@@ -10,9 +10,9 @@ statement after the first (its cursor is closed, and the error of closing it onl
 queued writes go to the driver's cursor of the same connection, inside the same transaction, and
 each statement's result is read here.
 
-A write is a `Write`: a Core INSERT (with the columns it binds) or UPDATE, compiled once per dialect,
-and an INSERT once per row count (`Insert.values` with one row of bind parameters per row), with
-the compiler's documented output (`string`, `positiontup`, `binds`) and each type's own
+A write is a `Write`: a Core INSERT (with the columns it binds), UPDATE or DELETE, compiled once
+per dialect, and an INSERT once per row count (`Insert.values` with one row of bind parameters per
+row), with the compiler's documented output (`string`, `positiontup`, `binds`) and each type's own
 `bind_processor`, so values are converted exactly as `Connection.execute` would convert them.
 
 The unit of work's `StatementQueue` is the only way its repositories reach the connection, so every
@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Insert, RootTransaction, Update, bindparam, exc
+from sqlalchemy import Connection, CursorResult, Delete, Insert, RootTransaction, Update, bindparam, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import Executable
 
@@ -53,10 +53,10 @@ class _Text:
 
 
 class Write:
-    """A statement the queue may hold back: a Core INSERT of the columns `keys`, or an UPDATE (whose
-    SET binds `keys` by name, if any). It runs only through a unit of work's StatementQueue."""
+    """A statement the queue may hold back: a Core INSERT of the columns `keys`, an UPDATE (whose SET
+    binds `keys` by name, if any) or a DELETE. It runs only through a unit of work's StatementQueue."""
 
-    def __init__(self, stmt: Insert | Update, keys: Sequence[str] = ()) -> None:
+    def __init__(self, stmt: Insert | Update | Delete, keys: Sequence[str] = ()) -> None:
         self._stmt = stmt
         self._keys = tuple(keys)
         self._texts: dict[tuple[str, int], _Text] = {}
@@ -69,7 +69,7 @@ class Write:
 
     def _compile(self, dialect: Dialect, rows: int) -> _Text:
         if not isinstance(self._stmt, Insert):
-            assert rows == 1, "an UPDATE writes one set of values"
+            assert rows == 1, "an UPDATE or DELETE takes one set of values"
             return _Text(self._stmt, dialect, {}, self._keys)
         # One row of bind parameters per row: SQLAlchemy renders the multi-row VALUES itself.
         columns = self._stmt.table.c

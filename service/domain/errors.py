@@ -9,7 +9,8 @@ live at the edge: service/grpc/errors.py.
 
     OrdersError                    INTERNAL          (base)
     ├── InvalidArgument            INVALID_ARGUMENT  bad input, with field violations
-    │   └── IdempotencyKeyReused                     same key, different request
+    │   ├── IdempotencyKeyReused                     same key, different request
+    │   └── DuplicateProduct                         an amendment naming a product twice
     ├── NotFound                   NOT_FOUND         no such resource (or already deleted, for Delete)
     ├── AlreadyExists              ALREADY_EXISTS    a unique value is taken
     │   ├── NotDeleted                               Undelete of a live resource (AIP-164)
@@ -21,7 +22,10 @@ live at the edge: service/grpc/errors.py.
     │   ├── StockBelowReserved                       on hand would fall below the reserved units
     │   ├── CountBelowReserved                       a count below the reserved units, with the orders holding them
     │   ├── ExceedsOpenQuantity                      a shipment line above its open quantity
-    │   └── ExceedsShippedQuantity                   a return line above the units shipped and not yet returned
+    │   ├── ExceedsShippedQuantity                   a return line above the units shipped and not yet returned
+    │   ├── NotAmendable                             an amendment of an order past CONFIRMED, or canceled
+    │   ├── BelowFulfilled                           an amended line below its shipped and canceled units
+    │   └── AmendmentEmptiesOrder                    an amendment that would leave no line
     ├── Stale                      ABORTED           changed since the client read it; re-read, then retry
     │   ├── EtagMismatch                             the etag sent is not the resource's
     │   └── StockMoved                               on hand is no longer what a count expected
@@ -284,6 +288,44 @@ class ExceedsShippedQuantity(_LinesOver):
 
     reason = "EXCEEDS_SHIPPED_QUANTITY"
     limit_text, limit_type = "shipped and not yet returned", "SHIPPED_QUANTITY"
+class NotAmendable(FailedPrecondition):
+    reason = "ORDER_NOT_AMENDABLE"
+
+    def __init__(self, order_id: str, current: str) -> None:
+        super().__init__(
+            f"order {order_id} is {current.lower().replace('_', ' ')}: only pending or confirmed orders can be amended",
+            order_id=order_id, current_status=current,
+        )
+        self.violations = [PreconditionViolation("STATUS", f"orders/{order_id}", f"status is {current}; amendments need PENDING or CONFIRMED")]
+
+
+@dataclass(frozen=True)
+class Fulfilled:
+    """An amended line and the units it has shipped or canceled, below which it cannot go."""
+
+    product_id: str
+    requested: int
+    floor: int
+    index: int  # the entry's position in the request
+
+
+class BelowFulfilled(FailedPrecondition):
+    reason = "BELOW_FULFILLED_QUANTITY"
+
+    def __init__(self, order_id: str, lines: list[Fulfilled]) -> None:
+        def text(line: Fulfilled) -> str:
+            return f"product {line.product_id}: new quantity {line.requested}, below the {line.floor} units shipped or canceled"
+
+        super().__init__(f"order {order_id}: " + "; ".join(text(line) for line in lines), order_id=order_id)
+        self.violations = [PreconditionViolation("FULFILLED_QUANTITY", f"items[{line.index}]", text(line)) for line in lines]
+
+
+class AmendmentEmptiesOrder(FailedPrecondition):
+    reason = "ORDER_WOULD_BE_EMPTY"
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"the amendment would leave order {order_id} without lines; cancel it instead", order_id=order_id)
+        self.violations = [PreconditionViolation("LINES", f"orders/{order_id}", "an order keeps at least one line; use CancelOrder")]
 
 
 class Stale(OrdersError):
@@ -347,3 +389,11 @@ class IdempotencyKeyReused(InvalidArgument):
     def __init__(self) -> None:
         violation = FieldViolation("idempotency-key", "was already used with a different request", "IDEMPOTENCY_KEY_REUSED")
         super().__init__([violation], reason="IDEMPOTENCY_KEY_REUSED")
+
+
+class DuplicateProduct(InvalidArgument):
+    def __init__(self, indexes: list[tuple[int, str]]) -> None:
+        super().__init__(
+            [FieldViolation(f"items[{i}].product_id", f"names product {pid} again: one entry per product", "DUPLICATE_PRODUCT") for i, pid in indexes],
+            reason="DUPLICATE_PRODUCT",
+        )

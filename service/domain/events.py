@@ -2,7 +2,7 @@
 
 Each aggregate numbers its own events 1, 2, 3 … without an extra query, because its changes are
 already serialized by a row lock:
-- an order's events are its changes: created, then one per move, cancel, shipment or return, each under the
+- an order's events are its changes: created, then one per move, cancel, shipment, return or amendment, each under the
   order row's lock. The order's `version` (orders.version) counts them and is written with the change,
   so the event of a change is numbered with the order's new version.
 - a product's stock events are its ledger rows, counted in `products.stock_sequence` and written in
@@ -26,6 +26,7 @@ class OrderEventType(enum.IntEnum):
     SHIPMENT_CREATED = 4
     SHIPMENT_DELIVERED = 5
     RETURN_CREATED = 6
+    AMENDED = 7
 
 
 def event_id(aggregate_type: str, aggregate_id: str | int, sequence: int) -> str:
@@ -83,3 +84,8 @@ def shipment_changed(kind: OrderEventType, after: Order, shipment: Shipment, cal
 def return_created(after: Order, order_return: Return, caller: Caller, now: datetime) -> OrderEvent:
     """RETURN_CREATED: the order (its status unchanged, its lines' returned units up) and the return."""
     return OrderEvent(after, OrderEventType.RETURN_CREATED, after.version, caller.actor, caller.request_id, now, order_return=order_return)
+
+
+def order_amended(after: Order, caller: Caller, now: datetime) -> OrderEvent:
+    """AMENDED: the order with its new lines and total."""
+    return OrderEvent(after, OrderEventType.AMENDED, after.version, caller.actor, caller.request_id, now)

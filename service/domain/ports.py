@@ -150,6 +150,12 @@ class OrderRepository(ABC):
         item's shipped, canceled and returned quantities."""
 
     @abstractmethod
+    def amend(self, order: Order, added: Sequence[str], removed: Sequence[str]) -> None:
+        """Writes the locked order's amended lines back: each line's quantity and position (the lines
+        of `added` products inserted), the lines of `removed` products deleted, and the order's total,
+        version and update time."""
+
+    @abstractmethod
     def list(self, flt: OrderFilter, page: Page) -> PageResult[Order]:
         """In flt.sort's order; page.after and next_after are ids, or update cursors for UPDATE_TIME_ASC."""
 

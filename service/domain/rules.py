@@ -53,6 +53,10 @@ STEPS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 # Statuses with open units: a shipment may take some, a cancel cancels them all.
 SHIPPABLE = frozenset({S.CONFIRMED, S.PICKED, S.PARTIALLY_SHIPPED})
+# Statuses in which an order can hold shipped units, so a return can take some back (a cancel after
+# a partial shipment leaves the order SHIPPED, so a CANCELED order never shipped anything). Returns
+# check the lines' shipped units, not this set: the fault harness judges history rows by it.
+RETURNABLE = frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.DELIVERED})
 CANCELABLE = frozenset({S.PENDING, S.CONFIRMED, S.PICKED, S.PARTIALLY_SHIPPED})
 # Every move an order can make, whatever makes it: the steps, shipments (CONFIRMED or PICKED to
 # PARTIALLY_SHIPPED or SHIPPED), cancels (to CANCELED if nothing shipped, else to SHIPPED, or
@@ -87,19 +91,33 @@ def price_lines(lines: list[OrderLine], products: Mapping[str, Product]) -> list
     Unorderable products fail first; then every short line is reported at once, so the client
     can fix the whole basket in one round trip.
     """
+    ensure_orderable(lines, products)
+    if short := shortages(lines, products):
+        raise InsufficientStock(short)
+    return priced(lines, products)
+
+
+def ensure_orderable(lines: Iterable[OrderLine], products: Mapping[str, Product]) -> None:
+    """Units can be reserved only of a product that is neither deleted nor inactive."""
     for line in lines:
         product = products[line.product_id]
         if product.delete_time is not None:
             raise NotOrderable("product", product.id, "deleted")
         if not product.active:
             raise NotOrderable("product", product.id, "inactive")
-    shortages = [
+
+
+def shortages(lines: Iterable[OrderLine], products: Mapping[str, Product]) -> list[Shortage]:
+    """The lines that want more units than their locked product has available, one each."""
+    return [
         Shortage(line.product_id, line.quantity, products[line.product_id].stock_quantity)
         for line in lines
         if products[line.product_id].stock_quantity < line.quantity
     ]
-    if shortages:
-        raise InsufficientStock(shortages)
+
+
+def priced(lines: Iterable[OrderLine], products: Mapping[str, Product]) -> list[OrderItem]:
+    """New order items at the products' prices of today."""
     return [
         OrderItem(line.product_id, products[line.product_id].sku, line.quantity, products[line.product_id].price)
         for line in lines

@@ -13,6 +13,7 @@ from google.type import money_pb2, postal_address_pb2
 
 from service._gen.erp.orders.v1 import customer_pb2, events_pb2, order_pb2, product_pb2
 from service.domain import addresses, rules
+from service.domain.amendments import Amendment
 from service.domain.events import Event, OrderEvent, StockEvent
 from service.domain.errors import FieldViolation, InvalidArgument
 from service.domain.model import (
@@ -120,6 +121,16 @@ def order_message(o: Order) -> order_pb2.Order:
         total=money(o.total, o.currency), create_time=timestamp(o.create_time), update_time=timestamp(o.update_time),
         external_reference=o.external_reference, shipping_address=postal_address(o.shipping_address),
         etag=o.etag,
+    )
+
+
+def amendment_message(a: Amendment) -> order_pb2.AmendOrderResponse:
+    return order_pb2.AmendOrderResponse(
+        order=order_message(a.order),
+        shortages=[
+            order_pb2.AmendOrderResponse.Shortage(product_id=s.product_id, requested_quantity=s.requested, available_quantity=s.available)
+            for s in a.shortages
+        ],
     )
 
 

@@ -1,5 +1,5 @@
 """The front door stays true: the README's quickstart works and its tour runs; the walkthrough of
-docs/getting-started.md (the gRPC block, the REST block, the shipping block, then the returns block) runs top to bottom, as written, in the
+docs/getting-started.md (the gRPC block, the REST block, the shipping block, the returns block, then the amendment block) runs top to bottom, as written, in the
 quickstart's directory (where `.venv` is the running interpreter's); and the checked command block of
 docs/operations.md says what it runs."""
 
@@ -128,7 +128,10 @@ def test_the_walkthrough_runs_top_to_bottom(tmp_path: Path) -> None:
     folder = _in_a_clone(tmp_path)
     before = set(folder.iterdir())
     with _quickstart(folder) as (grpc_port, http_port):
-        script = "".join(_block_after(GETTING_STARTED, marker) for marker in ("## Walkthrough", "goes on over REST", "ships in parts", "come back"))
+        script = "".join(
+            _block_after(GETTING_STARTED, marker)
+            for marker in ("## Walkthrough", "goes on over REST", "ships in parts", "come back", "changes before it ships")
+        )
         result = _run(script, folder, grpc_port, http_port)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "idempotent-replayed: true" in result.stdout
@@ -142,5 +145,7 @@ def test_the_walkthrough_runs_top_to_bottom(tmp_path: Path) -> None:
         assert '"kind":"STOCK_MOVEMENT_KIND_RETURN","delta":"1"' in compact, "the restock wrote its ledger row"
         assert '"disposition":"RETURN_DISPOSITION_SCRAP"' in compact and '"returnedQuantity":2' in compact, "both returns are on the order"
         assert "EXCEEDS_SHIPPED_QUANTITY" in result.stdout + result.stderr, "a third return is refused"
+        assert '"shortages":[{"product_id":"2","requested_quantity":5,"available_quantity":"3"}]' in compact, "the preview's shortage"
+        assert '"etag":"2"' in compact and '"reason":"amended:alaptoptoo"' in compact, "the amendment applied and is in the history"
     scratch = {p.name for p in set(folder.iterdir()) - before if not p.name.startswith(("orders.", "serve.log"))}
     assert not scratch, f"the walkthrough left scratch files in the clone: {sorted(scratch)}"

@@ -9,8 +9,8 @@ from sqlalchemy import Engine
 
 from service.domain.allocation import NewOrder
 from service.domain.errors import AlreadyExists
-from service.domain.model import Caller, IdempotencyKey, OrderLine
-from service.usecases import customers, orders, products
+from service.domain.model import Caller, IdempotencyKey, OrderLine, Page
+from service.usecases import amendments, customers, orders, products
 from service.runtime.bootstrap import unit_of_work
 from tests.helpers import cpf, unique
 
@@ -41,6 +41,20 @@ def test_keys_and_principals_that_differ_by_a_trailing_space_are_different_keys(
     ]
     assert [replayed for _, replayed in made] == [False, False, False]
     assert len({order.id for order, _ in made}) == 3
+
+
+def test_an_amendment_replays_from_its_ledger_row_and_never_applies_twice(engine: Engine) -> None:
+    customer = customers.create_customer(unit_of_work(engine), "c", cpf(), f"{unique()}@example.com", "", "")
+    product = products.create_product(unit_of_work(engine), CALLER, unique("SKU-"), "p", "", Decimal("1.00"), "BRL", 10)
+    order, _ = orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer.id, [OrderLine(product.id, 1)], "", "BRL"))
+    key = IdempotencyKey("backstop", unique("amend-"), "fp")
+    first, replayed = amendments.amend_order(unit_of_work(engine), CALLER, order.id, [OrderLine(product.id, 4)], "more", key=key)
+    assert not replayed and first.order.version == 2
+    amendments.amend_order(unit_of_work(engine), CALLER, order.id, [OrderLine(product.id, 2)], "fewer")
+    again, replayed = amendments.amend_order(unit_of_work(engine), CALLER, order.id, [OrderLine(product.id, 4)], "more", key=key)
+    assert replayed and (again.order.items[0].quantity, again.order.version) == (2, 3)  # the order as it is now, not set to 4 again
+    with unit_of_work(engine) as uow:
+        assert [m.delta for m in uow.ledger.list(product.id, Page(10)).items] == [10, -1, -3, 2]
 
 
 def test_a_taken_email_is_reported_as_the_email_even_when_it_mentions_another_field(engine: Engine) -> None:

@@ -13,11 +13,12 @@ from service.runtime.bootstrap import unit_of_work
 from service.domain.allocation import NewOrder
 from service.domain.errors import FailedPrecondition
 from service.domain.model import Caller, IdempotencyKey, OrderLine, OrderStatus, ReturnDisposition, ReturnLine
-from service.usecases import customers, orders, products
+from service.usecases import amendments, customers, orders, products
 from service.usecases.retry import RetryPolicy
 from service.usecases.runner import Runner
 from storage import invariants
 from storage.schema import order_items
+from storage.schema import orders as order_rows
 from storage.schema import products as product_rows
 from tests.helpers import cpf, unique
 
@@ -68,6 +69,55 @@ def test_a_reservation_out_of_step_with_the_open_lines_and_the_ledger_is_reporte
         assert invariants.violations(conn, [pid]) == [
             f"product {pid}: reserved 2 != open units 0", f"product {pid}: on hand 7 != the ledger's on-hand rows 5"
         ]
+        conn.rollback()
+
+
+def test_amendments_racing_orders_shipments_cancels_and_adjustments_keep_every_invariant(engine: Engine) -> None:
+    run = Runner(lambda: unit_of_work(engine), RetryPolicy(20, 0.005))
+    customer = customers.create_customer(unit_of_work(engine), "c", cpf(), f"{unique()}@example.com", "", "").id
+    pids = [products.create_product(unit_of_work(engine), CALLER, unique("SKU-"), "p", "", Decimal(i + 1), "BRL", 30).id for i in range(4)]
+    placed = [
+        run(orders.create_order, NewOrder(CALLER, customer, [OrderLine(p, 2) for p in random.Random(i).sample(pids, 2)], "", "BRL"))[0].id
+        for i in range(16)
+    ]
+    for order_id in placed[::2]:
+        run(orders.update_order_status, CALLER, order_id, OrderStatus.CONFIRMED, "")
+
+    def step(i: int) -> str:
+        r = random.Random(i)
+        order_id = r.choice(placed)
+        entries = [OrderLine(p, r.randint(0, 5)) for p in r.sample(pids, 2)]
+        try:
+            if i % 5 == 0:
+                run(orders.cancel_order, CALLER, order_id, "race")
+            elif i % 5 == 1:
+                run(orders.create_shipment, CALLER, order_id, [OrderLine(run(orders.get_order, order_id).items[0].product_id, 1)], "", "")
+            elif i % 5 == 2:
+                run(products.adjust_stock, CALLER, r.choice(pids), r.choice([-3, 4]), "race")
+            elif i % 5 == 3:
+                run(orders.create_order, NewOrder(CALLER, customer, [OrderLine(r.choice(pids), 3)], "", "BRL"))
+            else:
+                run(amendments.amend_order, CALLER, order_id, entries, "race")
+                return "amended"
+        except FailedPrecondition:
+            pass  # not amendable or shippable any more, short of stock, or an amendment that would empty the order
+        return ""
+
+    with ThreadPoolExecutor(8) as pool:
+        assert "amended" in list(pool.map(step, range(100)))
+    with engine.connect() as conn:
+        assert invariants.violations(conn, pids) == []
+
+
+def test_an_order_total_out_of_step_with_its_lines_is_reported(engine: Engine) -> None:
+    customer = customers.create_customer(unit_of_work(engine), "c", cpf(), f"{unique()}@example.com", "", "").id
+    pid = products.create_product(unit_of_work(engine), CALLER, unique("SKU-"), "p", "", Decimal("2.50"), "BRL", 5).id
+    order = orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer, [OrderLine(pid, 2)], "", "BRL"))[0]
+    amendments.amend_order(unit_of_work(engine), CALLER, order.id, [OrderLine(pid, 3)], "one more")
+    with engine.begin() as conn:
+        assert invariants.violations(conn, [pid]) == []
+        conn.execute(update(order_rows).where(order_rows.c.id == int(order.id)).values(total_cents=500))
+        assert invariants.violations(conn, [pid]) == [f"order {order.id}: total 500 cents != its lines' 750"]
         conn.rollback()
 
 

@@ -47,8 +47,8 @@ def _fill(engine: Engine) -> None:
         for oid, (status, lines) in enumerate(ORDERS, start=1):
             conn.execute(text(
                 "INSERT INTO orders (id, customer_id, status, currency, total_cents, note, create_time, update_time) "
-                "VALUES (:id, 1, :status, 'BRL', 0, '', NOW(), NOW())"
-            ), {"id": oid, "status": status})
+                "VALUES (:id, 1, :status, 'BRL', :total, '', NOW(), NOW())"
+            ), {"id": oid, "status": status, "total": 100 * sum(qty for _, qty in lines)})  # every unit at 1.00
             for line, (pid, qty) in enumerate(lines):
                 conn.execute(text(
                     "INSERT INTO order_items (order_id, product_id, line, sku, quantity, unit_price_cents) "

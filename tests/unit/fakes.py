@@ -172,6 +172,10 @@ class FakeOrders(_Repository, OrderRepository):
             stored, status=order.status, version=order.version, update_time=order.update_time, items=order.items if lines else stored.items
         )
 
+    def amend(self, order: Order, added: Sequence[str], removed: Sequence[str]) -> None:
+        stored = self._t.orders[order.id]
+        self._t.orders[order.id] = replace(stored, items=order.items, version=order.version, update_time=order.update_time)
+
     def list(self, flt: OrderFilter, page: Page) -> PageResult[Order]:
         found = [o for o in self._t.orders.values() if not flt.statuses or o.status in flt.statuses]
         return _page(found[::-1], page)

@@ -105,3 +105,13 @@ def test_the_outbox_is_priced_as_a_over_a_without_events_of_the_same_run() -> No
     report.price_the_outbox([with_events, without])
     assert (with_events.note, without.note) == ("", "n; a ÷ a-noevents = 0.80")
     assert [s.key for s in scenarios.select(["events"])] == ["a", "a-noevents"] and not by["a-noevents"].events
+
+
+def test_the_amendment_scenario_is_noted_against_b_of_the_same_run_and_only_then() -> None:
+    by = {s.key: s for s in scenarios.ALL}
+    b, m = report.Outcome(by["b"], _window(400)), report.Outcome(by["m"], _window(300))
+    report.compare([b, m])
+    assert (b.note, m.note) == ("", "m ÷ b = 0.75")
+    alone = report.Outcome(by["m"], _window(300))
+    report.compare([alone])
+    assert alone.note == "" and by["m"].hot and by["m"].rpc == "amend"

@@ -13,12 +13,12 @@ from service.domain.model import MovementKind as K
 from service.domain.model import OrderStatus as S
 
 
-ACK = "acknowledged create, shipment, return, adjustment or count exists exactly once"
+ACK = "acknowledged create, shipment, return, adjustment, count or amendment exists exactly once"
 STOCK = "stock conserved: on hand ≥ reserved ≥ 0, each the ledger's and the lines' sum"
 PATHS = "status history is a valid path, each cancel released its open units once"
 LINES = "every line's shipped and canceled units add up"
 RETURNS = "every line's returned units: at most shipped, its returns' sum, restocks in the ledger"
-REFUSALS = "a definite refusal created nothing"
+REFUSED = "a definite refusal created nothing"
 
 
 def _op(f: str, type_: str, key: str, request: dict, response: dict | None = None, code: str = "") -> Operation:  # type: ignore[type-arg]
@@ -276,7 +276,7 @@ def _returned() -> tuple[list[Operation], DbState, list[StreamEvent]]:
     """The shipped run, then order 11's unit comes back for restock (key k11): on hand and available 6."""
     ops, db, stream = _shipped_and_counted()
     ops.append(_op("return", OK, "k11", {"order_id": "11", "items": [["1", 1, 1]]}, {"return_id": "1"}))
-    order = replace(db.orders["11"], path=[*db.orders["11"].path, (S.SHIPPED, S.SHIPPED)], returned={"1": 1}, version=4)
+    order = replace(db.orders["11"], path=[*db.orders["11"].path, (S.SHIPPED, S.SHIPPED)], returned={"1": 1}, returns=1, version=4)
     restock = Movement("1", K.RETURN, 1, 6, "11", id="107")
     db = replace(
         db, stock={"1": 6}, movements=[*db.movements, restock], orders=db.orders | {"11": order}, returns=[Returned("11", {"1": (1, 1)}, "k11")],
@@ -300,7 +300,10 @@ def test_more_units_returned_than_shipped_or_than_the_returns_hold_are_flagged()
 def test_a_lost_return_is_flagged_by_its_line_its_restock_and_its_acknowledgement() -> None:
     ops, db, stream = _returned()
     broken = {v.name: v.violations for v in check(ops, replace(db, returns=[]), stream) if not v.ok}
-    assert broken[RETURNS] == ["order 11 product 1: returned 1 != its returns' 0", "order 11 product 1: RETURN ledger rows 1 != restocked units 0"]
+    assert broken[RETURNS] == [
+        "order 11 product 1: returned 1 != its returns' 0", "order 11 product 1: RETURN ledger rows 1 != restocked units 0",
+        "order 11: 1 returns in its history, 0 stored",
+    ]
     assert "key k11: acknowledged return is stored 0 times" in broken[ACK]
     assert "order 11: 1 RETURN_CREATED events for 0 returns" in broken[EVENTS]
 
@@ -319,4 +322,75 @@ def test_a_return_without_its_event_or_stored_behind_a_refusal_is_flagged() -> N
     assert _violated(ops, db, unannounced)[EVENTS] == ["order 11: 0 RETURN_CREATED events for 1 returns"]
     ops.append(_op("return", FAIL, "k11", {"order_id": "11", "items": [["1", 1, 2]]}, code="FAILED_PRECONDITION"))
     broken = {v.name: v.violations for v in check(ops, db, stream) if not v.ok}
-    assert broken[REFUSALS] == ["key k11: return refused with FAILED_PRECONDITION, yet it is stored"]
+    assert broken[REFUSED] == ["key k11: return refused with FAILED_PRECONDITION, yet it is stored"]
+
+
+TOTALS = "every order's total is the sum of its lines"
+
+
+def _amended() -> tuple[list[Operation], DbState, list[StreamEvent]]:
+    """The sound run, then order 11 (CONFIRMED, one unit at 10.00) is amended to three units (key k11);
+    a validate_only amendment (k12) and one refused for stock (k13) change nothing."""
+    ops, db, stream = _sound()
+    ops += [
+        _op("amend", OK, "k11", {"order_id": "11", "items": [["1", 3]], "validate_only": False}, {"status": S.CONFIRMED}),
+        _op("amend", OK, "k12", {"order_id": "11", "items": [["1", 9]], "validate_only": True}, {"status": S.CONFIRMED}),
+        _op("amend", FAIL, "k13", {"order_id": "11", "items": [["1", 99]], "validate_only": False}, code="FAILED_PRECONDITION"),
+    ]
+    order = replace(
+        db.orders["11"], items={"1": 3}, path=[*db.orders["11"].path, (S.CONFIRMED, S.CONFIRMED)], version=3, prices={"1": 1000},
+        total=3000, amended=1,
+    )
+    move = Movement("1", K.ORDER, -2, 5, "11", key="k11", id="105")
+    db = replace(db, stock={"1": 5}, reserved={"1": 3}, movements=[*db.movements, move], orders=db.orders | {"11": order})
+    stream += [_order_event("11", 3, 7, S.CONFIRMED), _stock_event(6, move)]
+    return ops, db, stream
+
+
+def _broken(ops: list[Operation], db: DbState, stream: list[StreamEvent]) -> dict[str, list[str]]:
+    return {v.name: v.violations for v in check(ops, db, stream) if not v.ok}
+
+
+def test_a_sound_run_with_amendments_passes_every_invariant() -> None:
+    verdicts = check(*_amended())
+    assert [v.violations for v in verdicts] == [[]] * len(verdicts)
+
+
+def test_a_total_that_is_not_the_sum_of_its_lines_is_flagged() -> None:
+    ops, db, stream = _amended()
+    stale = replace(db.orders["11"], total=1000)  # the amendment's lines, the total from before
+    assert _broken(ops, replace(db, orders=db.orders | {"11": stale}), stream)[TOTALS] == ["order 11: total 1000 cents != its lines' 3000"]
+
+
+def test_an_amended_line_whose_reservation_the_ledger_lacks_is_flagged() -> None:
+    ops, db, stream = _amended()
+    more = replace(db.orders["11"], items={"1": 4}, total=4000)  # one unit more than the ledger reserved
+    broken = _broken(ops, replace(db, orders=db.orders | {"11": more}), stream)
+    assert "order 11 product 1: the ledger reserved 3 and released 0, the line has 4 with 0 canceled" in broken[PATHS]
+    assert "product 1: reserved 3 != open units 4" in broken[STOCK]
+
+
+def test_a_change_in_place_where_no_amendment_is_allowed_is_flagged() -> None:
+    ops, db, stream = _amended()
+    picked = replace(
+        db.orders["11"], status=S.PICKED, path=[(None, S.PENDING), (S.PENDING, S.CONFIRMED), (S.CONFIRMED, S.PICKED), (S.PICKED, S.PICKED)],
+        version=4,
+    )
+    stream += [_order_event("11", 4, 7, S.PICKED)]
+    broken = _broken(ops, replace(db, orders=db.orders | {"11": picked}), stream)
+    assert "order 11: a change in place at PICKED, where no amendment or return is allowed" in broken[PATHS]
+
+
+def test_a_refused_or_validate_only_amendment_that_left_a_ledger_row_is_flagged() -> None:
+    ops, db, stream = _amended()
+    leaked = [Movement("1", K.ORDER, -1, 4, "11", key="k12", id="106"), Movement("1", K.CANCEL, 1, 5, "11", key="k13", id="107")]
+    broken = _broken(ops, replace(db, movements=db.movements + leaked), stream)
+    assert "key k12: a validate_only amendment left 1 ledger rows" in broken[ACK]
+    assert broken[REFUSED] == ["key k13: amend refused with FAILED_PRECONDITION, yet it is in the ledger"]
+
+
+def test_an_amendment_without_its_event_or_history_row_is_flagged() -> None:
+    ops, db, stream = _amended()
+    unrecorded = replace(db.orders["11"], amended=0, path=db.orders["11"].path[:-1])
+    broken = _broken(ops, replace(db, orders=db.orders | {"11": unrecorded}), stream)
+    assert "order 11: 1 AMENDED events, 0 amendments in its history" in broken[EVENTS]

@@ -16,12 +16,13 @@ from service.grpc.contract import FILES
 
 def test_every_rpc_of_the_contract_has_the_policy_its_proto_declares() -> None:
     rpcs = {f"/{s.full_name}/{m.name}" for f in FILES for s in f.services_by_name.values() for m in s.methods}
-    assert set(METHODS) == rpcs and len(rpcs) == 30
+    assert set(METHODS) == rpcs and len(rpcs) == 31
     assert METHODS["/erp.orders.v1.OrderService/ExportOrders"] == Method(ORDERS_READ, writes=False, idempotent=False)
     assert METHODS["/erp.orders.v1.OrderService/BatchGetOrders"] == Method(ORDERS_READ, writes=False, idempotent=False)
     assert METHODS["/erp.orders.v1.OrderEventService/WatchOrderEvents"] == Method(ORDERS_READ, writes=False, idempotent=False)
     assert METHODS["/erp.orders.v1.OrderService/CreateOrder"] == Method(ORDERS_WRITE, writes=True, idempotent=True)
     assert METHODS["/erp.orders.v1.OrderService/UpdateOrderStatus"] == Method(ORDERS_FULFIL, writes=True, idempotent=True)
+    assert METHODS["/erp.orders.v1.OrderService/AmendOrder"] == Method(ORDERS_WRITE, writes=True, idempotent=True)
     assert METHODS["/erp.orders.v1.OrderService/CreateShipment"] == Method(ORDERS_FULFIL, writes=True, idempotent=True)
     assert METHODS["/erp.orders.v1.OrderService/CreateReturn"] == Method(ORDERS_FULFIL, writes=True, idempotent=True)
     assert METHODS["/erp.orders.v1.OrderService/ListReturns"] == Method(ORDERS_READ, writes=False, idempotent=False)

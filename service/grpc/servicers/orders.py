@@ -16,7 +16,7 @@ from service.domain.allocation import NewOrder
 from service.domain.errors import OrdersError
 from service.domain.model import OrderLine, OrderStatus, update_cursor
 from service.domain.ports import OrderFilter, OrderSort
-from service.usecases import orders
+from service.usecases import amendments, orders
 from service.usecases.group_commit import OrderPlacer
 from service.usecases.runner import Runner
 
@@ -100,6 +100,16 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
 
     def CancelOrder(self, request: pb.CancelOrderRequest, context: grpc.ServicerContext) -> pb.Order:
         return convert.order_message(self._run(orders.cancel_order, ctx.caller(context), request.id, request.reason, request.etag))
+
+    def AmendOrder(self, request: pb.AmendOrderRequest, context: grpc.ServicerContext) -> pb.AmendOrderResponse:
+        entries = [OrderLine(i.product_id, i.quantity) for i in request.items]
+        amendment, replayed = self._run(
+            amendments.amend_order, ctx.caller(context), request.id, entries, request.reason, request.etag, request.validate_only,
+            ctx.idempotency.get(),
+        )
+        if replayed:
+            ctx.mark_replayed(context)
+        return convert.amendment_message(amendment)
 
     def CreateShipment(self, request: pb.CreateShipmentRequest, context: grpc.ServicerContext) -> pb.Shipment:
         lines = [OrderLine(i.product_id, i.quantity) for i in request.items]

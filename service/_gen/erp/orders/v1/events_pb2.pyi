@@ -24,6 +24,7 @@ class OrderEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORDER_EVENT_TYPE_SHIPMENT_CREATED: _ClassVar[OrderEventType]
     ORDER_EVENT_TYPE_SHIPMENT_DELIVERED: _ClassVar[OrderEventType]
     ORDER_EVENT_TYPE_RETURN_CREATED: _ClassVar[OrderEventType]
+    ORDER_EVENT_TYPE_AMENDED: _ClassVar[OrderEventType]
 ORDER_EVENT_TYPE_UNSPECIFIED: OrderEventType
 ORDER_EVENT_TYPE_CREATED: OrderEventType
 ORDER_EVENT_TYPE_STATUS_CHANGED: OrderEventType
@@ -31,6 +32,7 @@ ORDER_EVENT_TYPE_CANCELED: OrderEventType
 ORDER_EVENT_TYPE_SHIPMENT_CREATED: OrderEventType
 ORDER_EVENT_TYPE_SHIPMENT_DELIVERED: OrderEventType
 ORDER_EVENT_TYPE_RETURN_CREATED: OrderEventType
+ORDER_EVENT_TYPE_AMENDED: OrderEventType
 
 class OrderEvent(_message.Message):
     __slots__ = ("id", "order_id", "sequence", "type", "order", "actor", "request_id", "time", "resume_token", "shipment", "order_return")

@@ -214,6 +214,44 @@ class CancelOrderRequest(_message.Message):
     etag: str
     def __init__(self, id: _Optional[str] = ..., reason: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
+class AmendOrderRequest(_message.Message):
+    __slots__ = ("id", "items", "reason", "etag", "validate_only")
+    class Item(_message.Message):
+        __slots__ = ("product_id", "quantity")
+        PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+        QUANTITY_FIELD_NUMBER: _ClassVar[int]
+        product_id: str
+        quantity: int
+        def __init__(self, product_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    items: _containers.RepeatedCompositeFieldContainer[AmendOrderRequest.Item]
+    reason: str
+    etag: str
+    validate_only: bool
+    def __init__(self, id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[AmendOrderRequest.Item, _Mapping]]] = ..., reason: _Optional[str] = ..., etag: _Optional[str] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+
+class AmendOrderResponse(_message.Message):
+    __slots__ = ("order", "shortages")
+    class Shortage(_message.Message):
+        __slots__ = ("product_id", "requested_quantity", "available_quantity")
+        PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+        REQUESTED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+        AVAILABLE_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+        product_id: str
+        requested_quantity: int
+        available_quantity: int
+        def __init__(self, product_id: _Optional[str] = ..., requested_quantity: _Optional[int] = ..., available_quantity: _Optional[int] = ...) -> None: ...
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    SHORTAGES_FIELD_NUMBER: _ClassVar[int]
+    order: Order
+    shortages: _containers.RepeatedCompositeFieldContainer[AmendOrderResponse.Shortage]
+    def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ..., shortages: _Optional[_Iterable[_Union[AmendOrderResponse.Shortage, _Mapping]]] = ...) -> None: ...
+
 class ListOrderStatusHistoryRequest(_message.Message):
     __slots__ = ("order_id", "page_size", "page_token")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]

@@ -70,6 +70,11 @@ class OrderServiceStub:
                 request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.CancelOrderRequest.SerializeToString,
                 response_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.Order.FromString,
                 _registered_method=True)
+        self.AmendOrder = channel.unary_unary(
+                '/erp.orders.v1.OrderService/AmendOrder',
+                request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.AmendOrderRequest.SerializeToString,
+                response_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.AmendOrderResponse.FromString,
+                _registered_method=True)
         self.CreateShipment = channel.unary_unary(
                 '/erp.orders.v1.OrderService/CreateShipment',
                 request_serializer=erp_dot_orders_dot_v1_dot_order__pb2.CreateShipmentRequest.SerializeToString,
@@ -160,6 +165,17 @@ class OrderServiceServicer:
 
     def CancelOrder(self, request, context):
         """Cancels what is still open (PENDING, CONFIRMED or PICKED) and releases its reservation, exactly once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AmendOrder(self, request, context):
+        """Changes an open order's lines (order PENDING or CONFIRMED): each item sets a line's new quantity,
+        0 removes the line, a product not on the order adds a line at today's price, existing lines keep
+        their price. Increases are reserved under the products' locks, all or nothing (FAILED_PRECONDITION
+        / INSUFFICIENT_STOCK, one violation per short product); decreases release. The total is
+        recomputed. With validate_only, answers what the order would become and changes nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -258,6 +274,11 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.CancelOrder,
                     request_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.CancelOrderRequest.FromString,
                     response_serializer=erp_dot_orders_dot_v1_dot_order__pb2.Order.SerializeToString,
+            ),
+            'AmendOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.AmendOrder,
+                    request_deserializer=erp_dot_orders_dot_v1_dot_order__pb2.AmendOrderRequest.FromString,
+                    response_serializer=erp_dot_orders_dot_v1_dot_order__pb2.AmendOrderResponse.SerializeToString,
             ),
             'CreateShipment': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateShipment,
@@ -485,6 +506,33 @@ class OrderService:
             '/erp.orders.v1.OrderService/CancelOrder',
             erp_dot_orders_dot_v1_dot_order__pb2.CancelOrderRequest.SerializeToString,
             erp_dot_orders_dot_v1_dot_order__pb2.Order.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AmendOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/erp.orders.v1.OrderService/AmendOrder',
+            erp_dot_orders_dot_v1_dot_order__pb2.AmendOrderRequest.SerializeToString,
+            erp_dot_orders_dot_v1_dot_order__pb2.AmendOrderResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,78 @@
+"""AmendOrder: an open order's lines changed, its stock re-checked and moved, atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from service.domain import amendments, events, rules
+from service.domain.amendments import Amendment
+from service.domain.errors import InsufficientStock
+from service.domain.model import Caller, IdempotencyKey, MovementKind, OrderLine, StatusChange
+from service.domain.ports import UnitOfWork
+from service.domain.stock import StockBook
+from service.usecases.keyed import once_per_key
+
+# order_status_history.reason's width.
+REASON_MAX = 500
+
+
+def amend_order(
+    uow: UnitOfWork, caller: Caller, order_id: str, entries: Sequence[OrderLine], reason: str, etag: str = "",
+    validate_only: bool = False, key: IdempotencyKey | None = None,
+) -> tuple[Amendment, bool]:
+    """Sets the lines' new quantities; returns the amendment and whether it replayed `key`.
+
+    Under the order's lock, then its changing lines' products ascending (storage/locks.py): an
+    increase reserves (an ORDER ledger row), a decrease releases (a CANCEL row), all or nothing. The
+    order's version moves, with a history row (its status unchanged, "amended: " and the reason) and
+    an AMENDED event. An amendment that changes no quantity writes nothing. With `validate_only` the
+    same judgement runs under the same locks, the shortages are returned instead of raised, and the
+    transaction rolls back: nothing is written, no key is stored. The key is stored on the
+    amendment's first ledger row (every amendment that changes anything moves stock); a replay found
+    there answers the order as it is now.
+    """
+    amendments.ensure_one_entry_per_product(entries)
+
+    def run() -> tuple[Amendment, bool]:
+        order = uow.orders.lock(order_id)
+        rules.ensure_etag(order, etag)
+        moves = amendments.changes(order, entries)
+        if not moves:
+            return Amendment(order, [], [], []), False
+        products = uow.products.lock(list(moves))
+        judged = amendments.judged(order, moves, products)
+        if validate_only:
+            return judged, False
+        if judged.shortages:
+            raise InsufficientStock(judged.shortages)
+        now = datetime.now(UTC)
+        amended = replace(judged.order, update_time=now, version=order.version + 1)
+        book = StockBook(products)
+        for pid, change in sorted(moves.items()):
+            kind = MovementKind.ORDER if change > 0 else MovementKind.CANCEL
+            book.move(pid, kind, -change, order.id, reason or "amendment", caller, now)
+        first, *rest = book.movements
+        uow.ledger.add_one(first, key)
+        uow.ledger.add(rest)
+        uow.products.set_stock(book.stock(), now, book.sequences())
+        uow.orders.amend(amended, judged.added, judged.removed)
+        uow.history.add(
+            StatusChange("", order.id, order.status, order.status, caller.actor, (f"amended: {reason}" if reason else "amended")[:REASON_MAX], caller.request_id, now)
+        )
+        uow.events.add([events.order_amended(amended, caller, now), *book.events])
+        uow.commit()
+        return replace(judged, order=amended), False
+
+    if validate_only:
+        with uow:
+            return run()
+    return once_per_key(uow, lambda: _replayed(uow, key), run)
+
+
+def _replayed(uow: UnitOfWork, key: IdempotencyKey | None) -> tuple[Amendment, bool] | None:
+    if key is None or (found := uow.ledger.find_by_key(key)) is None:
+        return None
+    rules.ensure_same_request(found[1], key)
+    return Amendment(uow.orders.get(found[0].order_id), [], [], []), True
