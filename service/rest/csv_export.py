@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 COLUMNS = (
     "order_id", "external_reference", "customer_id", "status", "create_time", "update_time",
     "product_id", "sku", "quantity", "shipped_quantity", "unit_price", "subtotal", "total",
+    "canceled_quantity", "returned_quantity",  # last, so that readers by position of the first 13 keep working
 )
 _EXPORTS = frozenset({"/erp.orders.v1.OrderService/ExportOrders"})
 _HEADERS = [
@@ -54,7 +55,10 @@ def rows(order: order_pb2.Order) -> list[list[str | int]]:
     status = order_pb2.OrderStatus.Name(order.status)
     head = [order.id, order.external_reference, order.customer_id, status, order.create_time.ToJsonString(), order.update_time.ToJsonString()]
     return [
-        [*head, i.product_id, i.sku, i.quantity, i.shipped_quantity, _amount(i.unit_price), _amount(i.subtotal), _amount(order.total)]
+        [
+            *head, i.product_id, i.sku, i.quantity, i.shipped_quantity, _amount(i.unit_price), _amount(i.subtotal), _amount(order.total),
+            i.canceled_quantity, i.returned_quantity,
+        ]
         for i in order.items
     ]
 

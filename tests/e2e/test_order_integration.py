@@ -349,7 +349,10 @@ def test_addresses_over_rest_are_camel_case_and_errors_read_as_sentences(stubs: 
 def _database_lines(engine: Engine, customer_id: str) -> list[list[str]]:
     """The customer's order lines as the export writes them, straight from the tables."""
     query = (
-        select(orders, order_items.c.product_id, order_items.c.sku, order_items.c.quantity, order_items.c.unit_price_cents)
+        select(
+            orders, order_items.c.product_id, order_items.c.sku, order_items.c.quantity, order_items.c.unit_price_cents,
+            order_items.c.shipped_quantity, order_items.c.canceled_quantity, order_items.c.returned_quantity,
+        )
         .join(order_items, order_items.c.order_id == orders.c.id)
         .where(orders.c.customer_id == int(customer_id))
         .order_by(orders.c.id.desc(), order_items.c.line)
@@ -359,8 +362,8 @@ def _database_lines(engine: Engine, customer_id: str) -> list[list[str]]:
             [
                 str(r.id), r.external_reference or "", str(r.customer_id), opb.OrderStatus.Name(r.status),
                 _rfc3339(r.create_time), _rfc3339(r.update_time), str(r.product_id), r.sku, str(r.quantity),
-                str(r.quantity if r.status in (opb.ORDER_STATUS_SHIPPED, opb.ORDER_STATUS_DELIVERED) else 0),
-                f"{Decimal(r.unit_price_cents) / 100:.2f}", f"{Decimal(r.unit_price_cents * r.quantity) / 100:.2f}", f"{Decimal(r.total_cents) / 100:.2f}",
+                str(r.shipped_quantity), f"{Decimal(r.unit_price_cents) / 100:.2f}", f"{Decimal(r.unit_price_cents * r.quantity) / 100:.2f}",
+                f"{Decimal(r.total_cents) / 100:.2f}", str(r.canceled_quantity), str(r.returned_quantity),
             ]
             for r in conn.execute(query)
         ]
@@ -379,6 +382,8 @@ def _exported_world(stubs: Stubs) -> tuple[str, list[opb.Order]]:
     for status in (opb.ORDER_STATUS_CONFIRMED, opb.ORDER_STATUS_PICKED, opb.ORDER_STATUS_SHIPPED):
         stubs.orders.UpdateOrderStatus(opb.UpdateOrderStatusRequest(id=placed[0].id, status=status))
     stubs.orders.CancelOrder(opb.CancelOrderRequest(id=placed[1].id, reason="export test"))
+    restock = opb.CreateReturnRequest.Item(product_id=cheap.id, quantity=1, disposition=opb.RETURN_DISPOSITION_RESTOCK)
+    stubs.orders.CreateReturn(opb.CreateReturnRequest(order_id=placed[0].id, items=[restock], reason="export test"))
     return customer.id, placed
 
 
@@ -402,6 +407,7 @@ def test_export_over_rest_is_csv_whose_rows_are_the_databases_lines(stubs: Stubs
     assert rows == _database_lines(engine, customer_id)
     assert len(rows) == 15 and {row[3] for row in rows} >= {"ORDER_STATUS_SHIPPED", "ORDER_STATUS_CANCELED"}
     assert [row[9] for row in rows if row[3] == "ORDER_STATUS_SHIPPED"] == [row[8] for row in rows if row[3] == "ORDER_STATUS_SHIPPED"]
+    assert sorted(row[14] for row in rows) == ["0"] * 14 + ["1"]  # the shipped order's returned unit
 
 
 def test_export_refuses_bad_filters_and_callers_without_orders_read_before_it_starts(http: httpx.Client) -> None:

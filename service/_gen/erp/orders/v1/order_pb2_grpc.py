@@ -149,7 +149,7 @@ class OrderServiceServicer:
         """Streams every order that ListOrders' filters select, in its order, with its items: an export
         for finance or a mirror. Over REST, GET /v1/orders:export answers text/csv, one row per line
         item: id, external_reference, customer_id, status, create_time, update_time, product_id, sku,
-        quantity, shipped_quantity, unit_price, subtotal, total.
+        quantity, shipped_quantity, unit_price, subtotal, total, canceled_quantity, returned_quantity.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
