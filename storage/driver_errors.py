@@ -22,6 +22,9 @@ from service.domain.model import IdempotencyKey
 _LOCK_KINDS = {1205: "lock_wait_timeout", 3572: "lock_wait_timeout", 1213: "deadlock", 1317: "interrupted"}
 _LOCK_CODES = set(_LOCK_KINDS)
 _GONE_CODES = {2002, 2003, 2006, 2013, 2055, 1927, 4031, 1053}  # cannot connect, server gone, killed, shutdown
+# The server refuses another connection: max_connections (1040), max_user_connections (1203), or the
+# account's own MAX_USER_CONNECTIONS or hourly limits (1226). Overload, not a bug: UNAVAILABLE, retry later.
+_FULL_CODES = {1040, 1203, 1226}
 _TIMEOUT_CODES = {1969, 3024}
 _DUPLICATE = 1062
 
@@ -41,7 +44,7 @@ def translate(error: exc.DBAPIError, lock_error: Callable[[str], None]) -> Order
         return LockContention(1)
     if isinstance(error, exc.IntegrityError) and (taken := _taken(error)) is not None:
         return taken
-    if code in _GONE_CODES or code in _TIMEOUT_CODES or error.connection_invalidated or isinstance(error, exc.InterfaceError):
+    if code in _GONE_CODES or code in _FULL_CODES or code in _TIMEOUT_CODES or error.connection_invalidated or isinstance(error, exc.InterfaceError):
         return StorageUnavailable()
     if isinstance(error, exc.OperationalError) and "unable to open database" in text:
         return StorageUnavailable()

@@ -161,6 +161,32 @@ def time_limited(mysql_url: str, engine: Engine) -> Iterator[Engine]:
     limited.dispose()
 
 
+@pytest.fixture
+def one_connection_account(mysql_url: str, engine: Engine) -> Iterator[Engine]:
+    """An engine on an account of its own that the server lets hold one connection at a time."""
+    user, password = f"orders_t_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    url = make_url(mysql_url)
+    with engine.connect() as conn:
+        conn.execute(text(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}' WITH MAX_USER_CONNECTIONS 1"))
+        conn.execute(text(f"GRANT ALL ON `{url.database}`.* TO '{user}'@'%'"))
+    limited = make_engine(Settings(database_url=url.set(username=user, password=password).render_as_string(hide_password=False)), pool_size=2)
+    try:
+        yield limited
+    finally:
+        limited.dispose()
+        with engine.connect() as conn:
+            conn.execute(text(f"DROP USER '{user}'@'%'"))
+
+
+def test_a_server_that_refuses_another_connection_is_unavailable(one_connection_account: Engine) -> None:
+    # A full server (max_connections, max_user_connections or the account's limit) is overload: the
+    # caller gets UNAVAILABLE and retries, not INTERNAL with the driver's text.
+    with unit_of_work(one_connection_account) as holder:
+        holder.products.lock(["1"])
+        with pytest.raises(StorageUnavailable), unit_of_work(one_connection_account):
+            pass
+
+
 def test_a_locking_read_over_the_statement_time_limit_is_unavailable_and_not_re_run(engine: Engine, time_limited: Engine) -> None:
     pid = _product(engine)
     runner = Runner(lambda: unit_of_work(time_limited), RetryPolicy(attempts=3, base_delay=Settings.retry_base_delay_ms / 1000))
