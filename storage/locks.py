@@ -22,7 +22,11 @@ Which transaction takes which locks, in order:
   shipped units as last committed.
 - AmendOrder: its order row and items, then the products of every line whose quantity changes
   (raised, lowered, added or removed), ascending, in one statement. With validate_only the same
-  locks, then a rollback.
+  locks, then a rollback. Its order_amendments row (the idempotency key's) is written under the
+  order row's lock, after the products' (a keyed amendment that changes nothing: with no product
+  lock at all), and takes no lock of its own beyond its foreign key's shared lock on that order
+  row, which it already holds exclusively. A call whose key a concurrent one has just written waits
+  at that INSERT for the other to end; the other locks nothing after writing its row, so it ends.
 - UpdateOrderStatus to any other status: its order row only.
 - AdjustStock and the product edits: one product row. Customer edits: one customer row.
 

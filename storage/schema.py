@@ -245,6 +245,18 @@ class ReturnItemRow(Base):
     )
 
 
+class OrderAmendmentRow(IdempotencyColumns, Base):
+    # One per AmendOrder that took effect (and per keyed one that changed nothing): its key's home.
+    __tablename__ = "order_amendments"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(Id, ForeignKey("orders.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    actor: Mapped[str] = mapped_column(String(255))
+    request_id: Mapped[str] = mapped_column(String(128))
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (Index(None, "order_id", "id"), UniqueConstraint("idem_principal", "idem_key"))
+
+
 class StockMovementRow(IdempotencyColumns, Base):
     __tablename__ = "stock_movements"
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -331,6 +343,7 @@ shipments = cast(Table, ShipmentRow.__table__)
 shipment_items = cast(Table, ShipmentItemRow.__table__)
 returns = cast(Table, ReturnRow.__table__)
 return_items = cast(Table, ReturnItemRow.__table__)
+order_amendments = cast(Table, OrderAmendmentRow.__table__)
 status_history = cast(Table, StatusChangeRow.__table__)
 outbox_events = cast(Table, OutboxEventRow.__table__)
 outbox_leases = cast(Table, OutboxLeaseRow.__table__)

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, RootTransaction, exc
 
 from service.domain.errors import StorageUnavailable
 from service.domain.ports import UnitOfWork
+from storage.amendments import SqlAmendmentRepository
 from storage.customers import SqlCustomerRepository
 from storage.engine import mark_committed
 from storage.driver_errors import translate
@@ -50,6 +51,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.ledger = SqlLedgerRepository(sql)  # records the kinds it appends, counted on commit
         self.shipments = SqlShipmentRepository(sql)
         self.returns = SqlReturnRepository(sql)
+        self.amendments = SqlAmendmentRepository(sql)
         self.history = SqlHistoryRepository(sql)
         self.events = SqlEventOutbox(sql, self._events) if self._events else DiscardingOutbox()
         return self

@@ -92,6 +92,18 @@ def engine(mysql_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture
+def migrated() -> Iterator[Engine]:
+    """A database of its own at the migration head, for a test that migrates it down and up again."""
+    with fresh_database() as url:
+        engine = bootstrap.engine(Settings(database_url=url), pool_size=1)
+        upgrade(engine)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def observer(mysql_url: str) -> Iterator[Engine]:
     """A separate engine for a test to watch the database from: sharing the server's pool with a

@@ -242,6 +242,18 @@ class Return:
 
 
 @dataclass(frozen=True)
+class OrderAmendment:
+    """An AmendOrder that took effect, or a keyed one that changed nothing: the row its idempotency key is stored on."""
+
+    id: str
+    order_id: str
+    reason: str
+    actor: str
+    request_id: str
+    create_time: datetime
+
+
+@dataclass(frozen=True)
 class StatusChange:
     id: str
     order_id: str

@@ -19,6 +19,7 @@ from service.domain.model import (
     Customer,
     IdempotencyKey,
     Order,
+    OrderAmendment,
     OrderStatus,
     Page,
     PageResult,
@@ -226,6 +227,19 @@ class ReturnRepository(ABC):
         """Oldest first."""
 
 
+class AmendmentRepository(ABC):
+    """An order's amendments, each with its idempotency key (AmendOrder's own keys: no other method's
+    collide with them). Written only under their order's row lock, so they take none of their own."""
+
+    @abstractmethod
+    def add(self, amendment: OrderAmendment, key: IdempotencyKey | None) -> OrderAmendment:
+        """Inserts the amendment; returns it with its id. A taken key raises KeyTaken."""
+
+    @abstractmethod
+    def find_by_key(self, key: IdempotencyKey) -> tuple[OrderAmendment, str] | None:
+        """The amendment stored with this principal's key, and its request fingerprint."""
+
+
 class HistoryRepository(ABC):
     @abstractmethod
     def add(self, change: StatusChange) -> None: ...
@@ -258,6 +272,7 @@ class UnitOfWork(ABC):
     ledger: LedgerRepository
     shipments: ShipmentRepository
     returns: ReturnRepository
+    amendments: AmendmentRepository
     history: HistoryRepository
     events: EventOutbox
 

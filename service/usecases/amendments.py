@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from service.domain import amendments, events, rules
 from service.domain.amendments import Amendment
 from service.domain.errors import InsufficientStock
-from service.domain.model import Caller, IdempotencyKey, MovementKind, OrderLine, StatusChange
+from service.domain.model import Caller, IdempotencyKey, MovementKind, OrderAmendment, OrderLine, StatusChange
 from service.domain.ports import UnitOfWork
 from service.domain.stock import StockBook
 from service.usecases.keyed import once_per_key
 
-# order_status_history.reason's width.
+# order_status_history.reason's and order_amendments.reason's width.
 REASON_MAX = 500
 
 
@@ -27,11 +27,13 @@ def amend_order(
     Under the order's lock, then its changing lines' products ascending (storage/locks.py): an
     increase reserves (an ORDER ledger row), a decrease releases (a CANCEL row), all or nothing. The
     order's version moves, with a history row (its status unchanged, "amended: " and the reason) and
-    an AMENDED event. An amendment that changes no quantity writes nothing. With `validate_only` the
-    same judgement runs under the same locks, the shortages are returned instead of raised, and the
-    transaction rolls back: nothing is written, no key is stored. The key is stored on the
-    amendment's first ledger row (every amendment that changes anything moves stock); a replay found
-    there answers the order as it is now.
+    an AMENDED event. Each amendment that applies writes one order_amendments row, which holds `key`
+    (AmendOrder's keys live there alone: AdjustStock's and CountStock's never collide with them). One
+    that changes no quantity writes that row alone if it has a key, so that a retry after a later
+    amendment replays instead of setting the quantities back, and nothing without one. With
+    `validate_only` the same judgement runs under the same locks, the shortages are returned instead
+    of raised, and the transaction rolls back: nothing is written, no key is stored. A replay found
+    by the key answers the order as it is now.
     """
     amendments.ensure_one_entry_per_product(entries)
 
@@ -40,6 +42,9 @@ def amend_order(
         rules.ensure_etag(order, etag)
         moves = amendments.changes(order, entries)
         if not moves:
+            if key is not None and not validate_only:
+                _record(uow, caller, order.id, reason, datetime.now(UTC), key)
+                uow.commit()
             return Amendment(order, [], [], []), False
         products = uow.products.lock(list(moves))
         judged = amendments.judged(order, moves, products)
@@ -53,9 +58,8 @@ def amend_order(
         for pid, change in sorted(moves.items()):
             kind = MovementKind.ORDER if change > 0 else MovementKind.CANCEL
             book.move(pid, kind, -change, order.id, reason or "amendment", caller, now)
-        first, *rest = book.movements
-        uow.ledger.add_one(first, key)
-        uow.ledger.add(rest)
+        _record(uow, caller, order.id, reason, now, key)  # first: a taken key stops the rest
+        uow.ledger.add(book.movements)
         uow.products.set_stock(book.stock(), now, book.sequences())
         uow.orders.amend(amended, judged.added, judged.removed)
         uow.history.add(
@@ -71,8 +75,13 @@ def amend_order(
     return once_per_key(uow, lambda: _replayed(uow, key), run)
 
 
+def _record(uow: UnitOfWork, caller: Caller, order_id: str, reason: str, now: datetime, key: IdempotencyKey | None) -> None:
+    """The amendment's row, with its key: inserted at once, so a key a concurrent call took raises KeyTaken here."""
+    uow.amendments.add(OrderAmendment("", order_id, reason[:REASON_MAX], caller.actor, caller.request_id, now), key)
+
+
 def _replayed(uow: UnitOfWork, key: IdempotencyKey | None) -> tuple[Amendment, bool] | None:
-    if key is None or (found := uow.ledger.find_by_key(key)) is None:
+    if key is None or (found := uow.amendments.find_by_key(key)) is None:
         return None
     rules.ensure_same_request(found[1], key)
     return Amendment(uow.orders.get(found[0].order_id), [], [], []), True

@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
-import pytest
 from alembic import command
 from sqlalchemy import Engine, text
 
 from service.domain.allocation import NewOrder
 from service.domain.model import Caller, OrderLine, OrderStatus, ReturnDisposition, ReturnLine
-from service.runtime.bootstrap import engine as make_engine
 from service.runtime.bootstrap import unit_of_work
-from service.settings import Settings
 from service.usecases import customers, orders, products
 from storage import invariants
 from storage.migrate import alembic_config, upgrade
-from tests.conftest import fresh_database
 from tests.helpers import cpf
 
 CALLER = Caller("migration-test", "r")
-
-
-@pytest.fixture
-def migrated() -> Iterator[Engine]:
-    with fresh_database() as url:
-        engine = make_engine(Settings(database_url=url), pool_size=1)
-        upgrade(engine)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
 
 
 def _returned(engine: Engine) -> list[str]:

@@ -3,7 +3,7 @@ FakeRepository and FakeUnitOfWork).
 
 They keep the guarantees the use cases rely on from storage: a transaction sees its own writes, and only
 commit() makes them visible to the next one (leaving `with` without it rolls back); the idempotency keys
-of orders, shipments, returns and stock movements are unique (a taken key raises KeyTaken, as the unique index does); ids
+of orders, shipments, returns, amendments and stock movements are unique (a taken key raises KeyTaken, as the unique index does); ids
 are assigned on insert. There are no locks: these tests run one use case at a time.
 """
 
@@ -21,6 +21,7 @@ from service.domain.model import (
     Customer,
     IdempotencyKey,
     Order,
+    OrderAmendment,
     Page,
     PageResult,
     Product,
@@ -32,6 +33,7 @@ from service.domain.model import (
     StockMovement,
 )
 from service.domain.ports import (
+    AmendmentRepository,
     CustomerFilter,
     CustomerRepository,
     EventOutbox,
@@ -61,6 +63,8 @@ class Tables:
     shipment_keys: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # → (shipment id, fingerprint)
     returns: dict[str, Return] = field(default_factory=dict)
     return_keys: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # → (return id, fingerprint)
+    amendments: dict[str, OrderAmendment] = field(default_factory=dict)
+    amendment_keys: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # → (amendment id, fingerprint)
     history: list[StatusChange] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     last_id: int = 0
@@ -256,6 +260,21 @@ class FakeReturns(_Repository, ReturnRepository):
         return _page([r for r in self._t.returns.values() if r.order_id == order_id], page)
 
 
+class FakeAmendments(_Repository, AmendmentRepository):
+    def add(self, amendment: OrderAmendment, key: IdempotencyKey | None) -> OrderAmendment:
+        if key is not None and (key.principal, key.key) in self._t.amendment_keys:
+            raise KeyTaken()
+        added = replace(amendment, id=self._t.next_id())
+        self._t.amendments[added.id] = added
+        if key is not None:
+            self._t.amendment_keys[(key.principal, key.key)] = (added.id, key.fingerprint)
+        return added
+
+    def find_by_key(self, key: IdempotencyKey) -> tuple[OrderAmendment, str] | None:
+        found = self._t.amendment_keys.get((key.principal, key.key))
+        return None if found is None else (self._t.amendments[found[0]], found[1])
+
+
 class FakeHistory(_Repository, HistoryRepository):
     def add(self, change: StatusChange) -> None:
         self._t.history.append(replace(change, id=self._t.next_id()))
@@ -286,6 +305,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.ledger = FakeLedger(self)
         self.shipments = FakeShipments(self)
         self.returns = FakeReturns(self)
+        self.amendments = FakeAmendments(self)
         self.history = FakeHistory(self)
         self.events = FakeEvents(self)
 

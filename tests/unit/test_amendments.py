@@ -26,7 +26,7 @@ from service.domain.events import OrderEvent, OrderEventType, StockEvent
 from service.domain.model import Caller, Customer, IdempotencyKey, MovementKind, Order, OrderItem, OrderLine, OrderStatus, Product
 from service.domain.amendments import Amendment
 from service.usecases import amendments as amend_use_case
-from service.usecases import orders
+from service.usecases import orders, products
 from tests.unit.fakes import FakeUnitOfWork, Tables
 
 NOW = datetime(2026, 12, 7, tzinfo=UTC)
@@ -109,6 +109,34 @@ def test_an_amendment_that_changes_no_quantity_writes_nothing(tables: Tables) ->
     assert same.order == order and tables == before
 
 
+def test_a_keyed_amendment_that_changes_nothing_keeps_its_key_so_a_late_retry_replays(tables: Tables) -> None:
+    order = _order(tables, ("p1", 2))
+    key = IdempotencyKey("alice", "same", "fp")
+    same, replayed = _amend(tables, order.id, ("p1", 2), key=key)
+    assert (same.order, replayed) == (order, False)
+    assert (tables.orders[order.id].version, len(tables.ledger), len(tables.history)) == (1, 1, 1)  # no change, no history, no event
+    fewer, _ = _amend(tables, order.id, ("p1", 1))
+    retry, replayed = _amend(tables, order.id, ("p1", 2), key=key)  # Redis has forgotten the key
+    assert (retry.order, replayed) == (fewer.order, True) and tables.orders[order.id] == fewer.order
+    assert _figures(tables, "p1") == (5, 1, 4)
+    assert [(a.order_id, a.reason, a.actor) for a in tables.amendments.values()] == [(order.id, "customer called", "tester")] * 2
+
+
+def test_every_amendment_that_applies_writes_its_row_and_its_ledger_rows_carry_no_key(tables: Tables) -> None:
+    order = _order(tables, ("p1", 2))
+    _amend(tables, order.id, ("p1", 3), ("p2", 1), key=IdempotencyKey("alice", "k", "fp"))
+    _amend(tables, order.id, ("p1", 1))
+    assert [a.order_id for a in tables.amendments.values()] == [order.id, order.id]
+    assert list(tables.amendment_keys) == [("alice", "k")] and tables.ledger_keys == {}
+
+
+def test_a_key_used_for_adjust_stock_is_free_for_amend_order(tables: Tables) -> None:
+    order = _order(tables, ("p1", 2))
+    products.adjust_stock(FakeUnitOfWork(tables), CALLER, "p1", 3, "found", IdempotencyKey("alice", "K", "adjust-fp"))
+    amended, replayed = _amend(tables, order.id, ("p1", 4), key=IdempotencyKey("alice", "K", "amend-fp"))
+    assert (replayed, amended.order.items[0].quantity) == (False, 4) and _figures(tables, "p1") == (8, 4, 4)
+
+
 def test_only_pending_and_confirmed_orders_can_be_amended(tables: Tables) -> None:
     order = _order(tables, ("p1", 2))
     orders.update_order_status(FakeUnitOfWork(tables), CALLER, order.id, OrderStatus.CONFIRMED, "")
@@ -170,13 +198,13 @@ def test_a_retry_refused_because_its_first_attempt_moved_the_etag_meanwhile_repl
     key = IdempotencyKey("alice", "a2", "fp")
     first, _ = _amend(tables, order.id, ("p1", 5), etag=order.etag, key=key)
     uow = FakeUnitOfWork(tables)
-    real, calls = uow.ledger.find_by_key, []
+    real, calls = uow.amendments.find_by_key, []
 
     def late(k: IdempotencyKey) -> object:  # the retry's first lookup ran before the first attempt committed
         calls.append(k)
         return None if len(calls) == 1 else real(k)
 
-    uow.ledger.find_by_key = late  # type: ignore[method-assign,assignment]
+    uow.amendments.find_by_key = late  # type: ignore[method-assign,assignment]
     retry = amend_use_case.amend_order(uow, CALLER, order.id, [OrderLine("p1", 5)], "customer called", order.etag, False, key)
     assert retry == (Amendment(first.order, [], [], []), True) and len(tables.ledger) == 2
 
