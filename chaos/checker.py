@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 from typing import TypeVar
 
-from chaos.dbstate import DbState, OrderState, Returned, Shipped
+from chaos.dbstate import Amended, DbState, OrderState, Returned, Shipped
 from chaos.events_invariant import events_published
 from chaos.history import FAIL, OK, Operation
 from chaos.stream import StreamEvent
@@ -21,7 +21,7 @@ from service.domain.model import MovementKind, OrderStatus, ReturnDisposition
 from service.domain.rules import NEXT, RETURNABLE
 from service.domain.stock import after_movement
 
-Keyed = TypeVar("Keyed", Shipped, Returned)
+Keyed = TypeVar("Keyed", Shipped, Returned, Amended)
 
 # Answers that say the call was refused and ran nothing; anything else may have taken effect.
 DEFINITE_REFUSALS = frozenset({"FAILED_PRECONDITION", "NOT_FOUND", "INVALID_ARGUMENT", "ALREADY_EXISTS", "OUT_OF_RANGE"})
@@ -136,8 +136,9 @@ def returns_add_up(ops: Sequence[Operation], db: DbState) -> Verdict:
 def acknowledged_exactly_once(ops: Sequence[Operation], db: DbState) -> Verdict:
     """Every acknowledged create is in the database once, as ordered (unless amended since), and
     readable; every acknowledged adjustment or count is in the ledger once, every acknowledged
-    shipment stored once, as asked; an acknowledged amendment is on at most one ledger row (none
-    when it changed nothing), of its order, and a validate_only one on none."""
+    shipment stored once, as asked; an acknowledged amendment with a key has exactly one
+    order_amendments row with that key, of its own order (one that changed nothing too), and a
+    validate_only one has none."""
     by_key = _orders_by_key(db)
     adjustments = Counter((m.kind, m.key) for m in db.movements if m.key)
     shipped = _by_key(db.shipments)
@@ -167,12 +168,14 @@ def acknowledged_exactly_once(ops: Sequence[Operation], db: DbState) -> Verdict:
                 found.append(f"key {op.key}: acknowledged {what} is stored {len(kept)} times")
             elif (kept[0].order_id, kept[0].items) != (op.request["order_id"], lines(op.request["items"])):
                 found.append(f"key {op.key}: {what} {kept[0]} is not the one asked for, {op.request}")
-    for op in _completed(ops, OK, "amend"):
+    amended = _by_key(db.amendments)
+    for op in (op for op in _completed(ops, OK, "amend") if op.key):
         checked += 1
-        rows = [m for m in db.movements if m.key == op.key and m.kind in (MovementKind.ORDER, MovementKind.CANCEL)]
-        if op.request.get("validate_only") and rows:
-            found.append(f"key {op.key}: a validate_only amendment left {len(rows)} ledger rows")
-        elif len(rows) > 1 or any(m.order_id != op.request["order_id"] for m in rows):
+        rows = amended.get(op.key, [])
+        if op.request.get("validate_only"):
+            if rows:
+                found.append(f"key {op.key}: a validate_only amendment left {len(rows)} amendment rows")
+        elif len(rows) != 1 or rows[0].order_id != op.request["order_id"]:
             found.append(f"key {op.key}: acknowledged amendment of order {op.request['order_id']} is stored as {rows}")
     # Clients read only orders whose create was acknowledged before, so NOT_FOUND means one vanished.
     found += [f"order {op.request['order_id']}: acknowledged, then read as NOT_FOUND" for op in _completed(ops, FAIL, "read") if op.code == "NOT_FOUND"]
@@ -196,11 +199,12 @@ def one_order_per_key(ops: Sequence[Operation], db: DbState) -> Verdict:
 
 def refusal_created_nothing(ops: Sequence[Operation], db: DbState) -> Verdict:
     """A create, shipment, return, adjustment, count or amendment refused definitely left no order,
-    shipment, return or ledger row under its key."""
+    shipment, return, ledger or amendment row under its key."""
     by_key = _orders_by_key(db)
     ledger = {m.key for m in db.movements if m.key}
     shipped = _by_key(db.shipments)
     taken = _by_key(db.returns)
+    amended = _by_key(db.amendments)
     found, checked = [], 0
     for op in ops:
         if op.type != FAIL or not definite(op.code, op.attempts[-1].reason) or op.f not in ("create", "adjust", "count", "ship", "return", "amend"):
@@ -208,12 +212,14 @@ def refusal_created_nothing(ops: Sequence[Operation], db: DbState) -> Verdict:
         checked += 1
         if op.f == "create" and op.key in by_key:
             found.append(f"key {op.key}: refused with {op.code}, yet order {sorted(by_key[op.key])} exists")
-        if op.f in ("adjust", "count", "amend") and op.key in ledger:
+        if op.f in ("adjust", "count") and op.key in ledger:
             found.append(f"key {op.key}: {op.f} refused with {op.code}, yet it is in the ledger")
         if op.f == "ship" and op.key in shipped:
             found.append(f"key {op.key}: shipment refused with {op.code}, yet it is stored")
         if op.f == "return" and op.key in taken:
             found.append(f"key {op.key}: return refused with {op.code}, yet it is stored")
+        if op.f == "amend" and op.key in amended:
+            found.append(f"key {op.key}: amendment refused with {op.code}, yet it is stored")
     return Verdict("a definite refusal created nothing", checked, found)
 
 
@@ -312,7 +318,7 @@ def _completed(ops: Sequence[Operation], type_: str, *fs: str) -> Iterable[Opera
 
 
 def _by_key(rows: Iterable[Keyed]) -> dict[str, list[Keyed]]:
-    """Shipments or returns by the idempotency key stored with them."""
+    """Shipments, returns or amendments by the idempotency key stored with them."""
     by_key: defaultdict[str, list[Keyed]] = defaultdict(list)
     for row in rows:
         if row.key:

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from service.domain.model import ShipmentState
 from storage import outbox
 from storage.schema import (
+    order_amendments,
     order_items,
     orders,
     products,
@@ -29,7 +30,7 @@ class Movement:
     delta: int
     stock_after: int = 0
     order_id: str | None = None
-    key: str | None = None  # the AdjustStock, CountStock or AmendOrder idempotency key on the ledger row
+    key: str | None = None  # the AdjustStock or CountStock idempotency key on the ledger row
     id: str = ""  # the ledger row's, which its product stock event names
 
 
@@ -69,6 +70,12 @@ class Returned:
 
 
 @dataclass(frozen=True)
+class Amended:
+    order_id: str
+    key: str | None = None  # the AmendOrder idempotency key, on the amendment's order_amendments row
+
+
+@dataclass(frozen=True)
 class DbState:
     stock: dict[str, int]  # product id -> stock_quantity: available, on hand − reserved
     movements: list[Movement]
@@ -77,6 +84,7 @@ class DbState:
     reserved: dict[str, int] = field(default_factory=dict)  # product id -> reserved_quantity (absent: 0)
     shipments: list[Shipped] = field(default_factory=list)
     returns: list[Returned] = field(default_factory=list)
+    amendments: list[Amended] = field(default_factory=list)  # order_amendments, in id order
 
 
 def snapshot(engine: Engine) -> DbState:
@@ -142,4 +150,6 @@ def snapshot(engine: Engine) -> DbState:
             Returned(str(oid), return_lines.get(int(rid), {}), key)
             for rid, oid, key in conn.execute(select(returns.c.id, returns.c.order_id, returns.c.idem_key).order_by(returns.c.id)).tuples()
         ]
-    return DbState(stock, movements, found, outbox.backlog(engine)[0], reserved, sent, taken)
+        a = order_amendments
+        changed = [Amended(str(oid), key) for oid, key in conn.execute(select(a.c.order_id, a.c.idem_key).order_by(a.c.id)).tuples()]
+    return DbState(stock, movements, found, outbox.backlog(engine)[0], reserved, sent, taken, changed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from chaos.checker import check
-from chaos.dbstate import DbState, Movement, OrderState, Returned, Shipped
+from chaos.dbstate import Amended, DbState, Movement, OrderState, Returned, Shipped
 from chaos.events_invariant import NAME as EVENTS
 from chaos.history import FAIL, INFO, OK, Attempt, Operation
 from chaos.stream import StreamEvent
@@ -330,19 +330,24 @@ TOTALS = "every order's total is the sum of its lines"
 
 def _amended() -> tuple[list[Operation], DbState, list[StreamEvent]]:
     """The sound run, then order 11 (CONFIRMED, one unit at 10.00) is amended to three units (key k11);
-    a validate_only amendment (k12) and one refused for stock (k13) change nothing."""
+    a validate_only amendment (k12) and one refused for stock (k13) change nothing; one that sets the
+    line to what it is (k14) changes nothing but keeps its key."""
     ops, db, stream = _sound()
     ops += [
         _op("amend", OK, "k11", {"order_id": "11", "items": [["1", 3]], "validate_only": False}, {"status": S.CONFIRMED}),
         _op("amend", OK, "k12", {"order_id": "11", "items": [["1", 9]], "validate_only": True}, {"status": S.CONFIRMED}),
         _op("amend", FAIL, "k13", {"order_id": "11", "items": [["1", 99]], "validate_only": False}, code="FAILED_PRECONDITION"),
+        _op("amend", OK, "k14", {"order_id": "11", "items": [["1", 3]], "validate_only": False}, {"status": S.CONFIRMED}),
     ]
     order = replace(
         db.orders["11"], items={"1": 3}, path=[*db.orders["11"].path, (S.CONFIRMED, S.CONFIRMED)], version=3, prices={"1": 1000},
         total=3000, amended=1,
     )
-    move = Movement("1", K.ORDER, -2, 5, "11", key="k11", id="105")
-    db = replace(db, stock={"1": 5}, reserved={"1": 3}, movements=[*db.movements, move], orders=db.orders | {"11": order})
+    move = Movement("1", K.ORDER, -2, 5, "11", id="105")
+    db = replace(
+        db, stock={"1": 5}, reserved={"1": 3}, movements=[*db.movements, move], orders=db.orders | {"11": order},
+        amendments=[Amended("11", "k11"), Amended("11", "k14")],
+    )
     stream += [_order_event("11", 3, 7, S.CONFIRMED), _stock_event(6, move)]
     return ops, db, stream
 
@@ -381,12 +386,23 @@ def test_a_change_in_place_where_no_amendment_is_allowed_is_flagged() -> None:
     assert "order 11: a change in place at PICKED, where no amendment or return is allowed" in broken[PATHS]
 
 
-def test_a_refused_or_validate_only_amendment_that_left_a_ledger_row_is_flagged() -> None:
+def test_a_refused_or_validate_only_amendment_that_left_its_row_is_flagged() -> None:
     ops, db, stream = _amended()
-    leaked = [Movement("1", K.ORDER, -1, 4, "11", key="k12", id="106"), Movement("1", K.CANCEL, 1, 5, "11", key="k13", id="107")]
-    broken = _broken(ops, replace(db, movements=db.movements + leaked), stream)
-    assert "key k12: a validate_only amendment left 1 ledger rows" in broken[ACK]
-    assert broken[REFUSED] == ["key k13: amend refused with FAILED_PRECONDITION, yet it is in the ledger"]
+    broken = _broken(ops, replace(db, amendments=[*db.amendments, Amended("11", "k12"), Amended("11", "k13")]), stream)
+    assert broken[ACK] == ["key k12: a validate_only amendment left 1 amendment rows"]
+    assert broken[REFUSED] == ["key k13: amendment refused with FAILED_PRECONDITION, yet it is stored"]
+
+
+def test_an_acknowledged_amendment_without_exactly_one_row_of_its_order_is_flagged() -> None:
+    ops, db, stream = _amended()
+    stored = [Amended("11", "k11"), Amended("11", "k11"), Amended("10", "k14")]  # k11 twice; k14 on another order
+    broken = _broken(ops, replace(db, amendments=stored), stream)
+    assert broken[ACK] == [
+        "key k11: acknowledged amendment of order 11 is stored as [Amended(order_id='11', key='k11'), Amended(order_id='11', key='k11')]",
+        "key k14: acknowledged amendment of order 11 is stored as [Amended(order_id='10', key='k14')]",
+    ]
+    lost = _broken(ops, replace(db, amendments=[Amended("11", "k11")]), stream)  # the no-op's key was not kept
+    assert lost[ACK] == ["key k14: acknowledged amendment of order 11 is stored as []"]
 
 
 def test_an_amendment_without_its_event_or_history_row_is_flagged() -> None:
