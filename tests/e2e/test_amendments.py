@@ -108,6 +108,15 @@ def test_a_repeat_with_its_key_replays_and_a_stale_etag_never_applies(stubs: Stu
     assert _written(engine, order.id) == written and _figures(stubs, product.id) == (9, 4, 5)
 
 
+def test_a_key_the_same_principal_used_for_adjust_stock_serves_amend_order_too(stubs: Stubs) -> None:
+    product = stubs.product(stock=5)
+    order = stubs.order(stubs.customer().id, (product.id, 1))
+    key = [("idempotency-key", unique("shared-"))]
+    stubs.products.AdjustStock(product_pb2.AdjustStockRequest(id=product.id, delta=2, reason="found"), metadata=key)
+    amended = _amend(stubs, order.id, (product.id, 3), key=key[0][1])  # each method's keys are its own, in Redis and in the database
+    assert amended.order.items[0].quantity == 3 and _figures(stubs, product.id) == (7, 3, 4)
+
+
 @pytest.mark.parametrize(
     ("lines", "status", "code", "reason"),
     [
