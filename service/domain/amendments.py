@@ -16,7 +16,6 @@ from service.domain import rules
 from service.domain.errors import (
     AmendmentEmptiesOrder,
     BelowFulfilled,
-    DuplicateProduct,
     Fulfilled,
     NotAmendable,
     NotFound,
@@ -33,18 +32,6 @@ class Amendment:
     added: list[str]  # products of new lines
     removed: list[str]  # products whose lines go
     shortages: list[Shortage]  # increases the stock cannot cover, one per product
-
-
-def ensure_one_entry_per_product(entries: Sequence[OrderLine]) -> None:
-    """An amendment sets quantities, so a product named twice is a contradiction, not a sum."""
-    seen: set[str] = set()
-    again = []
-    for i, entry in enumerate(entries):
-        if entry.product_id in seen:
-            again.append((i, entry.product_id))
-        seen.add(entry.product_id)
-    if again:
-        raise DuplicateProduct(again)
 
 
 def changes(order: Order, entries: Sequence[OrderLine]) -> dict[str, int]:

@@ -33,7 +33,7 @@ def amend_order(
     amendment's first ledger row (every amendment that changes anything moves stock); a replay found
     there answers the order as it is now.
     """
-    amendments.ensure_one_entry_per_product(entries)
+    rules.ensure_one_entry_per_product([e.product_id for e in entries])
 
     def run() -> tuple[Amendment, bool]:
         order = uow.orders.lock(order_id)
