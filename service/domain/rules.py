@@ -59,6 +59,8 @@ SHIPPABLE = frozenset({S.CONFIRMED, S.PICKED, S.PARTIALLY_SHIPPED})
 # check the lines' shipped units, not this set: the fault harness judges history rows by it.
 RETURNABLE = frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.DELIVERED})
 CANCELABLE = frozenset({S.PENDING, S.CONFIRMED, S.PICKED, S.PARTIALLY_SHIPPED})
+# Statuses in which no line has open units: each was shipped or canceled (the invariants check it).
+CLOSED = frozenset({S.SHIPPED, S.DELIVERED, S.CANCELED})
 # Every move an order can make, whatever makes it: the steps, shipments (CONFIRMED or PICKED to
 # PARTIALLY_SHIPPED or SHIPPED), cancels (to CANCELED if nothing shipped, else to SHIPPED, or
 # DELIVERED when every shipment already was) and the last delivery (SHIPPED to DELIVERED).

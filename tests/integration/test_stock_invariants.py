@@ -192,3 +192,13 @@ def test_a_return_locks_every_returned_product_scrapped_ones_too_in_one_ascendin
     locks = [q for q in sent if "FOR UPDATE" in q and "FROM products" in q]
     assert len(locks) == 1
     assert re.findall(r"\d+", locks[0].split("WHERE", 1)[1].split("ORDER BY", 1)[0]) == sorted([low, high], key=int)
+
+
+def test_a_shipped_order_with_units_still_open_is_reported(engine: Engine) -> None:
+    # Every unit of a SHIPPED order was shipped or canceled: nothing may be left open there.
+    order_id, pid = _returned_order(engine)
+    with engine.begin() as conn:
+        line = (order_items.c.order_id == int(order_id)) & (order_items.c.product_id == int(pid))
+        conn.execute(update(order_items).where(line).values(quantity=order_items.c.quantity + 1))
+        assert f"order {order_id} product {pid}: 1 units open in a SHIPPED order" in invariants.violations(conn, [pid])
+        conn.rollback()
