@@ -18,7 +18,7 @@ from chaos.stream import StreamEvent
 from chaos.verdict import Verdict
 from service.domain.amendments import AMENDABLE
 from service.domain.model import MovementKind, OrderStatus, ReturnDisposition
-from service.domain.rules import NEXT, RETURNABLE
+from service.domain.rules import CLOSED, NEXT, RETURNABLE
 from service.domain.stock import after_movement
 
 Keyed = TypeVar("Keyed", Shipped, Returned, Amended)
@@ -78,7 +78,8 @@ def stock_conserved(ops: Sequence[Operation], db: DbState) -> Verdict:
 
 
 def lines_add_up(ops: Sequence[Operation], db: DbState) -> Verdict:
-    """Per line: shipped and canceled ≥ 0, their sum ≤ quantity, and shipped = Σ its shipments' units."""
+    """Per line: shipped and canceled ≥ 0, their sum ≤ quantity, shipped = Σ its shipments' units, and
+    nothing open once the order is SHIPPED, DELIVERED or CANCELED."""
     sent: Counter[tuple[str, str]] = Counter()
     for shipment in db.shipments:
         sent.update({(shipment.order_id, pid): q for pid, q in shipment.items.items()})
@@ -90,6 +91,8 @@ def lines_add_up(ops: Sequence[Operation], db: DbState) -> Verdict:
                 found.append(f"order {oid} product {pid}: quantity {quantity}, shipped {shipped}, canceled {canceled}")
             if shipped != sent[(oid, pid)]:
                 found.append(f"order {oid} product {pid}: shipped {shipped} != its shipments' {sent[(oid, pid)]}")
+            if OrderStatus(order.status) in CLOSED and order.open_units(pid) > 0:
+                found.append(f"order {oid} ({OrderStatus(order.status).name}) product {pid}: {order.open_units(pid)} units still open")
     found += [f"shipment of order {s.order_id} names products {sorted(set(s.items) - set(db.orders[s.order_id].items))} not on it"
               for s in db.shipments if s.order_id in db.orders and set(s.items) - set(db.orders[s.order_id].items)]
     return Verdict("every line's shipped and canceled units add up", sum(len(o.items) for o in db.orders.values()), found)
@@ -272,6 +275,10 @@ def _path_errors(order: OrderState) -> Iterable[str]:
             yield f"illegal move {OrderStatus(frm).name} -> {OrderStatus(to).name}"
     if order.path[-1][1] != order.status:
         yield f"history ends at {order.path[-1][1]}, the order is {order.status}"
+    for status, kind in order.in_place:  # each change in place where its own kind is allowed
+        if OrderStatus(status) not in {"amended": AMENDABLE, "returned": RETURNABLE}.get(kind, frozenset()):
+            what = {"amended": "an amendment", "returned": "a return"}.get(kind, "a change in place that is neither an amendment nor a return")
+            yield f"{what} at {OrderStatus(status).name}"
 
 
 def _restore_errors(db: DbState) -> list[str]:

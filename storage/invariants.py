@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, ScalarSelect, and_, func, or_, select, true
 
-from service.domain.model import MovementKind
+from service.domain.model import MovementKind, OrderStatus
+from service.domain.rules import CLOSED
 from service.domain.stock import ON_HAND_KINDS
 from storage.schema import order_items, orders, products, return_items, returns, shipment_items, shipments, stock_movements
 
@@ -73,6 +74,15 @@ def violations(conn: Connection, product_ids: Sequence[str] | None = None) -> li
         f"order {oid} product {pid}: shipped {s} != its shipments' {t}"
         for oid, pid, s, t in conn.execute(
             select(_i.c.order_id, _i.c.product_id, _i.c.shipped_quantity, in_shipments).where(our_lines, _i.c.shipped_quantity != in_shipments)
+        )
+    ]
+    open_units_of_line = _i.c.quantity - _i.c.shipped_quantity - _i.c.canceled_quantity
+    found += [
+        f"order {r.order_id} product {r.product_id}: {r.open} units open in a {OrderStatus(r.status).name} order"
+        for r in conn.execute(
+            select(_i.c.order_id, _i.c.product_id, open_units_of_line.label("open"), orders.c.status)
+            .join(orders, orders.c.id == _i.c.order_id)
+            .where(our_lines, orders.c.status.in_(sorted(int(st) for st in CLOSED)), open_units_of_line > 0)
         )
     ]
     found += _totals_off(conn, our_lines)

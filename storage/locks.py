@@ -16,8 +16,9 @@ Which transaction takes which locks, in order:
 - CancelOrder: its order row and items, then the products of its open lines, ascending.
 - Shipping (UpdateOrderStatus to SHIPPED): its order row, then the shipped products, ascending.
   Its shipment rows are written and delivered under the order row's lock and take none of their own.
-- CreateReturn: its order row and items, then the products of its RESTOCK lines, ascending (a SCRAP
-  line locks no product). Its return rows are written under the order row's lock and take none of
+- CreateReturn: its order row and items, then the products of all its lines, ascending (a SCRAP
+  line's product too: its return item's foreign key would take a shared lock on it at the commit,
+  after the others, out of order). Its return rows are written under the order row's lock and take none of
   their own; a return racing a shipment of the same order queues on that row, so it always sees the
   shipped units as last committed.
 - AmendOrder: its order row and items, then the products of every line whose quantity changes

@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from service.domain import rules
 from service.domain.errors import (
     AmendmentEmptiesOrder,
+    AmendmentTooManyLines,
     BelowFulfilled,
-    DuplicateProduct,
     Fulfilled,
     NotAmendable,
     NotFound,
@@ -25,6 +25,8 @@ from service.domain.errors import (
 from service.domain.model import Order, OrderLine, OrderStatus, Product
 
 AMENDABLE = frozenset({OrderStatus.PENDING, OrderStatus.CONFIRMED})
+# The most lines an order has: what CreateOrder's contract takes (CreateOrderRequest.items, max_items).
+MAX_LINES = 100
 
 
 @dataclass(frozen=True)
@@ -35,22 +37,10 @@ class Amendment:
     shortages: list[Shortage]  # increases the stock cannot cover, one per product
 
 
-def ensure_one_entry_per_product(entries: Sequence[OrderLine]) -> None:
-    """An amendment sets quantities, so a product named twice is a contradiction, not a sum."""
-    seen: set[str] = set()
-    again = []
-    for i, entry in enumerate(entries):
-        if entry.product_id in seen:
-            again.append((i, entry.product_id))
-        seen.add(entry.product_id)
-    if again:
-        raise DuplicateProduct(again)
-
-
 def changes(order: Order, entries: Sequence[OrderLine]) -> dict[str, int]:
     """product id → the change of its line's units, for every line that changes (which products to
     lock). Raises if the order cannot be amended, a line would fall below what it has shipped or
-    canceled, or no line would be left."""
+    canceled, or no line or more than MAX_LINES would be left."""
     if order.status not in AMENDABLE:
         raise NotAmendable(order.id, order.status.name)
     fulfilled = {item.product_id: item.shipped_quantity + item.canceled_quantity for item in order.items}
@@ -65,6 +55,9 @@ def changes(order: Order, entries: Sequence[OrderLine]) -> dict[str, int]:
     after = before | {e.product_id: e.quantity for e in entries}
     if not any(after.values()):
         raise AmendmentEmptiesOrder(order.id)
+    lines = sum(1 for q in after.values() if q)
+    if lines > MAX_LINES:
+        raise AmendmentTooManyLines(order.id, lines, MAX_LINES)
     return {pid: q - before.get(pid, 0) for pid, q in after.items() if q != before.get(pid, 0)}
 
 

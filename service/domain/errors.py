@@ -328,6 +328,14 @@ class AmendmentEmptiesOrder(FailedPrecondition):
         self.violations = [PreconditionViolation("LINES", f"orders/{order_id}", "an order keeps at least one line; use CancelOrder")]
 
 
+class AmendmentTooManyLines(FailedPrecondition):
+    reason = "TOO_MANY_LINES"
+
+    def __init__(self, order_id: str, lines: int, limit: int) -> None:
+        super().__init__(f"the amendment would give order {order_id} {lines} lines; an order has at most {limit}", order_id=order_id)
+        self.violations = [PreconditionViolation("LINES", f"orders/{order_id}", f"an order has at most {limit} lines, as CreateOrder takes")]
+
+
 class Stale(OrdersError):
     """The resource changed since the client read it: re-read it and retry the read-modify-write."""
 

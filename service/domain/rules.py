@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from service.domain.errors import (
+    DuplicateProduct,
     EtagMismatch,
     ExceedsOpenQuantity,
     ExceedsShippedQuantity,
@@ -58,6 +59,8 @@ SHIPPABLE = frozenset({S.CONFIRMED, S.PICKED, S.PARTIALLY_SHIPPED})
 # check the lines' shipped units, not this set: the fault harness judges history rows by it.
 RETURNABLE = frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.DELIVERED})
 CANCELABLE = frozenset({S.PENDING, S.CONFIRMED, S.PICKED, S.PARTIALLY_SHIPPED})
+# Statuses in which no line has open units: each was shipped or canceled (the invariants check it).
+CLOSED = frozenset({S.SHIPPED, S.DELIVERED, S.CANCELED})
 # Every move an order can make, whatever makes it: the steps, shipments (CONFIRMED or PICKED to
 # PARTIALLY_SHIPPED or SHIPPED), cancels (to CANCELED if nothing shipped, else to SHIPPED, or
 # DELIVERED when every shipment already was) and the last delivery (SHIPPED to DELIVERED).
@@ -198,17 +201,17 @@ def shipped(order: Order, units: Mapping[str, int], now: datetime) -> Order:
     return replace(order, items=items, status=status, update_time=now, version=order.version + 1)
 
 
-def ensure_one_line_per_product(lines: Sequence[ReturnLine]) -> None:
-    """A return names each product once: a second line of one is refused, not merged (its
-    disposition could differ from the first's)."""
+def ensure_one_entry_per_product(product_ids: Sequence[str]) -> None:
+    """A return or an amendment names each product once: a second entry is refused, not merged (a
+    return's disposition could differ from the first's; an amendment sets a quantity, not adds one)."""
     seen: set[str] = set()
-    repeated = []
-    for i, line in enumerate(lines):
-        if line.product_id in seen:
-            repeated.append(FieldViolation(f"items[{i}].product_id", f"product {line.product_id} is already on an earlier line", "DUPLICATE_PRODUCT"))
-        seen.add(line.product_id)
-    if repeated:
-        raise InvalidArgument(repeated)
+    again = []
+    for i, product_id in enumerate(product_ids):
+        if product_id in seen:
+            again.append((i, product_id))
+        seen.add(product_id)
+    if again:
+        raise DuplicateProduct(again)
 
 
 def returned(order: Order, lines: Sequence[ReturnLine], now: datetime) -> Order:

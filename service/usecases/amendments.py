@@ -35,7 +35,7 @@ def amend_order(
     of raised, and the transaction rolls back: nothing is written, no key is stored. A replay found
     by the key answers the order as it is now.
     """
-    amendments.ensure_one_entry_per_product(entries)
+    rules.ensure_one_entry_per_product([e.product_id for e in entries])
 
     def run() -> tuple[Amendment, bool]:
         order = uow.orders.lock(order_id)

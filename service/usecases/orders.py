@@ -283,12 +283,12 @@ def create_return(
 ) -> tuple[Return, bool]:
     """Takes shipped units of the order back; returns the return and whether it replayed `key`.
 
-    Under the order's lock (its items read with a locking read), then the restocked products'
+    Under the order's lock (its items read with a locking read), then the returned products'
     locks, ascending: each line at most its shipped units not yet returned; RESTOCK lines go back
     on hand with one RETURN ledger row per product, SCRAP lines only onto the return. The status
     stays; a history row from and to it records who and why.
     """
-    rules.ensure_one_line_per_product(lines)
+    rules.ensure_one_entry_per_product([line.product_id for line in lines])
 
     def run() -> tuple[Return, bool]:
         order = uow.orders.lock(order_id)
@@ -296,7 +296,9 @@ def create_return(
         now = datetime.now(UTC)
         moved = rules.returned(order, lines, now)
         why = f"returned: {reason}"[:500]  # the history's and the ledger's reason column
-        book = StockBook(uow.products.lock([line.product_id for line in lines if line.disposition == ReturnDisposition.RESTOCK]))
+        # Every returned product is locked, scrapped ones too: the return's items reference them, and
+        # the foreign key's shared lock at the commit would otherwise come after the restocked ones'.
+        book = StockBook(uow.products.lock([line.product_id for line in lines]))
         for line in lines:
             if line.disposition == ReturnDisposition.RESTOCK:
                 book.move(line.product_id, MovementKind.RETURN, line.quantity, order.id, why, caller, now)

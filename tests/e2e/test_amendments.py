@@ -121,6 +121,7 @@ def test_a_key_the_same_principal_used_for_adjust_stock_serves_amend_order_too(s
     ("lines", "status", "code", "reason"),
     [
         ([("a", -1)], None, grpc.StatusCode.INVALID_ARGUMENT, "int32.gte_lte"),
+        ([("a", None)], None, grpc.StatusCode.INVALID_ARGUMENT, "required"),  # never read as 0, which removes the line
         ([], None, grpc.StatusCode.INVALID_ARGUMENT, "repeated.min_items"),
         ([("a", 1), ("a", 2)], None, grpc.StatusCode.INVALID_ARGUMENT, "DUPLICATE_PRODUCT"),
         ([("a", 0)], None, grpc.StatusCode.FAILED_PRECONDITION, "ORDER_WOULD_BE_EMPTY"),
@@ -133,7 +134,7 @@ def test_a_key_the_same_principal_used_for_adjust_stock_serves_amend_order_too(s
     ],
 )
 def test_a_bad_amendment_is_refused_precisely_and_changes_nothing(
-    stubs: Stubs, engine: Engine, lines: list[tuple[str, int]], status: str | None, code: grpc.StatusCode, reason: str
+    stubs: Stubs, engine: Engine, lines: list[tuple[str, int | None]], status: str | None, code: grpc.StatusCode, reason: str
 ) -> None:
     a = stubs.product(stock=5)
     order = stubs.order(stubs.customer().id, (a.id, 3))
@@ -144,7 +145,7 @@ def test_a_bad_amendment_is_refused_precisely_and_changes_nothing(
         stubs.orders.CancelOrder(S.CancelOrderRequest(id=order.id, reason="test"))
     before = (stubs.orders.GetOrder(S.GetOrderRequest(id=order.id)), _figures(stubs, a.id), _written(engine, order.id))
     ids = {"a": a.id, "unknown": "999999999"}
-    items = [S.AmendOrderRequest.Item(product_id=ids[p], quantity=q) for p, q in lines]
+    items = [S.AmendOrderRequest.Item(product_id=ids[p], quantity=q) for p, q in lines]  # quantity=None: not set
     request = S.AmendOrderRequest(id=order.id, items=items, reason="x" * 501 if status == "long reason" else "why")
     with pytest.raises(grpc.RpcError) as caught:
         stubs.orders.AmendOrder(request)
@@ -174,6 +175,10 @@ def test_amendments_over_rest_apply_preview_replay_and_refuse_a_stale_etag(http:
     assert current.status_code == 200 and _figures(stubs, a.id) == (6, 1, 5)
     short = http.post(f"/v1/orders/{order.id}:amend", json={"items": [{"productId": b.id, "quantity": 9}]})
     assert short.status_code == 400 and short.json()["error"]["status"] == "FAILED_PRECONDITION"
+    unset = http.post(f"/v1/orders/{order.id}:amend", json={"items": [{"productId": a.id}]})
+    violations = [v for d in unset.json()["error"]["details"] if d["@type"].endswith("BadRequest") for v in d["fieldViolations"]]
+    assert unset.status_code == 400 and [v["field"] for v in violations] == ["items[0].quantity"]
+    assert _figures(stubs, a.id) == (6, 1, 5)
 
 
 def test_amendments_racing_new_orders_cancels_and_shipments_keep_every_invariant(stubs: Stubs, engine: Engine) -> None:

@@ -13,6 +13,7 @@ from service.domain import amendments
 from service.domain.allocation import NewOrder
 from service.domain.errors import (
     AmendmentEmptiesOrder,
+    AmendmentTooManyLines,
     BelowFulfilled,
     DuplicateProduct,
     EtagMismatch,
@@ -216,3 +217,12 @@ def test_a_line_never_goes_below_what_it_shipped_or_canceled() -> None:
         amendments.changes(order, [OrderLine("p2", 0), OrderLine("p1", 1)])
     assert [v.subject for v in below.value.violations] == ["items[1]"]
     assert amendments.changes(order, [OrderLine("p1", 2), OrderLine("p2", 6)]) == {"p1": -3, "p2": 1}
+
+
+def test_an_amendment_may_not_take_an_order_past_the_lines_createorder_takes(tables: Tables) -> None:
+    order = _order(tables, ("p1", 1))
+    full = replace(order, items=[replace(order.items[0], product_id=f"q{i}") for i in range(amendments.MAX_LINES)])
+    with pytest.raises(AmendmentTooManyLines) as caught:
+        amendments.changes(full, [OrderLine("p2", 1)])
+    assert caught.value.reason == "TOO_MANY_LINES"
+    assert amendments.changes(full, [OrderLine("q0", 0), OrderLine("p2", 1)]) == {"q0": -1, "p2": 1}  # one out, one in

@@ -276,7 +276,10 @@ def _returned() -> tuple[list[Operation], DbState, list[StreamEvent]]:
     """The shipped run, then order 11's unit comes back for restock (key k11): on hand and available 6."""
     ops, db, stream = _shipped_and_counted()
     ops.append(_op("return", OK, "k11", {"order_id": "11", "items": [["1", 1, 1]]}, {"return_id": "1"}))
-    order = replace(db.orders["11"], path=[*db.orders["11"].path, (S.SHIPPED, S.SHIPPED)], returned={"1": 1}, returns=1, version=4)
+    order = replace(
+        db.orders["11"], path=[*db.orders["11"].path, (S.SHIPPED, S.SHIPPED)], returned={"1": 1}, returns=1, version=4,
+        in_place=[(S.SHIPPED, "returned")],
+    )
     restock = Movement("1", K.RETURN, 1, 6, "11", id="107")
     db = replace(
         db, stock={"1": 6}, movements=[*db.movements, restock], orders=db.orders | {"11": order}, returns=[Returned("11", {"1": (1, 1)}, "k11")],
@@ -341,7 +344,7 @@ def _amended() -> tuple[list[Operation], DbState, list[StreamEvent]]:
     ]
     order = replace(
         db.orders["11"], items={"1": 3}, path=[*db.orders["11"].path, (S.CONFIRMED, S.CONFIRMED)], version=3, prices={"1": 1000},
-        total=3000, amended=1,
+        total=3000, amended=1, in_place=[(S.CONFIRMED, "amended")],
     )
     move = Movement("1", K.ORDER, -2, 5, "11", id="105")
     db = replace(
@@ -410,3 +413,19 @@ def test_an_amendment_without_its_event_or_history_row_is_flagged() -> None:
     unrecorded = replace(db.orders["11"], amended=0, path=db.orders["11"].path[:-1])
     broken = _broken(ops, replace(db, orders=db.orders | {"11": unrecorded}), stream)
     assert "order 11: 1 AMENDED events, 0 amendments in its history" in broken[EVENTS]
+
+
+def test_an_amendment_where_only_a_return_is_allowed_and_a_return_where_only_an_amendment_is_are_flagged() -> None:
+    # SHIPPED allows a change in place (a return's row), but not an amendment's; CONFIRMED the reverse.
+    ops, db, stream = _returned()
+    amended_when_shipped = replace(db.orders["11"], in_place=[(S.SHIPPED, "amended")])
+    assert "order 11: an amendment at SHIPPED" in _broken(ops, replace(db, orders=db.orders | {"11": amended_when_shipped}), stream)[PATHS]
+    ops, db, stream = _amended()
+    returned_when_confirmed = replace(db.orders["11"], in_place=[(S.CONFIRMED, "returned")])
+    assert "order 11: a return at CONFIRMED" in _broken(ops, replace(db, orders=db.orders | {"11": returned_when_confirmed}), stream)[PATHS]
+
+
+def test_units_left_open_in_a_shipped_order_are_flagged() -> None:
+    ops, db, stream = _returned()
+    more = replace(db.orders["11"], items={"1": 2})  # shipped 1 of 2, yet SHIPPED
+    assert "order 11 (SHIPPED) product 1: 1 units still open" in _broken(ops, replace(db, orders=db.orders | {"11": more}), stream)[LINES]

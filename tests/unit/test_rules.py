@@ -12,6 +12,7 @@ import pytest
 
 from service.domain import rules
 from service.domain.errors import (
+    DuplicateProduct,
     EtagMismatch,
     ExceedsOpenQuantity,
     ExceedsShippedQuantity,
@@ -197,10 +198,11 @@ def test_a_return_above_the_shipped_units_not_yet_returned_names_each_line_whate
 
 def test_a_return_naming_a_product_twice_names_every_repeat() -> None:
     lines = [ReturnLine(p, 1, ReturnDisposition.SCRAP) for p in ("1", "2", "1", "1")]
-    with pytest.raises(InvalidArgument) as caught:
-        rules.ensure_one_line_per_product(lines)
+    with pytest.raises(DuplicateProduct) as caught:
+        rules.ensure_one_entry_per_product([line.product_id for line in lines])
+    assert caught.value.reason == "DUPLICATE_PRODUCT"
     assert [(v.field, v.reason) for v in caught.value.violations] == [("items[2].product_id", "DUPLICATE_PRODUCT"), ("items[3].product_id", "DUPLICATE_PRODUCT")]
-    rules.ensure_one_line_per_product(lines[:2])
+    rules.ensure_one_entry_per_product([line.product_id for line in lines[:2]])
 
 
 def test_an_adjustment_may_take_on_hand_down_to_the_reserved_units_but_not_below() -> None:
