@@ -232,8 +232,9 @@ class AmendmentRepository(ABC):
     collide with them). Written only under their order's row lock, so they take none of their own."""
 
     @abstractmethod
-    def add(self, amendment: OrderAmendment, key: IdempotencyKey | None) -> OrderAmendment:
-        """Inserts the amendment; returns it with its id. A taken key raises KeyTaken."""
+    def add(self, amendment: OrderAmendment, key: IdempotencyKey | None) -> None:
+        """Writes the amendment with the commit (nothing reads its id). A taken key raises KeyTaken,
+        at the latest from the commit."""
 
     @abstractmethod
     def find_by_key(self, key: IdempotencyKey) -> tuple[OrderAmendment, str] | None:

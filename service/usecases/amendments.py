@@ -76,7 +76,8 @@ def amend_order(
 
 
 def _record(uow: UnitOfWork, caller: Caller, order_id: str, reason: str, now: datetime, key: IdempotencyKey | None) -> None:
-    """The amendment's row, with its key: inserted at once, so a key a concurrent call took raises KeyTaken here."""
+    """The amendment's row, with its key, written first at the commit: a key a concurrent call took
+    raises KeyTaken there, and stops the rest of the batch."""
     uow.amendments.add(OrderAmendment("", order_id, reason[:REASON_MAX], caller.actor, caller.request_id, now), key)
 
 

@@ -261,14 +261,13 @@ class FakeReturns(_Repository, ReturnRepository):
 
 
 class FakeAmendments(_Repository, AmendmentRepository):
-    def add(self, amendment: OrderAmendment, key: IdempotencyKey | None) -> OrderAmendment:
+    def add(self, amendment: OrderAmendment, key: IdempotencyKey | None) -> None:
         if key is not None and (key.principal, key.key) in self._t.amendment_keys:
             raise KeyTaken()
         added = replace(amendment, id=self._t.next_id())
         self._t.amendments[added.id] = added
         if key is not None:
             self._t.amendment_keys[(key.principal, key.key)] = (added.id, key.fingerprint)
-        return added
 
     def find_by_key(self, key: IdempotencyKey) -> tuple[OrderAmendment, str] | None:
         found = self._t.amendment_keys.get((key.principal, key.key))
