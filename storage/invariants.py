@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Connection, ScalarSelect, and_, func, or_,
 
 from service.domain.model import MovementKind, OrderStatus
 from service.domain.rules import CLOSED
-from service.domain.stock import ON_HAND_KINDS
+from service.domain.stock import ON_HAND_KINDS, RESERVATION_KINDS
 from storage.schema import order_items, orders, products, return_items, returns, shipment_items, shipments, stock_movements
 
 _m, _i = stock_movements, order_items
@@ -86,6 +86,7 @@ def violations(conn: Connection, product_ids: Sequence[str] | None = None) -> li
         )
     ]
     found += _totals_off(conn, our_lines)
+    found += _reservations_off(conn, product_ids)
     return found + _return_violations(conn, our_lines)
 
 
@@ -123,3 +124,28 @@ def _totals_off(conn: Connection, our_lines: ColumnElement[bool]) -> list[str]:
     ours = orders.c.id.in_(select(_i.c.order_id).where(our_lines))
     rows = conn.execute(select(orders.c.id, orders.c.total_cents, subtotals).where(ours, orders.c.total_cents != subtotals))
     return [f"order {oid}: total {t} cents != its lines' {s}" for oid, t, s in rows]
+
+
+def _reservations_off(conn: Connection, product_ids: Sequence[str] | None) -> list[str]:
+    """Per order and product, the ledger's reservation rows (ORDER and CANCEL) net to the line's
+    quantity less its canceled units: what it reserved, minus what it released, after every
+    amendment; 0 for a product an amendment took off the order (it has no line any more)."""
+    ours = _m.c.product_id.in_([int(p) for p in product_ids]) if product_ids is not None else true()
+    held = (
+        select(_m.c.order_id, _m.c.product_id, (-func.sum(_m.c.delta)).label("units"))
+        .where(ours, _m.c.order_id.is_not(None), _m.c.kind.in_(sorted(int(k) for k in RESERVATION_KINDS)))
+        .group_by(_m.c.order_id, _m.c.product_id)
+        .subquery()
+    )
+    on_line = and_(held.c.order_id == _i.c.order_id, held.c.product_id == _i.c.product_id)
+    our_lines = _i.c.product_id.in_([int(p) for p in product_ids]) if product_ids is not None else true()
+    lines = conn.execute(
+        select(_i.c.order_id, _i.c.product_id, _i.c.quantity - _i.c.canceled_quantity, func.coalesce(held.c.units, 0))
+        .select_from(_i.outerjoin(held, on_line))
+        .where(our_lines, _i.c.quantity - _i.c.canceled_quantity != func.coalesce(held.c.units, 0))
+    )
+    found = [f"order {oid} product {pid}: the ledger holds {h} units for a line of {n} not canceled" for oid, pid, n, h in lines]
+    gone = conn.execute(select(held.c.order_id, held.c.product_id, held.c.units).select_from(held.outerjoin(_i, on_line)).where(
+        _i.c.order_id.is_(None), held.c.units != 0
+    ))
+    return found + [f"order {oid} product {pid}: the ledger holds {h} units for no line" for oid, pid, h in gone]

@@ -202,3 +202,21 @@ def test_a_shipped_order_with_units_still_open_is_reported(engine: Engine) -> No
         conn.execute(update(order_items).where(line).values(quantity=order_items.c.quantity + 1))
         assert f"order {order_id} product {pid}: 1 units open in a SHIPPED order" in invariants.violations(conn, [pid])
         conn.rollback()
+
+
+def test_a_line_whose_reservation_the_ledger_does_not_hold_and_a_reservation_without_a_line_are_reported(engine: Engine) -> None:
+    customer = customers.create_customer(unit_of_work(engine), "c", cpf(), f"{unique()}@example.com", "", "").id
+    pid = products.create_product(unit_of_work(engine), CALLER, unique("SKU-"), "p", "", Decimal(1), "BRL", 9).id
+    order = orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer, [OrderLine(pid, 2)], "", "BRL"))[0]
+    amendments.amend_order(unit_of_work(engine), CALLER, order.id, [OrderLine(pid, 3)], "more")  # an ORDER row of 1 more
+    with engine.connect() as conn:
+        assert invariants.violations(conn, [pid]) == []
+    line = (order_items.c.order_id == int(order.id)) & (order_items.c.product_id == int(pid))
+    with engine.begin() as conn:
+        conn.execute(update(order_items).where(line).values(quantity=4))
+        assert f"order {order.id} product {pid}: the ledger holds 3 units for a line of 4 not canceled" in invariants.violations(conn, [pid])
+        conn.rollback()
+    with engine.begin() as conn:
+        conn.execute(order_items.delete().where(line))
+        assert f"order {order.id} product {pid}: the ledger holds 3 units for no line" in invariants.violations(conn, [pid])
+        conn.rollback()
