@@ -37,7 +37,7 @@ class Transport(Protocol):
     def deliver(self, key: str, order_id: str, shipment_id: str) -> dict[str, Any]: ...
     def take_back(self, key: str, order_id: str, items: list[list[Any]]) -> dict[str, Any]: ...
     def count(self, key: str, product_id: str, counted: int, expected: int) -> dict[str, Any]: ...
-    def amend(self, key: str, order_id: str, items: list[list[Any]], validate_only: bool) -> dict[str, Any]: ...
+    def amend(self, key: str, order_id: str, items: list[list[Any]], validate_only: bool, etag: str) -> dict[str, Any]: ...
     def on_hand(self, product_id: str) -> int: ...
     def read(self, order_id: str) -> dict[str, Any]: ...
     def watch(self, resume_token: str) -> dict[str, Any]: ...
@@ -91,17 +91,18 @@ class GrpcTransport:
         request = product_pb2.CountStockRequest(product_id=product_id, counted_quantity=counted, expected_on_hand_quantity=expected, reason="chaos")
         return {"on_hand": self._call(self._products.CountStock, request, key).product.on_hand_quantity}
 
-    def amend(self, key: str, order_id: str, items: list[list[Any]], validate_only: bool) -> dict[str, Any]:
+    def amend(self, key: str, order_id: str, items: list[list[Any]], validate_only: bool, etag: str) -> dict[str, Any]:
         lines = [order_pb2.AmendOrderRequest.Item(product_id=p, quantity=q) for p, q in items]
-        request = order_pb2.AmendOrderRequest(id=order_id, items=lines, reason="chaos", validate_only=validate_only)
+        request = order_pb2.AmendOrderRequest(id=order_id, items=lines, reason="chaos", validate_only=validate_only, etag=etag)
         order = self._call(self._orders.AmendOrder, request, key).order
-        return {"status": int(order.status), "items": [[i.product_id, i.quantity] for i in order.items]}
+        return {"status": int(order.status), "items": [[i.product_id, i.quantity] for i in order.items], "etag": order.etag}
 
     def on_hand(self, product_id: str) -> int:
         return int(self._call(self._products.GetProduct, product_pb2.GetProductRequest(id=product_id), "").on_hand_quantity)
 
     def read(self, order_id: str) -> dict[str, Any]:
-        return {"status": int(self._call(self._orders.GetOrder, order_pb2.GetOrderRequest(id=order_id), "").status)}
+        order = self._call(self._orders.GetOrder, order_pb2.GetOrderRequest(id=order_id), "")
+        return {"status": int(order.status), "etag": order.etag}
 
     def watch(self, resume_token: str) -> dict[str, Any]:
         """Opens WatchOrderEvents from the token; an accepted watch is closed at once."""
@@ -175,16 +176,17 @@ class RestTransport:
         body = {"countedQuantity": str(counted), "expectedOnHandQuantity": str(expected), "reason": "chaos"}
         return {"on_hand": int(self._call("POST", f"/v1/products/{product_id}:countStock", key, body)["product"]["onHandQuantity"])}
 
-    def amend(self, key: str, order_id: str, items: list[list[Any]], validate_only: bool) -> dict[str, Any]:
-        body = {"items": [{"productId": p, "quantity": q} for p, q in items], "reason": "chaos", "validateOnly": validate_only}
+    def amend(self, key: str, order_id: str, items: list[list[Any]], validate_only: bool, etag: str) -> dict[str, Any]:
+        body = {"items": [{"productId": p, "quantity": q} for p, q in items], "reason": "chaos", "validateOnly": validate_only, "etag": etag}
         order = self._call("POST", f"/v1/orders/{order_id}:amend", key, body)["order"]
-        return {"status": _status(order), "items": [[i["productId"], i["quantity"]] for i in order.get("items", [])]}
+        return {"status": _status(order), "items": [[i["productId"], i["quantity"]] for i in order.get("items", [])], "etag": order.get("etag", "")}
 
     def on_hand(self, product_id: str) -> int:
         return int(self._call("GET", f"/v1/products/{product_id}", "", None).get("onHandQuantity", "0"))
 
     def read(self, order_id: str) -> dict[str, Any]:
-        return {"status": _status(self._call("GET", f"/v1/orders/{order_id}", "", None))}
+        order = self._call("GET", f"/v1/orders/{order_id}", "", None)
+        return {"status": _status(order), "etag": order.get("etag", "")}
 
     def watch(self, resume_token: str) -> dict[str, Any]:
         try:

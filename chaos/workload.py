@@ -43,6 +43,7 @@ class Shared:
     creates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (key, request) acknowledged
     lines: dict[str, list[list[Any]]] = field(default_factory=dict)  # order id -> its requested lines
     shipments: list[tuple[str, str]] = field(default_factory=list)  # (order id, shipment id) acknowledged
+    etags: dict[str, str] = field(default_factory=dict)  # order id -> its etag as last read or amended
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def learn(self, op: Operation) -> None:
@@ -57,9 +58,12 @@ class Shared:
                 self.shipments.append((op.request["order_id"], op.response["shipment_id"]))
             elif op.f in ("cancel", "status", "read"):
                 self.orders[op.request["order_id"]] = OrderStatus(op.response["status"])
+                if op.f == "read":
+                    self.etags[op.request["order_id"]] = op.response["etag"]
             elif op.f == "amend" and not op.request["validate_only"]:
                 self.orders[op.request["order_id"]] = OrderStatus(op.response["status"])
                 self.lines[op.request["order_id"]] = op.response["items"]
+                self.etags[op.request["order_id"]] = op.response["etag"]
 
 
 class Client:
@@ -153,17 +157,19 @@ class Client:
 
     def _plan_amendment(self, key: str, known: list[tuple[str, OrderStatus]]) -> tuple[str, str, dict[str, Any], Callable[[], dict[str, Any]]]:
         """New quantities, up or down (0 removes), for one or two lines of an order last seen amendable,
-        a product not on it among them at times; now and then only validated."""
+        a product not on it among them at times; now and then only validated; half of them against the
+        etag last read or amended (often stale by then: ABORTED ETAG_MISMATCH, which must change nothing)."""
         t, rng = self.transport, self._rng
         amendable = [oid for oid, status in known if status in AMENDABLE]
         order_id = rng.choice(amendable or [oid for oid, _ in known])
         with self.shared.lock:
             on_order = [str(pid) for pid, _ in self.shared.lines[order_id]]
+            etag = self.shared.etags.get(order_id, "") if rng.random() < 0.5 else ""
         products = list(dict.fromkeys([rng.choice(on_order), *rng.sample(self.shared.products, 1)]))
         items = [[pid, rng.randint(0, 4)] for pid in products[: rng.randint(1, len(products))]]
         validate_only = rng.random() < 0.2
-        request = {"order_id": order_id, "items": items, "validate_only": validate_only}
-        return "amend", key, request, lambda: t.amend(key, order_id, items, validate_only)
+        request = {"order_id": order_id, "items": items, "validate_only": validate_only, "etag": etag}
+        return "amend", key, request, lambda: t.amend(key, order_id, items, validate_only, etag)
 
     def _attempts(self, f: str, key: str, request: dict[str, Any], call: Callable[[], dict[str, Any]], start: float) -> Operation:
         attempts: list[Attempt] = []

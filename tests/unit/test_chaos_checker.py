@@ -429,3 +429,13 @@ def test_units_left_open_in_a_shipped_order_are_flagged() -> None:
     ops, db, stream = _returned()
     more = replace(db.orders["11"], items={"1": 2})  # shipped 1 of 2, yet SHIPPED
     assert "order 11 (SHIPPED) product 1: 1 units still open" in _broken(ops, replace(db, orders=db.orders | {"11": more}), stream)[LINES]
+
+
+def test_an_amendment_refused_for_a_stale_etag_that_left_its_row_is_flagged() -> None:
+    # ABORTED / ETAG_MISMATCH is a definite refusal: the amendment must not have applied.
+    ops, db, stream = _amended()
+    stale = Operation(1, "amend", "k15", {"order_id": "11", "items": [["1", 2]], "validate_only": False, "etag": "1"}, FAIL, 0.0, 1.0, {},
+                      (Attempt(FAIL, "ABORTED", "ETAG_MISMATCH"),))
+    assert _broken([*ops, stale], db, stream) == {}
+    broken = _broken([*ops, stale], replace(db, amendments=[*db.amendments, Amended("11", "k15")]), stream)
+    assert "key k15: amendment refused with ABORTED, yet it is stored" in broken[REFUSED]
