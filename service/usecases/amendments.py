@@ -72,7 +72,8 @@ def amend_order(
     if validate_only:
         with uow:
             return run()
-    return once_per_key(uow, lambda: _replayed(uow, key), run)
+    # A replay answers the order as it is now.
+    return once_per_key(uow, key, lambda k: uow.amendments.find_by_key(k), lambda row: (Amendment(uow.orders.get(row.order_id), [], [], []), True), run)
 
 
 def _record(uow: UnitOfWork, caller: Caller, order_id: str, reason: str, now: datetime, key: IdempotencyKey | None) -> None:
@@ -80,9 +81,3 @@ def _record(uow: UnitOfWork, caller: Caller, order_id: str, reason: str, now: da
     raises KeyTaken there, and stops the rest of the batch."""
     uow.amendments.add(OrderAmendment("", order_id, reason[:REASON_MAX], caller.actor, caller.request_id, now), key)
 
-
-def _replayed(uow: UnitOfWork, key: IdempotencyKey | None) -> tuple[Amendment, bool] | None:
-    if key is None or (found := uow.amendments.find_by_key(key)) is None:
-        return None
-    rules.ensure_same_request(found[1], key)
-    return Amendment(uow.orders.get(found[0].order_id), [], [], []), True

@@ -235,14 +235,7 @@ def create_shipment(
         uow.commit()
         return shipment, False
 
-    return once_per_key(uow, lambda: _shipment_replayed(uow, key), run)
-
-
-def _shipment_replayed(uow: UnitOfWork, key: IdempotencyKey | None) -> tuple[Shipment, bool] | None:
-    if key is None or (found := uow.shipments.find_by_key(key)) is None:
-        return None
-    rules.ensure_same_request(found[1], key)
-    return found[0], True
+    return once_per_key(uow, key, lambda k: uow.shipments.find_by_key(k), lambda stored: (stored, True), run)
 
 
 def deliver_shipment(uow: UnitOfWork, caller: Caller, order_id: str, shipment_id: str, etag: str = "") -> Shipment:
@@ -311,14 +304,7 @@ def create_return(
         uow.commit()
         return taken, False
 
-    return once_per_key(uow, lambda: _return_replayed(uow, key), run)
-
-
-def _return_replayed(uow: UnitOfWork, key: IdempotencyKey | None) -> tuple[Return, bool] | None:
-    if key is None or (found := uow.returns.find_by_key(key)) is None:
-        return None
-    rules.ensure_same_request(found[1], key)
-    return found[0], True
+    return once_per_key(uow, key, lambda k: uow.returns.find_by_key(k), lambda stored: (stored, True), run)
 
 
 def list_returns(uow: UnitOfWork, order_id: str, page: Page) -> PageResult[Return]:

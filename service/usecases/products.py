@@ -128,15 +128,8 @@ def _move_one(
         uow.commit()
         return _restocked(product, book, now), movement, False
 
-    return once_per_key(uow, lambda: _replayed(uow, key), run)
-
-
-def _replayed(uow: UnitOfWork, key: IdempotencyKey | None) -> tuple[Product, StockMovement, bool] | None:
-    """The row stored with `key`, with the product as it is now, as a replay; None if there is none."""
-    if key is None or (found := uow.ledger.find_by_key(key)) is None:
-        return None
-    rules.ensure_same_request(found[1], key)
-    return uow.products.get(found[0].product_id), found[0], True
+    # A replay answers the stored row with the product as it is now.
+    return once_per_key(uow, key, lambda k: uow.ledger.find_by_key(k), lambda row: (uow.products.get(row.product_id), row, True), run)
 
 
 def list_stock_movements(uow: UnitOfWork, product_id: str, page: Page) -> PageResult[StockMovement]:
