@@ -264,6 +264,17 @@ class StatusChange:
     request_id: str
     create_time: datetime
 
+    @classmethod
+    def in_place(cls, order: Order, caller: Caller, what: str, reason: str, now: datetime) -> StatusChange:
+        """The history row of a change that keeps the order's status (a return, an amendment): `what`,
+        then the caller's reason, cut to the reason column's width."""
+        text = f"{what}: {reason}" if reason else what
+        return cls("", order.id, order.status, order.status, caller.actor, text[:REASON_MAX_CHARS], caller.request_id, now)
+
+
+# The width of every reason column (history, ledger, amendments, returns).
+REASON_MAX_CHARS = 500
+
 
 def update_cursor(order: Order) -> str:
     """An order's keyset position in last-change order: (update_time, id), as text."""

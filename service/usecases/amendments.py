@@ -9,13 +9,10 @@ from datetime import UTC, datetime
 from service.domain import amendments, events, rules
 from service.domain.amendments import Amendment
 from service.domain.errors import InsufficientStock
-from service.domain.model import Caller, IdempotencyKey, MovementKind, OrderAmendment, OrderLine, StatusChange
+from service.domain.model import REASON_MAX_CHARS, Caller, IdempotencyKey, MovementKind, OrderAmendment, OrderLine, StatusChange
 from service.domain.ports import UnitOfWork
 from service.domain.stock import StockBook
 from service.usecases.keyed import once_per_key
-
-# order_status_history.reason's and order_amendments.reason's width.
-REASON_MAX = 500
 
 
 def amend_order(
@@ -62,9 +59,7 @@ def amend_order(
         uow.ledger.add(book.movements)
         uow.products.set_stock(book.stock(), now, book.sequences())
         uow.orders.amend(amended, judged.added, judged.removed)
-        uow.history.add(
-            StatusChange("", order.id, order.status, order.status, caller.actor, (f"amended: {reason}" if reason else "amended")[:REASON_MAX], caller.request_id, now)
-        )
+        uow.history.add(StatusChange.in_place(order, caller, "amended", reason, now))
         uow.events.add([events.order_amended(amended, caller, now), *book.events])
         uow.commit()
         return replace(judged, order=amended), False
@@ -79,5 +74,5 @@ def amend_order(
 def _record(uow: UnitOfWork, caller: Caller, order_id: str, reason: str, now: datetime, key: IdempotencyKey | None) -> None:
     """The amendment's row, with its key, written first at the commit: a key a concurrent call took
     raises KeyTaken there, and stops the rest of the batch."""
-    uow.amendments.add(OrderAmendment("", order_id, reason[:REASON_MAX], caller.actor, caller.request_id, now), key)
+    uow.amendments.add(OrderAmendment("", order_id, reason[:REASON_MAX_CHARS], caller.actor, caller.request_id, now), key)
 

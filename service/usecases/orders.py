@@ -288,18 +288,18 @@ def create_return(
         rules.ensure_etag(order, etag)
         now = datetime.now(UTC)
         moved = rules.returned(order, lines, now)
-        why = f"returned: {reason}"[:500]  # the history's and the ledger's reason column
+        change = StatusChange.in_place(order, caller, "returned", reason, now)  # its reason goes on the ledger rows too
         # Every returned product is locked, scrapped ones too: the return's items reference them, and
         # the foreign key's shared lock at the commit would otherwise come after the restocked ones'.
         book = StockBook(uow.products.lock([line.product_id for line in lines]))
         for line in lines:
             if line.disposition == ReturnDisposition.RESTOCK:
-                book.move(line.product_id, MovementKind.RETURN, line.quantity, order.id, why, caller, now)
+                book.move(line.product_id, MovementKind.RETURN, line.quantity, order.id, change.reason, caller, now)
         taken = uow.returns.add(Return("", order.id, tuple(lines), reason, caller.actor, caller.request_id, now), key)
         uow.products.set_stock(book.stock(), now, book.sequences())
         uow.ledger.add(book.movements)
         uow.orders.save(moved, lines=True)
-        uow.history.add(StatusChange("", order.id, order.status, order.status, caller.actor, why, caller.request_id, now))
+        uow.history.add(change)
         uow.events.add([events.return_created(moved, taken, caller, now), *book.events])
         uow.commit()
         return taken, False
