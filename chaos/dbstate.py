@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
@@ -46,11 +45,20 @@ class OrderState:
     version: int = 0  # its changes so far, which number its events
     prices: dict[str, int] = field(default_factory=dict)  # product id -> the line's unit price, in cents
     total: int = 0  # the order's stored total, in cents
-    amended: int = 0  # its history rows of amendments (status unchanged, reason "amended…")
     returned: dict[str, int] = field(default_factory=dict)  # product id -> units returned (absent: none)
-    returns: int = 0  # its history rows of returns (status unchanged, reason "returned…")
-    # Each history row that kept the status, in order: (the status, "amended", "returned" or "" for neither).
+    # Each history row that kept the status, in order: (the status, "amended", "returned" or "" for
+    # neither, by its reason's first word).
     in_place: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def amended(self) -> int:
+        """Its history rows of amendments."""
+        return sum(kind == "amended" for _, kind in self.in_place)
+
+    @property
+    def returns(self) -> int:
+        """Its history rows of returns."""
+        return sum(kind == "returned" for _, kind in self.in_place)
 
     def open_units(self, product_id: str) -> int:
         return self.items.get(product_id, 0) - self.shipped.get(product_id, 0) - self.canceled.get(product_id, 0)
@@ -118,21 +126,17 @@ def snapshot(engine: Engine) -> DbState:
                 if units:
                     into.setdefault(str(oid), {})[str(pid)] = int(units)
         paths: dict[str, list[tuple[int | None, int]]] = {}
-        amended: Counter[str] = Counter()
-        returns_recorded: Counter[str] = Counter()
         in_place: dict[str, list[tuple[int, str]]] = {}
         for oid, frm, to, why in conn.execute(select(h.c.order_id, h.c.from_status, h.c.to_status, h.c.reason).order_by(h.c.id)).tuples():
             paths.setdefault(str(oid), []).append((frm, int(to)))
             if frm == to:
                 kind = next((k for k in ("amended", "returned") if why.startswith(k)), "")
                 in_place.setdefault(str(oid), []).append((int(to), kind))
-            amended[str(oid)] += frm == to and why.startswith("amended")
-            returns_recorded[str(oid)] += frm == to and why.startswith("returned")
         found = {
             str(oid): OrderState(
                 int(status), key, items.get(str(oid), {}), paths.get(str(oid), []), shipped.get(str(oid), {}),
-                canceled.get(str(oid), {}), int(version), prices.get(str(oid), {}), int(total), amended[str(oid)],
-                returned.get(str(oid), {}), returns_recorded[str(oid)], in_place.get(str(oid), []),
+                canceled.get(str(oid), {}), int(version), prices.get(str(oid), {}), int(total), returned.get(str(oid), {}),
+                in_place.get(str(oid), []),
             )
             for oid, status, key, version, total in conn.execute(
                 select(orders.c.id, orders.c.status, orders.c.idem_key, orders.c.version, orders.c.total_cents)

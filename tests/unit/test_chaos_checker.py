@@ -277,7 +277,7 @@ def _returned() -> tuple[list[Operation], DbState, list[StreamEvent]]:
     ops, db, stream = _shipped_and_counted()
     ops.append(_op("return", OK, "k11", {"order_id": "11", "items": [["1", 1, 1]]}, {"return_id": "1"}))
     order = replace(
-        db.orders["11"], path=[*db.orders["11"].path, (S.SHIPPED, S.SHIPPED)], returned={"1": 1}, returns=1, version=4,
+        db.orders["11"], path=[*db.orders["11"].path, (S.SHIPPED, S.SHIPPED)], returned={"1": 1}, version=4,
         in_place=[(S.SHIPPED, "returned")],
     )
     restock = Movement("1", K.RETURN, 1, 6, "11", id="107")
@@ -344,7 +344,7 @@ def _amended() -> tuple[list[Operation], DbState, list[StreamEvent]]:
     ]
     order = replace(
         db.orders["11"], items={"1": 3}, path=[*db.orders["11"].path, (S.CONFIRMED, S.CONFIRMED)], version=3, prices={"1": 1000},
-        total=3000, amended=1, in_place=[(S.CONFIRMED, "amended")],
+        total=3000, in_place=[(S.CONFIRMED, "amended")],
     )
     move = Movement("1", K.ORDER, -2, 5, "11", id="105")
     db = replace(
@@ -410,7 +410,7 @@ def test_an_acknowledged_amendment_without_exactly_one_row_of_its_order_is_flagg
 
 def test_an_amendment_without_its_event_or_history_row_is_flagged() -> None:
     ops, db, stream = _amended()
-    unrecorded = replace(db.orders["11"], amended=0, path=db.orders["11"].path[:-1])
+    unrecorded = replace(db.orders["11"], in_place=[], path=db.orders["11"].path[:-1])
     broken = _broken(ops, replace(db, orders=db.orders | {"11": unrecorded}), stream)
     assert "order 11: 1 AMENDED events, 0 amendments in its history" in broken[EVENTS]
 
