@@ -17,6 +17,7 @@ from service.domain.stock import ON_HAND_KINDS, RESERVATION_KINDS
 from storage.schema import order_items, orders, products, return_items, returns, shipment_items, shipments, stock_movements
 
 _m, _i = stock_movements, order_items
+_OPEN = _i.c.quantity - _i.c.shipped_quantity - _i.c.canceled_quantity  # a line's open units
 
 
 def _ledger_sum(kinds: frozenset[MovementKind]) -> ScalarSelect[Any]:
@@ -39,7 +40,7 @@ def violations(conn: Connection, product_ids: Sequence[str] | None = None) -> li
     ours = products.c.id.in_([int(p) for p in product_ids]) if product_ids is not None else true()
     our_lines = _i.c.product_id.in_([int(p) for p in product_ids]) if product_ids is not None else true()
     open_units = (
-        select(func.coalesce(func.sum(_i.c.quantity - _i.c.shipped_quantity - _i.c.canceled_quantity), 0))
+        select(func.coalesce(func.sum(_OPEN), 0))
         .where(_i.c.product_id == products.c.id)
         .scalar_subquery()
     )
@@ -76,17 +77,16 @@ def violations(conn: Connection, product_ids: Sequence[str] | None = None) -> li
             select(_i.c.order_id, _i.c.product_id, _i.c.shipped_quantity, in_shipments).where(our_lines, _i.c.shipped_quantity != in_shipments)
         )
     ]
-    open_units_of_line = _i.c.quantity - _i.c.shipped_quantity - _i.c.canceled_quantity
     found += [
         f"order {r.order_id} product {r.product_id}: {r.open} units open in a {OrderStatus(r.status).name} order"
         for r in conn.execute(
-            select(_i.c.order_id, _i.c.product_id, open_units_of_line.label("open"), orders.c.status)
+            select(_i.c.order_id, _i.c.product_id, _OPEN.label("open"), orders.c.status)
             .join(orders, orders.c.id == _i.c.order_id)
-            .where(our_lines, orders.c.status.in_(sorted(int(st) for st in CLOSED)), open_units_of_line > 0)
+            .where(our_lines, orders.c.status.in_(sorted(int(st) for st in CLOSED)), _OPEN > 0)
         )
     ]
     found += _totals_off(conn, our_lines)
-    found += _reservations_off(conn, product_ids)
+    found += _reservations_off(conn, product_ids, our_lines)
     return found + _return_violations(conn, our_lines)
 
 
@@ -126,7 +126,7 @@ def _totals_off(conn: Connection, our_lines: ColumnElement[bool]) -> list[str]:
     return [f"order {oid}: total {t} cents != its lines' {s}" for oid, t, s in rows]
 
 
-def _reservations_off(conn: Connection, product_ids: Sequence[str] | None) -> list[str]:
+def _reservations_off(conn: Connection, product_ids: Sequence[str] | None, our_lines: ColumnElement[bool]) -> list[str]:
     """Per order and product, the ledger's reservation rows (ORDER and CANCEL) net to the line's
     quantity less its canceled units: what it reserved, minus what it released, after every
     amendment; 0 for a product an amendment took off the order (it has no line any more)."""
@@ -138,7 +138,6 @@ def _reservations_off(conn: Connection, product_ids: Sequence[str] | None) -> li
         .subquery()
     )
     on_line = and_(held.c.order_id == _i.c.order_id, held.c.product_id == _i.c.product_id)
-    our_lines = _i.c.product_id.in_([int(p) for p in product_ids]) if product_ids is not None else true()
     lines = conn.execute(
         select(_i.c.order_id, _i.c.product_id, _i.c.quantity - _i.c.canceled_quantity, func.coalesce(held.c.units, 0))
         .select_from(_i.outerjoin(held, on_line))
