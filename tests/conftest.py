@@ -93,6 +93,15 @@ def engine(mysql_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def one_connection(mysql_url: str, engine: Engine) -> Iterator[Engine]:
+    """A pool of exactly one connection to the migrated test database: every unit of work shares it
+    (what `tests.helpers.record_calls` watches)."""
+    pool = bootstrap.engine(Settings(database_url=mysql_url), pool_size=1, max_overflow=0)
+    yield pool
+    pool.dispose()
+
+
+@pytest.fixture
 def migrated() -> Iterator[Engine]:
     """A database of its own at the migration head, for a test that migrates it down and up again."""
     with fresh_database() as url:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -11,18 +10,8 @@ from sqlalchemy import Engine, text
 from service.domain.errors import StorageUnavailable
 from service.domain.model import OrderStatus, StatusChange
 from storage import engine as engine_module
-from service.runtime.bootstrap import engine as make_engine
 from service.runtime.bootstrap import unit_of_work
-from service.settings import Settings
 from tests.helpers import record_calls
-
-
-@pytest.fixture
-def one_connection(mysql_url: str, engine: Engine) -> Iterator[Engine]:
-    """A pool of exactly one connection to the migrated test database."""
-    pool = make_engine(Settings(database_url=mysql_url), pool_size=1, max_overflow=0)
-    yield pool
-    pool.dispose()
 
 
 def test_a_committed_unit_of_work_sends_no_rollback_and_a_read_sends_one(one_connection: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,8 +21,6 @@ from storage import invariants
 from storage.schema import order_items
 from storage.schema import orders as order_rows
 from storage.schema import products as product_rows
-from service.runtime.bootstrap import engine as make_engine
-from service.settings import Settings
 from tests.helpers import cpf, record_calls, unique
 
 CALLER = Caller("stock-test", "r")
@@ -172,7 +170,7 @@ def test_the_database_refuses_more_returned_units_than_shipped(engine: Engine) -
 
 
 def test_a_return_locks_every_returned_product_scrapped_ones_too_in_one_ascending_statement(
-    mysql_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, one_connection: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A SCRAP line moves no stock, but its return item's foreign key takes a shared lock on the
     # product at the commit: unlocked before, that lock came after the restocked products', out of
@@ -182,13 +180,9 @@ def test_a_return_locks_every_returned_product_scrapped_ones_too_in_one_ascendin
     order = orders.create_order(unit_of_work(engine), NewOrder(CALLER, customer, [OrderLine(low, 1), OrderLine(high, 1)], "", "BRL"))[0]
     for target in (OrderStatus.CONFIRMED, OrderStatus.PICKED, OrderStatus.SHIPPED):
         orders.update_order_status(unit_of_work(engine), CALLER, order.id, target, "")
-    one = make_engine(Settings(database_url=mysql_url), pool_size=1, max_overflow=0)
-    try:
-        sent = record_calls(one, monkeypatch, queries=True)
-        lines = [ReturnLine(high, 1, ReturnDisposition.RESTOCK), ReturnLine(low, 1, ReturnDisposition.SCRAP)]
-        orders.create_return(unit_of_work(one), CALLER, order.id, lines, "lock order")
-    finally:
-        one.dispose()
+    sent = record_calls(one_connection, monkeypatch, queries=True)
+    lines = [ReturnLine(high, 1, ReturnDisposition.RESTOCK), ReturnLine(low, 1, ReturnDisposition.SCRAP)]
+    orders.create_return(unit_of_work(one_connection), CALLER, order.id, lines, "lock order")
     locks = [q for q in sent if "FOR UPDATE" in q and "FROM products" in q]
     assert len(locks) == 1
     assert re.findall(r"\d+", locks[0].split("WHERE", 1)[1].split("ORDER BY", 1)[0]) == sorted([low, high], key=int)

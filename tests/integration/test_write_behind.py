@@ -3,7 +3,6 @@ locks, in program order, all or nothing, and never outlive their transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -14,22 +13,12 @@ from service.domain.allocation import NewOrder
 from service.domain.model import Stock, Caller, OrderLine, OrderStatus, Page, StatusChange
 from service.domain.ports import ProductFilter
 from service.usecases import customers, orders, products
-from service.runtime.bootstrap import engine as make_engine
 from service.runtime.bootstrap import unit_of_work
-from service.settings import Settings
 from storage.write_behind import QueueClosed
 from tests.helpers import cpf, record_calls, unique
 
 CALLER = Caller("write-behind", "req")
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def one_connection(mysql_url: str, engine: Engine) -> Iterator[Engine]:
-    """A pool of exactly one connection to the migrated test database: every unit of work shares it."""
-    pool = make_engine(Settings(database_url=mysql_url), pool_size=1, max_overflow=0)
-    yield pool
-    pool.dispose()
 
 
 def _product(engine: Engine, stock: int = 10) -> str:
